@@ -1,0 +1,138 @@
+/* net — authenticated TCP mesh between P0, P1, P2 and the client.
+ *
+ * Knows bytes, never shares.  Protocol code addresses peers only as next/prev
+ * (MP-SPDZ style): next = (i+1) mod 3, prev = (i+2) mod 3.  Every frame is
+ * length-prefixed, sequence-numbered and AEAD-sealed (unless the run uses
+ * --insecure-plaintext-links); one sender and one receiver thread per link.
+ *
+ * Messages: cc_net_send() is asynchronous and zero-copy — the buffer must stay
+ * untouched until cc_net_flush() returns.  cc_net_recv() blocks until the next
+ * message from that peer is complete; its length must equal the expected
+ * length exactly (a mismatch is a protocol error naming peer and op).  Large
+ * messages travel as chunks; cc_net_recv_begin/wait let a consumer start on
+ * the first bytes while the rest is in flight.
+ *
+ * Failure: a dead, silent (timeout) or misbehaving peer makes every call on
+ * this cc_net return CC_ERR_PEER / CC_ERR_TIMEOUT / CC_ERR_AUTH with a message
+ * naming the peer and the current op tag; nothing blocks forever. */
+#ifndef CARACAL_NET_H
+#define CARACAL_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "caracal/status.h"
+
+typedef enum cc_dir { CC_PREV = 0, CC_NEXT = 1, CC_CLIENT = 2 } cc_dir;
+
+#define CC_NET_PARTIES 3
+#define CC_NET_PUBKEY_BYTES 32
+#define CC_NET_SECKEY_BYTES 32
+
+/* ---- keys and cluster config (format: docs/NETWORK.md) --------------------- */
+typedef struct cc_keypair {
+    uint8_t pk[CC_NET_PUBKEY_BYTES];
+    uint8_t sk[CC_NET_SECKEY_BYTES];
+} cc_keypair;
+
+cc_status cc_keypair_generate(cc_keypair *kp);
+cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public);
+cc_status cc_keypair_load(const char *path_secret, cc_keypair *kp);
+void cc_keypair_wipe(cc_keypair *kp);
+
+typedef struct cc_endpoint {
+    char host[256];
+    uint16_t port;
+    uint8_t pk[CC_NET_PUBKEY_BYTES];
+} cc_endpoint;
+
+typedef struct cc_cluster {
+    cc_endpoint party[CC_NET_PARTIES];
+    bool has_client;
+    uint8_t client_pk[CC_NET_PUBKEY_BYTES];  /* the client allowed to connect */
+} cc_cluster;
+
+cc_status cc_cluster_load(const char *path, cc_cluster *out);
+cc_status cc_cluster_save(const char *path, const cc_cluster *c);
+
+typedef struct cc_net_options {
+    bool insecure_plaintext;     /* --insecure-plaintext-links */
+    uint32_t connect_timeout_ms; /* how long to retry connecting at start-up */
+    uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
+    size_t chunk_bytes;          /* pipelining chunk size */
+} cc_net_options;
+void cc_net_options_default(cc_net_options *o);
+
+/* ---- a compute party's view -------------------------------------------------- */
+typedef struct cc_net cc_net;
+
+/* Listen on cluster->party[me], connect to the other two (and accept the
+ * client if cluster->has_client), run the authenticated handshake. */
+cc_status cc_net_open(const cc_cluster *cluster, int me, const cc_keypair *my_key,
+                      const cc_net_options *opt, cc_net **out);
+void cc_net_close(cc_net *net);
+int cc_net_party(const cc_net *net);
+bool cc_net_insecure(const cc_net *net);
+
+cc_status cc_net_send(cc_net *net, cc_dir to, const void *buf, size_t len);
+cc_status cc_net_recv(cc_net *net, cc_dir from, void *buf, size_t len);
+cc_status cc_net_flush(cc_net *net);
+/* Send to `to` and receive the same length from `from`, one round. */
+cc_status cc_net_exchange(cc_net *net, cc_dir to, const void *sbuf,
+                          cc_dir from, void *rbuf, size_t len);
+
+/* Pipelined receive: chunks land in buf as they arrive. */
+typedef struct cc_net_rx cc_net_rx;
+cc_status cc_net_recv_begin(cc_net *net, cc_dir from, void *buf, size_t len, cc_net_rx **rx);
+/* Block until at least `bytes` of the message are in buf. */
+cc_status cc_net_recv_wait(cc_net_rx *rx, size_t bytes);
+cc_status cc_net_recv_end(cc_net_rx *rx);
+
+/* A 16-byte key shared with exactly one neighbour, derived from the link's
+ * session key with crypto_kdf (context `ctx`, 8 chars; subkey id); the two
+ * ends of a link derive the same key.  Used to seed PRSS.  Wipe after use. */
+cc_status cc_net_shared_key(cc_net *net, cc_dir with, const char ctx[8], uint64_t id,
+                            uint8_t out[16]);
+
+/* ---- statistics per op tag ---------------------------------------------------
+ * Protocol ops bracket their communication with op_begin/op_end.  A round is
+ * counted each time a party sends after having received since its previous
+ * send (within the op), so rounds = sequential communication steps. */
+void cc_net_op_begin(cc_net *net, const char *tag);
+void cc_net_op_end(cc_net *net);
+
+typedef struct cc_net_stat {
+    char tag[48];
+    uint64_t calls, rounds, bytes_sent, bytes_recv, ns;
+} cc_net_stat;
+/* Snapshot; returns the number of tags (≤ cap written). */
+size_t cc_net_stats(const cc_net *net, cc_net_stat *out, size_t cap);
+void cc_net_stats_reset(cc_net *net);
+void cc_net_stats_print(const cc_net *net, void *FILE_stream);
+cc_status cc_net_stats_json(const cc_net *net, char **json_out); /* free() it */
+
+/* ---- the client's view: one link to each party ---------------------------- */
+typedef struct cc_client cc_client;
+cc_status cc_client_open(const cc_cluster *cluster, const cc_keypair *client_key,
+                         const cc_net_options *opt, cc_client **out);
+void cc_client_close(cc_client *c);
+cc_status cc_client_send(cc_client *c, int party, const void *buf, size_t len);
+cc_status cc_client_recv(cc_client *c, int party, void *buf, size_t len);
+cc_status cc_client_flush(cc_client *c);
+
+/* ---- local launcher ------------------------------------------------------------
+ * Forks three party processes on loopback with fresh keys and free ports.
+ * Each child runs party_main(net, arg) and exits with its status; if client_main
+ * is non-NULL the calling process becomes the client meanwhile.  Returns the
+ * first failure (naming the party) or CC_OK; exit codes go to status[]. */
+typedef int (*cc_party_main)(cc_net *net, void *arg);
+typedef int (*cc_client_main)(cc_client *client, void *arg);
+typedef struct cc_launch_result {
+    int exit_code[CC_NET_PARTIES];
+    int client_code;
+} cc_launch_result;
+cc_status cc_net_launch_local(cc_party_main party_main, void *party_arg,
+                              cc_client_main client_main, void *client_arg,
+                              const cc_net_options *opt, cc_launch_result *res);
+
+#endif

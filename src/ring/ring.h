@@ -1,0 +1,71 @@
+/* ring — plaintext tensors over Z_2^64 and the blocked, packed, threaded u64
+ * GEMM.  All arithmetic wraps mod 2^64; the signed view is two's complement.
+ *
+ * This header is the contract the protocol layer (src/proto) and the model
+ * loader (src/model, pre-packed weights on disk) build on.  The kernels behind
+ * it are chosen once at start-up (src/kern dispatch: avx512 | avx2 | ref,
+ * override with CARACAL_ISA) and must agree bit-exactly. */
+#ifndef CARACAL_RING_H
+#define CARACAL_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "caracal/status.h"
+
+typedef enum cc_trans { CC_NOTRANS = 0, CC_TRANS = 1 } cc_trans;
+
+/* ---- GEMM -------------------------------------------------------------------
+ * C = op(A)·op(B) (or C += when accumulate) mod 2^64, row-major with leading
+ * dimensions (strides in elements).  op(A) is M×K, op(B) is K×N.  Any of
+ * M, N, K may be 0.  Threads: the count set with cc_thread_* (src/thread). */
+void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
+                  const uint64_t *A, size_t lda, const uint64_t *B, size_t ldb,
+                  uint64_t *C, size_t ldc, bool accumulate);
+
+/* Pre-packed right operand.  The packed layout is a stable on-disk contract
+ * (docs/KERNELS.md): weights are stored in it by caracal-share and used in
+ * place from an mmap.  cc_ring_packed_size() gives the exact byte size. */
+size_t cc_ring_packed_size(size_t K, size_t N);
+void cc_ring_pack_b(cc_trans tb, size_t K, size_t N, const uint64_t *B, size_t ldb,
+                    uint64_t *packed);
+/* Inverse of cc_ring_pack_b (tests, reconstruction tools). */
+void cc_ring_unpack_b(size_t K, size_t N, const uint64_t *packed, uint64_t *B, size_t ldb);
+void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
+                         const uint64_t *A, size_t lda, const uint64_t *Bpacked,
+                         uint64_t *C, size_t ldc, bool accumulate);
+
+/* ---- elementwise (n elements, out may alias inputs) ---------------------- */
+void cc_ring_add(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
+void cc_ring_sub(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
+void cc_ring_neg(size_t n, const uint64_t *a, uint64_t *out);
+void cc_ring_mul(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
+void cc_ring_mul_scalar(size_t n, const uint64_t *a, uint64_t s, uint64_t *out);
+void cc_ring_add_scalar(size_t n, const uint64_t *a, uint64_t s, uint64_t *out);
+void cc_ring_shr_arith(size_t n, const uint64_t *a, unsigned bits, uint64_t *out);
+void cc_ring_shr_logic(size_t n, const uint64_t *a, unsigned bits, uint64_t *out);
+void cc_ring_shl(size_t n, const uint64_t *a, unsigned bits, uint64_t *out);
+void cc_ring_xor(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
+void cc_ring_and(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
+void cc_ring_not(size_t n, const uint64_t *a, uint64_t *out);
+/* out[r] = Σ_c a[r*lda + c] for c < cols */
+void cc_ring_row_sum(size_t rows, size_t cols, const uint64_t *a, size_t lda, uint64_t *out);
+/* out[r*ldo + c] = a[r*lda + c] (op) v[r]  — per-row broadcast */
+void cc_ring_row_broadcast_mul(size_t rows, size_t cols, const uint64_t *a, size_t lda,
+                               const uint64_t *v, uint64_t *out, size_t ldo);
+void cc_ring_row_broadcast_add(size_t rows, size_t cols, const uint64_t *a, size_t lda,
+                               const uint64_t *v, uint64_t *out, size_t ldo);
+
+/* ---- fixed point (DESIGN.md §2) -------------------------------------------
+ * value = round(x · 2^f), valid while |x| < 2^(62-f); out-of-range or
+ * non-finite input is CC_ERR_RANGE naming the first offending index. */
+cc_status cc_fxp_encode_f32(size_t n, const float *x, unsigned f, uint64_t *out);
+cc_status cc_fxp_encode_f64(size_t n, const double *x, unsigned f, uint64_t *out);
+void cc_fxp_decode_f32(size_t n, const uint64_t *v, unsigned f, float *out);
+void cc_fxp_decode_f64(size_t n, const uint64_t *v, unsigned f, double *out);
+static inline int64_t cc_ring_signed(uint64_t v) { return (int64_t)v; }
+
+/* Name of the kernel set in use ("avx512", "avx2", "ref"). */
+const char *cc_ring_isa(void);
+
+#endif
