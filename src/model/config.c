@@ -1,0 +1,62 @@
+/* Model configuration: names and consistency checks. */
+#include "model.h"
+#include "core.h"
+
+const char *cc_arch_name(cc_arch a)
+{
+    switch (a) {
+    case CC_ARCH_LLAMA: return "llama";
+    case CC_ARCH_GPT2:  return "gpt2";
+    case CC_ARCH_BERT:  return "bert";
+    }
+    return "unknown";
+}
+
+cc_status cc_config_validate(const cc_model_config *c)
+{
+    if (c->arch != CC_ARCH_LLAMA && c->arch != CC_ARCH_GPT2 && c->arch != CC_ARCH_BERT)
+        return cc_error_set(CC_ERR_FORMAT, "model config: unknown architecture %d", (int)c->arch);
+    const struct { const char *name; int v; } pos[] = {
+        {"dim", c->dim}, {"hidden_dim", c->hidden_dim}, {"n_layers", c->n_layers},
+        {"n_heads", c->n_heads}, {"n_kv_heads", c->n_kv_heads},
+        {"vocab_size", c->vocab_size}, {"max_seq_len", c->max_seq_len},
+    };
+    for (size_t i = 0; i < CC_ARRAY_LEN(pos); i++)
+        if (pos[i].v <= 0)
+            return cc_error_set(CC_ERR_FORMAT, "model config: %s = %d must be positive",
+                                pos[i].name, pos[i].v);
+    /* Keep every tensor size comfortably inside int (BLAS uses int). */
+    if (c->dim > (1 << 20) || c->hidden_dim > (1 << 22) || c->vocab_size > (1 << 22) ||
+        c->max_seq_len > (1 << 22) || c->n_layers > 4096)
+        return cc_error_set(CC_ERR_FORMAT, "model config: implausibly large geometry "
+                            "(dim %d, hidden %d, vocab %d, seq %d, layers %d)", c->dim,
+                            c->hidden_dim, c->vocab_size, c->max_seq_len, c->n_layers);
+    if (c->dim % c->n_heads != 0)
+        return cc_error_set(CC_ERR_FORMAT, "model config: dim %d not divisible by n_heads %d",
+                            c->dim, c->n_heads);
+    if (c->n_heads % c->n_kv_heads != 0)
+        return cc_error_set(CC_ERR_FORMAT, "model config: n_heads %d not divisible by n_kv_heads %d",
+                            c->n_heads, c->n_kv_heads);
+    if (!(c->norm_eps > 0.0f && c->norm_eps < 1.0f))
+        return cc_error_set(CC_ERR_FORMAT, "model config: norm_eps %g out of (0, 1)", c->norm_eps);
+    if (c->arch == CC_ARCH_LLAMA) {
+        if (cc_config_head_size(c) % 2 != 0)
+            return cc_error_set(CC_ERR_FORMAT, "model config: RoPE needs an even head size, got %d",
+                                cc_config_head_size(c));
+        if (!(c->rope_theta > 1.0f))
+            return cc_error_set(CC_ERR_FORMAT, "model config: rope_theta %g must exceed 1",
+                                c->rope_theta);
+    } else if (c->n_kv_heads != c->n_heads) {
+        return cc_error_set(CC_ERR_FORMAT, "model config: %s has no grouped-query attention "
+                            "(n_kv_heads %d != n_heads %d)", cc_arch_name(c->arch),
+                            c->n_kv_heads, c->n_heads);
+    }
+    if (c->arch == CC_ARCH_BERT) {
+        if (c->type_vocab_size <= 0)
+            return cc_error_set(CC_ERR_FORMAT, "model config: BERT type_vocab_size %d must be positive",
+                                c->type_vocab_size);
+        if (c->n_classes < 0)
+            return cc_error_set(CC_ERR_FORMAT, "model config: n_classes %d negative", c->n_classes);
+    }
+    return CC_OK;
+}
