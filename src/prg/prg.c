@@ -1,0 +1,214 @@
+/* AES-128 counter-mode streams: path selection, the stream layout of prg.h
+ * (element j = word j&1 of block j>>1, block c = AES_k(LE64(c)||LE64(stream))),
+ * odd offsets and tails, and the OpenMP split of large ranges. */
+#include "aes_impl.h"
+#include "core.h"
+
+#include <omp.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- path selection ---------------------------------------------------------- */
+
+static const aes_kernels *const kernels_of[CC_PRG_IMPL_COUNT] = {
+    [CC_PRG_REF] = &cc_aes_kernels_ref,
+    [CC_PRG_AESNI] = &cc_aes_kernels_aesni,
+    [CC_PRG_VAES256] = &cc_aes_kernels_vaes256,
+    [CC_PRG_VAES512] = &cc_aes_kernels_vaes512,
+};
+
+static cc_prg_impl active_impl = CC_PRG_REF;
+static pthread_once_t select_once = PTHREAD_ONCE_INIT;
+
+bool cc_prg_impl_supported(cc_prg_impl impl)
+{
+    const cc_cpu *c = cc_cpu_features();
+    switch (impl) {
+    case CC_PRG_REF:     return true;
+    case CC_PRG_AESNI:   return c->aesni;
+    case CC_PRG_VAES256: return c->aesni && c->avx2 && c->vaes;
+    case CC_PRG_VAES512: return c->aesni && c->avx512f && c->vaes;
+    default:             return false;
+    }
+}
+
+const char *cc_prg_impl_name(cc_prg_impl impl)
+{
+    return (unsigned)impl < CC_PRG_IMPL_COUNT ? kernels_of[impl]->name : "unknown";
+}
+
+/* The best supported path at or below `ceiling`. */
+static cc_prg_impl best_at_most(cc_prg_impl ceiling)
+{
+    for (int i = (int)ceiling; i > CC_PRG_REF; i--)
+        if (cc_prg_impl_supported((cc_prg_impl)i)) return (cc_prg_impl)i;
+    return CC_PRG_REF;
+}
+
+static void select_at_startup(void)
+{
+    const char *isa = getenv("CARACAL_ISA");
+    cc_prg_impl want = CC_PRG_VAES512;          /* no override: the widest available */
+    if (isa && *isa) {
+        if (strcmp(isa, "ref") == 0) want = CC_PRG_REF;
+        else if (strcmp(isa, "avx2") == 0) want = CC_PRG_VAES256;
+        else if (strcmp(isa, "avx512") == 0) want = CC_PRG_VAES512;
+        else cc_warn("prg: CARACAL_ISA=%s is not one of ref|avx2|avx512; using the best AES path", isa);
+    }
+    cc_prg_impl got = best_at_most(want);
+    if (isa && *isa && got != want && want != CC_PRG_VAES512)
+        cc_warn("prg: CARACAL_ISA=%s: this CPU lacks %s, using %s", isa,
+                cc_prg_impl_name(want), cc_prg_impl_name(got));
+    else if (isa && strcmp(isa, "avx512") == 0 && got != want)
+        cc_warn("prg: CARACAL_ISA=avx512: this CPU lacks AVX-512 VAES, using %s",
+                cc_prg_impl_name(got));
+    if (got == CC_PRG_REF && want != CC_PRG_REF)
+        cc_warn("prg: no AES-NI; the portable AES path is slow and not constant time");
+    __atomic_store_n(&active_impl, got, __ATOMIC_RELEASE);
+}
+
+static const aes_kernels *active(void)
+{
+    pthread_once(&select_once, select_at_startup);
+    return kernels_of[__atomic_load_n(&active_impl, __ATOMIC_ACQUIRE)];
+}
+
+cc_prg_impl cc_prg_active_impl(void)
+{
+    pthread_once(&select_once, select_at_startup);
+    return __atomic_load_n(&active_impl, __ATOMIC_ACQUIRE);
+}
+
+cc_status cc_prg_select_impl(cc_prg_impl impl)
+{
+    pthread_once(&select_once, select_at_startup);
+    if ((unsigned)impl >= CC_PRG_IMPL_COUNT)
+        return cc_error_set(CC_ERR_ARG, "prg: no AES path number %d", (int)impl);
+    if (!cc_prg_impl_supported(impl))
+        return cc_error_set(CC_ERR_UNSUPPORTED, "prg: this CPU cannot run the %s AES path",
+                            cc_prg_impl_name(impl));
+    __atomic_store_n(&active_impl, impl, __ATOMIC_RELEASE);
+    return CC_OK;
+}
+
+/* ---- raw AES ------------------------------------------------------------------ */
+
+void cc_aes128_init(cc_aes128 *k, const uint8_t key[16])
+{
+    cc_aes_ref_expand(key, k->rk);
+}
+
+void cc_aes128_encrypt_block(const cc_aes128 *k, const uint8_t in[16], uint8_t out[16])
+{
+    active()->ecb(k, in, out, 1);
+}
+
+/* SP 800-38A §6.5: the whole 16-byte counter block is one big-endian
+ * integer incremented per block (wrapping mod 2^128). */
+static void be128_increment(uint8_t ctr[16])
+{
+    for (int i = 15; i >= 0; i--)
+        if (++ctr[i] != 0) break;
+}
+
+void cc_aes128_ctr_be(const cc_aes128 *k, const uint8_t iv[16], const uint8_t *in,
+                      uint8_t *out, size_t len)
+{
+    enum { BATCH = 32 };
+    const aes_kernels *kern = active();
+    uint8_t ctr[16], blocks[BATCH * 16], ks[BATCH * 16];
+    memcpy(ctr, iv, 16);
+    while (len > 0) {
+        size_t nb = CC_MIN((size_t)BATCH, (len + 15) / 16);
+        for (size_t b = 0; b < nb; b++) {
+            memcpy(blocks + 16 * b, ctr, 16);
+            be128_increment(ctr);
+        }
+        kern->ecb(k, blocks, ks, nb);
+        size_t bytes = CC_MIN(len, 16 * nb);
+        for (size_t i = 0; i < bytes; i++) out[i] = in[i] ^ ks[i];
+        in += bytes;
+        out += bytes;
+        len -= bytes;
+    }
+    cc_wipe(ks, sizeof ks);
+}
+
+/* ---- streams ------------------------------------------------------------------- */
+
+/* Below this many blocks a single thread is faster than waking the team. */
+enum { PAR_MIN_BLOCKS = 16384, PAR_CHUNK_BLOCKS = 4096 };
+
+static void fill(const cc_prg *p, uint64_t first, size_t n, uint64_t *out, aes_ctr_mode mode)
+{
+    if (n == 0) return;
+    CC_ASSERT(n - 1 <= UINT64_MAX - first);        /* the range may not wrap */
+    aes_ctr_fn ctr = active()->ctr[mode];
+    aes_ctr_fn ctr_store = active()->ctr[AES_CTR_STORE];
+    uint64_t tmp[2];
+    if (first & 1) {                 /* odd start: the high word of one block */
+        ctr_store(&p->key, p->stream, first >> 1, 1, tmp);
+        out[0] = aes_ctr_combine(mode, out[0], tmp[1]);
+        out++;
+        first++;
+        n--;
+    }
+    uint64_t block0 = first >> 1;
+    size_t nblocks = n / 2;
+    if (nblocks >= PAR_MIN_BLOCKS && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        size_t nchunks = (nblocks + PAR_CHUNK_BLOCKS - 1) / PAR_CHUNK_BLOCKS;
+        #pragma omp parallel for schedule(static)
+        for (size_t c = 0; c < nchunks; c++) {
+            size_t b = c * PAR_CHUNK_BLOCKS;
+            size_t nb = CC_MIN((size_t)PAR_CHUNK_BLOCKS, nblocks - b);
+            ctr(&p->key, p->stream, block0 + b, nb, out + 2 * b);
+        }
+    } else if (nblocks > 0) {
+        ctr(&p->key, p->stream, block0, nblocks, out);
+    }
+    if (n & 1) {                     /* odd end: the low word of one block */
+        ctr_store(&p->key, p->stream, block0 + nblocks, 1, tmp);
+        out[2 * nblocks] = aes_ctr_combine(mode, out[2 * nblocks], tmp[0]);
+    }
+    cc_wipe(tmp, sizeof tmp);
+}
+
+void cc_prg_init(cc_prg *p, const uint8_t seed[16], uint64_t stream)
+{
+    cc_aes128_init(&p->key, seed);
+    p->stream = stream;
+}
+
+void cc_prg_wipe(cc_prg *p)
+{
+    cc_wipe(p, sizeof *p);
+}
+
+void cc_prg_u64(const cc_prg *p, uint64_t first, size_t n, uint64_t *out)
+{
+    fill(p, first, n, out, AES_CTR_STORE);
+}
+
+void cc_prg_u64_xor(const cc_prg *p, uint64_t first, size_t n, uint64_t *out)
+{
+    fill(p, first, n, out, AES_CTR_XOR);
+}
+
+void cc_prg_u64_add(const cc_prg *p, uint64_t first, size_t n, uint64_t *out)
+{
+    fill(p, first, n, out, AES_CTR_ADD);
+}
+
+void cc_prg_u64_sub(const cc_prg *p, uint64_t first, size_t n, uint64_t *out)
+{
+    fill(p, first, n, out, AES_CTR_SUB);
+}
+
+void cc_prg_random_seed(uint8_t seed[16])
+{
+    /* Without an entropy source every share would be predictable: stop. */
+    CC_ASSERT(sodium_init() >= 0);
+    randombytes_buf(seed, 16);
+}
