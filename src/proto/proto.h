@@ -1,0 +1,263 @@
+/* proto — three-party protocols on replicated secret shares (DESIGN.md §3, §4,
+ * Appendix A; ABY3 ePrint 2018/403; Dalskov–Escudero–Keller arXiv 1910.12435).
+ *
+ * Sharing.  x = x0 + x1 + x2 mod 2^64; party P_i holds the pair
+ * (x_i, x_{i+1}) = (s[0], s[1]).  Boolean shares are the same with XOR, 64
+ * bits packed per word: a boolean tensor of n words holds n 64-bit values.
+ * "Bit tensors" (results of MSB / less-than / equality, inputs of mux and
+ * bit injection) are boolean tensors whose value lives in bit 0 of each word
+ * (the other 63 bits are zero in every share).
+ *
+ * Every op works on whole tensors: each protocol round sends one message per
+ * link whatever the element count.  Every op brackets its traffic with a net
+ * op tag (cc_net_op_begin) and records the cost it *declares* for this party
+ * in the context's ledger under the same tag, so tests compare declared with
+ * measured (cc_net_stats) per tag.  Ops called inside a scope opened with
+ * cc_proto_scope_begin() are booked under the scope's tag instead (the nn
+ * layer uses this for "gelu", "softmax", ...).
+ *
+ * Communication never depends on secret values: message sizes and order are
+ * functions of public shapes only.
+ *
+ * Outputs are caller-allocated tensors of the right element count; unless an
+ * op says otherwise, the output may alias an input.  All three parties must
+ * call the same ops in the same order with the same shapes (the PRSS counter
+ * rule of src/prg/prg.h).  Errors: CC_ERR_ARG for shape mismatches (message
+ * names the op and both sizes); network errors propagate with the op tag. */
+#ifndef CARACAL_PROTO_H
+#define CARACAL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "caracal/status.h"
+#include "net.h"
+#include "prg.h"
+#include "ring.h"
+
+/* ---- tensors ------------------------------------------------------------ */
+
+/* Arithmetic replicated share: s[0] = x_i, s[1] = x_{i+1} (n words each,
+ * one 64-byte aligned allocation).  rows × cols is an optional 2-D view
+ * (rows*cols == n); a 1-D tensor has rows = 1, cols = n. */
+typedef struct cc_ashare {
+    uint64_t *s[2];
+    size_t n;
+    size_t rows, cols;
+} cc_ashare;
+
+/* Boolean replicated share (XOR), same layout. */
+typedef struct cc_bshare {
+    uint64_t *s[2];
+    size_t n;
+    size_t rows, cols;
+} cc_bshare;
+
+/* Allocate zeroed tensors (n may be 0).  free is a no-op on a zeroed struct. */
+cc_status cc_ashare_alloc(cc_ashare *t, size_t n);
+cc_status cc_ashare_alloc_2d(cc_ashare *t, size_t rows, size_t cols);
+void cc_ashare_free(cc_ashare *t);
+cc_status cc_bshare_alloc(cc_bshare *t, size_t n);
+cc_status cc_bshare_alloc_2d(cc_bshare *t, size_t rows, size_t cols);
+void cc_bshare_free(cc_bshare *t);
+/* A view of elements [first, first+n) (no copy, do not free). */
+cc_ashare cc_ashare_slice(const cc_ashare *t, size_t first, size_t n);
+cc_bshare cc_bshare_slice(const cc_bshare *t, size_t first, size_t n);
+
+/* A replicated weight W (K×N) prepared for share×weight matmul
+ * (Appendix A "Matmul"): party i holds W_i and W_{i+1}; it keeps, in the
+ * GEMM's packed layout (cc_ring_pack_b), pack(W_i + W_{i+1}) and pack(W_i).
+ * Then Z_i = X_i·(W_i + W_{i+1}) + X_{i+1}·W_i is party i's term of the
+ * 3-out-of-3 product; the inner dimension K never communicates.  The packed
+ * buffers may point into an mmap (src/model); `owned` says whether
+ * cc_proto_weight_free releases them. */
+typedef struct cc_proto_weight {
+    size_t K, N;
+    const uint64_t *packed_sum;   /* pack(W_i + W_{i+1}) */
+    const uint64_t *packed_self;  /* pack(W_i) */
+    bool owned;
+} cc_proto_weight;
+
+/* Build from a K×N replicated share (row-major, tb = CC_NOTRANS) or from its
+ * transpose stored N×K (tb = CC_TRANS).  Local, no communication. */
+cc_status cc_proto_weight_from_share(cc_proto_weight *w, const cc_ashare *W, size_t K,
+                                     size_t N, cc_trans tb);
+void cc_proto_weight_free(cc_proto_weight *w);
+
+/* ---- context and declared costs --------------------------------------------- */
+
+#define CC_PROTO_LEDGER_MAX 64
+typedef struct cc_proto_ledger_entry {
+    char tag[48];
+    uint64_t calls, rounds, bytes_sent;
+} cc_proto_ledger_entry;
+
+typedef struct cc_proto {
+    cc_net *net;
+    int party;                /* 0, 1, 2 — protocol code uses next/prev only */
+    unsigned f;               /* fixed-point fractional bits (default 18) */
+    cc_prss prss;
+    uint64_t trunc_calls;     /* rotates the truncation helper role */
+    int scope_depth;
+    char scope_tag[48];
+    size_t ledger_len;
+    cc_proto_ledger_entry ledger[CC_PROTO_LEDGER_MAX];
+} cc_proto;
+
+/* PRSS setup: keys from cc_net_shared_key(net, CC_PREV/CC_NEXT, "ccprss01",
+ * 0, ...) into cc_prss_init, local copies wiped.  No messages. */
+cc_status cc_proto_init(cc_proto *ctx, cc_net *net, unsigned f);
+void cc_proto_free(cc_proto *ctx);   /* wipes the PRSS keys */
+
+/* Book every following op under `tag` until the matching end (nests). */
+void cc_proto_scope_begin(cc_proto *ctx, const char *tag);
+void cc_proto_scope_end(cc_proto *ctx);
+
+/* Declared cost of one call of an op for this party.  `n` is the number of
+ * elements the op communicates on (for matmul: batch·M·N outputs; for row
+ * reductions: rows·cols inputs, `cols` in `aux`), `role` the party's role
+ * in the call (0 for ops whose roles do not rotate, else as documented in
+ * PROTOCOLS.md).  Declared rounds count sends that follow a receive, the way
+ * cc_net counts them. */
+typedef struct cc_proto_cost {
+    uint64_t rounds, bytes_sent;
+} cc_proto_cost;
+
+typedef enum cc_proto_op {
+    CC_OP_INPUT, CC_OP_INPUT_SEEDED, CC_OP_INPUT_CLIENT,
+    CC_OP_REVEAL, CC_OP_REVEAL_TO, CC_OP_REVEAL_CLIENT,
+    CC_OP_MUL, CC_OP_MATMUL, CC_OP_TRUNC, CC_OP_MUL_TRUNC, CC_OP_MATMUL_TRUNC,
+    CC_OP_AND, CC_OP_A2B, CC_OP_MSB, CC_OP_EQ, CC_OP_B2A_BIT, CC_OP_MUX,
+    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS,
+    CC_OP_COUNT
+} cc_proto_op;
+const char *cc_proto_op_name(cc_proto_op op);
+cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role);
+
+/* Snapshot of the ledger (declared rounds/bytes per tag, summed over calls). */
+size_t cc_proto_declared(const cc_proto *ctx, cc_proto_ledger_entry *out, size_t cap);
+void cc_proto_declared_reset(cc_proto *ctx);
+
+/* ---- sharing (§3) ---------------------------------------------------------------
+ * input: `owner` knows plain (n words, NULL at the others).  1 round, owner
+ * sends 2·64 bits/elem (one share to next and prev), others 0. */
+cc_status cc_proto_input(cc_proto *ctx, int owner, const uint64_t *plain, cc_ashare *out);
+cc_status cc_proto_input_bool(cc_proto *ctx, int owner, const uint64_t *plain, cc_bshare *out);
+/* Seed-compressed input from an owner party: x_o and x_{o+1} expand from
+ * fresh seeds (16 B each) sent to the party that lacks them; x_{o+2} is sent
+ * explicitly to both others.  1 round, owner: 2·64 bits/elem + 32 bytes. */
+cc_status cc_proto_input_seeded(cc_proto *ctx, int owner, const uint64_t *plain, cc_ashare *out);
+/* Input from the client over client links (seed-compressed: P0 gets two
+ * seeds, P1 and P2 one seed and the explicit share x2).  Parties: 0 rounds
+ * sent; client side below. */
+cc_status cc_proto_input_client(cc_proto *ctx, cc_ashare *out);
+/* reveal to all: 1 round, 64 bits/elem each; out: n plaintext words. */
+cc_status cc_proto_reveal(cc_proto *ctx, const cc_ashare *x, uint64_t *out);
+cc_status cc_proto_reveal_bool(cc_proto *ctx, const cc_bshare *x, uint64_t *out);
+/* reveal to party `to` only (out may be NULL elsewhere): its prev sends
+ * 64 bits/elem, 1 round. */
+cc_status cc_proto_reveal_to(cc_proto *ctx, int to, const cc_ashare *x, uint64_t *out);
+/* reveal to the client only: every party sends its x_i (64 bits/elem). */
+cc_status cc_proto_reveal_client(cc_proto *ctx, const cc_ashare *x);
+
+/* Client side of input_client / reveal_client (the client holds plaintext). */
+cc_status cc_proto_client_input(cc_client *client, size_t n, const uint64_t *plain);
+cc_status cc_proto_client_reveal(cc_client *client, size_t n, uint64_t *out);
+
+/* ---- local ops (0 rounds, 0 bytes) ---------------------------------------- */
+cc_status cc_proto_add(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
+cc_status cc_proto_sub(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
+cc_status cc_proto_neg(cc_proto *ctx, const cc_ashare *a, cc_ashare *out);
+cc_status cc_proto_add_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_ashare *out);
+cc_status cc_proto_add_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                  cc_ashare *out);
+cc_status cc_proto_mul_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_ashare *out);
+cc_status cc_proto_mul_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                  cc_ashare *out);
+/* out = a << bits (exact in the ring). */
+cc_status cc_proto_shl(cc_proto *ctx, const cc_ashare *a, unsigned bits, cc_ashare *out);
+/* out[r] = Σ_c a[r, c] for a rows×cols tensor (out has rows elements). */
+cc_status cc_proto_sum_rows(cc_proto *ctx, const cc_ashare *a, size_t rows, size_t cols,
+                            cc_ashare *out);
+/* Boolean local ops. */
+cc_status cc_proto_xor(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out);
+cc_status cc_proto_xor_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_bshare *out);
+cc_status cc_proto_and_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_bshare *out);
+cc_status cc_proto_not(cc_proto *ctx, const cc_bshare *a, cc_bshare *out);
+cc_status cc_proto_bshl(cc_proto *ctx, const cc_bshare *a, unsigned bits, cc_bshare *out);
+cc_status cc_proto_bshr(cc_proto *ctx, const cc_bshare *a, unsigned bits, cc_bshare *out);
+
+/* ---- multiplication (§4) ---------------------------------------------------
+ * mul / square: z_i = x_i y_i + x_i y_{i+1} + x_{i+1} y_i + zero share, z_i
+ * sent to prev.  1 round, 64 bits/elem. */
+cc_status cc_proto_mul(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
+cc_status cc_proto_square(cc_proto *ctx, const cc_ashare *a, cc_ashare *out);
+/* Batched matmul share×share: for each of `batch` heads, C = op(A)·op(B),
+ * op(A) M×K, op(B) K×N, heads contiguous (A: batch·M·K, B: batch·K·N,
+ * C: batch·M·N).  Q·Kᵀ is (CC_NOTRANS, CC_TRANS); P·V is (NOTRANS, NOTRANS).
+ * 1 round, 64 bits per output element.  out must not alias a or b. */
+cc_status cc_proto_matmul(cc_proto *ctx, size_t batch, size_t M, size_t N, size_t K,
+                          cc_trans ta, const cc_ashare *a, cc_trans tb, const cc_ashare *b,
+                          cc_ashare *out);
+/* share×weight: X (M×K) · W (K×N) with W prepared above.  1 round,
+ * 64 bits per output element. */
+cc_status cc_proto_matmul_weight(cc_proto *ctx, size_t M, const cc_ashare *x,
+                                 const cc_proto_weight *w, cc_ashare *out);
+
+/* ---- truncation (Appendix A: Dalskov–Escudero–Keller) --------------------
+ * out = floor(x / 2^d) - e, e ∈ {0, 1}, for every |x| < 2^62 (no wrap-around
+ * failure).  Helper role rotates per call.  2 rounds, 128 bits/elem for each
+ * of the three roles (the helper sends in round 1 only). */
+cc_status cc_proto_trunc(cc_proto *ctx, const cc_ashare *x, unsigned d, cc_ashare *out);
+/* Fused: multiply (or matmul) and truncate by d once, using the 3-out-of-3
+ * product shares directly.  2 rounds, 128 bits/elem per party (no separate
+ * reshare).  The fixed-point forms use d = ctx->f. */
+cc_status cc_proto_mul_trunc(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b,
+                             unsigned d, cc_ashare *out);
+cc_status cc_proto_mul_fxp(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
+cc_status cc_proto_square_fxp(cc_proto *ctx, const cc_ashare *a, cc_ashare *out);
+cc_status cc_proto_matmul_fxp(cc_proto *ctx, size_t batch, size_t M, size_t N, size_t K,
+                              cc_trans ta, const cc_ashare *a, cc_trans tb, const cc_ashare *b,
+                              cc_ashare *out);
+cc_status cc_proto_matmul_weight_fxp(cc_proto *ctx, size_t M, const cc_ashare *x,
+                                     const cc_proto_weight *w, cc_ashare *out);
+/* Multiply by a public fixed-point constant (scalar / per element) and
+ * truncate by f once: local mul + trunc (2 rounds). */
+cc_status cc_proto_mul_public_fxp(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_ashare *out);
+
+/* ---- boolean circuits and comparisons ------------------------------------------ */
+/* AND on 64-bit words: 1 round, 64 bits/elem. */
+cc_status cc_proto_and(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out);
+/* A2B: full Kogge–Stone adder of (x0+x1) and x2.  7 rounds. */
+cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+/* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree.
+ * 7 rounds; P0 33 B/elem, P1/P2 25 B/elem. */
+cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+/* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
+ * scalar / per-element vector; greater-than-public is lt with swapped sign. */
+cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
+cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
+cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                 cc_bshare *out);
+cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
+/* Equality (bit tensor): helper-dealt masked open + AND tree.  7 rounds. */
+cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
+cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
+/* Bit injection / B2A of a bit tensor: out ∈ {0,1} arithmetically.  2 rounds. */
+cc_status cc_proto_b2a_bit(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out);
+/* out = bit ? x : y (mux, Π_Mul_BA).  2 rounds; P0 24 B/elem, P1/P2 16. */
+cc_status cc_proto_select(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *x,
+                          const cc_ashare *y, cc_ashare *out);
+/* out = bit · x. */
+cc_status cc_proto_mul_bit(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *x,
+                           cc_ashare *out);
+/* Max over each row of a rows×cols tensor (log-depth tree of compare +
+ * select, ⌈log2 cols⌉ levels of 9 rounds).  out: rows elements. */
+cc_status cc_proto_max_rows(cc_proto *ctx, const cc_ashare *x, size_t rows, size_t cols,
+                            cc_ashare *out);
+/* Max and its index (the first maximal column on ties; the index is an
+ * arithmetic share of the integer column number). */
+cc_status cc_proto_argmax_rows(cc_proto *ctx, const cc_ashare *x, size_t rows, size_t cols,
+                               cc_ashare *max_out, cc_ashare *index_out);
+
+#endif
