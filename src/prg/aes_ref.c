@@ -1,146 +1,270 @@
-/* Portable AES-128 (FIPS-197): key expansion and a clear byte-oriented
- * encryption used as the reference every SIMD path must match bit-exactly,
- * and as the fallback on CPUs without AES-NI.
+/* Portable AES-128 (FIPS-197), bitsliced and table-free, so it runs in
+ * constant time: no memory access or branch depends on key or data.  It is
+ * the reference every SIMD path must match bit-exactly and the fallback on
+ * CPUs without AES-NI (about 100x slower than AES-NI; see docs/BENCHMARKS.md).
  *
- * Side channels: the key expansion scans the whole S-box for every lookup,
- * so it leaks nothing through the cache.  The block encryption uses a plain
- * 256-byte S-box table indexed by secret state bytes — NOT constant time on
- * a machine with a shared cache.  Only CPUs without AES-NI ever run it in
- * production; the dispatcher logs a warning when it does. */
+ * Representation.  Four blocks are processed together as 64 state bytes.
+ * Byte i (= 4*column + row, FIPS-197 §3.4) of block b sits at bit position
+ * p = 4*i + b, so a column is one 16-bit lane and a row one nibble inside
+ * it.  Plane q[k] holds bit k of all 64 bytes.  ShiftRows and MixColumns are
+ * then rotations and masks of each plane; SubBytes is GF(2^8) arithmetic
+ * done with AND/XOR across the eight planes (64 S-boxes at once). */
 #include "aes_impl.h"
 
 #include <string.h>
 
-/* FIPS-197 §5.1.1: multiplicative inverse in GF(2^8) followed by the affine
- * map (tests/prg recomputes it from that definition). */
-static const uint8_t sbox[256] = {
-    0x63, 0x7c, 0x77, 0x7b, 0xf2, 0x6b, 0x6f, 0xc5, 0x30, 0x01, 0x67, 0x2b, 0xfe, 0xd7, 0xab, 0x76,
-    0xca, 0x82, 0xc9, 0x7d, 0xfa, 0x59, 0x47, 0xf0, 0xad, 0xd4, 0xa2, 0xaf, 0x9c, 0xa4, 0x72, 0xc0,
-    0xb7, 0xfd, 0x93, 0x26, 0x36, 0x3f, 0xf7, 0xcc, 0x34, 0xa5, 0xe5, 0xf1, 0x71, 0xd8, 0x31, 0x15,
-    0x04, 0xc7, 0x23, 0xc3, 0x18, 0x96, 0x05, 0x9a, 0x07, 0x12, 0x80, 0xe2, 0xeb, 0x27, 0xb2, 0x75,
-    0x09, 0x83, 0x2c, 0x1a, 0x1b, 0x6e, 0x5a, 0xa0, 0x52, 0x3b, 0xd6, 0xb3, 0x29, 0xe3, 0x2f, 0x84,
-    0x53, 0xd1, 0x00, 0xed, 0x20, 0xfc, 0xb1, 0x5b, 0x6a, 0xcb, 0xbe, 0x39, 0x4a, 0x4c, 0x58, 0xcf,
-    0xd0, 0xef, 0xaa, 0xfb, 0x43, 0x4d, 0x33, 0x85, 0x45, 0xf9, 0x02, 0x7f, 0x50, 0x3c, 0x9f, 0xa8,
-    0x51, 0xa3, 0x40, 0x8f, 0x92, 0x9d, 0x38, 0xf5, 0xbc, 0xb6, 0xda, 0x21, 0x10, 0xff, 0xf3, 0xd2,
-    0xcd, 0x0c, 0x13, 0xec, 0x5f, 0x97, 0x44, 0x17, 0xc4, 0xa7, 0x7e, 0x3d, 0x64, 0x5d, 0x19, 0x73,
-    0x60, 0x81, 0x4f, 0xdc, 0x22, 0x2a, 0x90, 0x88, 0x46, 0xee, 0xb8, 0x14, 0xde, 0x5e, 0x0b, 0xdb,
-    0xe0, 0x32, 0x3a, 0x0a, 0x49, 0x06, 0x24, 0x5c, 0xc2, 0xd3, 0xac, 0x62, 0x91, 0x95, 0xe4, 0x79,
-    0xe7, 0xc8, 0x37, 0x6d, 0x8d, 0xd5, 0x4e, 0xa9, 0x6c, 0x56, 0xf4, 0xea, 0x65, 0x7a, 0xae, 0x08,
-    0xba, 0x78, 0x25, 0x2e, 0x1c, 0xa6, 0xb4, 0xc6, 0xe8, 0xdd, 0x74, 0x1f, 0x4b, 0xbd, 0x8b, 0x8a,
-    0x70, 0x3e, 0xb5, 0x66, 0x48, 0x03, 0xf6, 0x0e, 0x61, 0x35, 0x57, 0xb9, 0x86, 0xc1, 0x1d, 0x9e,
-    0xe1, 0xf8, 0x98, 0x11, 0x69, 0xd9, 0x8e, 0x94, 0x9b, 0x1e, 0x87, 0xe9, 0xce, 0x55, 0x28, 0xdf,
-    0x8c, 0xa1, 0x89, 0x0d, 0xbf, 0xe6, 0x42, 0x68, 0x41, 0x99, 0x2d, 0x0f, 0xb0, 0x54, 0xbb, 0x16,
-};
+typedef uint64_t plane;
 
-/* Multiply by x in GF(2^8) mod x^8+x^4+x^3+x+1, without branches. */
-static inline uint8_t xtime(uint8_t v)
-{
-    return (uint8_t)((v << 1) ^ (0x1b & -(v >> 7)));
-}
+/* ---- SubBytes: inversion in GF(2^8) = x^254, then the affine map (§5.1.1) -- */
 
-/* S-box lookup that touches every entry, for secret key bytes. */
-static uint8_t sbox_scan(uint8_t x)
+/* r = a * b mod x^8 + x^4 + x^3 + x + 1, bitsliced. */
+static void gf_mul(const plane a[8], const plane b[8], plane r[8])
 {
-    uint8_t r = 0;
-    for (unsigned i = 0; i < 256; i++) {
-        unsigned hit = ((i ^ x) - 1u) >> 31;          /* 1 iff i == x */
-        r |= (uint8_t)(sbox[i] & (uint8_t)-hit);
+    plane t[15] = { 0 };
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) t[i + j] ^= a[i] & b[j];
+    for (int d = 14; d >= 8; d--) {      /* x^d = x^(d-8) * (x^4 + x^3 + x + 1) */
+        t[d - 4] ^= t[d];
+        t[d - 5] ^= t[d];
+        t[d - 7] ^= t[d];
+        t[d - 8] ^= t[d];
     }
-    return r;
+    memcpy(r, t, 8 * sizeof(plane));
 }
 
-/* FIPS-197 §5.2 for Nk = 4: 44 words, round constants x^(i-1) in GF(2^8). */
-void cc_aes_ref_expand(const uint8_t key[16], uint8_t rk[11 * 16])
+static void gf_square(const plane a[8], plane r[8])
 {
-    memcpy(rk, key, 16);
-    uint8_t rcon = 1;
-    for (unsigned i = 4; i < 44; i++) {
-        uint8_t t[4];
-        memcpy(t, rk + 4 * (i - 1), 4);
-        if (i % 4 == 0) {                       /* SubWord(RotWord(t)) ^ Rcon */
-            uint8_t t0 = t[0];
-            t[0] = (uint8_t)(sbox_scan(t[1]) ^ rcon);
-            t[1] = sbox_scan(t[2]);
-            t[2] = sbox_scan(t[3]);
-            t[3] = sbox_scan(t0);
-            rcon = xtime(rcon);
-        }
-        for (unsigned j = 0; j < 4; j++) rk[4 * i + j] = rk[4 * (i - 4) + j] ^ t[j];
+    plane t[15] = { 0 };
+    for (int i = 0; i < 8; i++) t[2 * i] = a[i];   /* squaring is linear in GF(2^8) */
+    for (int d = 14; d >= 8; d--) {
+        t[d - 4] ^= t[d];
+        t[d - 5] ^= t[d];
+        t[d - 7] ^= t[d];
+        t[d - 8] ^= t[d];
+    }
+    memcpy(r, t, 8 * sizeof(plane));
+}
+
+static void sub_bytes(plane q[8])
+{
+    /* addition chain 1,2,3,6,12,15,30,60,120,240,252,254: 4 mul + 7 square;
+     * x^254 is the inverse of x, and 0 for x = 0 as AES wants */
+    plane x2[8], x3[8], x12[8], t[8];
+    gf_square(q, x2);
+    gf_mul(x2, q, x3);
+    gf_square(x3, t);
+    gf_square(t, x12);
+    gf_mul(x12, x3, t);                             /* x^15 */
+    for (int i = 0; i < 4; i++) gf_square(t, t);    /* x^240 */
+    gf_mul(t, x12, t);                              /* x^252 */
+    gf_mul(t, x2, t);                               /* x^254 */
+    /* s_k = b_k ^ b_{k+4} ^ b_{k+5} ^ b_{k+6} ^ b_{k+7} ^ c_k, c = 0x63 */
+    for (int k = 0; k < 8; k++) {
+        plane c = (0x63 >> k) & 1 ? ~(plane)0 : 0;   /* public constant */
+        q[k] = t[k] ^ t[(k + 4) & 7] ^ t[(k + 5) & 7] ^ t[(k + 6) & 7] ^ t[(k + 7) & 7] ^ c;
     }
 }
 
-/* State byte s[4c + r] is row r of column c (FIPS-197 §3.4 input order). */
-static void sub_shift(uint8_t s[16])
-{
-    uint8_t t[16];
-    for (unsigned c = 0; c < 4; c++)
-        for (unsigned r = 0; r < 4; r++)
-            t[4 * c + r] = sbox[s[4 * ((c + r) % 4) + r]];   /* row r rotates left by r */
-    memcpy(s, t, 16);
-}
+/* ---- ShiftRows and MixColumns on the nibble/lane layout ------------------------ */
 
-static void mix_columns(uint8_t s[16])
+static inline plane rotr64(plane x, unsigned s) { return (x >> s) | (x << (64 - s)); }
+
+/* Row r (nibble r of each lane) takes its bytes from column c + r: rotate the
+ * plane right by 16r bits and keep row r. */
+static void shift_rows(plane q[8])
 {
-    for (unsigned c = 0; c < 4; c++) {
-        uint8_t *a = s + 4 * c;
-        uint8_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-        uint8_t all = a0 ^ a1 ^ a2 ^ a3;
-        /* b_r = 2a_r ^ 3a_{r+1} ^ a_{r+2} ^ a_{r+3} = a_r ^ all ^ 2(a_r ^ a_{r+1}) */
-        a[0] = a0 ^ all ^ xtime(a0 ^ a1);
-        a[1] = a1 ^ all ^ xtime(a1 ^ a2);
-        a[2] = a2 ^ all ^ xtime(a2 ^ a3);
-        a[3] = a3 ^ all ^ xtime(a3 ^ a0);
+    const plane row0 = 0x000f000f000f000fu;
+    for (int k = 0; k < 8; k++) {
+        plane x = q[k];
+        q[k] = (x & row0) | (rotr64(x, 16) & row0 << 4) | (rotr64(x, 32) & row0 << 8) |
+               (rotr64(x, 48) & row0 << 12);
     }
 }
 
-static void add_round_key(uint8_t s[16], const uint8_t *k)
+/* Nibble r of every lane <- nibble (r + 1) mod 4, resp. (r + 2) mod 4. */
+static inline plane next_row(plane x)
 {
-    for (unsigned i = 0; i < 16; i++) s[i] ^= k[i];
+    return ((x >> 4) & 0x0fff0fff0fff0fffu) | ((x << 12) & 0xf000f000f000f000u);
+}
+static inline plane row_after_next(plane x)
+{
+    return ((x >> 8) & 0x00ff00ff00ff00ffu) | ((x << 8) & 0xff00ff00ff00ff00u);
 }
 
-static void encrypt_block(const cc_aes128 *k, const uint8_t in[16], uint8_t out[16])
+/* b_r = a_r ^ (a_0^a_1^a_2^a_3) ^ xtime(a_r ^ a_{r+1})  (= 2a_r^3a_{r+1}^a_{r+2}^a_{r+3}) */
+static void mix_columns(plane q[8])
 {
-    uint8_t s[16];
-    memcpy(s, in, 16);
-    add_round_key(s, k->rk);
-    for (unsigned round = 1; round < 10; round++) {
-        sub_shift(s);
-        mix_columns(s);
-        add_round_key(s, k->rk + 16 * round);
+    plane d[8], all[8];
+    for (int k = 0; k < 8; k++) {
+        d[k] = q[k] ^ next_row(q[k]);
+        all[k] = d[k] ^ row_after_next(d[k]);
     }
-    sub_shift(s);
-    add_round_key(s, k->rk + 160);
-    memcpy(out, s, 16);
+    /* xtime(d): multiply by x, reduce with 0x1b (bits 0, 1, 3, 4) */
+    plane xt[8] = { d[7], d[0] ^ d[7], d[1], d[2] ^ d[7], d[3] ^ d[7], d[4], d[5], d[6] };
+    for (int k = 0; k < 8; k++) q[k] ^= all[k] ^ xt[k];
 }
 
-static void ecb_ref(const cc_aes128 *k, const uint8_t *in, uint8_t *out, size_t nblocks)
-{
-    for (size_t b = 0; b < nblocks; b++) encrypt_block(k, in + 16 * b, out + 16 * b);
-}
+/* ---- conversion between 4 blocks of bytes and 8 planes ------------------------ */
 
-static inline void store_le64(uint8_t *p, uint64_t v)
+/* Transpose the 8x8 bit matrix whose row r is byte r of x. */
+static inline uint64_t transpose8x8(uint64_t x)
 {
-    for (unsigned i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    uint64_t t;
+    t = (x ^ (x >> 7)) & 0x00aa00aa00aa00aau;  x ^= t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000cccc0000ccccu; x ^= t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x00000000f0f0f0f0u; x ^= t ^ (t << 28);
+    return x;
 }
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
     uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
+}
+
+static inline void store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* blocks: 4 x 16 bytes -> planes. */
+static void to_planes(const uint8_t blocks[64], plane q[8])
+{
+    uint8_t x[64];                           /* x[p], p = 4i + b */
+    for (int b = 0; b < 4; b++)
+        for (int i = 0; i < 16; i++) x[4 * i + b] = blocks[16 * b + i];
+    uint64_t w[8];                           /* byte k of w[j]: bit k of x[8j..8j+7] */
+    for (int j = 0; j < 8; j++) w[j] = transpose8x8(load_le64(x + 8 * j));
+    for (int k = 0; k < 8; k++) {
+        plane v = 0;
+        for (int j = 0; j < 8; j++) v |= ((w[j] >> (8 * k)) & 0xff) << (8 * j);
+        q[k] = v;
+    }
+}
+
+static void from_planes(const plane q[8], uint8_t blocks[64])
+{
+    uint8_t x[64];
+    for (int j = 0; j < 8; j++) {
+        uint64_t w = 0;
+        for (int k = 0; k < 8; k++) w |= ((q[k] >> (8 * j)) & 0xff) << (8 * k);
+        store_le64(x + 8 * j, transpose8x8(w));
+    }
+    for (int b = 0; b < 4; b++)
+        for (int i = 0; i < 16; i++) blocks[16 * b + i] = x[4 * i + b];
+}
+
+/* Round key byte i broadcast to the four blocks (positions 4i..4i+3). */
+static void round_key_planes(const uint8_t rk[16], plane q[8])
+{
+    for (int k = 0; k < 8; k++) {
+        plane v = 0;
+        for (int i = 0; i < 16; i++)
+            v |= (plane)(-(uint64_t)((rk[i] >> k) & 1)) & ((plane)0xf << (4 * i));
+        q[k] = v;
+    }
+}
+
+typedef struct { plane k[11][8]; } sliced_keys;
+
+static void slice_keys(const cc_aes128 *key, sliced_keys *sk)
+{
+    for (int r = 0; r < 11; r++) round_key_planes(key->rk + 16 * r, sk->k[r]);
+}
+
+static inline void add_round_key(plane q[8], const plane rk[8])
+{
+    for (int k = 0; k < 8; k++) q[k] ^= rk[k];
+}
+
+/* FIPS-197 §5.1: Cipher() on four blocks. */
+static void encrypt4(const sliced_keys *sk, const uint8_t in[64], uint8_t out[64])
+{
+    plane q[8];
+    to_planes(in, q);
+    add_round_key(q, sk->k[0]);
+    for (int r = 1; r < 10; r++) {
+        sub_bytes(q);
+        shift_rows(q);
+        mix_columns(q);
+        add_round_key(q, sk->k[r]);
+    }
+    sub_bytes(q);
+    shift_rows(q);
+    add_round_key(q, sk->k[10]);
+    from_planes(q, out);
+}
+
+/* ---- key expansion (§5.2, Nk = 4) -------------------------------------------- */
+
+/* SubWord on 4 bytes through the bitsliced S-box (bit positions 0..3). */
+static void sub_word(uint8_t t[4])
+{
+    plane q[8];
+    for (int k = 0; k < 8; k++) {
+        q[k] = 0;
+        for (int j = 0; j < 4; j++) q[k] |= (plane)((t[j] >> k) & 1) << j;
+    }
+    sub_bytes(q);
+    for (int j = 0; j < 4; j++) {
+        uint8_t v = 0;
+        for (int k = 0; k < 8; k++) v |= (uint8_t)(((q[k] >> j) & 1) << k);
+        t[j] = v;
+    }
+}
+
+void cc_aes_ref_expand(const uint8_t key[16], uint8_t rk[11 * 16])
+{
+    memcpy(rk, key, 16);
+    uint8_t rcon = 1;                       /* x^(i/4 - 1) in GF(2^8) */
+    for (unsigned i = 4; i < 44; i++) {
+        uint8_t t[4];
+        memcpy(t, rk + 4 * (i - 1), 4);
+        if (i % 4 == 0) {                   /* SubWord(RotWord(t)) ^ Rcon */
+            uint8_t t0 = t[0];
+            t[0] = t[1]; t[1] = t[2]; t[2] = t[3]; t[3] = t0;
+            sub_word(t);
+            t[0] ^= rcon;
+            rcon = (uint8_t)((rcon << 1) ^ (rcon & 0x80 ? 0x1b : 0));   /* public */
+        }
+        for (unsigned j = 0; j < 4; j++) rk[4 * i + j] = rk[4 * (i - 4) + j] ^ t[j];
+    }
+}
+
+/* ---- kernels ------------------------------------------------------------------ */
+
+static void ecb_ref(const cc_aes128 *k, const uint8_t *in, uint8_t *out, size_t nblocks)
+{
+    sliced_keys sk;
+    slice_keys(k, &sk);
+    uint8_t buf[64];
+    for (size_t b = 0; b < nblocks; b += 4) {
+        size_t nb = nblocks - b < 4 ? nblocks - b : 4;
+        memset(buf, 0, sizeof buf);
+        memcpy(buf, in + 16 * b, 16 * nb);
+        encrypt4(&sk, buf, buf);
+        memcpy(out + 16 * b, buf, 16 * nb);
+    }
+    memset(&sk, 0, sizeof sk);
+    memset(buf, 0, sizeof buf);
 }
 
 static inline void ctr_ref(const cc_aes128 *k, uint64_t stream, uint64_t block,
                            size_t nblocks, uint64_t *out, aes_ctr_mode mode)
 {
-    uint8_t in[16], ks[16];
-    store_le64(in + 8, stream);
-    for (size_t b = 0; b < nblocks; b++) {
-        store_le64(in, block + b);
-        encrypt_block(k, in, ks);
-        out[2 * b]     = aes_ctr_combine(mode, out[2 * b], load_le64(ks));
-        out[2 * b + 1] = aes_ctr_combine(mode, out[2 * b + 1], load_le64(ks + 8));
+    sliced_keys sk;
+    slice_keys(k, &sk);
+    uint8_t ctr[64], ks[64];
+    for (int b = 0; b < 4; b++) store_le64(ctr + 16 * b + 8, stream);
+    for (size_t b = 0; b < nblocks; b += 4) {
+        for (int j = 0; j < 4; j++) store_le64(ctr + 16 * j, block + b + (uint64_t)j);
+        encrypt4(&sk, ctr, ks);
+        size_t nb = nblocks - b < 4 ? nblocks - b : 4;
+        for (size_t j = 0; j < 2 * nb; j++)
+            out[2 * b + j] = aes_ctr_combine(mode, out[2 * b + j], load_le64(ks + 8 * j));
     }
+    memset(&sk, 0, sizeof sk);
     memset(ks, 0, sizeof ks);
 }
 
