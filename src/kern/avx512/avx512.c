@@ -1,0 +1,148 @@
+/* AVX-512 kernels (compiled with -mavx512f -mavx512dq; selected only when
+ * cpuid reports AVX512F and AVX512DQ with OS zmm support).
+ *
+ * The GEMM micro-kernel uses the same two-multiply split as the AVX2 one
+ * (see avx2.c): vpmuludq for al·bl and vpmulld on (b) × (a rotated by 32) for
+ * the two cross products, because vpmullq decodes to three multiply uops on
+ * current Intel cores, i.e. 1.5× the multiply work of the split.  One zmm
+ * holds a full packed-B row (NR = 8), so MR = 8 rows use 16 accumulators.
+ * Elementwise mul uses vpmullq: there is no B reuse to amortise the split. */
+#include "kern.h"
+
+#include <immintrin.h>
+
+#define MR 8
+#define NR CC_KERN_NR
+
+static inline uint64_t rot32(uint64_t x) { return (x >> 32) | (x << 32); }
+
+static void avx512_pack_a(size_t m, size_t k, const uint64_t *A, size_t rs, size_t cs,
+                          uint64_t *Ap)
+{
+    for (size_t p = 0; p < k; p++) {
+        for (size_t i = 0; i < MR; i++) {
+            uint64_t a = i < m ? A[i * rs + p * cs] : 0;
+            Ap[(p * MR + i) * 2] = a;
+            Ap[(p * MR + i) * 2 + 1] = rot32(a);
+        }
+    }
+}
+
+static void avx512_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+                            uint64_t *C, size_t ldc, bool accumulate)
+{
+    __m512i lo[MR], cr[MR];
+    for (int i = 0; i < MR; i++) lo[i] = cr[i] = _mm512_setzero_si512();
+    for (size_t p = 0; p < k; p++) {
+        __m512i b = _mm512_loadu_si512((const void *)(Bp + p * NR));
+        const long long *a = (const long long *)(Ap + p * MR * 2);
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; i++) {
+            lo[i] = _mm512_add_epi64(lo[i], _mm512_mul_epu32(_mm512_set1_epi64(a[2 * i]), b));
+            cr[i] = _mm512_add_epi32(cr[i], _mm512_mullo_epi32(_mm512_set1_epi64(a[2 * i + 1]), b));
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; i++) {
+        __m512i c = _mm512_add_epi64(cr[i], _mm512_srli_epi64(cr[i], 32));
+        __m512i v = _mm512_add_epi64(lo[i], _mm512_slli_epi64(c, 32));
+        if (accumulate) v = _mm512_add_epi64(v, _mm512_loadu_si512((const void *)(C + i * ldc)));
+        _mm512_storeu_si512((void *)(C + i * ldc), v);
+    }
+}
+
+/* ---- elementwise: 8 lanes per step, masked tail (no scalar epilogue) ---- */
+
+static inline __mmask8 tail_mask(size_t left) { return (__mmask8)((1u << left) - 1); }
+
+#define BINOP(name, vexpr)                                                          \
+    static void avx512_##name(size_t n, const uint64_t *a, const uint64_t *b,       \
+                              uint64_t *out)                                        \
+    {                                                                               \
+        size_t i = 0;                                                               \
+        for (; i + 8 <= n; i += 8) {                                                \
+            __m512i x = _mm512_loadu_si512((const void *)(a + i));                 \
+            __m512i y = _mm512_loadu_si512((const void *)(b + i));                 \
+            _mm512_storeu_si512((void *)(out + i), vexpr);                          \
+        }                                                                           \
+        if (i < n) {                                                                \
+            __mmask8 m = tail_mask(n - i);                                          \
+            __m512i x = _mm512_maskz_loadu_epi64(m, a + i);                         \
+            __m512i y = _mm512_maskz_loadu_epi64(m, b + i);                         \
+            _mm512_mask_storeu_epi64(out + i, m, vexpr);                            \
+        }                                                                           \
+    }
+BINOP(add, _mm512_add_epi64(x, y))
+BINOP(sub, _mm512_sub_epi64(x, y))
+BINOP(mul, _mm512_mullo_epi64(x, y))
+BINOP(xor, _mm512_xor_si512(x, y))
+BINOP(and, _mm512_and_si512(x, y))
+
+/* Unary ops with one broadcast parameter; y is the parameter vector. */
+#define PARAMOP(name, ptype, pinit, vexpr)                                          \
+    static void avx512_##name(size_t n, const uint64_t *a, ptype s, uint64_t *out)  \
+    {                                                                               \
+        __m512i y = pinit;                                                          \
+        (void)y; (void)s;                                                           \
+        size_t i = 0;                                                               \
+        for (; i + 8 <= n; i += 8) {                                                \
+            __m512i x = _mm512_loadu_si512((const void *)(a + i));                 \
+            _mm512_storeu_si512((void *)(out + i), vexpr);                          \
+        }                                                                           \
+        if (i < n) {                                                                \
+            __mmask8 m = tail_mask(n - i);                                          \
+            __m512i x = _mm512_maskz_loadu_epi64(m, a + i);                         \
+            _mm512_mask_storeu_epi64(out + i, m, vexpr);                            \
+        }                                                                           \
+    }
+PARAMOP(mul_scalar, uint64_t, _mm512_set1_epi64((long long)s), _mm512_mullo_epi64(x, y))
+PARAMOP(add_scalar, uint64_t, _mm512_set1_epi64((long long)s), _mm512_add_epi64(x, y))
+PARAMOP(shl, unsigned, _mm512_set1_epi64(s), _mm512_sllv_epi64(x, y))
+PARAMOP(shr_logic, unsigned, _mm512_set1_epi64(s), _mm512_srlv_epi64(x, y))
+PARAMOP(shr_arith, unsigned, _mm512_set1_epi64(s), _mm512_srav_epi64(x, y))
+
+static void avx512_neg(size_t n, const uint64_t *a, uint64_t *out)
+{
+    size_t i = 0;
+    __m512i zero = _mm512_setzero_si512();
+    for (; i + 8 <= n; i += 8)
+        _mm512_storeu_si512((void *)(out + i),
+                            _mm512_sub_epi64(zero, _mm512_loadu_si512((const void *)(a + i))));
+    if (i < n) {
+        __mmask8 m = tail_mask(n - i);
+        _mm512_mask_storeu_epi64(out + i, m, _mm512_sub_epi64(zero, _mm512_maskz_loadu_epi64(m, a + i)));
+    }
+}
+
+static void avx512_not(size_t n, const uint64_t *a, uint64_t *out)
+{
+    size_t i = 0;
+    __m512i ones = _mm512_set1_epi64(-1);
+    for (; i + 8 <= n; i += 8)
+        _mm512_storeu_si512((void *)(out + i),
+                            _mm512_xor_si512(_mm512_loadu_si512((const void *)(a + i)), ones));
+    if (i < n) {
+        __mmask8 m = tail_mask(n - i);
+        _mm512_mask_storeu_epi64(out + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, a + i), ones));
+    }
+}
+
+static uint64_t avx512_sum(size_t n, const uint64_t *a)
+{
+    __m512i s = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) s = _mm512_add_epi64(s, _mm512_loadu_si512((const void *)(a + i)));
+    if (i < n) s = _mm512_add_epi64(s, _mm512_maskz_loadu_epi64(tail_mask(n - i), a + i));
+    return (uint64_t)_mm512_reduce_add_epi64(s);
+}
+
+const cc_kern cc_kern_avx512 = {
+    .name = "avx512",
+    .mr = MR, .a_words = 2, .mc = 128, .kc = 256, .nc = 4096,
+    .pack_a = avx512_pack_a, .gemm_ukr = avx512_gemm_ukr,
+    .add = avx512_add, .sub = avx512_sub, .mul = avx512_mul, .xor_ = avx512_xor, .and_ = avx512_and,
+    .neg = avx512_neg, .not_ = avx512_not,
+    .mul_scalar = avx512_mul_scalar, .add_scalar = avx512_add_scalar,
+    .shr_arith = avx512_shr_arith, .shr_logic = avx512_shr_logic, .shl = avx512_shl,
+    .sum = avx512_sum,
+};

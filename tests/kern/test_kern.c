@@ -1,0 +1,219 @@
+/* kern: dispatch rules, and every ISA this CPU runs bit-exact against the
+ * portable reference (micro-kernel against a naive product, elementwise
+ * against ref) on random data, extreme values, odd lengths, unaligned
+ * pointers and in-place operation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core.h"
+#include "kern.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t splitmix(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Random words with the ring's extremes mixed in. */
+static uint64_t sample(void)
+{
+    static const uint64_t extremes[] = { 0, 1, UINT64_MAX, 1ull << 63, (1ull << 63) - 1,
+                                         1ull << 32, (1ull << 32) - 1, 0xffffffff00000000ull };
+    uint64_t r = splitmix();
+    return (r & 3) == 0 ? extremes[(r >> 2) % CC_ARRAY_LEN(extremes)] : splitmix();
+}
+
+static void fill(uint64_t *p, size_t n) { for (size_t i = 0; i < n; i++) p[i] = sample(); }
+
+/* Run `fn` in a child process with CARACAL_ISA=value; returns cc_kern_init's status. */
+static int init_status_with_env(const char *value)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("CARACAL_ISA", value, 1);
+        cc_status s = cc_kern_init();
+        if (s == CC_OK && strcmp(cc_kern_active()->name, value) != 0) _exit(100);
+        _exit((int)s);
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    return WEXITSTATUS(ws);
+}
+
+static void dispatch_rules(void **state)
+{
+    (void)state;
+    const cc_cpu *cpu = cc_cpu_features();
+    assert_int_equal(init_status_with_env("ref"), CC_OK);
+    assert_int_equal(init_status_with_env("bogus"), CC_ERR_ARG);
+    assert_int_equal(init_status_with_env("avx2"), cpu->avx2 ? CC_OK : CC_ERR_UNSUPPORTED);
+    assert_int_equal(init_status_with_env("avx512"),
+                     cpu->avx512f && cpu->avx512dq ? CC_OK : CC_ERR_UNSUPPORTED);
+
+    assert_null(cc_kern_lookup("sse9"));
+    assert_non_null(strstr(cc_error_message(), "unknown kernel ISA 'sse9'"));
+    assert_int_equal(cc_kern_select("sse9"), CC_ERR_ARG);
+    /* With no override the best supported ISA is active. */
+    if (!getenv("CARACAL_ISA")) {
+        const char *best = cpu->avx512f && cpu->avx512dq ? "avx512" : cpu->avx2 ? "avx2" : "ref";
+        assert_string_equal(cc_kern_active()->name, best);
+    }
+    for (const char *const *n = cc_kern_all_names(); *n; n++) {
+        const cc_kern *k = cc_kern_lookup(*n);
+        if (!k) {
+            print_message("[  SKIP    ] ISA %s: %s\n", *n, cc_error_message());
+            assert_int_equal(cc_kern_select(*n), CC_ERR_UNSUPPORTED);
+            continue;
+        }
+        assert_string_equal(k->name, *n);
+        assert_true(k->mr >= 1 && k->mr <= CC_KERN_MR_MAX);
+        assert_int_equal(k->mc % k->mr, 0);
+        assert_int_equal(k->nc % CC_KERN_NR, 0);
+    }
+}
+
+/* Micro-kernel of one ISA against a naive product of the unpacked operands. */
+static void check_ukr(const cc_kern *k, size_t depth)
+{
+    const size_t mr = k->mr, NR = CC_KERN_NR, ldc = NR + 3;
+    /* A given transposed (column stride 1 across rows) to exercise rs/cs. */
+    uint64_t *A = malloc((mr * depth + 1) * sizeof *A);
+    uint64_t *Ap = malloc((mr * depth * k->a_words + 1) * sizeof *Ap);
+    uint64_t *Bp = malloc((depth * NR + 1) * sizeof *Bp);
+    uint64_t *C = malloc((mr * ldc + 1) * sizeof *C), *C0 = malloc(mr * ldc * sizeof *C0);
+    fill(A, mr * depth + 1);
+    fill(Bp, depth * NR + 1);
+    const uint64_t *a = A + 1;                 /* 8-byte, not 32-byte, aligned */
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        for (int trans = 0; trans < 2; trans++) {
+            size_t rs = trans ? 1 : depth, cs = trans ? mr : 1;
+            k->pack_a(mr, depth, a, rs, cs, Ap + 1);
+            fill(C0, mr * ldc);
+            memcpy(C + 1, C0, mr * ldc * sizeof *C);
+            k->gemm_ukr(depth, Ap + 1, Bp + 1, C + 1, ldc, accumulate);
+            for (size_t i = 0; i < mr; i++) {
+                for (size_t j = 0; j < ldc; j++) {
+                    uint64_t want = C0[i * ldc + j];
+                    if (j < NR) {
+                        uint64_t s = accumulate ? want : 0;
+                        for (size_t p = 0; p < depth; p++) s += a[i * rs + p * cs] * Bp[1 + p * NR + j];
+                        want = s;
+                    }
+                    if (C[1 + i * ldc + j] != want)
+                        fail_msg("%s ukr k=%zu acc=%d trans=%d: C[%zu][%zu] differs", k->name,
+                                 depth, accumulate, trans, i, j);
+                }
+            }
+        }
+    }
+    /* A partial panel (m < mr) is zero-padded: padded rows produce zeros. */
+    if (mr > 1 && depth > 0) {
+        k->pack_a(1, depth, a, depth, 1, Ap);
+        k->gemm_ukr(depth, Ap, Bp, C, ldc, false);
+        for (size_t i = 1; i < mr; i++)
+            for (size_t j = 0; j < NR; j++) assert_int_equal(C[i * ldc + j], 0);
+    }
+    free(A); free(Ap); free(Bp); free(C); free(C0);
+}
+
+static void ukr_all_isas(void **state)
+{
+    (void)state;
+    static const size_t depths[] = { 0, 1, 2, 3, 7, 8, 64, 255, 256, 1000 };
+    for (const char *const *n = cc_kern_all_names(); *n; n++) {
+        const cc_kern *k = cc_kern_lookup(*n);
+        if (!k) { print_message("[  SKIP    ] ISA %s not supported by this CPU\n", *n); continue; }
+        for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) check_ukr(k, depths[d]);
+    }
+}
+
+/* Elementwise: each op of each ISA against ref, out-of-place and in-place. */
+static void elementwise_all_isas(void **state)
+{
+    (void)state;
+    static const size_t lens[] = { 0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1027 };
+    static const unsigned shifts[] = { 0, 1, 17, 18, 31, 32, 33, 46, 62, 63 };
+    const cc_kern *ref = &cc_kern_ref;
+    enum { MAXN = 1027 + 8 };
+    uint64_t *a = malloc(MAXN * 8), *b = malloc(MAXN * 8), *want = malloc(MAXN * 8),
+             *got = malloc(MAXN * 8), *inplace = malloc(MAXN * 8);
+    for (const char *const *name = cc_kern_all_names(); *name; name++) {
+        const cc_kern *k = cc_kern_lookup(*name);
+        if (!k) { print_message("[  SKIP    ] ISA %s not supported by this CPU\n", *name); continue; }
+        for (size_t li = 0; li < CC_ARRAY_LEN(lens); li++) {
+            for (size_t off = 0; off < 4; off += 3) {        /* aligned and +3 words */
+                size_t n = lens[li];
+                fill(a, MAXN);
+                fill(b, MAXN);
+                uint64_t s = sample();
+                const uint64_t *x = a + off, *y = b + off;
+#define CHECK(desc, call_ref, call_k, call_inplace)                                     \
+                do {                                                                    \
+                    memset(want, 0xa5, MAXN * 8);                                       \
+                    memset(got, 0xa5, MAXN * 8);                                        \
+                    call_ref;                                                           \
+                    call_k;                                                             \
+                    memcpy(inplace, x, MAXN * 8 - off * 8);                             \
+                    call_inplace;                                                       \
+                    if (memcmp(want, got, MAXN * 8) || memcmp(want + off, inplace, n * 8)) \
+                        fail_msg("%s %s n=%zu off=%zu differs from ref", k->name, desc, n, off); \
+                } while (0)
+#define BIN(op) CHECK(#op, ref->op(n, x, y, want + off), k->op(n, x, y, got + off), \
+                      k->op(n, inplace, y, inplace))
+#define UN(op) CHECK(#op, ref->op(n, x, want + off), k->op(n, x, got + off), k->op(n, inplace, inplace))
+#define PAR(op, p) CHECK(#op, ref->op(n, x, p, want + off), k->op(n, x, p, got + off), \
+                         k->op(n, inplace, p, inplace))
+                BIN(add); BIN(sub); BIN(mul); BIN(xor_); BIN(and_);
+                UN(neg); UN(not_);
+                PAR(mul_scalar, s); PAR(add_scalar, s);
+                for (size_t si = 0; si < CC_ARRAY_LEN(shifts); si++) {
+                    unsigned sh = shifts[si];
+                    PAR(shl, sh); PAR(shr_logic, sh); PAR(shr_arith, sh);
+                }
+                assert_true(k->sum(n, x) == ref->sum(n, x));
+            }
+        }
+    }
+    free(a); free(b); free(want); free(got); free(inplace);
+}
+
+/* The reference itself against hand-checked values (signed view). */
+static void ref_known_values(void **state)
+{
+    (void)state;
+    uint64_t a[4] = { (uint64_t)-8, 8, 1ull << 63, UINT64_MAX }, out[4];
+    cc_kern_ref.shr_arith(4, a, 2, out);
+    assert_true(out[0] == (uint64_t)-2 && out[1] == 2 && out[2] == 0xe000000000000000ull &&
+                out[3] == UINT64_MAX);
+    cc_kern_ref.shr_logic(4, a, 2, out);
+    assert_true(out[2] == 1ull << 61 && out[3] == UINT64_MAX >> 2);
+    cc_kern_ref.mul(4, a, a, out);
+    assert_true(out[0] == 64 && out[1] == 64 && out[2] == 0 && out[3] == 1);
+    cc_kern_ref.neg(4, a, out);
+    assert_true(out[0] == 8 && out[2] == 1ull << 63 && out[3] == 1);
+    assert_true(cc_kern_ref.sum(4, a) == (uint64_t)-1 + (1ull << 63));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dispatch_rules),
+        cmocka_unit_test(ref_known_values),
+        cmocka_unit_test(ukr_all_isas),
+        cmocka_unit_test(elementwise_all_isas),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
