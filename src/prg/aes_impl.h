@@ -40,6 +40,9 @@ extern const aes_kernels cc_aes_kernels_vaes512;
 /* Portable key expansion (constant-time S-box scan; run once per key). */
 void cc_aes_ref_expand(const uint8_t key[16], uint8_t rk[11 * 16]);
 
+/* The portable path's S-box evaluated on all 256 inputs (tests only). */
+void cc_aes_ref_sbox_table(uint8_t table[256]);
+
 /* Combine two words per mode; shared by the scalar tails of every path. */
 static inline uint64_t aes_ctr_combine(aes_ctr_mode m, uint64_t old, uint64_t w)
 {

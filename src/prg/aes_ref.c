@@ -1,7 +1,7 @@
 /* Portable AES-128 (FIPS-197), bitsliced and table-free, so it runs in
  * constant time: no memory access or branch depends on key or data.  It is
  * the reference every SIMD path must match bit-exactly and the fallback on
- * CPUs without AES-NI (about 100x slower than AES-NI; see docs/BENCHMARKS.md).
+ * CPUs without AES-NI (far slower than AES-NI; see docs/BENCHMARKS.md).
  *
  * Representation.  Four blocks are processed together as 64 state bytes.
  * Byte i (= 4*column + row, FIPS-197 §3.4) of block b sits at bit position
@@ -15,54 +15,81 @@
 
 typedef uint64_t plane;
 
-/* ---- SubBytes: inversion in GF(2^8) = x^254, then the affine map (§5.1.1) -- */
+/* ---- SubBytes: inversion in GF(2^8), then the affine map (FIPS-197 §5.1.1) ----
+ * The inversion runs in the isomorphic tower field GF((2^4)^2) =
+ * GF(2^4)[y]/(y^2 + y + 0xe), GF(2^4) = GF(2)[z]/(z^4 + z + 1), where
+ *   (a1 y + a0)^-1 = (a1 d) y + (a0 + a1) d,   d = (0xe a1^2 + a0 a1 + a0^2)^-1
+ * costs five GF(2^4) multiplications instead of the four GF(2^8) ones of
+ * x^254.  The basis changes below (AES polynomial basis -> tower, and tower
+ * -> AES fused with the affine matrix) were derived and checked on all 256
+ * inputs by tower_sbox.py; tests/prg checks the S-box against its definition. */
 
-/* r = a * b mod x^8 + x^4 + x^3 + x + 1, bitsliced. */
-static void gf_mul(const plane a[8], const plane b[8], plane r[8])
+/* r = a * b in GF(2^4) mod z^4 + z + 1. */
+static inline void gf16_mul(const plane a[4], const plane b[4], plane r[4])
 {
-    plane t[15] = { 0 };
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 8; j++) t[i + j] ^= a[i] & b[j];
-    for (int d = 14; d >= 8; d--) {      /* x^d = x^(d-8) * (x^4 + x^3 + x + 1) */
-        t[d - 4] ^= t[d];
-        t[d - 5] ^= t[d];
-        t[d - 7] ^= t[d];
-        t[d - 8] ^= t[d];
-    }
-    memcpy(r, t, 8 * sizeof(plane));
+    plane t0 = a[0] & b[0];
+    plane t1 = (a[0] & b[1]) ^ (a[1] & b[0]);
+    plane t2 = (a[0] & b[2]) ^ (a[1] & b[1]) ^ (a[2] & b[0]);
+    plane t3 = (a[0] & b[3]) ^ (a[1] & b[2]) ^ (a[2] & b[1]) ^ (a[3] & b[0]);
+    plane t4 = (a[1] & b[3]) ^ (a[2] & b[2]) ^ (a[3] & b[1]);
+    plane t5 = (a[2] & b[3]) ^ (a[3] & b[2]);
+    plane t6 = a[3] & b[3];
+    /* z^4 = z + 1, z^5 = z^2 + z, z^6 = z^3 + z^2 */
+    r[0] = t0 ^ t4;
+    r[1] = t1 ^ t4 ^ t5;
+    r[2] = t2 ^ t5 ^ t6;
+    r[3] = t3 ^ t6;
 }
 
-static void gf_square(const plane a[8], plane r[8])
+static inline void gf16_square(const plane a[4], plane r[4])
 {
-    plane t[15] = { 0 };
-    for (int i = 0; i < 8; i++) t[2 * i] = a[i];   /* squaring is linear in GF(2^8) */
-    for (int d = 14; d >= 8; d--) {
-        t[d - 4] ^= t[d];
-        t[d - 5] ^= t[d];
-        t[d - 7] ^= t[d];
-        t[d - 8] ^= t[d];
-    }
-    memcpy(r, t, 8 * sizeof(plane));
+    plane a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    r[0] = a0 ^ a2;
+    r[1] = a2;
+    r[2] = a1 ^ a3;
+    r[3] = a3;
+}
+
+/* x^14 = x^-1 in GF(2^4) (and 0 for 0). */
+static inline void gf16_inverse(const plane x[4], plane r[4])
+{
+    plane x2[4], x3[4], x12[4];
+    gf16_square(x, x2);
+    gf16_mul(x2, x, x3);
+    gf16_square(x3, x12);
+    gf16_square(x12, x12);
+    gf16_mul(x12, x2, r);
 }
 
 static void sub_bytes(plane q[8])
 {
-    /* addition chain 1,2,3,6,12,15,30,60,120,240,252,254: 4 mul + 7 square;
-     * x^254 is the inverse of x, and 0 for x = 0 as AES wants */
-    plane x2[8], x3[8], x12[8], t[8];
-    gf_square(q, x2);
-    gf_mul(x2, q, x3);
-    gf_square(x3, t);
-    gf_square(t, x12);
-    gf_mul(x12, x3, t);                             /* x^15 */
-    for (int i = 0; i < 4; i++) gf_square(t, t);    /* x^240 */
-    gf_mul(t, x12, t);                              /* x^252 */
-    gf_mul(t, x2, t);                               /* x^254 */
-    /* s_k = b_k ^ b_{k+4} ^ b_{k+5} ^ b_{k+6} ^ b_{k+7} ^ c_k, c = 0x63 */
-    for (int k = 0; k < 8; k++) {
-        plane c = (0x63 >> k) & 1 ? ~(plane)0 : 0;   /* public constant */
-        q[k] = t[k] ^ t[(k + 4) & 7] ^ t[(k + 5) & 7] ^ t[(k + 6) & 7] ^ t[(k + 7) & 7] ^ c;
-    }
+    const plane *x = q;
+    /* AES basis -> tower: a0 = t[0..3], a1 = t[4..7] */
+    plane a0[4] = { x[0] ^ x[1] ^ x[6], x[2] ^ x[3] ^ x[6] ^ x[7],
+                    x[2] ^ x[4] ^ x[7], x[1] ^ x[2] ^ x[6] ^ x[7] };
+    plane a1[4] = { x[1] ^ x[2] ^ x[3] ^ x[5] ^ x[7], x[1] ^ x[4] ^ x[5] ^ x[6],
+                    x[2] ^ x[3], x[5] ^ x[7] };
+    /* delta = 0xe * a1^2 + a0 * a1 + a0^2 */
+    plane lam_sq[4] = { a1[1] ^ a1[2], a1[0], a1[0] ^ a1[1] ^ a1[3], a1[0] ^ a1[1] };
+    plane prod[4], sq[4], delta[4], d[4];
+    gf16_mul(a0, a1, prod);
+    gf16_square(a0, sq);
+    for (int i = 0; i < 4; i++) delta[i] = lam_sq[i] ^ prod[i] ^ sq[i];
+    gf16_inverse(delta, d);
+    plane sum[4] = { a0[0] ^ a1[0], a0[1] ^ a1[1], a0[2] ^ a1[2], a0[3] ^ a1[3] };
+    plane u[8];
+    gf16_mul(sum, d, u);         /* low half of the inverse */
+    gf16_mul(a1, d, u + 4);      /* high half */
+    /* tower -> AES basis, affine matrix applied, then ^ 0x63 (bits 0, 1, 5, 6) */
+    const plane one = ~(plane)0;
+    q[0] = u[0] ^ u[1] ^ u[5] ^ u[6] ^ one;
+    q[1] = u[0] ^ u[7] ^ one;
+    q[2] = u[0] ^ u[1] ^ u[2] ^ u[4] ^ u[5];
+    q[3] = u[0] ^ u[1];
+    q[4] = u[0] ^ u[2] ^ u[3] ^ u[4] ^ u[7];
+    q[5] = u[1] ^ u[2] ^ u[3] ^ u[7] ^ one;
+    q[6] = u[4] ^ u[5] ^ u[7] ^ one;
+    q[7] = u[1] ^ u[2] ^ u[7];
 }
 
 /* ---- ShiftRows and MixColumns on the nibble/lane layout ------------------------ */
@@ -211,6 +238,21 @@ static void sub_word(uint8_t t[4])
         uint8_t v = 0;
         for (int k = 0; k < 8; k++) v |= (uint8_t)(((q[k] >> j) & 1) << k);
         t[j] = v;
+    }
+}
+
+void cc_aes_ref_sbox_table(uint8_t table[256])
+{
+    for (int base = 0; base < 256; base += 64) {
+        plane q[8] = { 0 };
+        for (int p = 0; p < 64; p++)
+            for (int k = 0; k < 8; k++) q[k] |= (plane)(((base + p) >> k) & 1) << p;
+        sub_bytes(q);
+        for (int p = 0; p < 64; p++) {
+            uint8_t v = 0;
+            for (int k = 0; k < 8; k++) v |= (uint8_t)(((q[k] >> p) & 1) << k);
+            table[base + p] = v;
+        }
     }
 }
 

@@ -65,7 +65,7 @@ static void select_at_startup(void)
         cc_warn("prg: CARACAL_ISA=avx512: this CPU lacks AVX-512 VAES, using %s",
                 cc_prg_impl_name(got));
     if (got == CC_PRG_REF && want != CC_PRG_REF)
-        cc_warn("prg: no AES-NI; the portable AES path is slow and not constant time");
+        cc_warn("prg: no AES-NI; using the portable (bitsliced, ~100x slower) AES path");
     __atomic_store_n(&active_impl, got, __ATOMIC_RELEASE);
 }
 

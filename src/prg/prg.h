@@ -57,7 +57,7 @@ void cc_prg_random_seed(uint8_t seed[16]);
  * avx512 -> VAES-512).  A forced ISA the CPU lacks falls back to the best
  * available one below it with a warning.  Every path gives identical bytes. */
 typedef enum cc_prg_impl {
-    CC_PRG_REF = 0,     /* portable C (byte-table S-box: NOT constant time) */
+    CC_PRG_REF = 0,     /* portable C, bitsliced, constant time, slow */
     CC_PRG_AESNI,       /* AES-NI, 8 blocks interleaved */
     CC_PRG_VAES256,     /* VAES on ymm, 16 blocks per iteration */
     CC_PRG_VAES512,     /* VAES on zmm (avx512f + vaes), 32 blocks per iteration */

@@ -12,6 +12,7 @@
 
 #include "core.h"
 #include "prg.h"
+#include "aes_impl.h"   /* cc_aes_ref_sbox_table: the portable S-box, for one test */
 
 static void hex(const char *s, uint8_t *out, size_t n)
 {
@@ -50,6 +51,36 @@ static void random_bytes(uint8_t *p, size_t n)
 }
 
 /* ---- known answers ------------------------------------------------------------ */
+
+/* The bitsliced S-box equals its definition (FIPS-197 §5.1.1): the GF(2^8)
+ * inverse (mod x^8+x^4+x^3+x+1, 0 -> 0) followed by the affine map. */
+static uint8_t gf256_mul(uint8_t a, uint8_t b)
+{
+    uint8_t r = 0;
+    for (int i = 0; i < 8; i++) {
+        if (b & 1) r ^= a;
+        a = (uint8_t)((a << 1) ^ (a & 0x80 ? 0x1b : 0));
+        b >>= 1;
+    }
+    return r;
+}
+
+static void sbox_matches_definition(void **state)
+{
+    (void)state;
+    uint8_t table[256];
+    cc_aes_ref_sbox_table(table);
+    for (int x = 0; x < 256; x++) {
+        uint8_t inv = 0;
+        for (int y = 1; y < 256 && x; y++)
+            if (gf256_mul((uint8_t)x, (uint8_t)y) == 1) inv = (uint8_t)y;
+        uint8_t s = 0x63;
+        for (int r = 0; r < 5; r++) s ^= (uint8_t)((inv << r) | (inv >> ((8 - r) & 7)));
+        assert_int_equal(table[x], s);
+    }
+    assert_int_equal(table[0x00], 0x63);   /* FIPS-197 Figure 7 spot checks */
+    assert_int_equal(table[0x53], 0xed);
+}
 
 /* FIPS-197 Appendix A.1: expansion of 2b7e1516 28aed2a6 abf71588 09cf4f3c. */
 static void key_expansion_fips197_a1(void **state)
@@ -388,6 +419,7 @@ int main(void)
 {
     printf("prg: start-up path is %s\n", cc_prg_impl_name(cc_prg_active_impl()));
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sbox_matches_definition),
         cmocka_unit_test(key_expansion_fips197_a1),
         cmocka_unit_test(block_fips197_c1),
         cmocka_unit_test(ctr_sp800_38a_f51),
