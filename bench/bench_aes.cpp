@@ -84,3 +84,46 @@ void BM_prg_u64(benchmark::State &state)
 BENCHMARK(BM_prg_u64)->Arg(1)->Arg(2)->UseRealTime();
 
 }  // namespace
+
+namespace {
+
+// PRSS arithmetic zero sharing of 8 MiB (two AES streams fused per 32 KiB
+// chunk) vs the same two streams as two full passes (cc_prg_u64 + _sub).
+void BM_prss_zero(benchmark::State &state)
+{
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const size_t n = (8u << 20) / 8;
+    std::vector<uint64_t> z(n);
+    uint8_t k0[16], k1[16];
+    cc_prg_random_seed(k0);
+    cc_prg_random_seed(k1);
+    cc_prss s;
+    cc_prss_init(&s, k0, k1);
+    cc_prg a, b;
+    cc_prg_init(&a, k0, 3);
+    cc_prg_init(&b, k1, 3);
+    uint64_t first = 0;
+    for (auto _ : state) {
+        if (state.range(0) == 0) {
+            cc_prss_zero(&s, n, z.data());
+        } else {
+            cc_prg_u64(&a, first, n, z.data());
+            cc_prg_u64_sub(&b, first, n, z.data());
+            first += n;
+        }
+        benchmark::DoNotOptimize(z.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n * 8));
+    state.SetLabel(state.range(0) == 0 ? "fused" : "two passes");
+    cc_prss_wipe(&s);
+    cc_prg_wipe(&a);
+    cc_prg_wipe(&b);
+    cc_wipe(k0, sizeof k0);
+    cc_wipe(k1, sizeof k1);
+    omp_set_num_threads(threads);
+}
+BENCHMARK(BM_prss_zero)->Arg(0)->Arg(1);
+
+}  // namespace

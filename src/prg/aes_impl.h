@@ -40,6 +40,15 @@ extern const aes_kernels cc_aes_kernels_vaes512;
 /* Portable key expansion (constant-time S-box scan; run once per key). */
 void cc_aes_ref_expand(const uint8_t key[16], uint8_t rk[11 * 16]);
 
+/* Several streams combined into one range of words, chunk by chunk (so the
+ * buffer is walked once): out = op_n(...op_1(op_0(out, F_0), F_1)..., F_n).
+ * Same layout, threading and thread-count independence as cc_prg_u64. */
+typedef struct cc_prg_op {
+    const cc_prg *prg;
+    aes_ctr_mode mode;
+} cc_prg_op;
+void cc_prg_apply(const cc_prg_op *ops, int nops, uint64_t first, size_t n, uint64_t *out);
+
 /* The portable path's S-box evaluated on all 256 inputs (tests only). */
 void cc_aes_ref_sbox_table(uint8_t table[256]);
 

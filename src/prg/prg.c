@@ -138,41 +138,68 @@ void cc_aes128_ctr_be(const cc_aes128 *k, const uint8_t iv[16], const uint8_t *i
 
 /* ---- streams ------------------------------------------------------------------- */
 
-/* Below this many blocks a single thread is faster than waking the team. */
-enum { PAR_MIN_BLOCKS = 16384, PAR_CHUNK_BLOCKS = 4096 };
+/* Below this many blocks a single thread is faster than waking the team.
+ * Work is cut into chunks of 2048 blocks (32 KiB of output) so that when
+ * several streams are combined into one buffer (PRSS zero sharing), the
+ * second stream finds the chunk still in L1/L2: one pass over memory. */
+enum { PAR_MIN_BLOCKS = 16384, CHUNK_BLOCKS = 2048 };
 
-static void fill(const cc_prg *p, uint64_t first, size_t n, uint64_t *out, aes_ctr_mode mode)
+/* Apply ops[0], ops[1], ... in order to the words of one block range. */
+static void run_chunk(const aes_kernels *kern, const cc_prg_op *ops, int nops,
+                      uint64_t block, size_t nblocks, uint64_t *out)
+{
+    for (int o = 0; o < nops; o++)
+        kern->ctr[ops[o].mode](&ops[o].prg->key, ops[o].prg->stream, block, nblocks, out);
+}
+
+/* A single word (half a block) at element j, for odd heads and tails. */
+static void run_word(const aes_kernels *kern, const cc_prg_op *ops, int nops,
+                     uint64_t j, uint64_t *out)
+{
+    uint64_t tmp[2];
+    for (int o = 0; o < nops; o++) {
+        kern->ctr[AES_CTR_STORE](&ops[o].prg->key, ops[o].prg->stream, j >> 1, 1, tmp);
+        *out = aes_ctr_combine(ops[o].mode, *out, tmp[j & 1]);
+    }
+    cc_wipe(tmp, sizeof tmp);
+}
+
+void cc_prg_apply(const cc_prg_op *ops, int nops, uint64_t first, size_t n, uint64_t *out)
 {
     if (n == 0) return;
     CC_ASSERT(n - 1 <= UINT64_MAX - first);        /* the range may not wrap */
-    aes_ctr_fn ctr = active()->ctr[mode];
-    aes_ctr_fn ctr_store = active()->ctr[AES_CTR_STORE];
-    uint64_t tmp[2];
+    const aes_kernels *kern = active();
     if (first & 1) {                 /* odd start: the high word of one block */
-        ctr_store(&p->key, p->stream, first >> 1, 1, tmp);
-        out[0] = aes_ctr_combine(mode, out[0], tmp[1]);
+        run_word(kern, ops, nops, first, out);
         out++;
         first++;
         n--;
     }
     uint64_t block0 = first >> 1;
     size_t nblocks = n / 2;
+    size_t nchunks = (nblocks + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
     if (nblocks >= PAR_MIN_BLOCKS && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-        size_t nchunks = (nblocks + PAR_CHUNK_BLOCKS - 1) / PAR_CHUNK_BLOCKS;
         #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < nchunks; c++) {
-            size_t b = c * PAR_CHUNK_BLOCKS;
-            size_t nb = CC_MIN((size_t)PAR_CHUNK_BLOCKS, nblocks - b);
-            ctr(&p->key, p->stream, block0 + b, nb, out + 2 * b);
+            size_t b = c * CHUNK_BLOCKS;
+            size_t nb = CC_MIN((size_t)CHUNK_BLOCKS, nblocks - b);
+            run_chunk(kern, ops, nops, block0 + b, nb, out + 2 * b);
         }
-    } else if (nblocks > 0) {
-        ctr(&p->key, p->stream, block0, nblocks, out);
+    } else {                         /* small ranges: no team wake-up */
+        for (size_t c = 0; c < nchunks; c++) {
+            size_t b = c * CHUNK_BLOCKS;
+            size_t nb = CC_MIN((size_t)CHUNK_BLOCKS, nblocks - b);
+            run_chunk(kern, ops, nops, block0 + b, nb, out + 2 * b);
+        }
     }
-    if (n & 1) {                     /* odd end: the low word of one block */
-        ctr_store(&p->key, p->stream, block0 + nblocks, 1, tmp);
-        out[2 * nblocks] = aes_ctr_combine(mode, out[2 * nblocks], tmp[0]);
-    }
-    cc_wipe(tmp, sizeof tmp);
+    if (n & 1)                       /* odd end: the low word of one block */
+        run_word(kern, ops, nops, first + 2 * nblocks, out + 2 * nblocks);
+}
+
+static void fill(const cc_prg *p, uint64_t first, size_t n, uint64_t *out, aes_ctr_mode mode)
+{
+    const cc_prg_op op = { p, mode };
+    cc_prg_apply(&op, 1, first, n, out);
 }
 
 void cc_prg_init(cc_prg *p, const uint8_t seed[16], uint64_t stream)

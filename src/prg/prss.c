@@ -3,7 +3,7 @@
  * k_i (with prev) and k_{i+1} (with next); F(k, c) is the AES-CTR stream of
  * key k at element c.  All functions are local: 0 rounds, 0 bytes. */
 #include "core.h"
-#include "prg.h"
+#include "aes_impl.h"
 
 void cc_prss_init(cc_prss *s, const uint8_t key_prev[16], const uint8_t key_next[16])
 {
@@ -34,16 +34,14 @@ uint64_t cc_prss_reserve(cc_prss *s, size_t n)
  * holding it as k_i) and once with - (at its prev), so Σ_i z_i = 0. */
 void cc_prss_zero(cc_prss *s, size_t n, uint64_t *z)
 {
-    uint64_t c = cc_prss_reserve(s, n);
-    cc_prg_u64(&s->with_prev, c, n, z);
-    cc_prg_u64_sub(&s->with_next, c, n, z);
+    const cc_prg_op ops[2] = { { &s->with_prev, AES_CTR_STORE }, { &s->with_next, AES_CTR_SUB } };
+    cc_prg_apply(ops, 2, cc_prss_reserve(s, n), n, z);
 }
 
 void cc_prss_zero_xor(cc_prss *s, size_t n, uint64_t *z)
 {
-    uint64_t c = cc_prss_reserve(s, n);
-    cc_prg_u64(&s->with_prev, c, n, z);
-    cc_prg_u64_xor(&s->with_next, c, n, z);
+    const cc_prg_op ops[2] = { { &s->with_prev, AES_CTR_STORE }, { &s->with_next, AES_CTR_XOR } };
+    cc_prg_apply(ops, 2, cc_prss_reserve(s, n), n, z);
 }
 
 /* r = r_0 + r_1 + r_2 with r_i = F(k_i, c); P_i holds (r_i, r_{i+1}). */
