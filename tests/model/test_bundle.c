@@ -1,0 +1,513 @@
+/* Share bundles: share -> load the three parties' bundles -> reconstruct
+ * equals the fixed-point weights exactly (synthetic models and the real
+ * stories260K), the replicated pairs line up, and every bad input named in
+ * issue 6 gives its own clear error. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core.h"
+#include "model.h"
+#include "ring.h"
+
+/* ---- scratch directories ---------------------------------------------------- */
+
+static void make_tmpdir(char *out, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(out, cap, "%s/caracal-bundle-XXXXXX", base && *base ? base : "/tmp");
+    assert_non_null(mkdtemp(out));
+}
+
+static void remove_dir(const char *dir)
+{
+    static const char *names[] = { "party0.ccb", "party1.ccb", "party2.ccb", "w2.ccw",
+                                   "party0.ccb.tmp", "party1.ccb.tmp", "party2.ccb.tmp", "w2.ccw.tmp" };
+    char p[4200];
+    for (size_t i = 0; i < CC_ARRAY_LEN(names); i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    assert_non_null(a);
+    assert_non_null(b);
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, a)) > 0) assert_int_equal(fwrite(buf, 1, n, b), n);
+    fclose(a);
+    fclose(b);
+}
+
+static void copy_bundle(const char *from, const char *to)
+{
+    static const char *names[] = { "party0.ccb", "party1.ccb", "party2.ccb", "w2.ccw" };
+    char a[4200], b[4200];
+    for (size_t i = 0; i < CC_ARRAY_LEN(names); i++) {
+        snprintf(a, sizeof a, "%s/%s", from, names[i]);
+        snprintf(b, sizeof b, "%s/%s", to, names[i]);
+        copy_file(a, b);
+    }
+}
+
+static void flip_byte(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    if (off < 0) { fseek(f, 0, SEEK_END); off += ftell(f); }
+    fseek(f, off, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, off, SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+}
+
+static void put_u32_at(const char *path, long off, uint32_t v)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, off, SEEK_SET);
+    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    assert_int_equal(fwrite(b, 1, 4, f), 4);
+    fclose(f);
+}
+
+static void truncate_by(const char *path, off_t by)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(truncate(path, st.st_size - by), 0);
+}
+
+static void path_in(char *out, size_t cap, const char *dir, const char *name)
+{
+    snprintf(out, cap, "%s/%s", dir, name);
+}
+
+/* ---- reconstruction check -------------------------------------------------- */
+
+static cc_model_config tiny_config(bool tied)
+{
+    cc_model_config c = {
+        .arch = CC_ARCH_LLAMA, .dim = 48, .hidden_dim = 100, .n_layers = 2, .n_heads = 4,
+        .n_kv_heads = 2, .vocab_size = 37, .max_seq_len = 16, .norm_eps = 1e-5f,
+        .rope_theta = 10000.0f, .tied_embeddings = tied,
+    };
+    return c;
+}
+
+static const uint8_t synth_seed[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+
+static cc_bundle *open_party(const char *dir, int party, int f, bool verify)
+{
+    cc_bundle_open_options o = { .party = party, .frac_bits = f, .verify = verify };
+    cc_bundle *b = NULL;
+    cc_status s = cc_bundle_open(dir, &o, &b);
+    if (s != CC_OK) print_error("open party %d: %s\n", party, cc_error_message());
+    assert_int_equal(s, CC_OK);
+    assert_int_equal(cc_bundle_party(b), party);
+    return b;
+}
+
+/* Source tensor index by name (the tied LM head is the embedding). */
+static size_t source_index(const cc_tensor_source *src, const char *name)
+{
+    const char *want = name;
+    if (strcmp(name, "lm_head.weight") == 0 && src->config.tied_embeddings) want = "embed.tokens";
+    for (size_t i = 0; i < src->n_tensors; i++) {
+        cc_tensor_f32 m;
+        assert_int_equal(src->describe(src->ctx, i, &m), CC_OK);
+        if (strcmp(m.name, want) == 0) return i;
+    }
+    fail_msg("tensor %s is not in the source", name);
+    return 0;
+}
+
+/* W (fixed point) of one stored tensor, in its logical orientation:
+ * plain -> row-major as in the source; packed -> op(B) K×N row-major. */
+static uint64_t *expected_logical(const cc_tensor_source *src, const cc_share_tensor *t, unsigned f)
+{
+    size_t i = source_index(src, t->name);
+    cc_tensor_f32 m;
+    assert_int_equal(src->describe(src->ctx, i, &m), CC_OK);
+    float *x = malloc(m.numel * sizeof *x);
+    uint64_t *v = malloc(m.numel * 8), *out = malloc(m.numel * 8);
+    assert_int_equal(src->read(src->ctx, i, x), CC_OK);
+    /* independent of the library encoder: round(x * 2^f), ties away from zero (DESIGN.md §2) */
+    for (size_t j = 0; j < m.numel; j++) v[j] = (uint64_t)(int64_t)llround(ldexp((double)x[j], (int)f));
+    if (t->layout == CC_LAYOUT_PLAIN) {
+        memcpy(out, v, m.numel * 8);
+    } else if (strcmp(t->name, "embed.tokens") == 0) {
+        assert_int_equal(t->K, m.shape[0]);   /* one-hot × E: op(B) = E, V×d */
+        assert_int_equal(t->N, m.shape[1]);
+        memcpy(out, v, m.numel * 8);
+    } else {
+        assert_int_equal(t->K, m.shape[1]);   /* x·Wᵀ: op(B) = Wᵀ, in×out */
+        assert_int_equal(t->N, m.shape[0]);
+        for (size_t k = 0; k < t->K; k++)
+            for (size_t n = 0; n < t->N; n++) out[k * t->N + n] = v[n * t->K + k];
+    }
+    free(x);
+    free(v);
+    return out;
+}
+
+/* Opens all three parties, walks every layer, checks the replicated pairs
+ * and the reconstruction against the source. */
+static void check_round_trip(const char *dir, const cc_tensor_source *src, unsigned f)
+{
+    cc_bundle *p[3];
+    for (int i = 0; i < 3; i++) p[i] = open_party(dir, i, (int)f, true);
+    for (int i = 1; i < 3; i++)
+        assert_int_equal(cc_bundle_check_peer(p[0], cc_bundle_content_hash(p[i]), "P"), CC_OK);
+    const int L = src->config.n_layers;
+    size_t seen = 0;
+    for (int layer = -1; layer <= L; layer++) {
+        cc_bundle_layer l[3];
+        for (int i = 0; i < 3; i++)
+            if (cc_bundle_acquire(p[i], layer, &l[i]) != CC_OK)
+                fail_msg("P%d acquire layer %d: %s", i, layer, cc_error_message());
+        assert_int_equal(l[0].n_tensors, l[1].n_tensors);
+        assert_int_equal(l[0].n_tensors, l[2].n_tensors);
+        for (size_t t = 0; t < l[0].n_tensors; t++) {
+            const cc_share_tensor *a = &l[0].tensors[t], *b = &l[1].tensors[t], *c = &l[2].tensors[t];
+            assert_string_equal(a->name, b->name);
+            assert_string_equal(a->name, c->name);
+            assert_int_equal(a->layer, layer);
+            size_t n = a->n_elems;
+            /* P_i holds (w_i, w_{i+1}): w1 at P0 and P1, w2 at P1 and P2, w0 at P2 and P0 */
+            assert_memory_equal(a->share[1], b->share[0], n * 8);
+            assert_memory_equal(b->share[1], c->share[0], n * 8);
+            assert_memory_equal(c->share[1], a->share[0], n * 8);
+            for (int i = 0; i < 3; i++)
+                for (int s = 0; s < 2; s++) assert_int_equal((uintptr_t)l[i].tensors[t].share[s] % 64, 0);
+            uint64_t *w = malloc(n * 8);
+            size_t same = 0;
+            for (size_t j = 0; j < n; j++) {
+                w[j] = a->share[0][j] + b->share[0][j] + c->share[0][j];
+                same += b->share[1][j] == w[j];
+            }
+            assert_true(same <= 2 + n / 100);   /* the stored share is not the weight */
+            uint64_t *want = expected_logical(src, a, f);
+            size_t numel = 1;
+            for (int d = 0; d < a->ndim; d++) numel *= (size_t)a->shape[d];
+            if (a->layout == CC_LAYOUT_PACKED_B) {
+                uint64_t *logical = malloc(numel * 8), *repacked = calloc(n, 8);
+                cc_ring_unpack_b(a->K, a->N, w, logical, a->N);
+                assert_memory_equal(logical, want, numel * 8);
+                /* and the padding of the stored layout reconstructs to zero */
+                cc_ring_pack_b(CC_NOTRANS, a->K, a->N, want, a->N, repacked);
+                assert_memory_equal(w, repacked, n * 8);
+                free(logical);
+                free(repacked);
+            } else {
+                assert_int_equal(n, numel);
+                assert_memory_equal(w, want, numel * 8);
+            }
+            free(want);
+            free(w);
+            seen++;
+        }
+        for (int i = 0; i < 3; i++) assert_int_equal(cc_bundle_release(p[i], layer), CC_OK);
+    }
+    /* every source tensor made it (the tied head adds one) */
+    assert_int_equal(seen, src->n_tensors + (src->config.tied_embeddings ? 1 : 0));
+    for (int i = 0; i < 3; i++) cc_bundle_close(p[i]);
+}
+
+static void round_trip_synthetic(void **state)
+{
+    (void)state;
+    for (int tied = 0; tied < 2; tied++) {
+        cc_model_config c = tiny_config(tied);
+        cc_tensor_source src;
+        assert_int_equal(cc_tensor_source_synthetic(&c, synth_seed, &src), CC_OK);
+        char dir[4096];
+        make_tmpdir(dir, sizeof dir);
+        unsigned f = tied ? 18 : 12;
+        cc_bundle_write_options wo = { .frac_bits = f };
+        assert_int_equal(cc_bundle_write(&src, dir, &wo), CC_OK);
+        check_round_trip(dir, &src, f);
+        cc_tensor_source_free(&src);
+        remove_dir(dir);
+    }
+}
+
+static void round_trip_stories260k(void **state)
+{
+    (void)state;
+    const char *mdir = getenv("CARACAL_MODELS");
+    if (!mdir || !*mdir) mdir = CARACAL_MODELS_DIR;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/stories260K.bin", mdir);
+    if (access(path, R_OK) != 0) {
+        printf("SKIP: %s not readable (set CARACAL_MODELS)\n", path);
+        skip();
+    }
+    cc_model_weights w;
+    memset(&w, 0, sizeof w);
+    cc_status s = cc_checkpoint_load_llama2c(path, &w);
+    if (s != CC_OK) fail_msg("import %s: %s", path, cc_error_message());
+    cc_tensor_source src;
+    assert_int_equal(cc_tensor_source_weights(&w, &src), CC_OK);
+    char dir[4096];
+    make_tmpdir(dir, sizeof dir);
+    cc_bundle_write_options wo = { .frac_bits = 18 };
+    assert_int_equal(cc_bundle_write(&src, dir, &wo), CC_OK);
+    check_round_trip(dir, &src, 18);
+    cc_tensor_source_free(&src);
+    cc_weights_free(&w);
+    remove_dir(dir);
+}
+
+/* ---- bad input ------------------------------------------------------------- */
+
+typedef struct fixture {
+    char good[4096];   /* a valid bundle, written once */
+    char other[4096];  /* same model, another caracal-share run */
+    char work[4096];   /* scratch copy each test may damage */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    cc_model_config c = tiny_config(true);
+    cc_tensor_source src;
+    if (cc_tensor_source_synthetic(&c, synth_seed, &src) != CC_OK) return -1;
+    make_tmpdir(fx->good, sizeof fx->good);
+    make_tmpdir(fx->other, sizeof fx->other);
+    make_tmpdir(fx->work, sizeof fx->work);
+    if (cc_bundle_write(&src, fx->good, NULL) != CC_OK) return -1;
+    if (cc_bundle_write(&src, fx->other, NULL) != CC_OK) return -1;
+    cc_tensor_source_free(&src);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    remove_dir(fx->good);
+    remove_dir(fx->other);
+    remove_dir(fx->work);
+    free(fx);
+    return 0;
+}
+
+/* Opens `dir` as `party` and expects status `want` and `needle` in the message. */
+static void expect_open_error(const char *dir, int party, int f, bool verify, cc_status want,
+                              const char *needle)
+{
+    cc_bundle_open_options o = { .party = party, .frac_bits = f, .verify = verify, .no_prefetch = true };
+    cc_bundle *b = NULL;
+    cc_status s = cc_bundle_open(dir, &o, &b);
+    if (s != want || !strstr(cc_error_message(), needle))
+        fail_msg("expected status %d with \"%s\", got %d: %s", want, needle, s, cc_error_message());
+    assert_null(b);
+    print_message("  ok: %s\n", cc_error_message());
+}
+
+static void default_loads(void **state)
+{
+    fixture *fx = *state;
+    cc_bundle *b = open_party(fx->good, 2, 18, true);
+    assert_int_equal(cc_bundle_frac_bits(b), 18);   /* the default f */
+    assert_int_equal(cc_bundle_config(b)->dim, 48);
+    cc_bundle_close(b);
+}
+
+static void truncated_files(void **state)
+{
+    fixture *fx = *state;
+    char p[4200];
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "party1.ccb");
+    truncate_by(p, 100);
+    expect_open_error(fx->work, 1, -1, false, CC_ERR_FORMAT, "truncated");
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "w2.ccw");
+    truncate_by(p, 4096);
+    expect_open_error(fx->work, 2, -1, false, CC_ERR_FORMAT, "truncated");
+    path_in(p, sizeof p, fx->work, "party0.ccb");
+    truncate(p, 10);
+    expect_open_error(fx->work, 0, -1, false, CC_ERR_FORMAT, "not a Caracal share bundle");
+}
+
+static void flipped_bytes(void **state)
+{
+    fixture *fx = *state;
+    char p[4200];
+    /* a byte of the last tensor's data: only the checksums see it */
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "w2.ccw");
+    flip_byte(p, -4096 - 8);
+    expect_open_error(fx->work, 1, -1, true, CC_ERR_FORMAT, "checksum mismatch");
+    expect_open_error(fx->work, 2, -1, true, CC_ERR_FORMAT, "lm_head.weight");
+    cc_bundle_open_options o = { .party = 1, .frac_bits = -1, .verify = false };
+    cc_bundle *b = NULL;
+    assert_int_equal(cc_bundle_open(fx->work, &o, &b), CC_OK);   /* documented: verify is opt-in */
+    cc_bundle_close(b);
+    /* a byte of a party file (here: inside the seeds) */
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "party0.ccb");
+    flip_byte(p, 170);
+    expect_open_error(fx->work, 0, -1, false, CC_ERR_FORMAT, "header checksum");
+    /* a byte of the data file header (its content hash) */
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "w2.ccw");
+    flip_byte(p, 30);
+    expect_open_error(fx->work, 1, -1, false, CC_ERR_MISMATCH, "different model");
+}
+
+static void wrong_party(void **state)
+{
+    fixture *fx = *state;
+    char p[4200];
+    path_in(p, sizeof p, fx->good, "party1.ccb");
+    expect_open_error(p, 2, -1, false, CC_ERR_MISMATCH, "party 1's bundle, this is party 2");
+    path_in(p, sizeof p, fx->good, "party0.ccb");
+    expect_open_error(p, 1, -1, false, CC_ERR_MISMATCH, "party 0's bundle, this is party 1");
+    expect_open_error(fx->good, 3, -1, false, CC_ERR_ARG, "not 0, 1 or 2");
+}
+
+static void version_mismatch(void **state)
+{
+    fixture *fx = *state;
+    char p[4200];
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "party2.ccb");
+    put_u32_at(p, 8, CC_BUNDLE_VERSION + 1);
+    expect_open_error(fx->work, 2, -1, false, CC_ERR_MISMATCH, "format version 2");
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "w2.ccw");
+    put_u32_at(p, 8, CC_BUNDLE_VERSION + 1);
+    expect_open_error(fx->work, 2, -1, false, CC_ERR_MISMATCH, "data file format version 2");
+}
+
+static void f_mismatch(void **state)
+{
+    fixture *fx = *state;
+    expect_open_error(fx->good, 1, 16, false, CC_ERR_MISMATCH, "f = 18 fractional bits, this run uses f = 16");
+    expect_open_error(fx->good, 0, 20, false, CC_ERR_MISMATCH, "f = 18");
+}
+
+static void different_models(void **state)
+{
+    fixture *fx = *state;
+    cc_bundle *a = open_party(fx->good, 1, -1, false);
+    cc_bundle *a0 = open_party(fx->good, 0, -1, false);
+    cc_bundle *b = open_party(fx->other, 2, -1, false);
+    /* same bundle set: agree, including P0 which cannot recompute the hash */
+    assert_int_equal(cc_bundle_check_peer(a, cc_bundle_content_hash(a0), "P0"), CC_OK);
+    /* two conversions of even the same weights are different share sets */
+    assert_int_equal(cc_bundle_check_peer(a, cc_bundle_content_hash(b), "P2"), CC_ERR_MISMATCH);
+    assert_non_null(strstr(cc_error_message(), "P2 loaded a different model's bundle"));
+    print_message("  ok: %s\n", cc_error_message());
+    cc_bundle_close(a);
+    cc_bundle_close(a0);
+    cc_bundle_close(b);
+    /* a data file from the other run next to this run's party file */
+    char p[4200], q[4200];
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->other, "w2.ccw");
+    path_in(q, sizeof q, fx->work, "w2.ccw");
+    copy_file(p, q);
+    expect_open_error(fx->work, 1, -1, false, CC_ERR_MISMATCH, "belongs to a different model");
+}
+
+/* A weight that does not fit the fixed-point range names its tensor. */
+static cc_status huge_read(void *ctx, size_t i, float *out)
+{
+    const cc_tensor_source *inner = ctx;
+    CC_TRY(inner->read(inner->ctx, i, out));
+    cc_tensor_f32 m;
+    CC_TRY(inner->describe(inner->ctx, i, &m));
+    if (strcmp(m.name, "layers.1.ffn.up.weight") == 0) out[m.numel / 2] = 3e15f;
+    return CC_OK;
+}
+
+static cc_status inner_describe(void *ctx, size_t i, cc_tensor_f32 *m)
+{
+    const cc_tensor_source *inner = ctx;
+    return inner->describe(inner->ctx, i, m);
+}
+
+static void out_of_range_weight(void **state)
+{
+    (void)state;
+    cc_model_config c = tiny_config(false);
+    cc_tensor_source inner, src;
+    assert_int_equal(cc_tensor_source_synthetic(&c, synth_seed, &inner), CC_OK);
+    src = inner;
+    src.ctx = &inner;
+    src.describe = inner_describe;
+    src.read = huge_read;
+    src.destroy = NULL;
+    char dir[4096];
+    make_tmpdir(dir, sizeof dir);
+    cc_status s = cc_bundle_write(&src, dir, NULL);
+    assert_int_equal(s, CC_ERR_RANGE);
+    assert_non_null(strstr(cc_error_message(), "layers.1.ffn.up.weight"));
+    print_message("  ok: %s\n", cc_error_message());
+    /* nothing half-written is left behind */
+    char p[4200];
+    path_in(p, sizeof p, dir, "w2.ccw");
+    assert_int_not_equal(access(p, F_OK), 0);
+    path_in(p, sizeof p, dir, "w2.ccw.tmp");
+    assert_int_not_equal(access(p, F_OK), 0);
+    cc_tensor_source_free(&inner);
+    remove_dir(dir);
+}
+
+static void acquire_misuse(void **state)
+{
+    fixture *fx = *state;
+    cc_bundle *b = open_party(fx->good, 0, -1, false);
+    cc_bundle_layer l;
+    assert_int_equal(cc_bundle_acquire(b, 5, &l), CC_ERR_ARG);
+    assert_int_equal(cc_bundle_acquire(b, -2, &l), CC_ERR_ARG);
+    assert_int_equal(cc_bundle_acquire(b, 0, &l), CC_OK);
+    assert_non_null(cc_bundle_layer_find(&l, "layers.0.attn.q.weight"));
+    assert_null(cc_bundle_layer_find(&l, "layers.1.attn.q.weight"));
+    assert_int_equal(cc_bundle_acquire(b, 1, &l), CC_ERR_ARG);
+    assert_non_null(strstr(cc_error_message(), "still held"));
+    assert_int_equal(cc_bundle_release(b, 1), CC_ERR_ARG);
+    assert_int_equal(cc_bundle_release(b, 0), CC_OK);
+    assert_int_equal(cc_bundle_release(b, 0), CC_ERR_ARG);
+    cc_bundle_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest round_trip[] = {
+        cmocka_unit_test(round_trip_synthetic),
+        cmocka_unit_test(round_trip_stories260k),
+        cmocka_unit_test(out_of_range_weight),
+    };
+    const struct CMUnitTest bad_input[] = {
+        cmocka_unit_test(default_loads),
+        cmocka_unit_test(truncated_files),
+        cmocka_unit_test(flipped_bytes),
+        cmocka_unit_test(wrong_party),
+        cmocka_unit_test(version_mismatch),
+        cmocka_unit_test(f_mismatch),
+        cmocka_unit_test(different_models),
+        cmocka_unit_test(acquire_misuse),
+    };
+    int fails = cmocka_run_group_tests(round_trip, NULL, NULL);
+    fails += cmocka_run_group_tests(bad_input, setup, teardown);
+    return fails;
+}
