@@ -8,7 +8,9 @@
 
 #include <immintrin.h>
 
+#ifndef LANES
 #define LANES 8   /* ymm registers per iteration, 2 blocks each */
+#endif
 
 static inline __attribute__((always_inline))
 __m256i combine(aes_ctr_mode mode, __m256i old, __m256i w)
