@@ -1,0 +1,210 @@
+/* The two approximation sets and the fixed-point plans derived from f.
+ * docs/APPROXIMATIONS.md documents every constant here with its error. */
+#include <string.h>
+#include "nn_impl.h"
+
+/* ---- PUMA (arXiv 2307.12533 §4; DESIGN.md §5), constants verbatim --------- */
+static const cc_approx_set puma_set = {
+    .gelu = {
+        .nbreaks = 3, .brk = { -4.0, -1.95, 3.0 }, .var_sq_log2 = -1, .var_extra_bits = 0,
+        .seg = {
+            { .kind = CC_SEG_ZERO },
+            { .kind = CC_SEG_POLY, .deg = 3,
+              .c = { -0.5054031199708174, -0.42226581151983866, -0.11807612951181953,
+                     -0.011034134030615728 } },
+            { .kind = CC_SEG_POLY, .deg = 6,
+              .c = { 0.008526321541038084, 0.5, 0.3603292692789629, 0.0,
+                     -0.037688200365904236, 0.0, 0.0018067462606141187 } },
+            { .kind = CC_SEG_IDENTITY },
+        } },
+    .silu = {
+        .nbreaks = 3, .brk = { -8.0, -4.0, 4.0 }, .var_sq_log2 = -1, .var_extra_bits = 0,
+        .seg = {
+            { .kind = CC_SEG_ZERO },
+            { .kind = CC_SEG_POLY, .deg = 2,
+              .c = { -0.3067541139982155, -0.0819767021525476, -0.0055465625580307 } },
+            { .kind = CC_SEG_POLY, .deg = 6,
+              .c = { 0.0085064025895951, 0.5, 0.2281430841728270, 0.0,
+                     -0.011113046708173, 0.0, 0.0002743776353465 } },
+            { .kind = CC_SEG_IDENTITY },
+        } },
+    /* exp: (1 + x/2^5)^(2^5), zero below -14 */
+    .exp = { .t = 5, .taylor2 = false, .threshold = -14.0 },
+    /* Goldschmidt: w0 = 2.9142 - 2c, two iterations (SPU's default) */
+    .recip_iters = 2,
+    /* rsqrt guess on [0.25, 0.5) as in SPU's f_rsqrt, no Newton step */
+    .rsqrt_c = { 4.14285016, -15.47994394, 38.4714796, -49.86605845, 26.02942339 },
+    .rsqrt_newton = 0,
+};
+
+/* ---- precise: our fits (perf/plot_approx_fit.c) ----------------------------------
+ * GeLU/SiLU = x/2 + E(x) with E even, fitted on [-a, a] as a polynomial in
+ * w = (x/a)^2 under the continuity constraint E(a) = a/2, so the pieces
+ * 0 | x/2 + E | x meet exactly at ±a.  Two comparisons instead of three. */
+static const cc_approx_set precise_set = {
+    .gelu = {
+        .nbreaks = 2, .brk = { -4.0, 4.0 }, .var_sq_log2 = 2, .var_extra_bits = 8,
+        .seg = {
+            { .kind = CC_SEG_ZERO },
+            { .kind = CC_SEG_POLY, .lin = 0.5, .deg = 6,
+              .c = { 0.00077200078620087709, 6.2960232334918205, -15.399347118517676,
+                     29.057272152253365, -33.510946405592428, 20.999858208004699,
+                     -5.4436320704259824 } },
+            { .kind = CC_SEG_IDENTITY },
+        } },
+    .silu = {
+        .nbreaks = 2, .brk = { -8.0, 8.0 }, .var_sq_log2 = 3, .var_extra_bits = 8,
+        .seg = {
+            { .kind = CC_SEG_ZERO },
+            { .kind = CC_SEG_POLY, .lin = 0.5, .deg = 8,
+              .c = { 0.0025891512694897756, 15.450263459817121, -65.420335845453522,
+                     235.79312788924918, -560.15764977506933, 832.67017870332313,
+                     -740.07733612746063, 357.95597788820533, -72.216815343880739 } },
+            { .kind = CC_SEG_IDENTITY },
+        } },
+    /* exp: (1 + u + u^2/2)^(2^5), u = x/2^5: error ~e^x |x|^3 / 6144 */
+    .exp = { .t = 5, .taylor2 = true, .threshold = -14.0 },
+    .recip_iters = 3,
+    .rsqrt_c = { 4.14285016, -15.47994394, 38.4714796, -49.86605845, 26.02942339 },
+    .rsqrt_newton = 1,
+};
+
+const char *cc_approx_name(cc_approx a)
+{
+    switch (a) {
+    case CC_APPROX_PUMA: return "puma";
+    case CC_APPROX_PRECISE: return "precise";
+    }
+    return "unknown";
+}
+
+cc_status cc_approx_parse(const char *name, cc_approx *out)
+{
+    if (name && strcmp(name, "puma") == 0) { *out = CC_APPROX_PUMA; return CC_OK; }
+    if (name && strcmp(name, "precise") == 0) { *out = CC_APPROX_PRECISE; return CC_OK; }
+    return cc_error_set(CC_ERR_ARG, "unknown approximation set '%s' (expected puma or precise)",
+                        name ? name : "(null)");
+}
+
+const cc_approx_set *cc_nn_set(const cc_nn_cfg *cfg)
+{
+    if (!cfg) { cc_error_set(CC_ERR_ARG, "nn: missing configuration"); return NULL; }
+    if (cfg->f < CC_NN_F_MIN || cfg->f > CC_NN_F_MAX) {
+        cc_error_set(CC_ERR_ARG, "nn: fractional bits f = %u unsupported (need %u..%u)",
+                     cfg->f, CC_NN_F_MIN, CC_NN_F_MAX);
+        return NULL;
+    }
+    switch (cfg->approx) {
+    case CC_APPROX_PUMA: return &puma_set;
+    case CC_APPROX_PRECISE: return &precise_set;
+    }
+    cc_error_set(CC_ERR_ARG, "nn: unknown approximation set %d", (int)cfg->approx);
+    return NULL;
+}
+
+/* v^k for k ≥ 2 as the product of the two most balanced lower powers: depth
+ * ⌈log2 k⌉, so all powers of one level go out in one batched round. */
+void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    for (unsigned s = 0; s <= pw->nbreaks; s++) {
+        const cc_pw_seg *sg = &pw->seg[s];
+        if (sg->kind != CC_SEG_POLY) continue;
+        for (unsigned k = 1; k <= sg->deg; k++)
+            if (sg->c[k] != 0.0) plan->need[k] = true;
+        if (sg->deg > plan->maxdeg) plan->maxdeg = sg->deg;
+    }
+    for (unsigned k = plan->maxdeg; k >= 2; k--) {
+        if (!plan->need[k]) continue;
+        plan->lhs[k] = k / 2;
+        plan->rhs[k] = k - k / 2;
+        plan->need[k / 2] = plan->need[k - k / 2] = true;
+    }
+    plan->need[1] = plan->maxdeg >= 1;
+    plan->level[1] = 0;
+    plan->nlevels = 0;
+    for (unsigned k = 2; k <= plan->maxdeg; k++) {
+        if (!plan->need[k]) continue;
+        unsigned a = plan->level[plan->lhs[k]], b = plan->level[plan->rhs[k]];
+        plan->level[k] = 1 + (a > b ? a : b);
+        if (plan->level[k] > plan->nlevels) plan->nlevels = plan->level[k];
+    }
+}
+
+static void fill_deltas(uint64_t *delta, unsigned L, double (*F)(unsigned, unsigned, unsigned),
+                        unsigned f, unsigned extra)
+{
+    uint64_t prev = 0;
+    for (unsigned i = 0; i < L; i++) {
+        uint64_t cur = (uint64_t)llround(F(i, f, extra));
+        delta[i] = cur - prev;
+        prev = cur;
+    }
+}
+
+static double recip_norm(unsigned i, unsigned f, unsigned extra) { (void)f; (void)extra; return ldexp(1.0, 60 - (int)i); }
+static double recip_comp(unsigned i, unsigned f, unsigned extra) { (void)extra; return ldexp(1.0, (61 - 2 * (int)f) + (int)f - 1 - (int)i); }
+static double rsqrt_norm(unsigned i, unsigned f, unsigned extra) { (void)f; (void)extra; return ldexp(1.0, 59 - (int)i); }
+static double rsqrt_comp(unsigned i, unsigned f, unsigned K)
+{
+    return ldexp(pow(2.0, -((double)i + 2.0 - (double)f) / 2.0), (int)(f + K));
+}
+
+void cc_norm_plan_recip(unsigned f, cc_norm_plan *np)
+{
+    memset(np, 0, sizeof *np);
+    np->L = 61 - f;
+    np->norm_shift = 61 - f;
+    np->comp_shift = 61 - 2 * f;
+    fill_deltas(np->norm_delta, np->L, recip_norm, f, 0);
+    fill_deltas(np->comp_delta, np->L, recip_comp, f, 0);
+}
+
+void cc_norm_plan_rsqrt(unsigned f, cc_norm_plan *np)
+{
+    memset(np, 0, sizeof *np);
+    int K = 60 - 2 * (int)f - ((int)f - 1) / 2;
+    if (K < 0) K = 0;
+    np->L = CC_MIN(60u, f + 2 * (unsigned)K);
+    np->norm_shift = 61 - f;
+    np->comp_shift = f + (unsigned)K;
+    fill_deltas(np->norm_delta, np->L, rsqrt_norm, f, 0);
+    fill_deltas(np->comp_delta, np->L, rsqrt_comp, f, (unsigned)K);
+}
+
+uint64_t cc_norm_eval(const uint64_t *delta, unsigned L, uint64_t x)
+{
+    uint64_t acc = 0;
+    for (unsigned i = 0; i < L; i++)
+        if ((int64_t)(x - (1ull << i)) >= 0) acc += delta[i];
+    return acc;
+}
+
+static unsigned ceil_log2(size_t n)
+{
+    unsigned lg = 0;
+    while (((size_t)1 << lg) < n) lg++;
+    return lg;
+}
+
+void cc_rowmean_plan_make(size_t n, cc_rowmean_plan *rp)
+{
+    unsigned lg = ceil_log2(n);
+    rp->mean_k = lg + 20;
+    rp->mean_c = (uint64_t)llround(ldexp(1.0, (int)rp->mean_k) / (double)n);
+    rp->sq_shift = lg;      /* + f, added by the caller who knows f */
+    rp->var_k = 21;
+    rp->var_c = (uint64_t)llround(ldexp(1.0, 21 + (int)lg) / (double)n);
+}
+
+uint64_t cc_nn_eps(double eps, unsigned f)
+{
+    int64_t e = llround(ldexp(eps, (int)f));
+    return (uint64_t)(e < 1 ? 1 : e);
+}
+
+void cc_nn_causal_mask(size_t rows, size_t cols, size_t offset, uint8_t *mask)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) mask[r * cols + c] = c <= r + offset;
+}

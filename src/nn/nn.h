@@ -1,0 +1,105 @@
+/* nn — the nonlinear functions of PUMA (arXiv 2307.12533 §4) and LLaMA on
+ * replicated shares, and their plaintext fixed-point models.
+ *
+ * Every function exists twice:
+ *   cc_nnref_*  a plaintext model over Z_2^64 fixed point: the same ring
+ *               arithmetic, the same truncation points and the same constants
+ *               as the MPC version, with deterministic truncation (floor).
+ *               Tests predict MPC outputs with it.
+ *   cc_nn_*     the MPC version on the proto API (src/proto/proto.h); every
+ *               protocol truncation may be one ulp below floor, so outputs
+ *               agree with the model within a documented number of ulps.
+ *
+ * Two approximation sets (docs/APPROXIMATIONS.md has methods, constants,
+ * measured errors and costs):
+ *   CC_APPROX_PUMA     PUMA's constants and iteration counts exactly.
+ *   CC_APPROX_PRECISE  our fits: GeLU/SiLU max error ≤ 0.005 on [-16, 16]
+ *                      (continuous at the breakpoints), exp with a
+ *                      second-order start, three Goldschmidt iterations,
+ *                      a Newton step after rsqrt.
+ *
+ * Values are fixed point with f fractional bits (cfg->f, 8..24); index
+ * outputs (argmax) are plain integers.  Domains (outside them the output is
+ * unspecified but the call still succeeds and costs the same — the parties
+ * cannot see the values):
+ *   gelu, silu   |x| < 2^(62-f-8) puma / 2^(62-f-26) precise (the identity
+ *                piece is accumulated at 2f resp. f+26 bits)
+ *   exp          x ≤ 0 (entries below -14 give exactly 0)
+ *   reciprocal   0 < x < 2^(61-2f)     (f = 18: 2^25)
+ *   rsqrt        0 < x < 2^(L-f), L = min(60, f + 2K), K = 60-2f-(f-1)/2
+ *   softmax      rows of logits with |x| < 2^(61-f); masked entries give 0
+ *   layernorm    |mean| < 2^(43-f-lg n), variance < 2^(61-f-21),
+ *                Σ (x-mean)^2 < 2^(62-2f)
+ *   rmsnorm      mean square < 2^(61-f-21), Σ x^2 < 2^(62-2f) */
+#ifndef CARACAL_NN_H
+#define CARACAL_NN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "caracal/status.h"
+#include "proto.h"
+
+typedef enum cc_approx { CC_APPROX_PUMA = 0, CC_APPROX_PRECISE = 1 } cc_approx;
+
+const char *cc_approx_name(cc_approx a);                    /* "puma", "precise" */
+cc_status cc_approx_parse(const char *name, cc_approx *out); /* CC_ERR_ARG names it */
+
+typedef struct cc_nn_cfg {
+    unsigned f;        /* fractional bits, must equal the proto context's f */
+    cc_approx approx;
+} cc_nn_cfg;
+
+/* ---- plaintext fixed-point models ------------------------------------------
+ * n elements (or rows × cols, row-major); out may alias x.  CC_ERR_ARG for an
+ * unsupported f or set; CC_ERR_NOMEM if scratch allocation fails. */
+cc_status cc_nnref_gelu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out);
+cc_status cc_nnref_silu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out);
+cc_status cc_nnref_exp(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out);
+cc_status cc_nnref_reciprocal(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out);
+cc_status cc_nnref_rsqrt(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out);
+/* Row-wise softmax.  mask (public, may be NULL = attend everywhere) has
+ * mask_rows × cols bytes, nonzero = attend; row r uses mask row
+ * r % mask_rows (so the heads of an attention layer share one mask).  Masked
+ * entries are exactly 0; a row with no unmasked entry is all 0. */
+cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                           const uint8_t *mask, size_t mask_rows, uint64_t *out);
+/* LayerNorm over each row: (x - mean) · rsqrt(var + eps) · gamma + beta
+ * (gamma, beta: cols fixed-point values). */
+cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                             const uint64_t *gamma, const uint64_t *beta, double eps,
+                             uint64_t *out);
+/* RMSNorm (LLaMA): x · rsqrt(mean(x^2) + eps) · weight. */
+cc_status cc_nnref_rmsnorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                           const uint64_t *weight, double eps, uint64_t *out);
+/* Index of the first maximal entry of each row (rows outputs). */
+cc_status cc_nnref_argmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                          uint64_t *index_out);
+
+/* ---- MPC versions (all three parties call them with the same shapes) -------
+ * Inputs and outputs are arithmetic shares; out is caller-allocated with the
+ * input's element count and must not alias the input.  Every call books its
+ * traffic under one proto scope named after the function ("gelu", ...). */
+cc_status cc_nn_gelu(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
+cc_status cc_nn_silu(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
+cc_status cc_nn_exp(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
+cc_status cc_nn_reciprocal(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
+cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
+cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                        const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
+                        cc_ashare *out);
+cc_status cc_nn_layernorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                          const cc_ashare *x, const cc_ashare *gamma, const cc_ashare *beta,
+                          double eps, cc_ashare *out);
+cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                        const cc_ashare *x, const cc_ashare *weight, double eps,
+                        cc_ashare *out);
+/* index_out: rows shares of the integer column index. */
+cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                       const cc_ashare *x, cc_ashare *index_out);
+
+/* Fill a causal mask (rows × cols, row r attends to columns ≤ r + offset;
+ * offset = cols - rows when the rows are the last queries of a KV cache). */
+void cc_nn_causal_mask(size_t rows, size_t cols, size_t offset, uint8_t *mask);
+
+#endif

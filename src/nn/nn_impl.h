@@ -1,0 +1,139 @@
+/* nn internals shared by the plaintext models (ref_*.c) and the MPC versions
+ * (mpc_*.c): the approximation tables and the fixed-point bookkeeping, so
+ * both sides evaluate literally the same constants at the same scales. */
+#ifndef CARACAL_NN_IMPL_H
+#define CARACAL_NN_IMPL_H
+
+#include <math.h>
+#include <stdint.h>
+#include "core.h"
+#include "nn.h"
+
+#define CC_NN_F_MIN 8u
+#define CC_NN_F_MAX 24u
+
+/* ---- piecewise polynomial activations (GeLU, SiLU) -------------------------
+ * Breakpoints brk[0] < ... < brk[nbreaks-1] split the line into nbreaks + 1
+ * segments; segment s is [brk[s-1], brk[s]).  Each segment is 0, x, or
+ * lin·x + Σ_k c[k] v^k where the polynomial variable v is
+ *   x              (var_sq_log2 < 0, PUMA: powers of x at f bits), or
+ *   w = (x/2^a)^2  (var_sq_log2 = a ≥ 0, precise: powers of w kept at
+ *                   var_bits > f fractional bits, because the fitted
+ *                   coefficients are large and alternate in sign).
+ * Segment values are accumulated at f + var_bits bits and truncated once,
+ * after the selection. */
+enum { CC_SEG_ZERO, CC_SEG_IDENTITY, CC_SEG_POLY };
+#define CC_PW_MAXBREAKS 3
+#define CC_PW_MAXDEG 8
+
+typedef struct cc_pw_seg {
+    int kind;
+    double lin;
+    unsigned deg;
+    double c[CC_PW_MAXDEG + 1];
+} cc_pw_seg;
+
+typedef struct cc_pw {
+    unsigned nbreaks;
+    double brk[CC_PW_MAXBREAKS];
+    int var_sq_log2;           /* < 0: v = x; else v = (x / 2^var_sq_log2)^2 */
+    unsigned var_extra_bits;   /* v's fractional bits = f + var_extra_bits */
+    cc_pw_seg seg[CC_PW_MAXBREAKS + 1];
+} cc_pw;
+
+/* exp(x) for x ≤ 0: 0 below `threshold`, else (start(x / 2^t))^(2^t) where
+ * start(u) = 1 + u (PUMA) or 1 + u + u^2/2 (taylor2). */
+typedef struct cc_exp_params {
+    unsigned t;
+    bool taylor2;
+    double threshold;
+} cc_exp_params;
+
+typedef struct cc_approx_set {
+    cc_pw gelu, silu;
+    cc_exp_params exp;
+    unsigned recip_iters;      /* Goldschmidt iterations */
+    double rsqrt_c[5];         /* initial guess on [0.25, 0.5): Σ c[k] u^k */
+    unsigned rsqrt_newton;     /* Newton steps after the guess */
+} cc_approx_set;
+
+/* NULL with an error message for an unknown set or unsupported f. */
+const cc_approx_set *cc_nn_set(const cc_nn_cfg *cfg);
+
+/* ---- fixed-point helpers --------------------------------------------------- */
+/* round(c · 2^bits) in the ring */
+static inline uint64_t cc_nn_enc(double c, unsigned bits)
+{
+    return (uint64_t)(int64_t)llround(ldexp(c, (int)bits));
+}
+/* Deterministic truncation: floor(v / 2^d) in the signed view. */
+static inline uint64_t cc_nn_floor(uint64_t v, unsigned d)
+{
+    return (uint64_t)((int64_t)v >> d);
+}
+static inline uint64_t cc_nn_mul_floor(uint64_t a, uint64_t b, unsigned d)
+{
+    return cc_nn_floor(a * b, d);
+}
+
+/* Power schedule for v^2..v^deg: v^k = v^lhs[k] · v^rhs[k], evaluated level
+ * by level (level[k] = multiplication depth, v itself is level 0). */
+typedef struct cc_pow_plan {
+    unsigned maxdeg;
+    bool need[CC_PW_MAXDEG + 1];
+    unsigned lhs[CC_PW_MAXDEG + 1], rhs[CC_PW_MAXDEG + 1], level[CC_PW_MAXDEG + 1];
+    unsigned nlevels;
+} cc_pow_plan;
+void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan);
+
+/* Truncation that brings x·x to v's scale when v = (x/2^a)^2. */
+static inline unsigned cc_pw_var_shift(const cc_pw *pw, unsigned f)
+{
+    return 2 * f + 2 * (unsigned)pw->var_sq_log2 - (f + pw->var_extra_bits);
+}
+static inline unsigned cc_pw_var_bits(const cc_pw *pw, unsigned f)
+{
+    return f + pw->var_extra_bits;
+}
+
+/* ---- highest-set-bit normalisation (reciprocal, rsqrt) -------------------------
+ * With g_i = [x ≥ 2^i] for i < L (monotone) and p = floor(log2 x), any
+ * function of p is Σ_i g_i (F(i) - F(i-1)) (F(-1) = 0): linear in the bits,
+ * so the MPC version gets it locally once the g_i are arithmetic. */
+#define CC_NN_MAXWIN 61
+typedef struct cc_norm_plan {
+    unsigned L;                          /* window: x < 2^L */
+    unsigned norm_shift;                 /* u = x · N(p) >> norm_shift */
+    uint64_t norm_delta[CC_NN_MAXWIN];   /* N(i) - N(i-1) */
+    unsigned comp_shift;                 /* y = r · C(p) >> comp_shift */
+    uint64_t comp_delta[CC_NN_MAXWIN];   /* C(i) - C(i-1) */
+} cc_norm_plan;
+/* reciprocal: N(p) = 2^(60-p), u ∈ [0.5, 1); C(p) = 2^(S+f-1-p), S = 61-2f */
+void cc_norm_plan_recip(unsigned f, cc_norm_plan *np);
+/* rsqrt: N(p) = 2^(59-p), u ∈ [0.25, 0.5); C(p) = 2^(f+K) · 2^(-(p+2-f)/2) */
+void cc_norm_plan_rsqrt(unsigned f, cc_norm_plan *np);
+/* Σ_i [x ≥ 2^i] · delta[i], computed directly (the model). */
+uint64_t cc_norm_eval(const uint64_t *delta, unsigned L, uint64_t x);
+
+/* One element of exp (model), used by the softmax model too. */
+uint64_t cc_nnref_exp1(const cc_exp_params *ep, unsigned f, uint64_t x);
+
+/* ---- norms -------------------------------------------------------------------- */
+/* mean = floor(rowsum · c / 2^k) with c = round(2^k / n), k = lg n + 20 */
+typedef struct cc_rowmean_plan {
+    uint64_t mean_c; unsigned mean_k;     /* for a row sum at f bits */
+    unsigned sq_shift;                    /* Σ squares (2f bits) >> (f + lg n) */
+    uint64_t var_c; unsigned var_k;       /* then · round(2^(21+lg n)/n) >> 21 */
+} cc_rowmean_plan;
+void cc_rowmean_plan_make(size_t n, cc_rowmean_plan *rp);
+/* LayerNorm/RMSNorm keep 1/std at f + 8 bits (|x - mean|/std ≤ sqrt(n) < 2^8
+ * keeps (x - mean)·r below 2^62). */
+#define CC_NN_NORM_EXTRA 8u
+/* eps at f bits, at least one ulp so rsqrt never sees 0 */
+uint64_t cc_nn_eps(double eps, unsigned f);
+
+/* ---- softmax ------------------------------------------------------------------ */
+/* masked entries enter the max as this public value (below any logit) */
+#define CC_NN_MASKED_LOGIT ((uint64_t)(-(int64_t)(1ull << 61)))
+
+#endif

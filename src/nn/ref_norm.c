@@ -1,0 +1,173 @@
+/* Plaintext fixed-point models of reciprocal, rsqrt, softmax, LayerNorm,
+ * RMSNorm and argmax (same scales and truncation points as mpc_*.c). */
+#include <string.h>
+#include "nn_impl.h"
+
+
+/* Goldschmidt after normalising by the highest set bit (SPU fxp_base.cc's
+ * method): c = x·2^-(p+1) ∈ [0.5, 1), w0 = 2.9142 - 2c, e0 = 1 - c·w0,
+ * r ← r(1+e), e ← e^2; finally 1/x = r · 2^-(p+1). */
+static uint64_t recip1(const cc_approx_set *set, const cc_norm_plan *np, unsigned f, uint64_t x)
+{
+    uint64_t c = cc_nn_mul_floor(x, cc_norm_eval(np->norm_delta, np->L, x), np->norm_shift);
+    uint64_t w = cc_nn_enc(2.9142, f) - 2 * c;
+    uint64_t e = (1ull << f) - cc_nn_mul_floor(c, w, f);
+    uint64_t r = w;
+    for (unsigned it = 0; it < set->recip_iters; it++) {
+        uint64_t r_next = cc_nn_mul_floor(r, (1ull << f) + e, f);
+        if (it + 1 < set->recip_iters) e = cc_nn_mul_floor(e, e, f);
+        r = r_next;
+    }
+    return cc_nn_mul_floor(r, cc_norm_eval(np->comp_delta, np->L, x), np->comp_shift);
+}
+
+/* rsqrt: u = x·2^-(p+2) ∈ [0.25, 0.5), quartic guess, optional Newton step
+ * r ← r(3 - u r^2)/2 on u, then the exact factor 2^-(p+2-f)/2. */
+static uint64_t rsqrt1(const cc_approx_set *set, const cc_norm_plan *np, unsigned f, uint64_t x,
+                       unsigned extra)
+{
+    uint64_t u = cc_nn_mul_floor(x, cc_norm_eval(np->norm_delta, np->L, x), np->norm_shift);
+    uint64_t u2 = cc_nn_mul_floor(u, u, f);
+    uint64_t u3 = cc_nn_mul_floor(u, u2, f);
+    uint64_t u4 = cc_nn_mul_floor(u2, u2, f);
+    const double *c = set->rsqrt_c;
+    uint64_t acc = (cc_nn_enc(c[0], f) << f) + cc_nn_enc(c[1], f) * u + cc_nn_enc(c[2], f) * u2 +
+                   cc_nn_enc(c[3], f) * u3 + cc_nn_enc(c[4], f) * u4;
+    uint64_t r = cc_nn_floor(acc, f);
+    for (unsigned it = 0; it < set->rsqrt_newton; it++) {
+        uint64_t r2 = cc_nn_mul_floor(r, r, f);
+        uint64_t t = cc_nn_mul_floor(u, r2, f);
+        r = cc_nn_mul_floor(r, (3ull << f) - t, f + 1);
+    }
+    return cc_nn_mul_floor(r, cc_norm_eval(np->comp_delta, np->L, x), np->comp_shift - extra);
+}
+
+cc_status cc_nnref_reciprocal(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out)
+{
+    const cc_approx_set *set = cc_nn_set(cfg);
+    if (!set) return CC_ERR_ARG;
+    cc_norm_plan np;
+    cc_norm_plan_recip(cfg->f, &np);
+    for (size_t i = 0; i < n; i++) out[i] = recip1(set, &np, cfg->f, x[i]);
+    return CC_OK;
+}
+
+cc_status cc_nnref_rsqrt(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out)
+{
+    const cc_approx_set *set = cc_nn_set(cfg);
+    if (!set) return CC_ERR_ARG;
+    cc_norm_plan np;
+    cc_norm_plan_rsqrt(cfg->f, &np);
+    for (size_t i = 0; i < n; i++) out[i] = rsqrt1(set, &np, cfg->f, x[i], 0);
+    return CC_OK;
+}
+
+cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                           const uint8_t *mask, size_t mask_rows, uint64_t *out)
+{
+    const cc_approx_set *set = cc_nn_set(cfg);
+    if (!set) return CC_ERR_ARG;
+    if (mask && mask_rows == 0)
+        return cc_error_set(CC_ERR_ARG, "softmax: mask given with 0 rows");
+    unsigned f = cfg->f;
+    cc_norm_plan np;
+    cc_norm_plan_recip(f, &np);
+    for (size_t r = 0; r < rows; r++) {
+        const uint64_t *xr = x + r * cols;
+        const uint8_t *mr = mask ? mask + (r % mask_rows) * cols : NULL;
+        uint64_t *yr = out + r * cols;
+        int64_t m = (int64_t)CC_NN_MASKED_LOGIT;
+        size_t live = 0;
+        for (size_t c = 0; c < cols; c++)
+            if (!mr || mr[c]) { live++; if ((int64_t)xr[c] > m) m = (int64_t)xr[c]; }
+        if (live == 0) { memset(yr, 0, cols * sizeof *yr); continue; }
+        uint64_t s = 0;
+        for (size_t c = 0; c < cols; c++) {
+            uint64_t e = (!mr || mr[c]) ? cc_nnref_exp1(&set->exp, f, xr[c] - (uint64_t)m) : 0;
+            yr[c] = e;
+            s += e;
+        }
+        uint64_t inv = recip1(set, &np, f, s);
+        for (size_t c = 0; c < cols; c++)
+            yr[c] = (!mr || mr[c]) ? cc_nn_mul_floor(yr[c], inv, f) : 0;
+    }
+    return CC_OK;
+}
+
+/* Shared by LayerNorm and RMSNorm: r = rsqrt(floor(Σ v^2 ...) + eps), at
+ * f + CC_NN_NORM_EXTRA bits: 1/std is often small, and at f bits its
+ * quantisation would dominate the error of x·r. */
+static uint64_t row_rsqrt_meansq(const cc_approx_set *set, const cc_norm_plan *np,
+                                 const cc_rowmean_plan *rp, unsigned f, const uint64_t *v,
+                                 size_t cols, uint64_t eps)
+{
+    uint64_t sq = 0;
+    for (size_t c = 0; c < cols; c++) sq += v[c] * v[c];
+    uint64_t s1 = cc_nn_floor(sq, f + rp->sq_shift);
+    uint64_t ms = cc_nn_mul_floor(s1, rp->var_c, rp->var_k);
+    return rsqrt1(set, np, f, ms + eps, CC_NN_NORM_EXTRA);
+}
+
+cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                             const uint64_t *gamma, const uint64_t *beta, double eps,
+                             uint64_t *out)
+{
+    const cc_approx_set *set = cc_nn_set(cfg);
+    if (!set) return CC_ERR_ARG;
+    if (cols == 0) return CC_OK;
+    unsigned f = cfg->f;
+    cc_norm_plan np;
+    cc_norm_plan_rsqrt(f, &np);
+    cc_rowmean_plan rp;
+    cc_rowmean_plan_make(cols, &rp);
+    uint64_t e = cc_nn_eps(eps, f);
+    for (size_t r = 0; r < rows; r++) {
+        const uint64_t *xr = x + r * cols;
+        uint64_t *yr = out + r * cols;
+        uint64_t sum = 0;
+        for (size_t c = 0; c < cols; c++) sum += xr[c];
+        uint64_t mean = cc_nn_mul_floor(sum, rp.mean_c, rp.mean_k);
+        for (size_t c = 0; c < cols; c++) yr[c] = xr[c] - mean;
+        uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, yr, cols, e);
+        for (size_t c = 0; c < cols; c++)
+            yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(yr[c], inv, f + CC_NN_NORM_EXTRA), gamma[c], f) + beta[c];
+    }
+    return CC_OK;
+}
+
+cc_status cc_nnref_rmsnorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                           const uint64_t *weight, double eps, uint64_t *out)
+{
+    const cc_approx_set *set = cc_nn_set(cfg);
+    if (!set) return CC_ERR_ARG;
+    if (cols == 0) return CC_OK;
+    unsigned f = cfg->f;
+    cc_norm_plan np;
+    cc_norm_plan_rsqrt(f, &np);
+    cc_rowmean_plan rp;
+    cc_rowmean_plan_make(cols, &rp);
+    uint64_t e = cc_nn_eps(eps, f);
+    for (size_t r = 0; r < rows; r++) {
+        const uint64_t *xr = x + r * cols;
+        uint64_t *yr = out + r * cols;
+        uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, xr, cols, e);
+        for (size_t c = 0; c < cols; c++)
+            yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(xr[c], inv, f + CC_NN_NORM_EXTRA), weight[c], f);
+    }
+    return CC_OK;
+}
+
+cc_status cc_nnref_argmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
+                          uint64_t *index_out)
+{
+    if (!cc_nn_set(cfg)) return CC_ERR_ARG;
+    if (cols == 0) return cc_error_set(CC_ERR_ARG, "argmax: rows of 0 columns");
+    for (size_t r = 0; r < rows; r++) {
+        const uint64_t *xr = x + r * cols;
+        size_t best = 0;
+        for (size_t c = 1; c < cols; c++)
+            if ((int64_t)xr[c] > (int64_t)xr[best]) best = c;
+        index_out[r] = best;
+    }
+    return CC_OK;
+}
