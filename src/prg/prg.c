@@ -179,7 +179,7 @@ void cc_prg_apply(const cc_prg_op *ops, int nops, uint64_t first, size_t n, uint
     size_t nblocks = n / 2;
     size_t nchunks = (nblocks + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
     if (nblocks >= PAR_MIN_BLOCKS && omp_get_max_threads() > 1 && !omp_in_parallel()) {
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(dynamic)   /* robust to a busy core */
         for (size_t c = 0; c < nchunks; c++) {
             size_t b = c * CHUNK_BLOCKS;
             size_t nb = CC_MIN((size_t)CHUNK_BLOCKS, nblocks - b);
