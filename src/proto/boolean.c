@@ -1,0 +1,508 @@
+/* Boolean circuits on replicated XOR shares: AND, A2B, MSB / less-than,
+ * equality (DESIGN.md §4 and Appendix A; ABY3 ePrint 2018/403 §5.3). */
+#include "proto_internal.h"
+
+size_t pr_width_bytes(unsigned width)
+{
+    return width > 32 ? 8 : width > 16 ? 4 : width > 8 ? 2 : 1;
+}
+
+static inline uint64_t low_mask(unsigned width)
+{
+    return width >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << width) - 1;
+}
+
+/* Pack the low wb bytes of each word (little-endian) / unpack and mask. */
+static void pack(size_t n, size_t wb, const uint64_t *z, uint64_t *msg)
+{
+    uint8_t *m = (uint8_t *)msg;
+    switch (wb) {
+    case 8: memcpy(m, z, 8 * n); break;
+    case 4: for (size_t j = 0; j < n; j++) ((uint32_t *)msg)[j] = (uint32_t)z[j]; break;
+    case 2: for (size_t j = 0; j < n; j++) ((uint16_t *)msg)[j] = (uint16_t)z[j]; break;
+    default: for (size_t j = 0; j < n; j++) m[j] = (uint8_t)z[j]; break;
+    }
+}
+
+static void unpack(size_t n, size_t wb, const uint64_t *msg, uint64_t mask, uint64_t *z)
+{
+    const uint8_t *m = (const uint8_t *)msg;
+    switch (wb) {
+    case 8: for (size_t j = 0; j < n; j++) z[j] = msg[j] & mask; break;
+    case 4: for (size_t j = 0; j < n; j++) z[j] = ((const uint32_t *)msg)[j] & mask; break;
+    case 2: for (size_t j = 0; j < n; j++) z[j] = ((const uint16_t *)msg)[j] & mask; break;
+    default: for (size_t j = 0; j < n; j++) z[j] = m[j] & mask; break;
+    }
+}
+
+/* AND over GF(2)^64 (ABY3 §3.1 with XOR): z_i = a_i b_i ⊕ a_i b_{i+1} ⊕
+ * a_{i+1} b_i, masked with a PRSS XOR-zero share *on the packed message*
+ * (the packing is linear, so the masks still cancel), sent to prev.  Only
+ * the low `width` bits of each word travel: 1 round, pr_width_bytes(width)
+ * bytes/elem.  Outputs are masked to `width` bits and may alias inputs. */
+cc_status pr_and_width(cc_proto *ctx, size_t n, unsigned width, const uint64_t *a0,
+                       const uint64_t *a1, const uint64_t *b0, const uint64_t *b1,
+                       uint64_t *o0, uint64_t *o1)
+{
+    if (n == 0) return CC_OK;
+    size_t wb = pr_width_bytes(width), words = (n * wb + 7) / 8;
+    uint64_t *z = pr_alloc(n), *mine = pr_alloc(words), *theirs = pr_alloc(words);
+    cc_status s = (z && mine && theirs) ? CC_OK : CC_ERR_NOMEM;
+    if (s == CC_OK) {
+        for (size_t j = 0; j < n; j++) z[j] = (a0[j] & (b0[j] ^ b1[j])) ^ (a1[j] & b0[j]);
+        mine[words - 1] = 0;
+        pack(n, wb, z, mine);
+        cc_prss_zero_xor(&ctx->prss, words, theirs);
+        cc_ring_xor(words, mine, theirs, mine);
+        s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, n * wb);
+    }
+    if (s == CC_OK) {
+        uint64_t mask = low_mask(width);
+        unpack(n, wb, mine, mask, o0);
+        unpack(n, wb, theirs, mask, o1);
+    }
+    pr_free(z);
+    pr_free(mine);
+    pr_free(theirs);
+    return s;
+}
+
+cc_status cc_proto_and(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("and", "second operand", b->n, a->n));
+    CC_TRY(pr_check_n("and", "output", out->n, a->n));
+    pr_enter(ctx, "and");
+    pr_book_op(ctx, CC_OP_AND, a->n, 0, 0);
+    cc_status s = pr_and_width(ctx, a->n, 64, a->s[0], a->s[1], b->s[0], b->s[1], out->s[0],
+                               out->s[1]);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto and");
+}
+
+/* ---- local boolean ops -------------------------------------------------------------- */
+#define BCHECK(op, a, out) CC_TRY(pr_check_n(op, "output", (out)->n, (a)->n))
+
+cc_status cc_proto_xor(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out)
+{
+    (void)ctx;
+    CC_TRY(pr_check_n("xor", "second operand", b->n, a->n));
+    BCHECK("xor", a, out);
+    for (int k = 0; k < 2; k++) cc_ring_xor(a->n, a->s[k], b->s[k], out->s[k]);
+    return CC_OK;
+}
+
+/* A public constant lives in share x_0 (P0's s[0], P2's s[1]). */
+static uint64_t *x0_plane(const cc_proto *ctx, uint64_t *s0, uint64_t *s1)
+{
+    return ctx->party == 0 ? s0 : ctx->party == 2 ? s1 : NULL;
+}
+
+static void bshare_copy(const cc_bshare *a, cc_bshare *out)
+{
+    for (int k = 0; k < 2; k++)
+        if (out->s[k] != a->s[k]) memmove(out->s[k], a->s[k], 8 * a->n);
+}
+
+cc_status cc_proto_xor_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_bshare *out)
+{
+    BCHECK("xor_public", a, out);
+    bshare_copy(a, out);
+    uint64_t *p = x0_plane(ctx, out->s[0], out->s[1]);
+    if (p)
+        for (size_t j = 0; j < a->n; j++) p[j] ^= c;
+    return CC_OK;
+}
+
+cc_status cc_proto_not(cc_proto *ctx, const cc_bshare *a, cc_bshare *out)
+{
+    return cc_proto_xor_public(ctx, a, ~UINT64_C(0), out);
+}
+
+cc_status cc_proto_and_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_bshare *out)
+{
+    (void)ctx;
+    BCHECK("and_public", a, out);
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < a->n; j++) out->s[k][j] = a->s[k][j] & c;
+    return CC_OK;
+}
+
+cc_status cc_proto_bshl(cc_proto *ctx, const cc_bshare *a, unsigned bits, cc_bshare *out)
+{
+    (void)ctx;
+    BCHECK("bshl", a, out);
+    if (bits > 63) return cc_error_set(CC_ERR_ARG, "bshl: shift %u is not 0..63", bits);
+    for (int k = 0; k < 2; k++) cc_ring_shl(a->n, a->s[k], bits, out->s[k]);
+    return CC_OK;
+}
+
+cc_status cc_proto_bshr(cc_proto *ctx, const cc_bshare *a, unsigned bits, cc_bshare *out)
+{
+    (void)ctx;
+    BCHECK("bshr", a, out);
+    if (bits > 63) return cc_error_set(CC_ERR_ARG, "bshr: shift %u is not 0..63", bits);
+    for (int k = 0; k < 2; k++) cc_ring_shr_logic(a->n, a->s[k], bits, out->s[k]);
+    return CC_OK;
+}
+
+/* ---- boolean re-sharing of u = x_0 + x_1 with g = u AND x_2 in the same round ----------
+ * (ABY3 §5.3 with a saved round.)  x = u + v, u = x_0 + x_1 known to P0,
+ * v = x_2 known to P1 and P2 — a boolean sharing (0, 0, x_2) for free.
+ * PRSS rand gives P0 (a0, a1), P1 (a1, σ), P2 (σ, a0), a second one σ'.
+ *   P0: a2 = u ⊕ a0 ⊕ a1 to next and prev (16 bytes/elem).
+ *   P1: g1 = (a1 ∧ v) ⊕ σ to prev = P0;  P2: g0 = (a0 ∧ v) ⊕ σ' to next = P0.
+ *   P1, P2 after receiving a2: g2 = (a2 ∧ v) ⊕ σ ⊕ σ'.
+ * Then g = g0 ⊕ g1 ⊕ g2 = u ∧ v and p = u ⊕ v are replicated: 1 round;
+ * P0 sends 16 bytes/elem, P1 and P2 8.  The σ masks hide a1∧v, a0∧v from
+ * P0; a0, a1 hide u from P2, P1. */
+static cc_status share_u_and_g(cc_proto *ctx, const cc_ashare *x, uint64_t *p0, uint64_t *p1,
+                               uint64_t *g0, uint64_t *g1)
+{
+    size_t n = x->n;
+    cc_status s = CC_OK;
+    uint64_t *r1 = pr_alloc(n), *r2 = pr_alloc(n);
+    if (!r1 || !r2) { s = CC_ERR_NOMEM; goto out; }
+    /* rand #1 → (p0, p1) hold (r_self, r_next); rand #2 → (r1, r2) */
+    cc_prss_rand(&ctx->prss, n, p0, p1);
+    cc_prss_rand(&ctx->prss, n, r1, r2);
+    if (ctx->party == 0) {
+        /* p0 = a0, p1 = a1 */
+        for (size_t j = 0; j < n; j++) r1[j] = (x->s[0][j] + x->s[1][j]) ^ p0[j] ^ p1[j];
+        s = cc_net_send(ctx->net, CC_NEXT, r1, 8 * n);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, r1, 8 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, g1, 8 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, g0, 8 * n);
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        /* u = (a0, a1), v = (0, 0): p = u */
+    } else if (ctx->party == 1) {
+        /* p0 = a1, p1 = σ; r2 = σ' */
+        const uint64_t *v = x->s[1];
+        uint64_t *a1 = p0, *sigma = p1, *sigma2 = r2;
+        for (size_t j = 0; j < n; j++) g0[j] = (a1[j] & v[j]) ^ sigma[j];
+        s = cc_net_send(ctx->net, CC_PREV, g0, 8 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, r1, 8 * n);   /* a2 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        for (size_t j = 0; j < n; j++) {
+            g1[j] = (r1[j] & v[j]) ^ sigma[j] ^ sigma2[j];
+            p1[j] = r1[j] ^ v[j];                    /* p_2 = a2 ⊕ x2 */
+        }
+        /* g = (g1, g2) already in (g0, g1); p = (a1, a2 ⊕ x2) */
+    } else {
+        /* p0 = σ (F(k2)), p1 = a0; r1 = σ' */
+        const uint64_t *v = x->s[0];
+        uint64_t *sigma = p0, *a0 = p1, *sigma2 = r1;
+        for (size_t j = 0; j < n; j++) g1[j] = (a0[j] & v[j]) ^ sigma2[j];
+        s = cc_net_send(ctx->net, CC_NEXT, g1, 8 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, r2, 8 * n);   /* a2 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        for (size_t j = 0; j < n; j++) {
+            g0[j] = (r2[j] & v[j]) ^ sigma[j] ^ sigma2[j];
+            p0[j] = r2[j] ^ v[j];
+        }
+        /* g = (g2, g0), p = (a2 ⊕ x2, a0) */
+    }
+out:
+    pr_free(r1);
+    pr_free(r2);
+    return s;
+}
+
+/* Gather the even / odd bits of a word into its low half (GF(2)-linear). */
+static inline uint64_t even_bits(uint64_t x)
+{
+    x &= UINT64_C(0x5555555555555555);
+    x = (x | (x >> 1)) & UINT64_C(0x3333333333333333);
+    x = (x | (x >> 2)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    x = (x | (x >> 4)) & UINT64_C(0x00FF00FF00FF00FF);
+    x = (x | (x >> 8)) & UINT64_C(0x0000FFFF0000FFFF);
+    x = (x | (x >> 16)) & UINT64_C(0x00000000FFFFFFFF);
+    return x;
+}
+static inline uint64_t odd_bits(uint64_t x) { return even_bits(x >> 1); }
+
+/* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
+ * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v).  The carry into bit 63 is the
+ * group generate of bits 0..62: shift g, p left by one (bit 0 = 0) and
+ * reduce 64 → 1 with the span combine G = G_hi ⊕ P_hi G_lo, P = P_hi P_lo,
+ * both ANDs of a level packed in one word of `m` bits (m = 64, 32, ..., 4;
+ * the last level needs only G: 1 bit).  Rounds: 1 (share u, g) + 6.
+ * Bytes/elem: P0 16 + (8+4+2+1+1+1) = 33, P1/P2 8 + 17 = 25. */
+cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    size_t n = x->n;
+    pr_book_op(ctx, CC_OP_MSB, n, 0, ctx->party);
+    if (n == 0) return CC_OK;
+    cc_status s = CC_OK;
+    uint64_t *buf = pr_alloc(8 * n);
+    if (!buf) return CC_ERR_NOMEM;
+    uint64_t *P0 = buf, *P1 = buf + n, *G0 = buf + 2 * n, *G1 = buf + 3 * n;
+    uint64_t *A0 = buf + 4 * n, *A1 = buf + 5 * n, *B0 = buf + 6 * n, *B1 = buf + 7 * n;
+    s = share_u_and_g(ctx, x, P0, P1, G0, G1);
+    if (s != CC_OK) goto out;
+    /* keep p_63 for the end; out may alias x, which is no longer needed */
+    uint64_t *top0 = A0, *top1 = A1;
+    for (size_t j = 0; j < n; j++) {
+        top0[j] = P0[j] >> 63;
+        top1[j] = P1[j] >> 63;
+        P0[j] <<= 1; P1[j] <<= 1; G0[j] <<= 1; G1[j] <<= 1;
+    }
+    memcpy(out->s[0], top0, 8 * n);
+    memcpy(out->s[1], top1, 8 * n);
+    for (unsigned m = 64; m >= 2; m /= 2) {
+        unsigned half = m / 2;
+        uint64_t *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1}, *As[2] = {A0, A1}, *Bs[2] = {B0, B1};
+        for (int k = 0; k < 2; k++) {
+            uint64_t *G = Gs[k], *P = Ps[k], *A = As[k], *B = Bs[k];
+            for (size_t j = 0; j < n; j++) {
+                uint64_t ghi = odd_bits(G[j]), glo = even_bits(G[j]);
+                uint64_t phi = odd_bits(P[j]), plo = even_bits(P[j]);
+                if (m > 2) {
+                    A[j] = phi | (phi << half);
+                    B[j] = glo | (plo << half);
+                } else {
+                    A[j] = phi;
+                    B[j] = glo;
+                }
+                G[j] = ghi;      /* the AND result is XORed in below */
+            }
+        }
+        unsigned width = m > 2 ? m : 1;
+        s = pr_and_width(ctx, n, width, A0, A1, B0, B1, A0, A1);
+        if (s != CC_OK) goto out;
+        uint64_t lo = (UINT64_C(1) << half) - 1;
+        for (int k = 0; k < 2; k++) {
+            uint64_t *G = Gs[k], *P = Ps[k], *R = As[k];
+            for (size_t j = 0; j < n; j++) {
+                G[j] ^= R[j] & lo;
+                P[j] = R[j] >> half;
+            }
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        out->s[0][j] ^= G0[j] & 1;
+        out->s[1][j] ^= G1[j] & 1;
+    }
+out:
+    pr_free(buf);
+    return s;
+}
+
+cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("msb", "output", out->n, x->n));
+    pr_enter(ctx, "msb");
+    cc_status s = pr_msb(ctx, x, out);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb");
+}
+
+/* Less-than = MSB(a − b), valid while |a − b| < 2^63. */
+cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("lt", "second operand", b->n, a->n));
+    CC_TRY(pr_check_n("lt", "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(cc_ashare_alloc(&d, a->n));
+    pr_enter(ctx, "lt");
+    cc_status s = cc_proto_sub(ctx, a, b, &d);
+    if (s == CC_OK) s = pr_msb(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto lt");
+}
+
+static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
+                                const uint64_t *cv, bool greater, cc_bshare *out,
+                                const char *op)
+{
+    CC_TRY(pr_check_n(op, "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(cc_ashare_alloc(&d, a->n));
+    pr_enter(ctx, op);
+    cc_status s = CC_OK;
+    /* a < c ⇔ MSB(a − c);  a > c ⇔ MSB(c − a) */
+    if (greater) {
+        s = cc_proto_neg(ctx, a, &d);
+        if (s == CC_OK) pr_add_public_plane(ctx, a->n, c, cv, d.s[0], d.s[1]);
+    } else {
+        memcpy(d.s[0], a->s[0], 8 * a->n);
+        memcpy(d.s[1], a->s[1], 8 * a->n);
+        if (cv) {
+            uint64_t *neg = pr_alloc(a->n);
+            if (!neg) s = CC_ERR_NOMEM;
+            else {
+                for (size_t j = 0; j < a->n; j++) neg[j] = (uint64_t)0 - cv[j];
+                pr_add_public_plane(ctx, a->n, 0, neg, d.s[0], d.s[1]);
+                pr_free(neg);
+            }
+        } else {
+            pr_add_public_plane(ctx, a->n, (uint64_t)0 - c, NULL, d.s[0], d.s[1]);
+        }
+    }
+    if (s == CC_OK) s = pr_msb(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", op);
+}
+
+cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, c, NULL, false, out, "lt_public");
+}
+
+cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                 cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, 0, c, false, out, "lt_public");
+}
+
+cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, c, NULL, true, out, "gt_public");
+}
+
+/* ---- A2B: full Kogge–Stone adder (ABY3 §5.3) ----------------------------------------------
+ * After share_u_and_g: for s = 1, 2, 4, 8, 16, 32:
+ *   G ⊕= P ∧ (G << s),  P = P ∧ (P << s)   (both ANDs in one message;
+ * the last level needs only G); sum = p ⊕ (G << 1).
+ * Rounds: 7.  Bytes/elem: P0 16 + 5·16 + 8 = 104, P1/P2 8 + 88 = 96. */
+cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("a2b", "output", out->n, x->n));
+    size_t n = x->n;
+    pr_enter(ctx, "a2b");
+    pr_book_op(ctx, CC_OP_A2B, n, 0, ctx->party);
+    cc_status s = CC_OK;
+    uint64_t *buf = NULL;
+    if (n == 0) goto done;
+    buf = pr_alloc(14 * n);
+    if (!buf) { s = CC_ERR_NOMEM; goto done; }
+    uint64_t *p[2] = {buf, buf + n};              /* p = u ⊕ v, kept for the sum */
+    uint64_t *G[2] = {buf + 2 * n, buf + 3 * n};  /* running group generate */
+    uint64_t *P[2] = {buf + 4 * n, buf + 5 * n};  /* running group propagate */
+    uint64_t *A[2] = {buf + 6 * n, buf + 8 * n};  /* AND operands, 2n each */
+    uint64_t *B[2] = {buf + 10 * n, buf + 12 * n};
+    s = share_u_and_g(ctx, x, p[0], p[1], G[0], G[1]);
+    if (s != CC_OK) goto done;
+    memcpy(P[0], p[0], 8 * n);
+    memcpy(P[1], p[1], 8 * n);
+    for (unsigned sh = 1; sh <= 32; sh *= 2) {
+        const bool last = sh == 32;          /* P is not needed after the last level */
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < n; j++) {
+                A[k][j] = P[k][j];
+                B[k][j] = G[k][j] << sh;
+                A[k][n + j] = P[k][j];
+                B[k][n + j] = P[k][j] << sh;
+            }
+        s = pr_and_width(ctx, last ? n : 2 * n, 64, A[0], A[1], B[0], B[1], A[0], A[1]);
+        if (s != CC_OK) goto done;
+        for (int k = 0; k < 2; k++) {
+            cc_ring_xor(n, G[k], A[k], G[k]);
+            if (!last) memcpy(P[k], A[k] + n, 8 * n);
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < n; j++) out->s[k][j] = p[k][j] ^ (G[k][j] << 1);
+done:
+    pr_free(buf);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto a2b");
+}
+
+/* ---- equality (DESIGN.md §4: helper-dealt masked open + AND tree) -------------------------
+ * d = a − b.  Helper Ph (rotating, shared counter with truncation), openers
+ * Pa = next, Pb = prev of Ph.  r = ra + rb (Ph–Pa, Ph–Pb PRG); Ph boolean-
+ * shares r: e_h (Ph–Pb PRG), e_{h+1} (Ph–Pa PRG), e_{h+2} = r ⊕ e_h ⊕ e_{h+1}
+ * sent to both openers, while Pa and Pb open c = d + r to each other
+ * (round 1).  w = ¬(c ⊕ r) is all ones iff d = 0: XOR the public-to-openers
+ * c and the constant into share h+2, which only Pa and Pb hold.  Then an
+ * AND tree 64 → 1 (widths 32, 16, 8, 4, 2, 1: 4+2+1+1+1+1 bytes).
+ * Rounds: openers 7, helper 6 (its first AND send follows no receive).
+ * Bytes/elem: Ph 16 + 10 = 26, Pa, Pb 8 + 10 = 18. */
+static cc_status eq_impl(cc_proto *ctx, const cc_ashare *d, cc_bshare *out)
+{
+    size_t n = d->n;
+    int h = (int)(ctx->trunc_calls++ % 3);
+    int rel = pr_mod3(ctx->party - h);
+    pr_book_op(ctx, CC_OP_EQ, n, 0, rel);
+    if (n == 0) return CC_OK;
+    cc_status s = CC_OK;
+    uint64_t *A = pr_alloc(2 * n), *B = pr_alloc(2 * n), *m1 = pr_alloc(n), *m2 = pr_alloc(n);
+    uint64_t *w0 = out->s[0], *w1 = out->s[1];
+    if (!A || !B || !m1 || !m2) { s = CC_ERR_NOMEM; goto out; }
+    pr_pair_rand(ctx, h, 2 * n, rel == 2 ? NULL : A);      /* ra | e_{h+1} */
+    pr_pair_rand(ctx, h + 2, 2 * n, rel == 1 ? NULL : B);  /* rb | e_h */
+    if (rel == 0) {
+        for (size_t j = 0; j < n; j++) m1[j] = (A[j] + B[j]) ^ B[n + j] ^ A[n + j];
+        s = cc_net_send(ctx->net, CC_NEXT, m1, 8 * n);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m1, 8 * n);
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        memcpy(w0, B + n, 8 * n);       /* e_h */
+        memcpy(w1, A + n, 8 * n);       /* e_{h+1} */
+    } else {
+        const bool is_a = rel == 1;
+        const cc_dir peer = is_a ? CC_NEXT : CC_PREV, helper = is_a ? CC_PREV : CC_NEXT;
+        const uint64_t *mask = is_a ? A : B;
+        for (size_t j = 0; j < n; j++)
+            m1[j] = (is_a ? d->s[0][j] + d->s[1][j] : d->s[1][j]) + mask[j];
+        s = cc_net_exchange(ctx->net, peer, m1, peer, m2, 8 * n);
+        /* e_{h+2} is s[1] at Pa and s[0] at Pb */
+        uint64_t *e2 = is_a ? w1 : w0, *eown = is_a ? w0 : w1;
+        if (s == CC_OK) s = cc_net_recv(ctx->net, helper, e2, 8 * n);
+        if (s != CC_OK) goto out;
+        memcpy(eown, is_a ? A + n : B + n, 8 * n);
+        for (size_t j = 0; j < n; j++) e2[j] ^= ~(m1[j] + m2[j]);
+    }
+    if (s != CC_OK) goto out;
+    /* AND tree: fold the high half onto the low half */
+    for (unsigned m = 64; m >= 2; m /= 2) {
+        unsigned half = m / 2;
+        uint64_t lo = (UINT64_C(1) << half) - 1;
+        for (size_t j = 0; j < n; j++) {
+            A[j] = w0[j] >> half;       A[n + j] = w1[j] >> half;
+            w0[j] &= lo;                w1[j] &= lo;
+        }
+        s = pr_and_width(ctx, n, half, A, A + n, w0, w1, w0, w1);
+        if (s != CC_OK) goto out;
+    }
+out:
+    pr_free(A);
+    pr_free(B);
+    pr_free(m1);
+    pr_free(m2);
+    return s;
+}
+
+cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("eq", "second operand", b->n, a->n));
+    CC_TRY(pr_check_n("eq", "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(cc_ashare_alloc(&d, a->n));
+    pr_enter(ctx, "eq");
+    cc_status s = cc_proto_sub(ctx, a, b, &d);
+    if (s == CC_OK) s = eq_impl(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto eq");
+}
+
+cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("eq_public", "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(cc_ashare_alloc(&d, a->n));
+    pr_enter(ctx, "eq_public");
+    cc_status s = cc_proto_add_public(ctx, a, (uint64_t)0 - c, &d);
+    if (s == CC_OK) s = eq_impl(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto eq_public");
+}

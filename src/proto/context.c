@@ -1,0 +1,249 @@
+/* proto context: PRSS setup, accounting scopes, declared-cost table,
+ * share tensor allocation. */
+#include <stdio.h>
+#include <string.h>
+#include "proto_internal.h"
+
+/* ---- tensors ------------------------------------------------------------------ */
+
+static cc_status alloc_planes(uint64_t *s[2], size_t n)
+{
+    size_t bytes;
+    if (!cc_mul_size(n ? n : 1, 2 * sizeof(uint64_t), &bytes))
+        return cc_error_set(CC_ERR_NOMEM, "share tensor of %zu elements overflows", n);
+    uint64_t *p = cc_alloc(bytes);
+    if (!p) return cc_error_wrap(CC_ERR_NOMEM, "share tensor of %zu elements", n);
+    memset(p, 0, bytes);
+    s[0] = p;
+    s[1] = p + n;
+    return CC_OK;
+}
+
+cc_status cc_ashare_alloc(cc_ashare *t, size_t n) { return cc_ashare_alloc_2d(t, 1, n); }
+
+cc_status cc_ashare_alloc_2d(cc_ashare *t, size_t rows, size_t cols)
+{
+    memset(t, 0, sizeof *t);
+    size_t n;
+    if (!cc_mul_size(rows, cols, &n))
+        return cc_error_set(CC_ERR_ARG, "share tensor %zu x %zu overflows", rows, cols);
+    CC_TRY(alloc_planes(t->s, n));
+    t->n = n;
+    t->rows = rows;
+    t->cols = cols;
+    return CC_OK;
+}
+
+void cc_ashare_free(cc_ashare *t)
+{
+    if (t->s[0]) cc_free(t->s[0]);
+    memset(t, 0, sizeof *t);
+}
+
+cc_status cc_bshare_alloc(cc_bshare *t, size_t n) { return cc_bshare_alloc_2d(t, 1, n); }
+
+cc_status cc_bshare_alloc_2d(cc_bshare *t, size_t rows, size_t cols)
+{
+    memset(t, 0, sizeof *t);
+    size_t n;
+    if (!cc_mul_size(rows, cols, &n))
+        return cc_error_set(CC_ERR_ARG, "share tensor %zu x %zu overflows", rows, cols);
+    CC_TRY(alloc_planes(t->s, n));
+    t->n = n;
+    t->rows = rows;
+    t->cols = cols;
+    return CC_OK;
+}
+
+void cc_bshare_free(cc_bshare *t)
+{
+    if (t->s[0]) cc_free(t->s[0]);
+    memset(t, 0, sizeof *t);
+}
+
+cc_ashare cc_ashare_slice(const cc_ashare *t, size_t first, size_t n)
+{
+    CC_ASSERT(first <= t->n && n <= t->n - first);
+    cc_ashare v = {{t->s[0] + first, t->s[1] + first}, n, 1, n};
+    return v;
+}
+
+cc_bshare cc_bshare_slice(const cc_bshare *t, size_t first, size_t n)
+{
+    CC_ASSERT(first <= t->n && n <= t->n - first);
+    cc_bshare v = {{t->s[0] + first, t->s[1] + first}, n, 1, n};
+    return v;
+}
+
+uint64_t *pr_alloc(size_t n_words)
+{
+    size_t bytes;
+    if (!cc_mul_size(n_words ? n_words : 1, sizeof(uint64_t), &bytes)) {
+        cc_error_set(CC_ERR_NOMEM, "scratch of %zu words overflows", n_words);
+        return NULL;
+    }
+    return cc_alloc(bytes);
+}
+
+cc_status pr_check_n(const char *op, const char *what, size_t have, size_t want)
+{
+    if (have == want) return CC_OK;
+    return cc_error_set(CC_ERR_ARG, "%s: %s has %zu elements but the op expects %zu", op, what,
+                        have, want);
+}
+
+/* ---- context -------------------------------------------------------------------- */
+
+cc_status cc_proto_init(cc_proto *ctx, cc_net *net, unsigned f)
+{
+    memset(ctx, 0, sizeof *ctx);
+    if (!net) return cc_error_set(CC_ERR_ARG, "proto init: no network");
+    if (f == 0 || f > 40)
+        return cc_error_set(CC_ERR_ARG, "proto init: fixed-point bits f=%u outside 1..40", f);
+    ctx->net = net;
+    ctx->party = cc_net_party(net);
+    ctx->f = f;
+    uint8_t kp[16], kn[16];
+    /* The link to prev derives the same key at both ends: that is k_i for
+     * us and k_{(i-1)+1} for prev. */
+    cc_status s = cc_net_shared_key(net, CC_PREV, "ccprss01", 0, kp);
+    if (s == CC_OK) s = cc_net_shared_key(net, CC_NEXT, "ccprss01", 0, kn);
+    if (s == CC_OK) cc_prss_init(&ctx->prss, kp, kn);
+    cc_wipe(kp, sizeof kp);
+    cc_wipe(kn, sizeof kn);
+    if (s != CC_OK) return cc_error_wrap(s, "proto init: PRSS keys");
+    return CC_OK;
+}
+
+void cc_proto_free(cc_proto *ctx)
+{
+    cc_prss_wipe(&ctx->prss);
+    memset(ctx, 0, sizeof *ctx);
+}
+
+/* ---- accounting ----------------------------------------------------------------- */
+
+static cc_proto_ledger_entry *ledger_entry(cc_proto *ctx, const char *tag)
+{
+    for (size_t i = 0; i < ctx->ledger_len; i++)
+        if (strcmp(ctx->ledger[i].tag, tag) == 0) return &ctx->ledger[i];
+    if (ctx->ledger_len == CC_PROTO_LEDGER_MAX) return NULL;   /* stats only: drop */
+    cc_proto_ledger_entry *e = &ctx->ledger[ctx->ledger_len++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->tag, sizeof e->tag, "%s", tag);
+    return e;
+}
+
+void pr_enter(cc_proto *ctx, const char *tag)
+{
+    if (ctx->scope_depth++ == 0) {
+        snprintf(ctx->scope_tag, sizeof ctx->scope_tag, "%s", tag);
+        cc_net_op_begin(ctx->net, ctx->scope_tag);
+        cc_proto_ledger_entry *e = ledger_entry(ctx, ctx->scope_tag);
+        if (e) e->calls++;
+    }
+}
+
+void pr_exit(cc_proto *ctx)
+{
+    CC_ASSERT(ctx->scope_depth > 0);
+    if (--ctx->scope_depth == 0) cc_net_op_end(ctx->net);
+}
+
+void pr_book(cc_proto *ctx, cc_proto_cost c)
+{
+    CC_ASSERT(ctx->scope_depth > 0);
+    cc_proto_ledger_entry *e = ledger_entry(ctx, ctx->scope_tag);
+    if (!e) return;
+    e->rounds += c.rounds;
+    e->bytes_sent += c.bytes_sent;
+}
+
+void cc_proto_scope_begin(cc_proto *ctx, const char *tag) { pr_enter(ctx, tag); }
+void cc_proto_scope_end(cc_proto *ctx) { pr_exit(ctx); }
+
+size_t cc_proto_declared(const cc_proto *ctx, cc_proto_ledger_entry *out, size_t cap)
+{
+    for (size_t i = 0; i < ctx->ledger_len && i < cap; i++) out[i] = ctx->ledger[i];
+    return ctx->ledger_len;
+}
+
+void cc_proto_declared_reset(cc_proto *ctx) { ctx->ledger_len = 0; }
+
+/* ---- declared costs (DESIGN.md §4; derivations in docs/PROTOCOLS.md) ------------
+ * Bytes this party sends and rounds as cc_net counts them (a send after a
+ * receive, the op's first send included).  n == 0 sends nothing. */
+static const char *const op_names[CC_OP_COUNT] = {
+    [CC_OP_INPUT] = "input", [CC_OP_INPUT_SEEDED] = "input_seeded",
+    [CC_OP_INPUT_CLIENT] = "input_client", [CC_OP_REVEAL] = "reveal",
+    [CC_OP_REVEAL_TO] = "reveal_to", [CC_OP_REVEAL_CLIENT] = "reveal_client",
+    [CC_OP_MUL] = "mul", [CC_OP_MATMUL] = "matmul", [CC_OP_TRUNC] = "trunc",
+    [CC_OP_MUL_TRUNC] = "mul_trunc", [CC_OP_MATMUL_TRUNC] = "matmul_trunc",
+    [CC_OP_AND] = "and", [CC_OP_A2B] = "a2b", [CC_OP_MSB] = "msb", [CC_OP_EQ] = "eq",
+    [CC_OP_B2A_BIT] = "b2a_bit", [CC_OP_MUX] = "mux", [CC_OP_MAX_ROWS] = "max_rows",
+    [CC_OP_ARGMAX_ROWS] = "argmax_rows",
+};
+
+const char *cc_proto_op_name(cc_proto_op op)
+{
+    return (unsigned)op < CC_OP_COUNT ? op_names[op] : "unknown";
+}
+
+static cc_proto_cost cost(uint64_t rounds, uint64_t bytes)
+{
+    cc_proto_cost c = {rounds, bytes};
+    return c;
+}
+
+cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
+{
+    const uint64_t N = n;
+    if (n == 0) return cost(0, 0);
+    switch (op) {
+    case CC_OP_INPUT:        /* role 0 = owner: one share to next and prev */
+        return role == 0 ? cost(1, 16 * N) : cost(0, 0);
+    case CC_OP_INPUT_SEEDED: /* owner: (seed, x_{o+2}) to each neighbour */
+        return role == 0 ? cost(1, 16 * N + 32) : cost(0, 0);
+    case CC_OP_INPUT_CLIENT: /* the client sends; parties only receive */
+        return cost(0, 0);
+    case CC_OP_REVEAL:       /* x_i to next */
+    case CC_OP_REVEAL_CLIENT:
+        return cost(1, 8 * N);
+    case CC_OP_REVEAL_TO:    /* role = (party - target) mod 3; prev of target sends */
+        return role == 2 ? cost(1, 8 * N) : cost(0, 0);
+    case CC_OP_MUL:
+    case CC_OP_MATMUL:
+    case CC_OP_AND:
+        return cost(1, 8 * N);
+    case CC_OP_TRUNC:        /* role = (party - helper) mod 3 */
+    case CC_OP_MUL_TRUNC:
+    case CC_OP_MATMUL_TRUNC:
+        return role == 0 ? cost(1, 16 * N) : cost(2, 16 * N);
+    case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
+        return role == 0 ? cost(7, 104 * N) : cost(7, 96 * N);
+    case CC_OP_MSB:          /* role = party */
+        return role == 0 ? cost(7, 33 * N) : cost(7, 25 * N);
+    case CC_OP_EQ:           /* role = (party - helper) mod 3 */
+        return role == 0 ? cost(6, 26 * N) : cost(7, 18 * N);
+    case CC_OP_B2A_BIT:      /* role = party */
+        return role == 0 ? cost(1, 16 * N) : cost(1, 8 * N);
+    case CC_OP_MUX:          /* b2a_bit + mul */
+        return role == 0 ? cost(2, 24 * N) : cost(2, 16 * N);
+    case CC_OP_MAX_ROWS:
+    case CC_OP_ARGMAX_ROWS: {/* n = rows·cols, aux = cols, role = party */
+        if (aux == 0) return cost(0, 0);
+        uint64_t rows = N / aux, cols = aux, rounds = 0, bytes = 0;
+        uint64_t per_pair = (op == CC_OP_MAX_ROWS) ? (role == 0 ? 33 + 16 + 8 : 25 + 8 + 8)
+                                                   : (role == 0 ? 33 + 16 + 16 : 25 + 8 + 16);
+        while (cols > 1) {
+            uint64_t pairs = rows * (cols / 2);
+            rounds += 9;
+            bytes += per_pair * pairs;
+            cols = cols - cols / 2;
+        }
+        return cost(rounds, bytes);
+    }
+    default:
+        return cost(0, 0);
+    }
+}

@@ -1,0 +1,75 @@
+/* proto internals shared by the protocol files (not installed). */
+#ifndef CARACAL_PROTO_INTERNAL_H
+#define CARACAL_PROTO_INTERNAL_H
+
+#include <string.h>
+#include "core.h"
+#include "proto.h"
+
+/* Party index arithmetic, only used to derive roles, never to address peers. */
+static inline int pr_mod3(int v) { return ((v % 3) + 3) % 3; }
+
+/* Open the op's accounting scope (net tag + ledger entry); nests. */
+void pr_enter(cc_proto *ctx, const char *tag);
+void pr_exit(cc_proto *ctx);
+/* Add this party's declared cost for one sub-step to the current scope. */
+void pr_book(cc_proto *ctx, cc_proto_cost c);
+static inline void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role)
+{
+    pr_book(ctx, cc_proto_op_cost(op, n, aux, role));
+}
+
+/* Scratch: 64-byte aligned u64 buffers; NULL sets an error. */
+uint64_t *pr_alloc(size_t n_words);
+static inline void pr_free(void *p) { cc_free(p); }
+
+/* Shape checks that produce "<op>: <what> has n=.. but .. expects n=.." */
+cc_status pr_check_n(const char *op, const char *what, size_t have, size_t want);
+
+/* Pairwise randomness (the PRSS common-counter rule): the two parties of a
+ * pair fill `out`, the third only reserves the same n.  `pair_lo` is the
+ * party whose next is the other member. */
+void pr_pair_rand(cc_proto *ctx, int pair_lo, size_t n, uint64_t *out);
+
+/* Public constant as a replicated share: added to x_0 (held by P0 as s[0]
+ * and by P2 as s[1]). */
+void pr_add_public_plane(const cc_proto *ctx, size_t n, uint64_t c, const uint64_t *cv,
+                         uint64_t *s0, uint64_t *s1);
+
+/* 3-out-of-3 → replicated reshare: z_i (+ zero share) goes to prev, z_{i+1}
+ * comes from next.  z may be out->s[0]. 1 round, 8 bytes/elem. */
+cc_status pr_reshare(cc_proto *ctx, const uint64_t *z, cc_ashare *out);
+cc_status pr_reshare_xor(cc_proto *ctx, const uint64_t *z, size_t n, uint64_t *o0, uint64_t *o1);
+
+/* DEK truncation of x = Σ_i contrib_i (each party passes its additive term;
+ * the helper's term may be NULL for zero).  Result replicated in out. */
+cc_status pr_trunc_core(cc_proto *ctx, size_t n, unsigned d, const uint64_t *contrib,
+                        cc_ashare *out);
+/* Same with the op booked and, when z3 is NULL, x given as a replicated share. */
+cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
+                           const uint64_t *z3, const cc_ashare *x, cc_ashare *out);
+
+/* Replicated boolean AND keeping only the low `width` bits of each word on
+ * the wire (width ∈ 1..64; message rounded up to 1, 2, 4 or 8 bytes/elem). */
+cc_status pr_and_width(cc_proto *ctx, size_t n, unsigned width, const uint64_t *a0,
+                       const uint64_t *a1, const uint64_t *b0, const uint64_t *b1,
+                       uint64_t *o0, uint64_t *o1);
+size_t pr_width_bytes(unsigned width);
+
+/* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
+cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+
+/* Local 3-out-of-3 product terms (arith.c). */
+void pr_mul_local(size_t n, const cc_ashare *a, const cc_ashare *b, uint64_t *z);
+cc_status pr_matmul_local(size_t batch, size_t M, size_t N, size_t K, cc_trans ta,
+                          const cc_ashare *a, cc_trans tb, const cc_ashare *b, uint64_t *z);
+void pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w, uint64_t *z);
+cc_status pr_check_weight(const char *op, size_t M, const cc_ashare *x,
+                          const cc_proto_weight *w, const cc_ashare *out);
+
+/* Product of a value u known to P0 with a value v known to P1 and P2, where
+ * u is also re-shared (boolean or arithmetic) by P0 in the same round.
+ * Used by MSB/A2B (boolean, g = u AND v) and bit injection (arithmetic).
+ * See boolean.c for the derivation. */
+
+#endif
