@@ -84,6 +84,11 @@ extern const cc_kern cc_kern_ref;
 extern const cc_kern cc_kern_avx2;
 extern const cc_kern cc_kern_avx512;
 
+/* Alternative micro-kernels kept for tests and benchmarks (same contract as
+ * the table's gemm_ukr of the ISA named in the prefix). */
+void cc_gemm_avx2_ukr_3x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+                            uint64_t *C, size_t ldc, bool accumulate);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include "caracal/status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum cc_trans { CC_NOTRANS = 0, CC_TRANS = 1 } cc_trans;
 
 /* ---- GEMM -------------------------------------------------------------------
@@ -34,6 +38,15 @@ void cc_ring_unpack_b(size_t K, size_t N, const uint64_t *packed, uint64_t *B, s
 void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
                          const uint64_t *A, size_t lda, const uint64_t *Bpacked,
                          uint64_t *C, size_t ldc, bool accumulate);
+
+/* The same product through OpenBLAS DGEMM on 22/21/21-bit signed limbs (six
+ * exact DGEMMs per depth block of 2048; src/ring/gemm_dgemm.c).  Bit-exact
+ * with cc_ring_gemm; slower on every shape measured (docs/BENCHMARKS.md), kept
+ * for comparison.  Threads: OpenBLAS's own setting.  CC_ERR_NOMEM or
+ * CC_ERR_RANGE (dimension beyond BLAS int) on failure. */
+cc_status cc_ring_gemm_dgemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
+                             const uint64_t *A, size_t lda, const uint64_t *B, size_t ldb,
+                             uint64_t *C, size_t ldc, bool accumulate);
 
 /* ---- elementwise (n elements, out may alias inputs) ---------------------- */
 void cc_ring_add(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
@@ -68,4 +81,7 @@ static inline int64_t cc_ring_signed(uint64_t v) { return (int64_t)v; }
 /* Name of the kernel set in use ("avx512", "avx2", "ref"). */
 const char *cc_ring_isa(void);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

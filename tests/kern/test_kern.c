@@ -137,6 +137,13 @@ static void ukr_all_isas(void **state)
         const cc_kern *k = cc_kern_lookup(*n);
         if (!k) { print_message("[  SKIP    ] ISA %s not supported by this CPU\n", *n); continue; }
         for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) check_ukr(k, depths[d]);
+        if (strcmp(k->name, "avx2") == 0) {
+            /* the intrinsic twin of the assembly kernel */
+            cc_kern twin = *k;
+            twin.name = "avx2 (intrinsics)";
+            twin.gemm_ukr = cc_gemm_avx2_ukr_3x8_c;
+            for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) check_ukr(&twin, depths[d]);
+        }
     }
 }
 

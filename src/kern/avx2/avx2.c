@@ -50,7 +50,10 @@ static inline void store_row(uint64_t *c, __m256i v0, __m256i v1, bool accumulat
     _mm256_storeu_si256((__m256i *)(c + 4), v1);
 }
 
-static void avx2_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+/* The intrinsic form of the micro-kernel: the readable statement of what
+ * asm/x86_64/gemm_avx2_3x8.S computes (the table uses the assembly, which
+ * keeps all 12 accumulators in registers; tests check both). */
+void cc_gemm_avx2_ukr_3x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp,
                           uint64_t *C, size_t ldc, bool accumulate)
 {
     __m256i lo00 = _mm256_setzero_si256(), lo01 = lo00, lo10 = lo00, lo11 = lo00,
@@ -196,10 +199,13 @@ static uint64_t avx2_sum(size_t n, const uint64_t *a)
     return s;
 }
 
+void cc_gemm_avx2_ukr_3x8(size_t k, const uint64_t *Ap, const uint64_t *Bp, uint64_t *C,
+                          size_t ldc, bool accumulate);
+
 const cc_kern cc_kern_avx2 = {
     .name = "avx2",
     .mr = MR, .a_words = 2, .mc = 96, .kc = 256, .nc = 4096,
-    .pack_a = avx2_pack_a, .gemm_ukr = avx2_gemm_ukr,
+    .pack_a = avx2_pack_a, .gemm_ukr = cc_gemm_avx2_ukr_3x8,
     .add = avx2_add, .sub = avx2_sub, .mul = avx2_mul, .xor_ = avx2_xor, .and_ = avx2_and,
     .neg = avx2_neg, .not_ = avx2_not,
     .mul_scalar = avx2_mul_scalar, .add_scalar = avx2_add_scalar,
