@@ -205,7 +205,7 @@ cc_status cc_proto_matmul_weight(cc_proto *ctx, size_t M, const cc_ashare *x,
                                  const cc_proto_weight *w, cc_ashare *out);
 
 /* ---- truncation (Appendix A: Dalskov–Escudero–Keller) --------------------
- * out = floor(x / 2^d) - e, e ∈ {0, 1}, for every |x| < 2^62 (no wrap-around
+ * out = floor(x / 2^d) + e, e ∈ {0, 1}, for every |x| < 2^62 (no wrap-around
  * failure).  Helper role rotates per call.  2 rounds, 128 bits/elem for each
  * of the three roles (the helper sends in round 1 only). */
 cc_status cc_proto_trunc(cc_proto *ctx, const cc_ashare *x, unsigned d, cc_ashare *out);

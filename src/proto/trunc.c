@@ -15,8 +15,8 @@
  *   Re-share y: y_h (Ph,Pb PRG), y_{h+1} (Ph,Pa PRG), and Pa, Pb exchange
  *   their halves of y_{h+2}.                                       [round 2]
  * For |x| < 2^62: x + 2^62 ∈ [0, 2^63), so the carry into bit 63 of c is
- * exactly b and y = ⌊x / 2^d⌋ − e with e ∈ {0, 1} (the borrow from the low
- * d bits) — never a wrap-around error.
+ * exactly b and y = ⌊x / 2^d⌋ + e with e ∈ {0, 1} (e = 1 when the low d
+ * bits of c are below those of r) — never a wrap-around error.
  * Cost per element: Ph 16 bytes, 1 round (send); Pa and Pb 16 bytes,
  * 2 rounds.  Fusing with a multiplication removes the product's reshare. */
 #include "proto_internal.h"

@@ -1,0 +1,628 @@
+/* proto: every op against plaintext with three real parties over TCP on
+ * loopback (cc_net_launch_local).  Inputs are public test data every party
+ * derives from a fixed seed, shared locally, then the result is revealed and
+ * compared.  Every run ends with declared == measured rounds and bytes per
+ * op tag; one test checks that message sizes and sequences do not depend on
+ * the secret values. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "proto_test_util.h"
+
+#define F 18
+static const size_t sizes[] = {0, 1, 7, 1000};
+
+/* edge values every elementwise test includes (n ≥ 8 gets them at the front) */
+static const uint64_t edges[] = {0, 1, UINT64_C(0) - 1, UINT64_C(1) << 61,
+                                 UINT64_C(0) - (UINT64_C(1) << 61), (UINT64_C(1) << 62) - 1,
+                                 UINT64_C(0) - ((UINT64_C(1) << 62) - 1), UINT64_C(1) << F};
+
+static void fill(uint64_t seed, size_t n, unsigned maxbits, uint64_t *out)
+{
+    pt_rng r = {seed};
+    for (size_t j = 0; j < n; j++) out[j] = pt_spread(&r, maxbits);
+    for (size_t j = 0; j < n && j < CC_ARRAY_LEN(edges) && n >= 8; j++) {
+        uint64_t e = edges[j];
+        /* keep edges inside the op's valid range */
+        int64_t lim = maxbits >= 63 ? INT64_MAX : (INT64_C(1) << maxbits);
+        if ((int64_t)e < lim && (int64_t)e > -lim) out[j] = e;
+    }
+}
+
+typedef int (*pt_body)(cc_proto *ctx);
+
+static int party_entry(cc_net *net, void *arg)
+{
+    pt_page *page = ((void **)arg)[0];
+    pt_body body = (pt_body)((void **)arg)[1];
+    pt_me = &page->party[cc_net_party(net)];
+    cc_proto ctx;
+    cc_status s = cc_proto_init(&ctx, net, F);
+    if (s != CC_OK) {
+        pt_me->status = s;
+        snprintf(pt_me->msg, sizeof pt_me->msg, "init: %s", cc_error_message());
+        return 1;
+    }
+    int rc = body(&ctx);
+    if (rc == 0) pt_check_costs(&ctx);
+    cc_proto_free(&ctx);
+    return rc != 0 || pt_me->failures ? 1 : 0;
+}
+
+static void run3(pt_body body, cc_client_main client, void *client_arg)
+{
+    pt_page *page = pt_page_new();
+    assert_non_null(page);
+    void *arg[2] = {page, (void *)body};
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 20000;
+    cc_launch_result res;
+    cc_status s = cc_net_launch_local(party_entry, arg, client, client_arg, &o, &res);
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        pt_report *r = &page->party[i];
+        if (r->status || r->failures || res.exit_code[i]) {
+            print_error("P%d: status %d, %" PRIu64 "/%" PRIu64 " checks failed, exit %d: %s\n", i,
+                        r->status, r->failures, r->checks, res.exit_code[i], r->msg);
+            bad++;
+        }
+    }
+    if (s != CC_OK) print_error("launch: %s\n", cc_error_message());
+    assert_int_equal(bad, 0);
+    assert_int_equal(s, CC_OK);
+    for (int i = 0; i < 3; i++) assert_true(page->party[i].checks > 0);
+    if (getenv("PT_VERBOSE")) print_message("checks per party: %" PRIu64 "\n", page->party[0].checks);
+    munmap(page, sizeof *page);
+}
+
+/* reveal x and compare with want[]: reports the first mismatch */
+static int expect_a(cc_proto *ctx, const char *what, const cc_ashare *x, const uint64_t *want)
+{
+    uint64_t *got = malloc(8 * (x->n + 1));
+    PT_TRY(cc_proto_reveal(ctx, x, got));
+    size_t bad = x->n;
+    for (size_t j = 0; j < x->n && bad == x->n; j++)
+        if (got[j] != want[j]) bad = j;
+    pt_check(bad == x->n, "%s n=%zu: element %zu is %" PRId64 ", want %" PRId64, what, x->n, bad,
+             bad < x->n ? (int64_t)got[bad] : 0, bad < x->n ? (int64_t)want[bad] : 0);
+    free(got);
+    return 0;
+}
+
+static int expect_b(cc_proto *ctx, const char *what, const cc_bshare *x, const uint64_t *want)
+{
+    uint64_t *got = malloc(8 * (x->n + 1));
+    PT_TRY(cc_proto_reveal_bool(ctx, x, got));
+    size_t bad = x->n;
+    for (size_t j = 0; j < x->n && bad == x->n; j++)
+        if (got[j] != want[j]) bad = j;
+    pt_check(bad == x->n, "%s n=%zu: element %zu is %#" PRIx64 ", want %#" PRIx64, what, x->n,
+             bad, bad < x->n ? got[bad] : 0, bad < x->n ? want[bad] : 0);
+    free(got);
+    return 0;
+}
+
+/* ---- sharing and local ops ---------------------------------------------------------------- */
+static int body_sharing(cc_proto *ctx)
+{
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++) {
+        size_t n = sizes[si];
+        uint64_t *x = calloc(n + 1, 8), *y = calloc(n + 1, 8), *w = calloc(n + 1, 8);
+        fill(100 + n, n, 63, x);
+        fill(200 + n, n, 63, y);
+        cc_ashare a, b, c;
+        cc_bshare bb;
+        PT_TRY(cc_ashare_alloc(&a, n));
+        PT_TRY(cc_ashare_alloc(&c, n));
+        PT_TRY(cc_bshare_alloc(&bb, n));
+        for (int owner = 0; owner < 3; owner++) {
+            const uint64_t *mine = ctx->party == owner ? x : NULL;
+            PT_TRY(cc_proto_input(ctx, owner, mine, &a));
+            if (expect_a(ctx, "input", &a, x)) return 1;
+            PT_TRY(cc_proto_input_seeded(ctx, owner, mine, &a));
+            if (expect_a(ctx, "input_seeded", &a, x)) return 1;
+            PT_TRY(cc_proto_input_bool(ctx, owner, ctx->party == owner ? y : NULL, &bb));
+            if (expect_b(ctx, "input_bool", &bb, y)) return 1;
+            /* reveal to one party */
+            uint64_t *got = calloc(n + 1, 8);
+            PT_TRY(cc_proto_reveal_to(ctx, owner, &a, ctx->party == owner ? got : NULL));
+            if (ctx->party == owner)
+                pt_check(n == 0 || memcmp(got, x, 8 * n) == 0, "reveal_to P%d n=%zu wrong", owner, n);
+            free(got);
+        }
+        /* local ops */
+        PT_TRY(pt_ashare(ctx, 7, y, n, &b));
+        PT_TRY(cc_proto_add(ctx, &a, &b, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] + y[j];
+        if (expect_a(ctx, "add", &c, w)) return 1;
+        PT_TRY(cc_proto_sub(ctx, &a, &b, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] - y[j];
+        if (expect_a(ctx, "sub", &c, w)) return 1;
+        PT_TRY(cc_proto_neg(ctx, &a, &c));
+        for (size_t j = 0; j < n; j++) w[j] = (uint64_t)0 - x[j];
+        if (expect_a(ctx, "neg", &c, w)) return 1;
+        PT_TRY(cc_proto_add_public(ctx, &a, 12345, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] + 12345;
+        if (expect_a(ctx, "add_public", &c, w)) return 1;
+        PT_TRY(cc_proto_add_public_vec(ctx, &a, y, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] + y[j];
+        if (expect_a(ctx, "add_public_vec", &c, w)) return 1;
+        PT_TRY(cc_proto_mul_public(ctx, &a, (uint64_t)-77, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] * (uint64_t)-77;
+        if (expect_a(ctx, "mul_public", &c, w)) return 1;
+        PT_TRY(cc_proto_mul_public_vec(ctx, &a, y, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] * y[j];
+        if (expect_a(ctx, "mul_public_vec", &c, w)) return 1;
+        PT_TRY(cc_proto_shl(ctx, &a, 5, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] << 5;
+        if (expect_a(ctx, "shl", &c, w)) return 1;
+        /* in-place (output aliases input) */
+        PT_TRY(cc_proto_add(ctx, &a, &b, &a));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] + y[j];
+        if (expect_a(ctx, "add in place", &a, w)) return 1;
+        /* boolean local ops on bb = y */
+        cc_bshare bc, bd;
+        PT_TRY(cc_bshare_alloc(&bc, n));
+        PT_TRY(pt_bshare(ctx, 9, x, n, &bd));
+        PT_TRY(cc_proto_xor(ctx, &bb, &bd, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] ^ y[j];
+        if (expect_b(ctx, "xor", &bc, w)) return 1;
+        PT_TRY(cc_proto_xor_public(ctx, &bb, 0xF0F0, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = y[j] ^ 0xF0F0;
+        if (expect_b(ctx, "xor_public", &bc, w)) return 1;
+        PT_TRY(cc_proto_and_public(ctx, &bb, 0xFF00FF, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = y[j] & 0xFF00FF;
+        if (expect_b(ctx, "and_public", &bc, w)) return 1;
+        PT_TRY(cc_proto_not(ctx, &bb, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = ~y[j];
+        if (expect_b(ctx, "not", &bc, w)) return 1;
+        PT_TRY(cc_proto_bshl(ctx, &bb, 3, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = y[j] << 3;
+        if (expect_b(ctx, "bshl", &bc, w)) return 1;
+        PT_TRY(cc_proto_bshr(ctx, &bb, 60, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = y[j] >> 60;
+        if (expect_b(ctx, "bshr", &bc, w)) return 1;
+        cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
+        cc_bshare_free(&bb); cc_bshare_free(&bc); cc_bshare_free(&bd);
+        free(x); free(y); free(w);
+    }
+    /* sum rows: 3 x 5 and 0 x 4 */
+    uint64_t x[15], w[3];
+    fill(5, 15, 63, x);
+    cc_ashare a, r;
+    PT_TRY(pt_ashare(ctx, 3, x, 15, &a));
+    PT_TRY(cc_ashare_alloc(&r, 3));
+    PT_TRY(cc_proto_sum_rows(ctx, &a, 3, 5, &r));
+    for (int i = 0; i < 3; i++) {
+        w[i] = 0;
+        for (int j = 0; j < 5; j++) w[i] += x[i * 5 + j];
+    }
+    if (expect_a(ctx, "sum_rows", &r, w)) return 1;
+    /* shape errors name the op and the sizes */
+    cc_status s = cc_proto_sum_rows(ctx, &a, 4, 5, &r);
+    pt_check(s == CC_ERR_ARG && strstr(cc_error_message(), "sum_rows"),
+             "sum_rows with a wrong shape: status %d, '%s'", s, cc_error_message());
+    cc_ashare_free(&a);
+    cc_ashare_free(&r);
+    return 0;
+}
+
+/* ---- multiplication and matmul ------------------------------------------------------------------ */
+static void plain_gemm(size_t M, size_t N, size_t K, cc_trans ta, const uint64_t *A, cc_trans tb,
+                       const uint64_t *B, uint64_t *C)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            uint64_t s = 0;
+            for (size_t k = 0; k < K; k++)
+                s += (ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
+            C[i * N + j] = s;
+        }
+}
+
+static int body_mul(cc_proto *ctx)
+{
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++) {
+        size_t n = sizes[si];
+        uint64_t *x = calloc(n + 1, 8), *y = calloc(n + 1, 8), *w = calloc(n + 1, 8);
+        fill(300 + n, n, 63, x);
+        fill(400 + n, n, 63, y);
+        cc_ashare a, b, c;
+        PT_TRY(pt_ashare(ctx, 1, x, n, &a));
+        PT_TRY(pt_ashare(ctx, 2, y, n, &b));
+        PT_TRY(cc_ashare_alloc(&c, n));
+        PT_TRY(cc_proto_mul(ctx, &a, &b, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] * y[j];
+        if (expect_a(ctx, "mul", &c, w)) return 1;
+        PT_TRY(cc_proto_square(ctx, &a, &c));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] * x[j];
+        if (expect_a(ctx, "square", &c, w)) return 1;
+        PT_TRY(cc_proto_mul(ctx, &a, &b, &a));   /* in place */
+        for (size_t j = 0; j < n; j++) w[j] = x[j] * y[j];
+        if (expect_a(ctx, "mul in place", &a, w)) return 1;
+        cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
+        free(x); free(y); free(w);
+    }
+    /* matmul: shapes incl. zero dims, transposed variants, batches */
+    static const size_t shapes[][4] = {{1, 1, 1, 1}, {1, 3, 4, 5}, {3, 5, 7, 9}, {2, 0, 3, 4},
+                                       {1, 4, 0, 3}, {2, 4, 3, 0}, {4, 16, 16, 8}};
+    for (size_t si = 0; si < CC_ARRAY_LEN(shapes); si++)
+        for (int t = 0; t < 3; t++) {
+            size_t B_ = shapes[si][0], M = shapes[si][1], N = shapes[si][2], K = shapes[si][3];
+            cc_trans ta = t == 2 ? CC_TRANS : CC_NOTRANS, tb = t == 1 ? CC_TRANS : CC_NOTRANS;
+            size_t na = B_ * M * K, nb = B_ * K * N, nc = B_ * M * N;
+            uint64_t *x = calloc(na + 1, 8), *y = calloc(nb + 1, 8), *w = calloc(nc + 1, 8);
+            fill(500 + si, na, 63, x);
+            fill(600 + si, nb, 63, y);
+            for (size_t h = 0; h < B_; h++)
+                plain_gemm(M, N, K, ta, x + h * M * K, tb, y + h * K * N, w + h * M * N);
+            cc_ashare a, b, c;
+            PT_TRY(pt_ashare(ctx, 11, x, na, &a));
+            PT_TRY(pt_ashare(ctx, 12, y, nb, &b));
+            PT_TRY(cc_ashare_alloc(&c, nc));
+            PT_TRY(cc_proto_matmul(ctx, B_, M, N, K, ta, &a, tb, &b, &c));
+            char what[64];
+            snprintf(what, sizeof what, "matmul %zux%zux%zux%zu t%d", B_, M, N, K, t);
+            if (expect_a(ctx, what, &c, w)) return 1;
+            if (B_ == 1 && ta == CC_NOTRANS) {
+                /* the same product with B as a prepared weight */
+                cc_proto_weight wt;
+                PT_TRY(cc_proto_weight_from_share(&wt, &b, K, N, tb));
+                PT_TRY(cc_proto_matmul_weight(ctx, M, &a, &wt, &c));
+                snprintf(what, sizeof what, "matmul_weight %zux%zux%zu t%d", M, N, K, t);
+                if (expect_a(ctx, what, &c, w)) return 1;
+                cc_proto_weight_free(&wt);
+            }
+            cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
+            free(x); free(y); free(w);
+        }
+    return 0;
+}
+
+/* ---- truncation ----------------------------------------------------------------------------- */
+static int64_t floor_shift(int64_t x, unsigned d) { return x >> d; }   /* arithmetic = floor */
+
+static int check_trunc(const char *what, const cc_ashare *y, const int64_t *exact_floor,
+                       cc_proto *ctx)
+{
+    uint64_t *got = malloc(8 * (y->n + 1));
+    PT_TRY(cc_proto_reveal(ctx, y, got));
+    size_t bad = 0, first = y->n;
+    for (size_t j = 0; j < y->n; j++) {
+        int64_t e = (int64_t)got[j] - exact_floor[j];
+        if (e != 0 && e != 1) {
+            if (!bad++) first = j;
+        }
+    }
+    pt_check(bad == 0, "%s n=%zu: %zu results off by more than 1 ulp, first at %zu: %" PRId64
+             " vs floor %" PRId64, what, y->n, bad, first, first < y->n ? (int64_t)got[first] : 0,
+             first < y->n ? exact_floor[first] : 0);
+    free(got);
+    return 0;
+}
+
+static int body_trunc(cc_proto *ctx)
+{
+    static const unsigned ds[] = {1, 18, 40, 61};
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++)
+        for (size_t di = 0; di < CC_ARRAY_LEN(ds); di++) {
+            size_t n = sizes[si];
+            unsigned d = ds[di];
+            uint64_t *x = calloc(n + 1, 8);
+            int64_t *w = calloc(n + 1, 8);
+            fill(700 + n + d, n, 62, x);     /* |x| < 2^62 */
+            for (size_t j = 0; j < n; j++) {
+                if ((int64_t)x[j] <= -(INT64_C(1) << 62)) x[j] += 1;
+                w[j] = floor_shift((int64_t)x[j], d);
+            }
+            cc_ashare a, c;
+            PT_TRY(pt_ashare(ctx, 21, x, n, &a));
+            PT_TRY(cc_ashare_alloc(&c, n));
+            PT_TRY(cc_proto_trunc(ctx, &a, d, &c));
+            char what[48];
+            snprintf(what, sizeof what, "trunc d=%u", d);
+            if (check_trunc(what, &c, w, ctx)) return 1;
+            PT_TRY(cc_proto_trunc(ctx, &a, d, &a));    /* in place */
+            if (check_trunc("trunc in place", &a, w, ctx)) return 1;
+            cc_ashare_free(&a); cc_ashare_free(&c);
+            free(x); free(w);
+        }
+    /* fixed-point multiply with one truncation: a·b/2^f for |a·b| < 2^62 */
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++) {
+        size_t n = sizes[si];
+        uint64_t *x = calloc(n + 1, 8), *y = calloc(n + 1, 8);
+        int64_t *w = calloc(n + 1, 8);
+        fill(800 + n, n, 31, x);
+        fill(900 + n, n, 30, y);
+        for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(x[j] * y[j]), F);
+        cc_ashare a, b, c;
+        PT_TRY(pt_ashare(ctx, 31, x, n, &a));
+        PT_TRY(pt_ashare(ctx, 32, y, n, &b));
+        PT_TRY(cc_ashare_alloc(&c, n));
+        PT_TRY(cc_proto_mul_fxp(ctx, &a, &b, &c));
+        if (check_trunc("mul_fxp", &c, w, ctx)) return 1;
+        for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(x[j] * x[j]), F);
+        PT_TRY(cc_proto_square_fxp(ctx, &a, &c));
+        if (check_trunc("square_fxp", &c, w, ctx)) return 1;
+        for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(x[j] * (uint64_t)-3000), F);
+        PT_TRY(cc_proto_mul_public_fxp(ctx, &a, (uint64_t)-3000, &c));
+        if (check_trunc("mul_public_fxp", &c, w, ctx)) return 1;
+        cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
+        free(x); free(y); free(w);
+    }
+    /* fixed-point matmul, truncated once after accumulation */
+    static const size_t shapes[][4] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 8, 16, 64}, {1, 0, 2, 2}};
+    for (size_t si = 0; si < CC_ARRAY_LEN(shapes); si++)
+        for (int t = 0; t < 2; t++) {
+            size_t B_ = shapes[si][0], M = shapes[si][1], N = shapes[si][2], K = shapes[si][3];
+            cc_trans tb = t ? CC_TRANS : CC_NOTRANS;
+            size_t na = B_ * M * K, nb = B_ * K * N, nc = B_ * M * N;
+            uint64_t *x = calloc(na + 1, 8), *y = calloc(nb + 1, 8), *p = calloc(nc + 1, 8);
+            int64_t *w = calloc(nc + 1, 8);
+            fill(1000 + si, na, 28, x);
+            fill(1100 + si, nb, 28, y);
+            for (size_t h = 0; h < B_; h++)
+                plain_gemm(M, N, K, CC_NOTRANS, x + h * M * K, tb, y + h * K * N, p + h * M * N);
+            for (size_t j = 0; j < nc; j++) w[j] = floor_shift((int64_t)p[j], F);
+            cc_ashare a, b, c;
+            PT_TRY(pt_ashare(ctx, 41, x, na, &a));
+            PT_TRY(pt_ashare(ctx, 42, y, nb, &b));
+            PT_TRY(cc_ashare_alloc(&c, nc));
+            PT_TRY(cc_proto_matmul_fxp(ctx, B_, M, N, K, CC_NOTRANS, &a, tb, &b, &c));
+            if (check_trunc("matmul_fxp", &c, w, ctx)) return 1;
+            if (B_ == 1) {
+                cc_proto_weight wt;
+                PT_TRY(cc_proto_weight_from_share(&wt, &b, K, N, tb));
+                PT_TRY(cc_proto_matmul_weight_fxp(ctx, M, &a, &wt, &c));
+                if (check_trunc("matmul_weight_fxp", &c, w, ctx)) return 1;
+                cc_proto_weight_free(&wt);
+            }
+            cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
+            free(x); free(y); free(p); free(w);
+        }
+    /* bad shift */
+    cc_ashare a;
+    PT_TRY(cc_ashare_alloc(&a, 4));
+    cc_status s = cc_proto_trunc(ctx, &a, 0, &a);
+    pt_check(s == CC_ERR_ARG, "trunc by 0 bits: status %d", s);
+    cc_ashare_free(&a);
+    return 0;
+}
+
+/* ---- boolean circuits, comparisons, conversions ---------------------------------------------------- */
+static int body_bool(cc_proto *ctx)
+{
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++) {
+        size_t n = sizes[si];
+        uint64_t *x = calloc(n + 1, 8), *y = calloc(n + 1, 8), *w = calloc(n + 1, 8);
+        fill(1200 + n, n, 62, x);
+        fill(1300 + n, n, 62, y);
+        for (size_t j = 0; j < n; j += 3) y[j] = x[j];      /* ties / equal pairs */
+        cc_ashare a, b, c, d;
+        cc_bshare ba, bb, bc;
+        PT_TRY(pt_ashare(ctx, 51, x, n, &a));
+        PT_TRY(pt_ashare(ctx, 52, y, n, &b));
+        PT_TRY(cc_ashare_alloc(&c, n));
+        PT_TRY(cc_ashare_alloc(&d, n));
+        PT_TRY(pt_bshare(ctx, 53, x, n, &ba));
+        PT_TRY(pt_bshare(ctx, 54, y, n, &bb));
+        PT_TRY(cc_bshare_alloc(&bc, n));
+
+        PT_TRY(cc_proto_and(ctx, &ba, &bb, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] & y[j];
+        if (expect_b(ctx, "and", &bc, w)) return 1;
+
+        /* a2b over the whole ring */
+        uint64_t *full = calloc(n + 1, 8);
+        fill(1400 + n, n, 64, full);
+        cc_ashare af;
+        PT_TRY(pt_ashare(ctx, 55, full, n, &af));
+        PT_TRY(cc_proto_a2b(ctx, &af, &bc));
+        if (expect_b(ctx, "a2b", &bc, full)) return 1;
+        PT_TRY(cc_proto_msb(ctx, &af, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = full[j] >> 63;
+        if (expect_b(ctx, "msb full range", &bc, w)) return 1;
+        cc_ashare_free(&af);
+        free(full);
+
+        PT_TRY(cc_proto_lt(ctx, &a, &b, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j];
+        if (expect_b(ctx, "lt", &bc, w)) return 1;
+        PT_TRY(cc_proto_lt_public(ctx, &a, (uint64_t)-5, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < -5;
+        if (expect_b(ctx, "lt_public", &bc, w)) return 1;
+        PT_TRY(cc_proto_lt_public_vec(ctx, &a, y, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j];
+        if (expect_b(ctx, "lt_public_vec", &bc, w)) return 1;
+        PT_TRY(cc_proto_gt_public(ctx, &a, 0, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] > 0;
+        if (expect_b(ctx, "gt_public", &bc, w)) return 1;
+        PT_TRY(cc_proto_eq(ctx, &a, &b, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] == y[j];
+        if (expect_b(ctx, "eq", &bc, w)) return 1;
+        PT_TRY(cc_proto_eq_public(ctx, &a, n ? x[n / 2] : 0, &bc));
+        for (size_t j = 0; j < n; j++) w[j] = x[j] == x[n / 2];
+        if (expect_b(ctx, "eq_public", &bc, w)) return 1;
+
+        /* bit tensor from lt, then injection / select / mul_bit */
+        PT_TRY(cc_proto_lt(ctx, &a, &b, &bc));
+        PT_TRY(cc_proto_b2a_bit(ctx, &bc, &c));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j];
+        if (expect_a(ctx, "b2a_bit", &c, w)) return 1;
+        PT_TRY(cc_proto_select(ctx, &bc, &a, &b, &d));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j] ? x[j] : y[j];
+        if (expect_a(ctx, "select", &d, w)) return 1;
+        PT_TRY(cc_proto_mul_bit(ctx, &bc, &a, &d));
+        for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j] ? x[j] : 0;
+        if (expect_a(ctx, "mul_bit", &d, w)) return 1;
+
+        cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c); cc_ashare_free(&d);
+        cc_bshare_free(&ba); cc_bshare_free(&bb); cc_bshare_free(&bc);
+        free(x); free(y); free(w);
+    }
+    /* max / argmax over rows (ties resolved to the first column) */
+    static const size_t shapes[][2] = {{0, 3}, {1, 1}, {3, 7}, {5, 8}, {2, 1000}};
+    for (size_t si = 0; si < CC_ARRAY_LEN(shapes); si++) {
+        size_t rows = shapes[si][0], cols = shapes[si][1], n = rows * cols;
+        uint64_t *x = calloc(n + 1, 8), *wm = calloc(rows + 1, 8), *wi = calloc(rows + 1, 8);
+        fill(1500 + si, n, 40, x);
+        for (size_t j = 0; j + 5 < n; j += 11) x[j + 5] = x[j];   /* ties */
+        for (size_t r = 0; r < rows; r++) {
+            wm[r] = x[r * cols];
+            wi[r] = 0;
+            for (size_t c = 1; c < cols; c++)
+                if ((int64_t)x[r * cols + c] > (int64_t)wm[r]) {
+                    wm[r] = x[r * cols + c];
+                    wi[r] = c;
+                }
+        }
+        cc_ashare a, m, idx;
+        PT_TRY(pt_ashare(ctx, 61, x, n, &a));
+        PT_TRY(cc_ashare_alloc(&m, rows));
+        PT_TRY(cc_ashare_alloc(&idx, rows));
+        PT_TRY(cc_proto_max_rows(ctx, &a, rows, cols, &m));
+        if (expect_a(ctx, "max_rows", &m, wm)) return 1;
+        PT_TRY(cc_proto_argmax_rows(ctx, &a, rows, cols, &m, &idx));
+        if (expect_a(ctx, "argmax_rows value", &m, wm)) return 1;
+        if (expect_a(ctx, "argmax_rows index", &idx, wi)) return 1;
+        cc_ashare_free(&a); cc_ashare_free(&m); cc_ashare_free(&idx);
+        free(x); free(wm); free(wi);
+    }
+    return 0;
+}
+
+/* ---- secret independence -------------------------------------------------------------------------
+ * The same op sequence on two different secret inputs of the same shapes
+ * (role rotation restarted) must give identical per-tag stats: calls,
+ * rounds, bytes sent and received. */
+static int op_sequence(cc_proto *ctx, uint64_t seed)
+{
+    size_t n = 257;
+    uint64_t *x = calloc(n, 8), *y = calloc(n, 8);
+    fill(seed, n, 40, x);
+    fill(seed + 1, n, 40, y);
+    cc_ashare a, b, c;
+    cc_bshare bt;
+    PT_TRY(pt_ashare(ctx, seed, x, n, &a));
+    PT_TRY(pt_ashare(ctx, seed + 2, y, n, &b));
+    PT_TRY(cc_ashare_alloc(&c, n));
+    PT_TRY(cc_bshare_alloc(&bt, n));
+    PT_TRY(cc_proto_input(ctx, 1, ctx->party == 1 ? x : NULL, &c));
+    PT_TRY(cc_proto_mul(ctx, &a, &b, &c));
+    PT_TRY(cc_proto_mul_fxp(ctx, &a, &b, &c));
+    PT_TRY(cc_proto_trunc(ctx, &a, 12, &c));
+    PT_TRY(cc_proto_lt(ctx, &a, &b, &bt));
+    PT_TRY(cc_proto_eq(ctx, &a, &b, &bt));
+    PT_TRY(cc_proto_select(ctx, &bt, &a, &b, &c));
+    PT_TRY(cc_proto_a2b(ctx, &a, &bt));
+    cc_ashare m, idx;
+    PT_TRY(cc_ashare_alloc(&m, 1));
+    PT_TRY(cc_ashare_alloc(&idx, 1));
+    PT_TRY(cc_proto_argmax_rows(ctx, &a, 1, n, &m, &idx));
+    PT_TRY(cc_proto_reveal(ctx, &c, x));
+    cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c); cc_ashare_free(&m);
+    cc_ashare_free(&idx); cc_bshare_free(&bt);
+    free(x); free(y);
+    return 0;
+}
+
+static int body_independence(cc_proto *ctx)
+{
+    cc_net_stat s1[64], s2[64];
+    size_t n1, n2;
+    ctx->trunc_calls = 0;
+    cc_net_stats_reset(ctx->net);
+    cc_proto_declared_reset(ctx);
+    if (op_sequence(ctx, 1000)) return 1;
+    n1 = cc_net_stats(ctx->net, s1, 64);
+    ctx->trunc_calls = 0;
+    cc_net_stats_reset(ctx->net);
+    cc_proto_declared_reset(ctx);
+    if (op_sequence(ctx, 987654321)) return 1;
+    n2 = cc_net_stats(ctx->net, s2, 64);
+    pt_check(n1 == n2 && n1 > 5, "stats have %zu vs %zu tags", n1, n2);
+    for (size_t i = 0; i < n1 && i < n2 && i < 64; i++)
+        pt_check(strcmp(s1[i].tag, s2[i].tag) == 0 && s1[i].calls == s2[i].calls &&
+                     s1[i].rounds == s2[i].rounds && s1[i].bytes_sent == s2[i].bytes_sent &&
+                     s1[i].bytes_recv == s2[i].bytes_recv,
+                 "P%d tag %s: run 1 (%" PRIu64 " rounds, %" PRIu64 "/%" PRIu64
+                 " bytes) vs run 2 %s (%" PRIu64 ", %" PRIu64 "/%" PRIu64 ")",
+                 ctx->party, s1[i].tag, s1[i].rounds, s1[i].bytes_sent, s1[i].bytes_recv,
+                 s2[i].tag, s2[i].rounds, s2[i].bytes_sent, s2[i].bytes_recv);
+    return 0;
+}
+
+/* ---- client input and output ---------------------------------------------------------------------- */
+#define CLIENT_N 333
+static int body_client(cc_proto *ctx)
+{
+    cc_ashare a;
+    PT_TRY(cc_ashare_alloc(&a, CLIENT_N));
+    PT_TRY(cc_proto_input_client(ctx, &a));
+    uint64_t x[CLIENT_N];
+    fill(77, CLIENT_N, 63, x);
+    if (expect_a(ctx, "input_client", &a, x)) return 1;
+    PT_TRY(cc_proto_mul_public(ctx, &a, 3, &a));
+    PT_TRY(cc_proto_reveal_client(ctx, &a));
+    cc_ashare_free(&a);
+    return 0;
+}
+
+static int client_main(cc_client *cl, void *arg)
+{
+    pt_page *page = arg;
+    pt_me = &page->client;
+    uint64_t x[CLIENT_N], got[CLIENT_N];
+    fill(77, CLIENT_N, 63, x);
+    PT_TRY(cc_proto_client_input(cl, CLIENT_N, x));
+    PT_TRY(cc_proto_client_reveal(cl, CLIENT_N, got));
+    size_t bad = 0;
+    for (size_t j = 0; j < CLIENT_N; j++) bad += got[j] != x[j] * 3;
+    pt_check(bad == 0, "client reveal: %zu wrong", bad);
+    return bad ? 1 : 0;
+}
+
+static void client_io(void **state)
+{
+    (void)state;
+    pt_page *page = pt_page_new();
+    assert_non_null(page);
+    void *arg[2] = {page, (void *)body_client};
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 20000;
+    cc_launch_result res;
+    cc_status s = cc_net_launch_local(party_entry, arg, client_main, page, &o, &res);
+    for (int i = 0; i < 3; i++)
+        if (page->party[i].failures || page->party[i].status)
+            print_error("P%d: %s\n", i, page->party[i].msg);
+    if (page->client.failures || page->client.status) print_error("client: %s\n", page->client.msg);
+    assert_int_equal(s, CC_OK);
+    assert_int_equal(res.client_code, 0);
+    assert_int_equal(page->client.failures, 0);
+    assert_true(page->client.checks > 0);
+    munmap(page, sizeof *page);
+}
+
+static void sharing_and_local(void **state) { (void)state; run3(body_sharing, NULL, NULL); }
+static void mul_and_matmul(void **state) { (void)state; run3(body_mul, NULL, NULL); }
+static void truncation(void **state) { (void)state; run3(body_trunc, NULL, NULL); }
+static void boolean_and_compare(void **state) { (void)state; run3(body_bool, NULL, NULL); }
+static void secret_independence(void **state) { (void)state; run3(body_independence, NULL, NULL); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sharing_and_local),
+        cmocka_unit_test(mul_and_matmul),
+        cmocka_unit_test(truncation),
+        cmocka_unit_test(boolean_and_compare),
+        cmocka_unit_test(secret_independence),
+        cmocka_unit_test(client_io),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
