@@ -59,8 +59,12 @@ typedef struct cc_net_options {
     bool insecure_plaintext;     /* --insecure-plaintext-links */
     uint32_t connect_timeout_ms; /* how long to retry connecting at start-up */
     uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
-    size_t chunk_bytes;          /* pipelining chunk size */
+    size_t chunk_bytes;          /* pipelining chunk size (clamped to 4 KiB..CC_NET_MAX_CHUNK) */
+    uint64_t max_message_bytes;  /* a peer announcing a longer message is refused */
 } cc_net_options;
+
+/* Largest frame payload a receiver accepts, whatever the options say. */
+#define CC_NET_MAX_CHUNK (64u << 20)
 void cc_net_options_default(cc_net_options *o);
 
 /* ---- a compute party's view -------------------------------------------------- */
@@ -70,9 +74,22 @@ typedef struct cc_net cc_net;
  * client if cluster->has_client), run the authenticated handshake. */
 cc_status cc_net_open(const cc_cluster *cluster, int me, const cc_keypair *my_key,
                       const cc_net_options *opt, cc_net **out);
+/* Same, but on a listening socket the caller already bound (cc_net_listen);
+ * takes ownership of listen_fd.  The launcher binds port 0 in the parent so
+ * ports never collide. */
+cc_status cc_net_open_fd(const cc_cluster *cluster, int me, const cc_keypair *my_key,
+                         const cc_net_options *opt, int listen_fd, cc_net **out);
+/* Bind + listen on host:*port (*port 0 = any free port, written back). */
+cc_status cc_net_listen(const char *host, uint16_t *port, int *listen_fd);
+/* Flushes pending sends, says goodbye to every peer and waits (bounded) for
+ * theirs, then frees everything.  After a failure it just tears down. */
 void cc_net_close(cc_net *net);
 int cc_net_party(const cc_net *net);
 bool cc_net_insecure(const cc_net *net);
+/* "AES-256-GCM", "XChaCha20-Poly1305" or "INSECURE-PLAINTEXT". */
+const char *cc_net_cipher_name(const cc_net *net);
+/* "P0".."P2" or "client": the peer in direction d (for messages). */
+const char *cc_net_peer_name(const cc_net *net, cc_dir d);
 
 cc_status cc_net_send(cc_net *net, cc_dir to, const void *buf, size_t len);
 cc_status cc_net_recv(cc_net *net, cc_dir from, void *buf, size_t len);

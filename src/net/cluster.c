@@ -1,0 +1,122 @@
+/* Cluster config files (format documented in docs/NETWORK.md):
+ *
+ *   # comment
+ *   party 0 10.0.0.1:7400 <64 hex digits: P0's public key>
+ *   party 1 10.0.0.2:7400 <...>
+ *   party 2 [fd00::3]:7400 <...>
+ *   client <64 hex digits>          (optional)
+ *
+ * Every error names the file and line. */
+#include "net_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cc_status parse_hostport(const char *text, cc_endpoint *ep, const char *path, int line)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text)
+        return cc_error_set(CC_ERR_FORMAT, "%s:%d: expected host:port, got '%s'", path, line, text);
+    const char *h = text;
+    size_t hlen = (size_t)(colon - text);
+    if (h[0] == '[') { /* [v6]:port */
+        if (hlen < 2 || h[hlen - 1] != ']')
+            return cc_error_set(CC_ERR_FORMAT, "%s:%d: bad bracketed host '%s'", path, line, text);
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= sizeof ep->host)
+        return cc_error_set(CC_ERR_FORMAT, "%s:%d: bad host in '%s'", path, line, text);
+    memcpy(ep->host, h, hlen);
+    ep->host[hlen] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port == 0 || port > 65535)
+        return cc_error_set(CC_ERR_FORMAT, "%s:%d: bad port in '%s' (1..65535)", path, line, text);
+    ep->port = (uint16_t)port;
+    return CC_OK;
+}
+
+static cc_status parse_key(const char *text, uint8_t out[32], const char *path, int line)
+{
+    if (strlen(text) != 64 || !cc_hex_decode(text, out, 32))
+        return cc_error_set(CC_ERR_FORMAT, "%s:%d: expected a 64-hex-digit public key, got '%s'",
+                            path, line, text);
+    return CC_OK;
+}
+
+cc_status cc_cluster_load(const char *path, cc_cluster *out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return cc_error_set(CC_ERR_IO, "cannot open cluster config %s: %s", path, strerror(errno));
+    memset(out, 0, sizeof *out);
+    bool seen[CC_NET_PARTIES] = {false};
+    char buf[1024];
+    int line = 0;
+    cc_status s = CC_OK;
+    while (s == CC_OK && fgets(buf, sizeof buf, f)) {
+        line++;
+        if (!strchr(buf, '\n') && !feof(f)) {
+            s = cc_error_set(CC_ERR_FORMAT, "%s:%d: line too long", path, line);
+            break;
+        }
+        char *hash = strchr(buf, '#');
+        if (hash) *hash = '\0';
+        char *save = NULL, *w[5] = {0};
+        int n = 0;
+        for (char *t = strtok_r(buf, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save))
+            w[n < 5 ? n++ : 4] = t;
+        if (n == 0) continue;
+        if (strcmp(w[0], "party") == 0 && n == 4) {
+            char *end;
+            long id = strtol(w[1], &end, 10);
+            if (*end || id < 0 || id >= CC_NET_PARTIES) {
+                s = cc_error_set(CC_ERR_FORMAT, "%s:%d: party id must be 0, 1 or 2", path, line);
+            } else if (seen[id]) {
+                s = cc_error_set(CC_ERR_FORMAT, "%s:%d: party %ld listed twice", path, line, id);
+            } else {
+                seen[id] = true;
+                s = parse_hostport(w[2], &out->party[id], path, line);
+                if (s == CC_OK) s = parse_key(w[3], out->party[id].pk, path, line);
+            }
+        } else if (strcmp(w[0], "client") == 0 && n == 2) {
+            if (out->has_client)
+                s = cc_error_set(CC_ERR_FORMAT, "%s:%d: client listed twice", path, line);
+            else {
+                out->has_client = true;
+                s = parse_key(w[1], out->client_pk, path, line);
+            }
+        } else {
+            s = cc_error_set(CC_ERR_FORMAT, "%s:%d: expected 'party I host:port PUBKEY' or "
+                             "'client PUBKEY'", path, line);
+        }
+    }
+    if (s == CC_OK && ferror(f)) s = cc_error_set(CC_ERR_IO, "reading %s failed", path);
+    fclose(f);
+    for (int i = 0; s == CC_OK && i < CC_NET_PARTIES; i++)
+        if (!seen[i]) s = cc_error_set(CC_ERR_FORMAT, "%s: no line for party %d", path, i);
+    return s;
+}
+
+cc_status cc_cluster_save(const char *path, const cc_cluster *c)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return cc_error_set(CC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    char hex[65];
+    fprintf(f, "# caracal cluster config: party ID HOST:PORT PUBKEY, optional client PUBKEY\n");
+    for (int i = 0; i < CC_NET_PARTIES; i++) {
+        cc_hex_encode(c->party[i].pk, 32, hex);
+        bool v6 = strchr(c->party[i].host, ':') != NULL;
+        fprintf(f, "party %d %s%s%s:%u %s\n", i, v6 ? "[" : "", c->party[i].host, v6 ? "]" : "",
+                c->party[i].port, hex);
+    }
+    if (c->has_client) {
+        cc_hex_encode(c->client_pk, 32, hex);
+        fprintf(f, "client %s\n", hex);
+    }
+    if (fclose(f) != 0) return cc_error_set(CC_ERR_IO, "writing %s failed", path);
+    return CC_OK;
+}

@@ -1,0 +1,623 @@
+/* One authenticated link: a sender thread draining a queue of zero-copy send
+ * items, a receiver thread that reads frames eagerly (so two parties that
+ * both send before receiving never deadlock on full socket buffers), and the
+ * user-side calls that hand out messages in order.
+ *
+ * Where received bytes go: if the user already posted a buffer for the
+ * message (cc_net_recv_begin), the receiver decrypts straight into it;
+ * otherwise into a per-message buffer that grows with the bytes actually
+ * received (never with the length the peer announces) and is copied over
+ * when the user posts. */
+#include "net_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- hub ------------------------------------------------------------------- */
+void cc_hub_init(cc_hub *h, const cc_net_options *opt, const char *self_name)
+{
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    h->opt = *opt;
+    snprintf(h->self_name, sizeof h->self_name, "%s", self_name);
+}
+
+void cc_hub_destroy(cc_hub *h)
+{
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+}
+
+static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
+{
+    if (h->fail_status != CC_OK) return; /* the first cause is the one to report */
+    h->fail_status = s;
+    vsnprintf(h->fail_msg, sizeof h->fail_msg, fmt, ap);
+    cc_debug("%s: link failure: %s", h->self_name, h->fail_msg);
+    for (int r = 0; r < 4; r++) {
+        cc_link *l = h->links[r];
+        if (!l) continue;
+        shutdown(l->fd, SHUT_RDWR); /* wakes our threads; peers see EOF at once */
+        pthread_cond_broadcast(&l->send_cv);
+    }
+    pthread_cond_broadcast(&h->cv);
+}
+
+void cc_hub_fail_locked(cc_hub *h, cc_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hub_vfail(h, s, fmt, ap);
+    va_end(ap);
+}
+
+void cc_hub_fail(cc_hub *h, cc_status s, const char *fmt, ...)
+{
+    pthread_mutex_lock(&h->mu);
+    va_list ap;
+    va_start(ap, fmt);
+    hub_vfail(h, s, fmt, ap);
+    va_end(ap);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Copy the hub's failure into this thread's error message. */
+static cc_status hub_error(cc_hub *h) { return cc_error_set(h->fail_status, "%s", h->fail_msg); }
+
+static void deadline_ts(uint64_t abs_ns, struct timespec *ts)
+{
+    ts->tv_sec = (time_t)(abs_ns / 1000000000u);
+    ts->tv_nsec = (long)(abs_ns % 1000000000u);
+}
+
+static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static void add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+
+/* ---- link lifetime ------------------------------------------------------------ */
+cc_status cc_link_create(cc_hub *hub, int fd, int role, const uint8_t tx_key[32],
+                         const uint8_t rx_key[32], const uint8_t prss_root[32], cc_link **out)
+{
+    cc_link *l = cc_calloc(1, sizeof *l);
+    if (!l) return CC_ERR_NOMEM;
+    l->hub = hub;
+    l->fd = fd;
+    l->role = role;
+    snprintf(l->name, sizeof l->name, "%s", cc_role_name(role));
+    cc_cipher c = cc_aead_pick(hub->opt.insecure_plaintext);
+    cc_aead_init(&l->tx, c, tx_key);
+    cc_aead_init(&l->rx, c, rx_key);
+    memcpy(l->prss_root, prss_root, 32);
+    l->chunk = hub->opt.chunk_bytes;
+    if (c != CC_CIPHER_NONE) {
+        l->seal_buf = cc_alloc(l->chunk);
+        if (!l->seal_buf) {
+            cc_link_free(l);
+            return CC_ERR_NOMEM;
+        }
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->send_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    *out = l;
+    return CC_OK;
+}
+
+void cc_link_free(cc_link *l)
+{
+    if (!l) return;
+    for (struct cc_net_rx *e = l->head, *n; e; e = n) {
+        n = e->next;
+        free(e->internal);
+        free(e);
+    }
+    if (l->fd >= 0) close(l->fd);
+    cc_free(l->seal_buf);
+    cc_aead_wipe(&l->tx);
+    cc_aead_wipe(&l->rx);
+    cc_wipe(l->prss_root, sizeof l->prss_root);
+    pthread_cond_destroy(&l->send_cv);
+    cc_free(l);
+}
+
+/* ---- sender thread --------------------------------------------------------------- */
+static cc_status send_frames(cc_link *l, const cc_send_item *it)
+{
+    uint32_t idle = l->hub->opt.io_timeout_ms;
+    size_t tagn = cc_aead_tag_bytes(&l->tx);
+    uint64_t off = 0;
+    do {
+        size_t n = (size_t)CC_MIN((uint64_t)l->chunk, it->len - off);
+        cc_frame_hdr h = {.type = it->type, .op_hash = it->op_hash, .seq = l->tx_seq++,
+                          .msg_len = it->len, .chunk_len = (uint32_t)n,
+                          .flags = (uint8_t)((off == 0 ? CC_FRAME_FIRST : 0) |
+                                             (off + n == it->len ? CC_FRAME_LAST : 0))};
+        uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
+        cc_frame_encode(&h, hdr);
+        struct iovec iov[3] = {{hdr, sizeof hdr}, {(void *)(it->buf + off), n}, {tag, tagn}};
+        if (tagn) {
+            cc_aead_seal(&l->tx, h.seq, hdr, it->buf + off, n, l->seal_buf, tag);
+            iov[1].iov_base = l->seal_buf;
+        }
+        CC_TRY(cc_sock_writev(l->fd, iov, 3, 0, idle));
+        add(&l->tx_progress, n + sizeof hdr + tagn);
+        off += n;
+    } while (off < it->len);
+    return CC_OK;
+}
+
+static void *sender_main(void *arg)
+{
+    cc_link *l = arg;
+    cc_hub *h = l->hub;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (l->q_head == l->q_tail && !l->closing && h->fail_status == CC_OK)
+            pthread_cond_wait(&l->send_cv, &h->mu);
+        if (h->fail_status != CC_OK || l->q_head == l->q_tail) break;
+        cc_send_item it = l->q[l->q_head % CC_SENDQ_CAP];
+        l->tx_busy = true;
+        pthread_mutex_unlock(&h->mu);
+        cc_status s = send_frames(l, &it);
+        pthread_mutex_lock(&h->mu);
+        l->tx_busy = false;
+        if (s != CC_OK) {
+            cc_hub_fail_locked(h, s, "sending to %s: %s", l->name,
+                               s == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            break;
+        }
+        l->q_head++;
+        pthread_cond_broadcast(&h->cv);
+    }
+    bool clean = h->fail_status == CC_OK && l->closing;
+    l->tx_done = true;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    if (clean) shutdown(l->fd, SHUT_WR); /* after our goodbye frame */
+    return NULL;
+}
+
+/* ---- receiver thread --------------------------------------------------------------- */
+static struct cc_net_rx *new_entry(cc_link *l)
+{
+    struct cc_net_rx *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->link = l;
+    if (l->tail) l->tail->next = e; else l->head = e;
+    l->tail = e;
+    if (!l->wire_next) l->wire_next = e;
+    if (!l->user_next) l->user_next = e;
+    return e;
+}
+
+static struct cc_net_rx *take_wire_entry(cc_link *l)
+{
+    if (!l->wire_next && !new_entry(l)) return NULL;
+    struct cc_net_rx *e = l->wire_next;
+    l->wire_next = e->next;
+    return e;
+}
+
+static struct cc_net_rx *take_user_entry(cc_link *l)
+{
+    if (!l->user_next && !new_entry(l)) return NULL;
+    struct cc_net_rx *e = l->user_next;
+    l->user_next = e->next;
+    return e;
+}
+
+/* Decide where the frame's payload goes (hub->mu held).  Returns false and
+ * fails the hub when the frame does not fit the message stream. */
+static bool place_chunk(cc_link *l, const cc_frame_hdr *f, struct cc_net_rx **out, uint8_t **dest)
+{
+    cc_hub *h = l->hub;
+    struct cc_net_rx *e;
+    if (f->flags & CC_FRAME_FIRST) {
+        if (l->wire_cur) {
+            cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s started a new message before finishing the "
+                               "previous one", l->name);
+            return false;
+        }
+        e = take_wire_entry(l);
+        if (!e) {
+            cc_hub_fail_locked(h, CC_ERR_NOMEM, "out of memory receiving from %s", l->name);
+            return false;
+        }
+        if (e->len_known && e->len != f->msg_len) {
+            cc_hub_fail_locked(h, CC_ERR_MISMATCH, "%s sent a %llu-byte message where we expect "
+                               "%llu bytes (the parties disagree on the protocol)", l->name,
+                               (unsigned long long)f->msg_len, (unsigned long long)e->len);
+            return false;
+        }
+        e->len = f->msg_len;
+        e->len_known = e->wire_started = true;
+        e->wire_op_hash = f->op_hash;
+        l->wire_cur = e;
+    } else {
+        e = l->wire_cur;
+        if (!e || e->len != f->msg_len) {
+            cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s sent a continuation frame that belongs to no "
+                               "message", l->name);
+            return false;
+        }
+    }
+    bool last = f->chunk_len == e->len - e->have;
+    if (f->chunk_len > e->len - e->have || last != !!(f->flags & CC_FRAME_LAST) ||
+        (f->chunk_len == 0 && e->len != 0)) {
+        cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s sent a frame whose length does not match its "
+                           "message", l->name);
+        return false;
+    }
+    *out = e;
+    if (e->user) {
+        *dest = e->user + e->have;
+        return true;
+    }
+    size_t need = (size_t)(e->have + f->chunk_len);
+    if (need > e->cap) {
+        size_t cap = (size_t)CC_MIN((uint64_t)CC_MAX(need, 2 * e->cap), e->len);
+        uint8_t *p = realloc(e->internal, cap ? cap : 1);
+        if (!p) {
+            cc_hub_fail_locked(h, CC_ERR_NOMEM, "out of memory buffering %llu bytes from %s",
+                               (unsigned long long)cap, l->name);
+            return false;
+        }
+        e->internal = p;
+        e->cap = cap;
+    }
+    *dest = e->internal ? e->internal + e->have : NULL; /* NULL only for 0 bytes */
+    return true;
+}
+
+/* Read and verify one frame.  Returns false when the receiver should stop. */
+static bool receive_frame(cc_link *l)
+{
+    cc_hub *h = l->hub;
+    const cc_net_options *o = &h->opt;
+    uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
+    size_t tagn = cc_aead_tag_bytes(&l->rx);
+    bool eof = false;
+    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, 0, o->io_timeout_ms, &eof);
+    pthread_mutex_lock(&h->mu);
+    if (s != CC_OK) {
+        if (h->fail_status != CC_OK) {
+            /* we are already failing: nothing to add */
+        } else if (eof && l->peer_bye) {
+            /* clean end of the peer's run */
+        } else if (eof) {
+            cc_hub_fail_locked(h, CC_ERR_PEER, "%s closed the connection without saying goodbye "
+                               "(it exited or crashed)", l->name);
+        } else {
+            cc_hub_fail_locked(h, s, "receiving from %s: %s", l->name, cc_error_message());
+        }
+        pthread_mutex_unlock(&h->mu);
+        return false;
+    }
+    if (h->fail_status != CC_OK) {
+        pthread_mutex_unlock(&h->mu);
+        return false;
+    }
+    cc_frame_hdr f;
+    const char *bad = NULL;
+    if (!cc_frame_decode(hdr, &f)) bad = "a malformed frame header";
+    else if (f.seq != l->rx_seq) bad = "a frame out of sequence (replayed, reordered or dropped)";
+    else if (f.chunk_len > CC_NET_MAX_CHUNK || f.chunk_len > f.msg_len)
+        bad = "an oversized frame";
+    else if (f.msg_len > o->max_message_bytes) bad = "a message longer than max_message_bytes";
+    else if (l->peer_bye) bad = "data after saying goodbye";
+    else if (f.type == CC_FRAME_BYE && (f.msg_len || l->wire_cur))
+        bad = "a goodbye in the middle of a message";
+    if (bad) {
+        cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s sent %s (seq %llu, length %llu)", l->name, bad,
+                           (unsigned long long)f.seq, (unsigned long long)f.msg_len);
+        pthread_mutex_unlock(&h->mu);
+        return false;
+    }
+    struct cc_net_rx *e = NULL;
+    uint8_t *dest = NULL;
+    if (f.type == CC_FRAME_DATA) {
+        if (!place_chunk(l, &f, &e, &dest)) {
+            pthread_mutex_unlock(&h->mu);
+            return false;
+        }
+    }
+    bool into_user = e && e->user;
+    l->rx_writing = e;
+    pthread_mutex_unlock(&h->mu);
+
+    struct iovec iov[2] = {{dest, f.chunk_len}, {tag, tagn}};
+    s = cc_sock_readv(l->fd, iov, 2, 0, o->io_timeout_ms);
+    bool ok = s == CC_OK && cc_aead_open(&l->rx, f.seq, hdr, dest, f.chunk_len, tag);
+    l->rx_seq++;
+    add(&l->rx_progress, sizeof hdr + f.chunk_len + tagn);
+
+    pthread_mutex_lock(&h->mu);
+    l->rx_writing = NULL;
+    if (!ok) {
+        if (s != CC_OK)
+            cc_hub_fail_locked(h, s, "receiving from %s: %s mid-frame", l->name,
+                               s == CC_ERR_TIMEOUT ? "it went silent" : cc_error_message());
+        else
+            cc_hub_fail_locked(h, CC_ERR_AUTH, "a frame from %s failed authentication "
+                               "(corrupted or forged; seq %llu)", l->name, (unsigned long long)f.seq);
+    } else if (f.type == CC_FRAME_BYE) {
+        l->peer_bye = true;
+    } else if (h->fail_status == CC_OK) {
+        if (!into_user && e->user) /* posted while we were reading */
+            memcpy(e->user + e->have, dest, f.chunk_len);
+        e->have += f.chunk_len;
+        if (e->have == e->len) {
+            e->complete = true;
+            l->wire_cur = NULL;
+            if (e->user) {
+                free(e->internal);
+                e->internal = NULL;
+            }
+        }
+    }
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return ok;
+}
+
+static void *receiver_main(void *arg)
+{
+    cc_link *l = arg;
+    while (receive_frame(l)) {}
+    pthread_mutex_lock(&l->hub->mu);
+    l->rx_done = true;
+    pthread_cond_broadcast(&l->hub->cv);
+    pthread_mutex_unlock(&l->hub->mu);
+    return NULL;
+}
+
+cc_status cc_link_start(cc_link *l)
+{
+    if (pthread_create(&l->sender, NULL, sender_main, l) != 0)
+        return cc_error_set(CC_ERR_INTERNAL, "cannot start the sender thread for %s", l->name);
+    if (pthread_create(&l->receiver, NULL, receiver_main, l) != 0) {
+        cc_hub_fail(l->hub, CC_ERR_INTERNAL, "cannot start threads");
+        pthread_join(l->sender, NULL);
+        return cc_error_set(CC_ERR_INTERNAL, "cannot start the receiver thread for %s", l->name);
+    }
+    l->threads_started = true;
+    return CC_OK;
+}
+
+/* ---- user side ------------------------------------------------------------------------ */
+
+/* Wait on the hub (mu held) until the predicate holds, the hub fails, or
+ * `progress` stops moving for io_timeout_ms. */
+typedef bool (*cc_pred)(void *ctx);
+static cc_status wait_until(cc_hub *h, cc_pred done, void *ctx, const uint64_t *progress,
+                            const char *what)
+{
+    uint64_t idle_ns = (uint64_t)h->opt.io_timeout_ms * 1000000u;
+    uint64_t last = ld(progress), t_last = cc_now_ns();
+    while (!done(ctx)) {
+        if (h->fail_status != CC_OK) return hub_error(h);
+        struct timespec ts;
+        deadline_ts(t_last + idle_ns, &ts);
+        int rc = pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        uint64_t now = ld(progress);
+        if (now != last) {
+            last = now;
+            t_last = cc_now_ns();
+        } else if (rc == ETIMEDOUT && !done(ctx) && h->fail_status == CC_OK) {
+            cc_hub_fail_locked(h, CC_ERR_TIMEOUT, "%s for %u ms (peer dead or stuck?)", what,
+                               h->opt.io_timeout_ms);
+        }
+    }
+    return CC_OK;
+}
+
+cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_hash, const char *op)
+{
+    cc_hub *h = l->hub;
+    if (len > h->opt.max_message_bytes)
+        return cc_error_set(CC_ERR_ARG, "message of %llu bytes exceeds max_message_bytes",
+                            (unsigned long long)len);
+    pthread_mutex_lock(&h->mu);
+    cc_status s = CC_OK;
+    while (s == CC_OK && l->q_tail - l->q_head >= CC_SENDQ_CAP) {
+        if (h->fail_status != CC_OK) s = hub_error(h);
+        else pthread_cond_wait(&h->cv, &h->mu); /* the sender always progresses or fails */
+    }
+    if (s == CC_OK && h->fail_status != CC_OK) s = hub_error(h);
+    if (s == CC_OK && l->peer_bye)
+        s = cc_error_set(CC_ERR_PEER, "%s has already ended its run", l->name);
+    if (s == CC_OK) {
+        l->q[l->q_tail % CC_SENDQ_CAP] = (cc_send_item){.buf = buf, .len = len,
+                                                         .op_hash = op_hash, .type = CC_FRAME_DATA};
+        l->q_tail++;
+        pthread_cond_signal(&l->send_cv);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+cc_status cc_link_recv_begin(cc_link *l, void *buf, uint64_t len, const char *op,
+                             struct cc_net_rx **rx)
+{
+    cc_hub *h = l->hub;
+    pthread_mutex_lock(&h->mu);
+    cc_status s = CC_OK;
+    struct cc_net_rx *e = NULL;
+    if (h->fail_status != CC_OK) s = hub_error(h);
+    else if (!(e = take_user_entry(l))) s = cc_error_set(CC_ERR_NOMEM, "out of memory");
+    else if (e->len_known && e->len != len) {
+        cc_hub_fail_locked(h, CC_ERR_MISMATCH, "%s sent a %llu-byte message where we expect %llu "
+                           "bytes (the parties disagree on the protocol)", l->name,
+                           (unsigned long long)e->len, (unsigned long long)len);
+        s = hub_error(h);
+    } else {
+        e->len = len;
+        e->len_known = e->claimed = true;
+        e->user = buf;
+        if (e->have) memcpy(buf, e->internal, (size_t)e->have);
+        if (e->complete) {
+            free(e->internal);
+            e->internal = NULL;
+        }
+        *rx = e;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+typedef struct have_ctx { struct cc_net_rx *e; uint64_t bytes; } have_ctx;
+static bool have_enough(void *p)
+{
+    have_ctx *c = p;
+    return c->e->have >= c->bytes;
+}
+
+cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
+{
+    cc_link *l = e->link;
+    cc_hub *h = l->hub;
+    if (bytes > e->len) bytes = e->len;
+    pthread_mutex_lock(&h->mu);
+    cc_status s = CC_OK;
+    if (e->have < bytes) {
+        if (l->peer_bye && !e->wire_started)
+            cc_hub_fail_locked(h, CC_ERR_PEER, "%s has ended its run; the message we wait for "
+                               "will never come", l->name);
+        char what[64];
+        snprintf(what, sizeof what, "no data from %s", l->name);
+        have_ctx c = {e, bytes};
+        s = wait_until(h, have_enough, &c, &l->rx_progress, what);
+        if (s != CC_OK)  /* the caller may free buf: make sure the receiver is out of it */
+            while (l->rx_writing == e && !l->rx_done) pthread_cond_wait(&h->cv, &h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+cc_status cc_link_recv_end(struct cc_net_rx *e, const char *op)
+{
+    cc_link *l = e->link;
+    CC_TRY(cc_link_recv_wait(e, e->len, op));
+    pthread_mutex_lock(&l->hub->mu);
+    e->ended = true;
+    while (l->head && l->head->claimed && l->head->complete && l->head->ended) {
+        struct cc_net_rx *d = l->head;
+        l->head = d->next;
+        if (l->tail == d) l->tail = NULL;
+        free(d->internal);
+        free(d);
+    }
+    pthread_mutex_unlock(&l->hub->mu);
+    return CC_OK;
+}
+
+static bool all_sent(void *p)
+{
+    cc_hub *h = p;
+    for (int r = 0; r < 4; r++)
+        if (h->links[r] && h->links[r]->q_head != h->links[r]->q_tail) return false;
+    return true;
+}
+
+static uint64_t tx_total(cc_hub *h)
+{
+    uint64_t t = 0;
+    for (int r = 0; r < 4; r++)
+        if (h->links[r]) t += ld(&h->links[r]->tx_progress);
+    return t;
+}
+
+cc_status cc_hub_flush(cc_hub *h, const char *op)
+{
+    pthread_mutex_lock(&h->mu);
+    /* progress = bytes written on any link, sampled into a local counter */
+    uint64_t progress = tx_total(h);
+    cc_status s = CC_OK;
+    uint64_t idle_ns = (uint64_t)h->opt.io_timeout_ms * 1000000u, t_last = cc_now_ns();
+    while (!all_sent(h)) {
+        if (h->fail_status != CC_OK) {
+            s = hub_error(h);
+            break;
+        }
+        struct timespec ts;
+        deadline_ts(t_last + idle_ns, &ts);
+        int rc = pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        uint64_t now = tx_total(h);
+        if (now != progress) {
+            progress = now;
+            t_last = cc_now_ns();
+        } else if (rc == ETIMEDOUT && !all_sent(h) && h->fail_status == CC_OK) {
+            cc_hub_fail_locked(h, CC_ERR_TIMEOUT, "sending stalled for %u ms (a peer stopped "
+                               "reading)", h->opt.io_timeout_ms);
+        }
+    }
+    if (s != CC_OK) /* the caller may free its buffers: wait until no sender reads them */
+        for (int r = 0; r < 4; r++)
+            while (h->links[r] && h->links[r]->tx_busy) pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+/* ---- teardown ------------------------------------------------------------------------- */
+static bool all_rx_done(void *p)
+{
+    cc_hub *h = p;
+    for (int r = 0; r < 4; r++)
+        if (h->links[r] && h->links[r]->threads_started && !h->links[r]->rx_done) return false;
+    return true;
+}
+
+void cc_hub_close_links(cc_hub *h)
+{
+    pthread_mutex_lock(&h->mu);
+    /* say goodbye on every healthy link: the goodbye is queued after all data */
+    for (int r = 0; r < 4; r++) {
+        cc_link *l = h->links[r];
+        if (!l || !l->threads_started) continue;
+        if (h->fail_status == CC_OK && l->q_tail - l->q_head < CC_SENDQ_CAP) {
+            l->q[l->q_tail % CC_SENDQ_CAP] = (cc_send_item){.type = CC_FRAME_BYE};
+            l->q_tail++;
+        }
+        l->closing = true;
+        pthread_cond_signal(&l->send_cv);
+    }
+    /* wait (bounded) for every peer's goodbye + EOF, so no data is cut off */
+    uint64_t wait_ms = CC_MIN(h->opt.io_timeout_ms, 10000u);
+    uint64_t deadline = cc_now_ns() + wait_ms * 1000000u;
+    while (!all_rx_done(h) && h->fail_status == CC_OK) {
+        struct timespec ts;
+        deadline_ts(deadline, &ts);
+        if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT) {
+            cc_warn("%s: a peer did not close its link within %llu ms; closing anyway",
+                    h->self_name, (unsigned long long)wait_ms);
+            break;
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        if (h->links[r]) shutdown(h->links[r]->fd, SHUT_RDWR);
+    pthread_cond_broadcast(&h->cv);
+    for (int r = 0; r < 4; r++)
+        if (h->links[r]) pthread_cond_broadcast(&h->links[r]->send_cv);
+    pthread_mutex_unlock(&h->mu);
+    for (int r = 0; r < 4; r++) {
+        cc_link *l = h->links[r];
+        if (!l) continue;
+        if (l->threads_started) {
+            pthread_join(l->sender, NULL);
+            pthread_join(l->receiver, NULL);
+        }
+        cc_link_free(l);
+        h->links[r] = NULL;
+    }
+}
