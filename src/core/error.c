@@ -46,8 +46,10 @@ cc_status cc_error_wrap(cc_status s, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, error_buf, sizeof old);
-    snprintf(error_buf, sizeof error_buf, "%s: %s", prefix,
-             old[0] ? old : cc_status_str(s));
+    /* the combined message is cut at the buffer's end, by design */
+    int plen = (int)strnlen(prefix, sizeof prefix - 1);
+    snprintf(error_buf, sizeof error_buf, "%.*s: %.*s", plen, prefix,
+             (int)(sizeof error_buf - 3) - plen, old[0] ? old : cc_status_str(s));
     return s;
 }
 
