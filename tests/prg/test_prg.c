@@ -216,7 +216,8 @@ static void paths_match_reference(void **state)
         cc_prg_init(&p, seed, rnd());
         /* offsets: 0, 1, a random odd one and a random even one */
         uint64_t offs[4] = { 0, 1, (rnd() >> 8) | 1, (rnd() >> 8) & ~(uint64_t)1 };
-        for (int o = 0; o < 4; o++) {
+        const bool big = n >= 1000000;   /* keep the slow portable path's share small */
+        for (int o = big ? 2 : 0; o < 4; o++) {
             uint64_t first = offs[o];
             assert_int_equal(cc_prg_select_impl(CC_PRG_REF), CC_OK);
             cc_prg_u64(&p, first, n, ref);
@@ -227,7 +228,7 @@ static void paths_match_reference(void **state)
             for (int impl = 0; impl < CC_PRG_IMPL_COUNT; impl++) {
                 if (!cc_prg_impl_supported((cc_prg_impl)impl)) continue;
                 assert_int_equal(cc_prg_select_impl((cc_prg_impl)impl), CC_OK);
-                for (int mode = 0; mode < 4; mode++) {
+                for (int mode = 0; mode < (big && impl == CC_PRG_REF ? 1 : 4); mode++) {
                     /* out at an odd u64 offset: 8- but not 16-byte aligned */
                     uint64_t *out = buf + 1;
                     memcpy(out, init, n * 8);
@@ -296,7 +297,7 @@ static void threads_identical(void **state)
     for (int impl = 0; impl < CC_PRG_IMPL_COUNT; impl++) {
         if (!cc_prg_impl_supported((cc_prg_impl)impl)) continue;
         cc_prg_select_impl((cc_prg_impl)impl);
-        for (int mode = 0; mode < 4; mode++) {
+        for (int mode = 0; mode < (impl == CC_PRG_REF ? 2 : 4); mode++) {
             for (size_t i = 0; i < n; i++) a[i] = b[i] = (uint64_t)i * 0x9e3779b97f4a7c15u;
             omp_set_num_threads(1);
             run_mode(mode, &p, 12345, n, a);
