@@ -111,6 +111,17 @@ void cc_prss_with_next(cc_prss *s, size_t n, uint64_t *out);
 /* Randomness only this party knows; does not touch the common counter. */
 void cc_prss_private(cc_prss *s, size_t n, uint64_t *out);
 
+/* The same values at an explicit counter range, without advancing the
+ * counter: reserve a range once (first = cc_prss_reserve(s, n)), then fill
+ * pieces of it in any order, from any thread (e.g. per pipelined chunk);
+ * piece [first + a, first + a + m) equals elements a..a+m of the whole. */
+void cc_prss_zero_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *z);
+void cc_prss_zero_xor_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *z);
+void cc_prss_rand_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *r_self,
+                     uint64_t *r_next);
+void cc_prss_with_prev_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *out);
+void cc_prss_with_next_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

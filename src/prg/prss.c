@@ -32,34 +32,59 @@ uint64_t cc_prss_reserve(cc_prss *s, size_t n)
 
 /* z_i = F(k_i, c) - F(k_{i+1}, c): each key appears once with + (at the party
  * holding it as k_i) and once with - (at its prev), so Σ_i z_i = 0. */
-void cc_prss_zero(cc_prss *s, size_t n, uint64_t *z)
+void cc_prss_zero_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *z)
 {
     const cc_prg_op ops[2] = { { &s->with_prev, AES_CTR_STORE }, { &s->with_next, AES_CTR_SUB } };
-    cc_prg_apply(ops, 2, cc_prss_reserve(s, n), n, z);
+    cc_prg_apply(ops, 2, first, n, z);
+}
+
+void cc_prss_zero_xor_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *z)
+{
+    const cc_prg_op ops[2] = { { &s->with_prev, AES_CTR_STORE }, { &s->with_next, AES_CTR_XOR } };
+    cc_prg_apply(ops, 2, first, n, z);
+}
+
+/* r = r_0 + r_1 + r_2 with r_i = F(k_i, c); P_i holds (r_i, r_{i+1}). */
+void cc_prss_rand_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *r_self,
+                     uint64_t *r_next)
+{
+    cc_prg_u64(&s->with_prev, first, n, r_self);
+    cc_prg_u64(&s->with_next, first, n, r_next);
+}
+
+void cc_prss_with_prev_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *out)
+{
+    cc_prg_u64(&s->with_prev, first, n, out);
+}
+
+void cc_prss_with_next_at(const cc_prss *s, uint64_t first, size_t n, uint64_t *out)
+{
+    cc_prg_u64(&s->with_next, first, n, out);
+}
+
+void cc_prss_zero(cc_prss *s, size_t n, uint64_t *z)
+{
+    cc_prss_zero_at(s, cc_prss_reserve(s, n), n, z);
 }
 
 void cc_prss_zero_xor(cc_prss *s, size_t n, uint64_t *z)
 {
-    const cc_prg_op ops[2] = { { &s->with_prev, AES_CTR_STORE }, { &s->with_next, AES_CTR_XOR } };
-    cc_prg_apply(ops, 2, cc_prss_reserve(s, n), n, z);
+    cc_prss_zero_xor_at(s, cc_prss_reserve(s, n), n, z);
 }
 
-/* r = r_0 + r_1 + r_2 with r_i = F(k_i, c); P_i holds (r_i, r_{i+1}). */
 void cc_prss_rand(cc_prss *s, size_t n, uint64_t *r_self, uint64_t *r_next)
 {
-    uint64_t c = cc_prss_reserve(s, n);
-    cc_prg_u64(&s->with_prev, c, n, r_self);
-    cc_prg_u64(&s->with_next, c, n, r_next);
+    cc_prss_rand_at(s, cc_prss_reserve(s, n), n, r_self, r_next);
 }
 
 void cc_prss_with_prev(cc_prss *s, size_t n, uint64_t *out)
 {
-    cc_prg_u64(&s->with_prev, cc_prss_reserve(s, n), n, out);
+    cc_prss_with_prev_at(s, cc_prss_reserve(s, n), n, out);
 }
 
 void cc_prss_with_next(cc_prss *s, size_t n, uint64_t *out)
 {
-    cc_prg_u64(&s->with_next, cc_prss_reserve(s, n), n, out);
+    cc_prss_with_next_at(s, cc_prss_reserve(s, n), n, out);
 }
 
 void cc_prss_private(cc_prss *s, size_t n, uint64_t *out)

@@ -383,6 +383,39 @@ static void prss_three_parties(void **state)
     }
 }
 
+/* Pieces filled with the _at variants, in any order, equal the whole. */
+static void prss_at_pieces_equal_whole(void **state)
+{
+    (void)state;
+    cc_prss a, b;
+    uint8_t k0[16], k1[16];
+    random_bytes(k0, 16);
+    random_bytes(k1, 16);
+    cc_prss_init(&a, k0, k1);
+    cc_prss_init(&b, k0, k1);
+    enum { N = 1003 };
+    static uint64_t whole[5][N], part[5][N];
+    cc_prss_zero(&a, N, whole[0]);
+    cc_prss_zero_xor(&a, N, whole[1]);
+    cc_prss_rand(&a, N, whole[2], whole[3]);
+    cc_prss_with_next(&a, N, whole[4]);
+    uint64_t f[4];
+    for (int i = 0; i < 4; i++) f[i] = cc_prss_reserve(&b, N);
+    assert_int_equal(a.counter, b.counter);
+    /* pieces [0, 501) and [501, N), back to front, odd boundaries */
+    const size_t cut = 501;
+    for (int half = 1; half >= 0; half--) {
+        size_t lo = half ? cut : 0, m = half ? N - cut : cut;
+        cc_prss_zero_at(&b, f[0] + lo, m, part[0] + lo);
+        cc_prss_zero_xor_at(&b, f[1] + lo, m, part[1] + lo);
+        cc_prss_rand_at(&b, f[2] + lo, m, part[2] + lo, part[3] + lo);
+        cc_prss_with_next_at(&b, f[3] + lo, m, part[4] + lo);
+    }
+    assert_memory_equal(part, whole, sizeof whole);
+    cc_prss_wipe(&a);
+    cc_prss_wipe(&b);
+}
+
 /* Same results whatever path or thread count the parties use. */
 static void prss_path_and_thread_independent(void **state)
 {
@@ -429,6 +462,7 @@ int main(void)
         cmocka_unit_test(ctr_be_paths_match),
         cmocka_unit_test(threads_identical),
         cmocka_unit_test(prss_three_parties),
+        cmocka_unit_test(prss_at_pieces_equal_whole),
         cmocka_unit_test(prss_path_and_thread_independent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
