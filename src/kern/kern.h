@@ -10,8 +10,9 @@
  * GEMM micro-kernel contract (docs/KERNELS.md has the full text):
  *   C[0..mr)[0..NR) (+)= Ap · Bp  mod 2^64, for k >= 0 (k == 0 writes zeros
  *   or leaves C when accumulating) where
- *   - Bp is one packed-B panel segment: element (p, j) at Bp[p*NR + j],
- *     NR = CC_KERN_NR for every ISA (the packed-B layout is an on-disk format);
+ *   - Bp holds k rows of NR = CC_KERN_NR words, row p at Bp + p*ldb: ldb = NR
+ *     for a packed-B panel segment (the on-disk layout, same for every ISA),
+ *     or the row stride of an unpacked row-major B read in place;
  *   - Ap is one packed-A panel in the ISA's own format made by its pack_a
  *     (a_words u64 words per element, element (i, p) at
  *     Ap[(p*mr + i)*a_words .. +a_words)); A is packed per call, never stored;
@@ -52,7 +53,7 @@ typedef struct cc_kern {
      * op(A), where op(A)[i][p] = A[i*rs + p*cs], into one packed-A panel. */
     void (*pack_a)(size_t m, size_t k, const uint64_t *A, size_t rs, size_t cs,
                    uint64_t *Ap);
-    void (*gemm_ukr)(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+    void (*gemm_ukr)(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
                      uint64_t *C, size_t ldc, bool accumulate);
 
     /* ---- elementwise (out may alias inputs; bits < 64) ---- */
@@ -86,7 +87,7 @@ extern const cc_kern cc_kern_avx512;
 
 /* Alternative micro-kernels kept for tests and benchmarks (same contract as
  * the table's gemm_ukr of the ISA named in the prefix). */
-void cc_gemm_avx2_ukr_3x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+void cc_gemm_avx2_ukr_4x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
                             uint64_t *C, size_t ldc, bool accumulate);
 
 #ifdef __cplusplus

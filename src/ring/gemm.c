@@ -7,9 +7,10 @@
  *         for jr over NR panels    (B micro-panel kc×NR stays in L1)
  *           for ir over mr panels  -> micro-kernel
  *
- * B panels are either packed here from op(B) or come pre-packed (the
- * on-disk layout of pack.c, full-K panels: a depth block is a contiguous
- * slice of each panel).  Threads split C by columns (whole NR panels), or by
+ * B panels are packed here from op(B), or come pre-packed (the on-disk
+ * layout of pack.c, full-K panels: a depth block is a contiguous slice of
+ * each panel), or — for row-major B and few rows of A — are read in place
+ * (the micro-kernel takes a B row stride).  Threads split C by columns (whole NR panels), or by
  * rows when there are too few panels; each C element is written by exactly
  * one thread, so results never depend on the thread count. */
 #include "ring.h"
@@ -29,6 +30,7 @@ typedef struct gemm_job {
     const uint64_t *A; size_t a_rs, a_cs;   /* op(A)[i][p] = A[i*a_rs + p*a_cs] */
     const uint64_t *B; size_t b_rs, b_cs;   /* op(B)[p][j] = B[p*b_rs + j*b_cs] */
     const uint64_t *Bpacked;                /* or full-K packed panels */
+    bool direct_b;                          /* read row-major B in place */
     uint64_t *C; size_t ldc;
     bool accumulate;
 } gemm_job;
@@ -82,19 +84,20 @@ static void gemm_region(const gemm_job *g, size_t m0, size_t m1, size_t n0, size
     const size_t kc = kern->kc, mc = kern->mc, nc = kern->nc;
     uint64_t tile[CC_KERN_MR_MAX * NR];
     uint64_t *abuf = scratch(&tl_abuf, &tl_acap, mc * kc * aw);
-    uint64_t *bbuf = g->Bpacked ? NULL : scratch(&tl_bbuf, &tl_bcap, kc * nc);
+    uint64_t *bbuf = g->Bpacked ? NULL
+                                : scratch(&tl_bbuf, &tl_bcap, g->direct_b ? kc * NR : kc * nc);
 
     for (size_t jc = n0; jc < n1; jc += nc) {
         size_t nb = CC_MIN(nc, n1 - jc);
         for (size_t pc = 0; pc < g->K; pc += kc) {
             size_t kb = CC_MIN(kc, g->K - pc);
             bool acc = g->accumulate || pc > 0;
-            const uint64_t *bblock;
-            size_t panel_stride;                       /* words between panels */
+            const uint64_t *bblock = NULL;
+            size_t panel_stride = 0;                   /* words between panels */
             if (g->Bpacked) {
                 bblock = g->Bpacked + ((jc / NR) * g->K + pc) * NR;
                 panel_stride = g->K * NR;
-            } else {
+            } else if (!g->direct_b) {
                 pack_b_block(g, pc, kb, jc, nb, bbuf);
                 bblock = bbuf;
                 panel_stride = kb * NR;
@@ -106,16 +109,27 @@ static void gemm_region(const gemm_job *g, size_t m0, size_t m1, size_t n0, size
                                  g->A + (ic + r) * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs,
                                  abuf + r * kb * aw);
                 for (size_t j = 0; j < nb; j += NR) {
-                    const uint64_t *bp = bblock + (j / NR) * panel_stride;
                     size_t cols = CC_MIN(NR, nb - j);
+                    const uint64_t *bp;
+                    size_t ldb = NR;
+                    if (!g->direct_b) {
+                        bp = bblock + (j / NR) * panel_stride;
+                    } else if (cols == NR) {
+                        bp = g->B + pc * g->b_rs + jc + j;
+                        ldb = g->b_rs;
+                    } else {                           /* ragged last panel */
+                        cc_ring_pack_panel(kb, cols, g->B + pc * g->b_rs + jc + j, g->b_rs, 1,
+                                           bbuf);
+                        bp = bbuf;
+                    }
                     for (size_t r = 0; r < mb; r += mr) {
                         size_t rows = CC_MIN(mr, mb - r);
                         uint64_t *c = g->C + (ic + r) * g->ldc + jc + j;
                         const uint64_t *ap = abuf + r * kb * aw;
                         if (rows == mr && cols == NR) {
-                            kern->gemm_ukr(kb, ap, bp, c, g->ldc, acc);
+                            kern->gemm_ukr(kb, ap, bp, ldb, c, g->ldc, acc);
                         } else {
-                            kern->gemm_ukr(kb, ap, bp, tile, NR, false);
+                            kern->gemm_ukr(kb, ap, bp, ldb, tile, NR, false);
                             store_edge(tile, rows, cols, c, g->ldc, acc);
                         }
                     }
@@ -161,6 +175,10 @@ static void gemm_run(const gemm_job *g)
     }
 }
 
+/* Largest M for which row-major B is read in place instead of packed
+ * (measured: docs/BENCHMARKS.md). */
+#define GEMM_DIRECT_B_MAX_M 32
+
 static void set_a(gemm_job *g, cc_trans ta, const uint64_t *A, size_t lda)
 {
     g->A = A;
@@ -180,6 +198,10 @@ void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
     if (tb == CC_NOTRANS) { g.b_rs = ldb; g.b_cs = 1; }     /* B is K×N */
     else                  { g.b_rs = 1; g.b_cs = ldb; }     /* B is N×K */
     if (N && K) CC_ASSERT(ldb >= (tb == CC_NOTRANS ? N : K));
+    /* With few rows of A, each B element is used by at most a few
+     * micro-tiles, so copying B into panels costs about as much as the
+     * multiply; row-major B is then read in place (rows ldb apart). */
+    g.direct_b = tb == CC_NOTRANS && M <= GEMM_DIRECT_B_MAX_M;
     if (M && N) CC_ASSERT(ldc >= N);
     gemm_run(&g);
 }

@@ -85,36 +85,38 @@ static void dispatch_rules(void **state)
     }
 }
 
-/* Micro-kernel of one ISA against a naive product of the unpacked operands. */
-static void check_ukr(const cc_kern *k, size_t depth)
+/* Micro-kernel of one ISA against a naive product of the unpacked operands,
+ * with B packed (ldb = NR) and read in place from a wider matrix. */
+static void check_ukr(const cc_kern *k, size_t depth, size_t ldb)
 {
     const size_t mr = k->mr, NR = CC_KERN_NR, ldc = NR + 3;
     /* A given transposed (column stride 1 across rows) to exercise rs/cs. */
     uint64_t *A = malloc((mr * depth + 1) * sizeof *A);
     uint64_t *Ap = malloc((mr * depth * k->a_words + 1) * sizeof *Ap);
-    uint64_t *Bp = malloc((depth * NR + 1) * sizeof *Bp);
+    uint64_t *Bp = malloc((depth * ldb + 1) * sizeof *Bp);
     uint64_t *C = malloc((mr * ldc + 1) * sizeof *C), *C0 = malloc(mr * ldc * sizeof *C0);
     fill(A, mr * depth + 1);
-    fill(Bp, depth * NR + 1);
+    fill(Bp, depth * ldb + 1);
     const uint64_t *a = A + 1;                 /* 8-byte, not 32-byte, aligned */
+    const uint64_t *b = Bp + 1;
     for (int accumulate = 0; accumulate < 2; accumulate++) {
         for (int trans = 0; trans < 2; trans++) {
             size_t rs = trans ? 1 : depth, cs = trans ? mr : 1;
             k->pack_a(mr, depth, a, rs, cs, Ap + 1);
             fill(C0, mr * ldc);
             memcpy(C + 1, C0, mr * ldc * sizeof *C);
-            k->gemm_ukr(depth, Ap + 1, Bp + 1, C + 1, ldc, accumulate);
+            k->gemm_ukr(depth, Ap + 1, b, ldb, C + 1, ldc, accumulate);
             for (size_t i = 0; i < mr; i++) {
                 for (size_t j = 0; j < ldc; j++) {
                     uint64_t want = C0[i * ldc + j];
                     if (j < NR) {
                         uint64_t s = accumulate ? want : 0;
-                        for (size_t p = 0; p < depth; p++) s += a[i * rs + p * cs] * Bp[1 + p * NR + j];
+                        for (size_t p = 0; p < depth; p++) s += a[i * rs + p * cs] * b[p * ldb + j];
                         want = s;
                     }
                     if (C[1 + i * ldc + j] != want)
-                        fail_msg("%s ukr k=%zu acc=%d trans=%d: C[%zu][%zu] differs", k->name,
-                                 depth, accumulate, trans, i, j);
+                        fail_msg("%s ukr k=%zu ldb=%zu acc=%d trans=%d: C[%zu][%zu] differs",
+                                 k->name, depth, ldb, accumulate, trans, i, j);
                 }
             }
         }
@@ -122,7 +124,7 @@ static void check_ukr(const cc_kern *k, size_t depth)
     /* A partial panel (m < mr) is zero-padded: padded rows produce zeros. */
     if (mr > 1 && depth > 0) {
         k->pack_a(1, depth, a, depth, 1, Ap);
-        k->gemm_ukr(depth, Ap, Bp, C, ldc, false);
+        k->gemm_ukr(depth, Ap, b, ldb, C, ldc, false);
         for (size_t i = 1; i < mr; i++)
             for (size_t j = 0; j < NR; j++) assert_int_equal(C[i * ldc + j], 0);
     }
@@ -136,13 +138,19 @@ static void ukr_all_isas(void **state)
     for (const char *const *n = cc_kern_all_names(); *n; n++) {
         const cc_kern *k = cc_kern_lookup(*n);
         if (!k) { print_message("[  SKIP    ] ISA %s not supported by this CPU\n", *n); continue; }
-        for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) check_ukr(k, depths[d]);
+        for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) {
+            check_ukr(k, depths[d], CC_KERN_NR);
+            check_ukr(k, depths[d], CC_KERN_NR + 5);
+        }
         if (strcmp(k->name, "avx2") == 0) {
             /* the intrinsic twin of the assembly kernel */
             cc_kern twin = *k;
             twin.name = "avx2 (intrinsics)";
-            twin.gemm_ukr = cc_gemm_avx2_ukr_3x8_c;
-            for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) check_ukr(&twin, depths[d]);
+            twin.gemm_ukr = cc_gemm_avx2_ukr_4x8_c;
+            for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++) {
+                check_ukr(&twin, depths[d], CC_KERN_NR);
+                check_ukr(&twin, depths[d], 2 * CC_KERN_NR + 1);
+            }
         }
     }
 }

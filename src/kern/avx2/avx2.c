@@ -3,20 +3,25 @@
  * AVX2 has no 64×64→64 vector multiply.  Writing a = ah·2^32 + al and
  * b = bh·2^32 + bl,
  *     a·b mod 2^64 = al·bl + 2^32·(ah·bl + al·bh mod 2^32).
- * The GEMM micro-kernel spends exactly two multiplies per 4 multiply-adds:
+ * The GEMM micro-kernel spends exactly two vector multiplies per 4
+ * multiply-adds:
  *   - vpmuludq (al·bl, full 64-bit product) into a 64-bit accumulator, and
  *   - vpmulld on 32-bit lanes of (b) × (a rotated by 32 bits): lane 2j gets
  *     bl·ah and lane 2j+1 gets bh·al (low 32 bits each, which is all the
  *     cross term needs), summed into a second accumulator with vpaddd.
  * At the end cross = lane_lo + lane_hi (mod 2^32) is shifted up and added.
- * Both multiplies issue two per cycle on Zen 3, so the ceiling is 4 MAC per
- * cycle (half of DGEMM's 8 FMA lanes per cycle); see docs/BENCHMARKS.md.
- * Packed A therefore stores each element twice: a, then a rotated by 32. */
+ * Packed A therefore stores each element twice: a, then a rotated by 32.
+ *
+ * The tile is 4×8: rows 0-2 use 12 ymm accumulators (all 16 registers are
+ * live), row 3 runs on the scalar imul unit.  The table uses the assembly
+ * version (asm/x86_64/gemm_avx2_4x8.S, which also explains the choice); the
+ * intrinsic version below states the same computation readably and is tested
+ * against it (GCC spills half the accumulators of this one). */
 #include "kern.h"
 
 #include <immintrin.h>
 
-#define MR 3
+#define MR 4
 #define NR CC_KERN_NR
 
 static inline uint64_t rot32(uint64_t x) { return (x >> 32) | (x << 32); }
@@ -40,48 +45,39 @@ static inline __m256i fold(__m256i lo, __m256i cross)
     return _mm256_add_epi64(lo, _mm256_slli_epi64(c, 32));
 }
 
-static inline void store_row(uint64_t *c, __m256i v0, __m256i v1, bool accumulate)
+void cc_gemm_avx2_ukr_4x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
+                            uint64_t *C, size_t ldc, bool accumulate)
 {
-    if (accumulate) {
-        v0 = _mm256_add_epi64(v0, _mm256_loadu_si256((const __m256i *)c));
-        v1 = _mm256_add_epi64(v1, _mm256_loadu_si256((const __m256i *)(c + 4)));
-    }
-    _mm256_storeu_si256((__m256i *)c, v0);
-    _mm256_storeu_si256((__m256i *)(c + 4), v1);
-}
-
-/* The intrinsic form of the micro-kernel: the readable statement of what
- * asm/x86_64/gemm_avx2_3x8.S computes (the table uses the assembly, which
- * keeps all 12 accumulators in registers; tests check both). */
-void cc_gemm_avx2_ukr_3x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp,
-                          uint64_t *C, size_t ldc, bool accumulate)
-{
-    __m256i lo00 = _mm256_setzero_si256(), lo01 = lo00, lo10 = lo00, lo11 = lo00,
-            lo20 = lo00, lo21 = lo00;
-    __m256i cr00 = lo00, cr01 = lo00, cr10 = lo00, cr11 = lo00, cr20 = lo00, cr21 = lo00;
+    __m256i lo[3][2], cr[3][2];
+    uint64_t row3[NR] = { 0 };
+    for (int i = 0; i < 3; i++)
+        lo[i][0] = lo[i][1] = cr[i][0] = cr[i][1] = _mm256_setzero_si256();
     for (size_t p = 0; p < k; p++) {
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)(Bp + p * NR));
-        __m256i b1 = _mm256_loadu_si256((const __m256i *)(Bp + p * NR + 4));
-        const long long *a = (const long long *)(Ap + p * MR * 2);
-        __m256i a0 = _mm256_set1_epi64x(a[0]), r0 = _mm256_set1_epi64x(a[1]);
-        lo00 = _mm256_add_epi64(lo00, _mm256_mul_epu32(a0, b0));
-        lo01 = _mm256_add_epi64(lo01, _mm256_mul_epu32(a0, b1));
-        cr00 = _mm256_add_epi32(cr00, _mm256_mullo_epi32(r0, b0));
-        cr01 = _mm256_add_epi32(cr01, _mm256_mullo_epi32(r0, b1));
-        __m256i a1 = _mm256_set1_epi64x(a[2]), r1 = _mm256_set1_epi64x(a[3]);
-        lo10 = _mm256_add_epi64(lo10, _mm256_mul_epu32(a1, b0));
-        lo11 = _mm256_add_epi64(lo11, _mm256_mul_epu32(a1, b1));
-        cr10 = _mm256_add_epi32(cr10, _mm256_mullo_epi32(r1, b0));
-        cr11 = _mm256_add_epi32(cr11, _mm256_mullo_epi32(r1, b1));
-        __m256i a2 = _mm256_set1_epi64x(a[4]), r2 = _mm256_set1_epi64x(a[5]);
-        lo20 = _mm256_add_epi64(lo20, _mm256_mul_epu32(a2, b0));
-        lo21 = _mm256_add_epi64(lo21, _mm256_mul_epu32(a2, b1));
-        cr20 = _mm256_add_epi32(cr20, _mm256_mullo_epi32(r2, b0));
-        cr21 = _mm256_add_epi32(cr21, _mm256_mullo_epi32(r2, b1));
+        const uint64_t *b = Bp + p * ldb;
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 4));
+        const uint64_t *a = Ap + p * MR * 2;
+        for (int i = 0; i < 3; i++) {
+            __m256i av = _mm256_set1_epi64x((long long)a[2 * i]);
+            __m256i rv = _mm256_set1_epi64x((long long)a[2 * i + 1]);
+            lo[i][0] = _mm256_add_epi64(lo[i][0], _mm256_mul_epu32(av, b0));
+            lo[i][1] = _mm256_add_epi64(lo[i][1], _mm256_mul_epu32(av, b1));
+            cr[i][0] = _mm256_add_epi32(cr[i][0], _mm256_mullo_epi32(rv, b0));
+            cr[i][1] = _mm256_add_epi32(cr[i][1], _mm256_mullo_epi32(rv, b1));
+        }
+        for (int j = 0; j < NR; j++) row3[j] += a[6] * b[j];
     }
-    store_row(C, fold(lo00, cr00), fold(lo01, cr01), accumulate);
-    store_row(C + ldc, fold(lo10, cr10), fold(lo11, cr11), accumulate);
-    store_row(C + 2 * ldc, fold(lo20, cr20), fold(lo21, cr21), accumulate);
+    for (int i = 0; i < 3; i++) {
+        __m256i v0 = fold(lo[i][0], cr[i][0]), v1 = fold(lo[i][1], cr[i][1]);
+        uint64_t *c = C + i * ldc;
+        if (accumulate) {
+            v0 = _mm256_add_epi64(v0, _mm256_loadu_si256((const __m256i *)c));
+            v1 = _mm256_add_epi64(v1, _mm256_loadu_si256((const __m256i *)(c + 4)));
+        }
+        _mm256_storeu_si256((__m256i *)c, v0);
+        _mm256_storeu_si256((__m256i *)(c + 4), v1);
+    }
+    for (int j = 0; j < NR; j++) C[3 * ldc + j] = (accumulate ? C[3 * ldc + j] : 0) + row3[j];
 }
 
 /* ---- elementwise ---------------------------------------------------------- */
@@ -199,13 +195,13 @@ static uint64_t avx2_sum(size_t n, const uint64_t *a)
     return s;
 }
 
-void cc_gemm_avx2_ukr_3x8(size_t k, const uint64_t *Ap, const uint64_t *Bp, uint64_t *C,
-                          size_t ldc, bool accumulate);
+void cc_gemm_avx2_ukr_4x8(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
+                          uint64_t *C, size_t ldc, bool accumulate);
 
 const cc_kern cc_kern_avx2 = {
     .name = "avx2",
-    .mr = MR, .a_words = 2, .mc = 96, .kc = 256, .nc = 4096,
-    .pack_a = avx2_pack_a, .gemm_ukr = cc_gemm_avx2_ukr_3x8,
+    .mr = MR, .a_words = 2, .mc = 64, .kc = 256, .nc = 4096,
+    .pack_a = avx2_pack_a, .gemm_ukr = cc_gemm_avx2_ukr_4x8,
     .add = avx2_add, .sub = avx2_sub, .mul = avx2_mul, .xor_ = avx2_xor, .and_ = avx2_and,
     .neg = avx2_neg, .not_ = avx2_not,
     .mul_scalar = avx2_mul_scalar, .add_scalar = avx2_add_scalar,

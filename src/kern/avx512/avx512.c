@@ -28,13 +28,13 @@ static void avx512_pack_a(size_t m, size_t k, const uint64_t *A, size_t rs, size
     }
 }
 
-static void avx512_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+static void avx512_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
                             uint64_t *C, size_t ldc, bool accumulate)
 {
     __m512i lo[MR], cr[MR];
     for (int i = 0; i < MR; i++) lo[i] = cr[i] = _mm512_setzero_si512();
     for (size_t p = 0; p < k; p++) {
-        __m512i b = _mm512_loadu_si512((const void *)(Bp + p * NR));
+        __m512i b = _mm512_loadu_si512((const void *)(Bp + p * ldb));
         const long long *a = (const long long *)(Ap + p * MR * 2);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {

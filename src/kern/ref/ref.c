@@ -16,7 +16,7 @@ static void ref_pack_a(size_t m, size_t k, const uint64_t *A, size_t rs, size_t 
             Ap[p * REF_MR + i] = i < m ? A[i * rs + p * cs] : 0;
 }
 
-static void ref_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp,
+static void ref_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
                          uint64_t *C, size_t ldc, bool accumulate)
 {
     uint64_t acc[REF_MR][NR];
@@ -24,7 +24,7 @@ static void ref_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp,
     for (size_t p = 0; p < k; p++)
         for (size_t i = 0; i < REF_MR; i++)
             for (size_t j = 0; j < NR; j++)
-                acc[i][j] += Ap[p * REF_MR + i] * Bp[p * NR + j];
+                acc[i][j] += Ap[p * REF_MR + i] * Bp[p * ldb + j];
     for (size_t i = 0; i < REF_MR; i++)
         for (size_t j = 0; j < NR; j++)
             C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc[i][j] : acc[i][j];
