@@ -96,3 +96,7 @@ cc_status cc_client_flush(cc_client *c)
     cc_status s = cc_hub_flush(&c->hub, "client");
     return s == CC_OK ? s : cc_error_wrap(s, "client: flush");
 }
+
+/* Test hook (net_internal.h): the raw socket to one party, for injecting
+ * malformed frames. */
+int cc_client_raw_fd(cc_client *c, int party) { return c->hub.links[party]->fd; }

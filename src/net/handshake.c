@@ -58,7 +58,7 @@ static cc_status hello_decode(const uint8_t in[HELLO_BYTES], hello *h)
     if (memcmp(in, HELLO_MAGIC, 8) != 0)
         return cc_error_set(CC_ERR_FORMAT, "not a caracal peer (bad handshake magic)");
     if (in[8] != HELLO_VERSION)
-        return cc_error_set(CC_ERR_MISMATCH, "handshake version %u, we speak %u", in[8], HELLO_VERSION);
+        return cc_error_set(CC_ERR_FORMAT, "handshake version %u, we speak %u", in[8], HELLO_VERSION);
     if (in[9] > 3 || in[10] > 3 || in[11] > 1 || in[13] || in[14] || in[15])
         return cc_error_set(CC_ERR_FORMAT, "malformed handshake");
     h->role = in[9];
@@ -179,7 +179,8 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     char got[17], want[17];
     if (theirs.target != my_role || !pinned[theirs.role]) {
         mine.status = REFUSE_ROLE;
-        verdict = cc_error_set(CC_ERR_AUTH, "a connection claiming to be %s was refused: %s",
+        /* not fatal for us: the accept loop drops it and goes on */
+        verdict = cc_error_set(CC_ERR_PEER, "a connection claiming to be %s was refused: %s",
                                peer, theirs.target != my_role ? "it wanted another party"
                                                               : "that peer is not expected here");
     } else if (sodium_memcmp(theirs.pk, pinned[theirs.role], 32) != 0) {

@@ -160,6 +160,10 @@ cc_status cc_net_launch_local(cc_party_main party_main, void *party_arg,
         sleep_ms(2);
     }
     if (s != CC_OK) return s;
+    /* Blame a party that died by a signal (the others only reacted), else
+     * the first one seen failing. */
+    for (int i = 0; i < CC_NET_PARTIES; i++)
+        if (res->exit_code[i] > 128) first_bad = i;
     if (first_bad >= 0) {
         int c = res->exit_code[first_bad];
         if (c > 128)

@@ -38,6 +38,23 @@ void cc_hub_destroy(cc_hub *h)
     pthread_cond_destroy(&h->cv);
 }
 
+/* Best effort: tell the peer why we stop, so its error names the real cause
+ * (a third party's death, a timeout) rather than just "P0 hung up".  Only
+ * when the sender thread is between frames (tx_seq is then ours to use). */
+static void send_abort(cc_link *l, const char *why)
+{
+    if (!l->threads_started || l->tx_busy || l->tx_done) return;
+    size_t n = CC_MIN(strlen(why), (size_t)CC_ABORT_MAX);
+    uint8_t hdr[CC_FRAME_HDR_BYTES], body[CC_ABORT_MAX], tag[CC_AEAD_TAG_BYTES];
+    cc_frame_hdr f = {.type = CC_FRAME_ABORT, .flags = CC_FRAME_FIRST | CC_FRAME_LAST,
+                      .seq = l->tx_seq++, .msg_len = n, .chunk_len = (uint32_t)n};
+    cc_frame_encode(&f, hdr);
+    cc_aead_seal(&l->tx, f.seq, hdr, (const uint8_t *)why, n, body, tag);
+    struct iovec iov[3] = {{hdr, sizeof hdr}, {body, n}, {tag, cc_aead_tag_bytes(&l->tx)}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+    (void)sendmsg(l->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
 {
     if (h->fail_status != CC_OK) return; /* the first cause is the one to report */
@@ -47,6 +64,7 @@ static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
         if (!l) continue;
+        send_abort(l, h->fail_msg);
         shutdown(l->fd, SHUT_RDWR); /* wakes our threads; peers see EOF at once */
         pthread_cond_broadcast(&l->send_cv);
     }
@@ -280,6 +298,27 @@ static bool place_chunk(cc_link *l, const cc_frame_hdr *f, struct cc_net_rx **ou
     return true;
 }
 
+/* The peer reports its failure: end our run with its reason. */
+static void receive_abort(cc_link *l, const cc_frame_hdr *f, const uint8_t hdr[CC_FRAME_HDR_BYTES])
+{
+    cc_hub *h = l->hub;
+    char text[CC_ABORT_MAX + 1];
+    uint8_t tag[CC_AEAD_TAG_BYTES];
+    struct iovec iov[2] = {{text, f->chunk_len}, {tag, cc_aead_tag_bytes(&l->rx)}};
+    cc_status s = cc_sock_readv(l->fd, iov, 2, 0, h->opt.io_timeout_ms);
+    bool ok = s == CC_OK && cc_aead_open(&l->rx, f->seq, hdr, (uint8_t *)text, f->chunk_len, tag);
+    text[ok ? f->chunk_len : 0] = '\0';
+    for (char *c = text; *c; c++)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+    pthread_mutex_lock(&h->mu);
+    if (ok)
+        cc_hub_fail_locked(h, CC_ERR_PEER, "%s aborted the run: %s", l->name, text);
+    else
+        cc_hub_fail_locked(h, CC_ERR_PEER, "%s aborted the run (reason unreadable)", l->name);
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
 /* Read and verify one frame.  Returns false when the receiver should stop. */
 static bool receive_frame(cc_link *l)
 {
@@ -318,10 +357,17 @@ static bool receive_frame(cc_link *l)
     else if (l->peer_bye) bad = "data after saying goodbye";
     else if (f.type == CC_FRAME_BYE && (f.msg_len || l->wire_cur))
         bad = "a goodbye in the middle of a message";
+    else if (f.type == CC_FRAME_ABORT && (f.chunk_len != f.msg_len || f.msg_len > CC_ABORT_MAX))
+        bad = "a malformed abort frame";
     if (bad) {
         cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s sent %s (seq %llu, length %llu)", l->name, bad,
                            (unsigned long long)f.seq, (unsigned long long)f.msg_len);
         pthread_mutex_unlock(&h->mu);
+        return false;
+    }
+    if (f.type == CC_FRAME_ABORT) {
+        pthread_mutex_unlock(&h->mu);
+        receive_abort(l, &f, hdr);
         return false;
     }
     struct cc_net_rx *e = NULL;

@@ -21,7 +21,10 @@
 #include "net.h"
 
 /* ---- frames ----------------------------------------------------------------- */
-enum { CC_FRAME_DATA = 1, CC_FRAME_BYE = 2 };
+/* DATA: a chunk of a message.  BYE: clean end of the sender's run.
+ * ABORT: the sender failed; payload = its (non-secret) error text. */
+enum { CC_FRAME_DATA = 1, CC_FRAME_BYE = 2, CC_FRAME_ABORT = 3 };
+#define CC_ABORT_MAX 300
 enum { CC_FRAME_FIRST = 1, CC_FRAME_LAST = 2 };
 #define CC_FRAME_HDR_BYTES 32
 #define CC_AEAD_TAG_BYTES 16
@@ -211,6 +214,9 @@ void cc_net_account_recv(cc_net *net, uint64_t bytes);
 const char *cc_net_current_op(const cc_net *net);
 uint32_t cc_net_current_hash(const cc_net *net);
 void cc_net_stats_init(cc_net *net);
+
+/* Test hook: the client's raw socket to `party` (fault-injection tests). */
+int cc_client_raw_fd(cc_client *c, int party);
 
 /* ---- misc ----------------------------------------------------------------------- */
 void cc_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
