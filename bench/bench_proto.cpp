@@ -98,7 +98,7 @@ int party_main(cc_net *net, void *arg)
     Job *job = static_cast<Job *>(arg);
     int me = cc_net_party(net);
     PartyResult *r = &job->res[me];
-    cc_thread_set_count(job->threads);
+    cc_thread_init(nullptr, job->threads);   // also sizes the OpenMP team (PRG)
     cc_proto ctx;
     cc_status s = cc_proto_init(&ctx, net, 18);
     const size_t n = job->n;

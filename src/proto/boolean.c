@@ -1,5 +1,6 @@
 /* Boolean circuits on replicated XOR shares: AND, A2B, MSB / less-than,
  * equality (DESIGN.md §4 and Appendix A; ABY3 ePrint 2018/403 §5.3). */
+#include <stdlib.h>
 #include "proto_internal.h"
 
 size_t pr_width_bytes(unsigned width)
@@ -225,6 +226,34 @@ static inline uint64_t even_bits(uint64_t x)
 }
 static inline uint64_t odd_bits(uint64_t x) { return even_bits(x >> 1); }
 
+/* PEXT when the CPU has BMI2, unless CARACAL_ISA=ref forces the portable
+ * kernels (the tests run both). */
+static bool use_bmi2(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        const char *isa = getenv("CARACAL_ISA");
+        cached = cc_cpu_features()->bmi2 && !(isa && strcmp(isa, "ref") == 0);
+    }
+    return cached == 1;
+}
+
+/* One tree level on one share plane: spans of the m-bit words G, P pair up
+ * (odd = high span, even = low span); A, B get the AND operands
+ * (P_hi | P_hi, G_lo | P_lo packed in m bits) and G keeps G_hi. */
+static void span_split(size_t n, unsigned m, uint64_t *G, const uint64_t *P, uint64_t *A,
+                       uint64_t *B)
+{
+    const unsigned half = m / 2;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t ghi = odd_bits(G[j]), glo = even_bits(G[j]);
+        uint64_t phi = odd_bits(P[j]), plo = even_bits(P[j]);
+        A[j] = m > 2 ? phi | (phi << half) : phi;
+        B[j] = m > 2 ? glo | (plo << half) : glo;
+        G[j] = ghi;
+    }
+}
+
 /* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
  * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v).  The carry into bit 63 is the
  * group generate of bits 0..62: shift g, p left by one (bit 0 = 0) and
@@ -257,19 +286,10 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         unsigned half = m / 2;
         uint64_t *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1}, *As[2] = {A0, A1}, *Bs[2] = {B0, B1};
         for (int k = 0; k < 2; k++) {
-            uint64_t *G = Gs[k], *P = Ps[k], *A = As[k], *B = Bs[k];
-            for (size_t j = 0; j < n; j++) {
-                uint64_t ghi = odd_bits(G[j]), glo = even_bits(G[j]);
-                uint64_t phi = odd_bits(P[j]), plo = even_bits(P[j]);
-                if (m > 2) {
-                    A[j] = phi | (phi << half);
-                    B[j] = glo | (plo << half);
-                } else {
-                    A[j] = phi;
-                    B[j] = glo;
-                }
-                G[j] = ghi;      /* the AND result is XORed in below */
-            }
+            if (use_bmi2())
+                pr_span_split_bmi2(n, m, Gs[k], Ps[k], As[k], Bs[k]);
+            else
+                span_split(n, m, Gs[k], Ps[k], As[k], Bs[k]);
         }
         unsigned width = m > 2 ? m : 1;
         s = pr_and_width(ctx, n, width, A0, A1, B0, B1, A0, A1);

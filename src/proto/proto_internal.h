@@ -56,6 +56,10 @@ cc_status pr_and_width(cc_proto *ctx, size_t n, unsigned width, const uint64_t *
                        uint64_t *o0, uint64_t *o1);
 size_t pr_width_bytes(unsigned width);
 
+/* MSB tree level with BMI2 PEXT (span_bmi2.c; only when cpuid has BMI2). */
+void pr_span_split_bmi2(size_t n, unsigned m, uint64_t *G, const uint64_t *P, uint64_t *A,
+                        uint64_t *B);
+
 /* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 
