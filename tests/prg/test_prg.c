@@ -214,10 +214,12 @@ static void paths_match_reference(void **state)
         random_bytes(seed, 16);
         cc_prg p;
         cc_prg_init(&p, seed, rnd());
-        /* offsets: 0, 1, a random odd one and a random even one */
-        uint64_t offs[4] = { 0, 1, (rnd() >> 8) | 1, (rnd() >> 8) & ~(uint64_t)1 };
+        /* offsets: 0, 1, a random odd one, a random even one, and the range
+         * ending at the last element 2^64 - 1 */
+        uint64_t offs[5] = { 0, 1, (rnd() >> 8) | 1, (rnd() >> 8) & ~(uint64_t)1,
+                             n ? UINT64_MAX - (n - 1) : 0 };
         const bool big = n >= 1000000;   /* keep the slow portable path's share small */
-        for (int o = big ? 2 : 0; o < 4; o++) {
+        for (int o = big ? 2 : 0; o < (big ? 4 : 5); o++) {
             uint64_t first = offs[o];
             assert_int_equal(cc_prg_select_impl(CC_PRG_REF), CC_OK);
             cc_prg_u64(&p, first, n, ref);
