@@ -105,7 +105,8 @@ static cc_status parse_config(struct json_object *cfg, cc_model_config *c)
         CC_TRY(cfg_int(cfg, "n_head", true, 0, &c->n_heads));
         c->n_kv_heads = c->n_heads;
         CC_TRY(cfg_int(cfg, "vocab_size", true, 0, &c->vocab_size));
-        CC_TRY(cfg_int(cfg, "n_positions", true, 0, &c->max_seq_len));
+        CC_TRY(cfg_int(cfg, "n_ctx", false, 0, &c->max_seq_len));          /* older configs */
+        CC_TRY(cfg_int(cfg, "n_positions", c->max_seq_len == 0, c->max_seq_len, &c->max_seq_len));
         c->norm_eps = cfg_float(cfg, "layer_norm_epsilon", 1e-5f);
         c->tied_embeddings = cfg_bool(cfg, "tie_word_embeddings", true);
         const char *act = cfg_str(cfg, "activation_function");

@@ -94,7 +94,17 @@ static cc_status load(struct json_object *root, cc_tokenizer **out)
                             "LLaMA tokenizer)");
 
     /* the vocabulary size is the largest id + 1, over vocab and added tokens */
+    struct json_object *added = member(root, "added_tokens", json_type_array);
+    const size_t n_added = added ? json_object_array_length(added) : 0;
     int max_id = -1;
+    for (size_t i = 0; i < n_added; i++) {
+        struct json_object *a = json_object_array_get_idx(added, i);
+        struct json_object *id = member(a, "id", json_type_int), *content = member(a, "content", json_type_string);
+        if (!id || !content) return cc_error_set(CC_ERR_FORMAT, "added_tokens[%zu] lacks id/content", i);
+        int64_t v = json_object_get_int64(id);
+        if (v < 0 || v >= (1 << 22)) return cc_error_set(CC_ERR_FORMAT, "added token id %lld out of range", (long long)v);
+        if (v > max_id) max_id = (int)v;
+    }
     json_object_object_foreach(vocab, key, val) {
         (void)key;
         if (!json_object_is_type(val, json_type_int))
@@ -109,6 +119,15 @@ static cc_status load(struct json_object *root, cc_tokenizer **out)
     json_object_object_foreach(vocab, piece, idv) {
         s = tok_set_piece(t, (int)json_object_get_int64(idv), piece, strlen(piece), 0.0f);
         if (s != CC_OK) break;
+    }
+    /* added tokens (<unk>, <s>, </s>, ...) usually repeat vocab entries;
+     * those that do not are extra ids */
+    for (size_t i = 0; s == CC_OK && i < n_added; i++) {
+        struct json_object *a = json_object_array_get_idx(added, i);
+        const int id = (int)json_object_get_int64(member(a, "id", json_type_int));
+        const char *content = json_object_get_string(member(a, "content", json_type_string));
+        if (t->pieces[id]) continue;
+        s = tok_set_piece(t, id, content, strlen(content), 0.0f);
     }
     if (s == CC_OK) s = tok_finish(t);
     if (s == CC_OK) s = load_merges(t, merges);

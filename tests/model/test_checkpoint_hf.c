@@ -266,6 +266,11 @@ static void hf_bad_files(void **state)
     cc_model_weights w;
     assert_int_equal(cc_checkpoint_load(dir, &w), CC_OK);      /* the valid baseline */
     cc_weights_free(&w);
+    tw_write_text(cfg, "{\"model_type\":\"gpt2\",\"n_embd\":8,\"n_layer\":1,\"n_head\":2,"
+                       "\"vocab_size\":10,\"n_ctx\":6}");            /* older key for n_positions */
+    assert_int_equal(cc_checkpoint_load(dir, &w), CC_OK);
+    assert_int_equal(w.config.max_seq_len, 6);
+    cc_weights_free(&w);
 
     write_gpt2(dir, "F32", "h.0.mlp.c_fc.bias", 10);
     expect_error(dir, CC_ERR_FORMAT, "missing tensor h.0.mlp.c_fc.bias");

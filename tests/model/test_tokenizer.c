@@ -139,7 +139,8 @@ static void write_small_json(const char *path, bool pair_arrays, const char *typ
 {
     char *buf = malloc(65536);
     size_t n = 0;
-    n += (size_t)sprintf(buf + n, "{\"version\":\"1.0\",\"added_tokens\":[],\"model\":{\"type\":\"%s\","
+    n += (size_t)sprintf(buf + n, "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":1,\"content\":\"<s>\",\"special\":true},"
+                         "{\"id\":267,\"content\":\"<extra>\",\"special\":true}],\"model\":{\"type\":\"%s\","
                          "\"byte_fallback\":true,\"vocab\":{\"<unk>\":0,\"<s>\":1,\"</s>\":2", type);
     for (int b = 0; b < 256; b++) n += (size_t)sprintf(buf + n, ",\"<0x%02X>\":%d", b, b + 3);
     const char *pieces[] = {"\xE2\x96\x81", "a", "b", "c", "\xE2\x96\x81" "a", "ab",
@@ -166,7 +167,12 @@ static void small_tokenizer_json(void **state)
         write_small_json(path, variant == 1, "BPE");
         cc_tokenizer *t;
         assert_int_equal(cc_tokenizer_load(path, &t), CC_OK);
-        assert_int_equal(cc_tokenizer_vocab_size(t), 267);
+        assert_int_equal(cc_tokenizer_vocab_size(t), 268);    /* + one added token */
+        const char *piece;
+        size_t plen;
+        assert_int_equal(cc_tokenizer_piece(t, 5, 267, &piece, &plen), CC_OK);
+        assert_int_equal(plen, 7);
+        assert_memory_equal(piece, "<extra>", 7);
         /* ▁ a b c: a+b has rank 0, then (▁, ab) is no merge although "▁ab"
          * is a piece: merges go by pair rank, not by piece existence */
         const int abc[] = {1, 259, 264, 262};
