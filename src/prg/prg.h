@@ -22,7 +22,7 @@ extern "C" {
 
 typedef struct cc_aes128 {
     CC_PRG_ALIGN16 uint8_t rk[11 * 16];   /* expanded round keys (FIPS-197 byte order) */
-} cc_aes128;
+} cc_aes128;                               /* secret: cc_wipe() it when done */
 
 void cc_aes128_init(cc_aes128 *k, const uint8_t key[16]);
 void cc_aes128_encrypt_block(const cc_aes128 *k, const uint8_t in[16], uint8_t out[16]);
@@ -39,15 +39,16 @@ typedef struct cc_prg {
 
 void cc_prg_init(cc_prg *p, const uint8_t seed[16], uint64_t stream);
 void cc_prg_wipe(cc_prg *p);
-/* out[i] = element (first + i) of the stream, i < n.  Multi-threaded for
- * large n, identical bytes for any thread count. */
+/* out[i] = element (first + i) of the stream, i < n (the range may end at
+ * element 2^64 - 1 but not wrap past it).  Random packed bits are the same
+ * words.  Multi-threaded (OpenMP) for n >= 32768, identical bytes for any
+ * thread count; out needs only uint64_t alignment. */
 void cc_prg_u64(const cc_prg *p, uint64_t first, size_t n, uint64_t *out);
 /* Same words, XOR-accumulated / added into out (saves a pass). */
 void cc_prg_u64_xor(const cc_prg *p, uint64_t first, size_t n, uint64_t *out);
 void cc_prg_u64_add(const cc_prg *p, uint64_t first, size_t n, uint64_t *out);
 /* out[i] -= element (first + i): with _add this builds F(k) - F(k') in place. */
 void cc_prg_u64_sub(const cc_prg *p, uint64_t first, size_t n, uint64_t *out);
-/* Packed random bits are the same words: bit b of element j is one bit. */
 /* Fresh random seed from the OS (libsodium randombytes). */
 void cc_prg_random_seed(uint8_t seed[16]);
 
