@@ -1,0 +1,19 @@
+/* Final report of llama7b_token: text on stdout, optional JSON file. */
+#ifndef CARACAL_LLAMA7B_REPORT_H
+#define CARACAL_LLAMA7B_REPORT_H
+
+#include <stdio.h>
+#include "model.h"
+
+typedef struct run_info {
+    const char *weights;      /* "synthetic llama-7b", a bundle path, ... */
+    const char *reveal, *approx;
+    int n_prompt, n_new, threads;
+    bool insecure;
+    const char *text;         /* decoded generated text, or NULL */
+} run_info;
+
+void report_print(FILE *out, const run_info *info, const cc_secure_result *r);
+int report_json(const char *path, const run_info *info, const cc_secure_result *r);
+
+#endif

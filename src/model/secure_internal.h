@@ -1,0 +1,55 @@
+/* Private to the secure engine (secure_*.c): the per-party weight provider.
+ *
+ * A party needs, for every linear layer, its replicated pair (W_i, W_{i+1})
+ * in the GEMM's packed layout, prepared as cc_proto_weight (pack(W_i+W_{i+1})
+ * and pack(W_i)), and for every norm its pair as an arithmetic share.  Two
+ * providers: share bundles streamed from disk (src/model loader) and
+ * --synthetic (every plane derived from public seeds: identical computation
+ * and communication, meaningless output).  Each provider keeps ONE reusable
+ * pair of linear buffers sized for the largest matrix, so resident memory
+ * stays near the largest weight, not the model. */
+#ifndef CARACAL_SECURE_INTERNAL_H
+#define CARACAL_SECURE_INTERNAL_H
+
+#include "model.h"
+#include "proto.h"
+
+typedef struct cc_sweights cc_sweights;
+
+cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
+                                  cc_sweights **out);
+cc_status cc_sweights_open_synthetic(const cc_model_config *c, int party, unsigned f,
+                                     cc_sweights **out);
+void cc_sweights_close(cc_sweights *w);
+
+const cc_model_config *cc_sweights_config(const cc_sweights *w);
+unsigned cc_sweights_frac_bits(const cc_sweights *w);
+/* Identity all parties must agree on (bundle content hash, or a hash of the
+ * synthetic geometry). */
+const uint8_t *cc_sweights_hash(const cc_sweights *w);
+
+/* Layer -1 (embeddings), 0..n_layers-1, n_layers (final norm, LM head). */
+cc_status cc_sweights_begin_layer(cc_sweights *w, int layer);
+cc_status cc_sweights_end_layer(cc_sweights *w, int layer);
+/* The linear weight `name` (canonical name, e.g. "layers.3.attn.q.weight")
+ * as op(B) = K×N; valid until the next cc_sweights_linear call. */
+cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *out);
+/* A vector (norm gain) as a share view, valid until end_layer. */
+cc_status cc_sweights_vector(cc_sweights *w, const char *name, size_t n, cc_ashare *out);
+
+/* Client <-> party job protocol (secure_session.c, secure_client.c). */
+#define CC_JOB_MAGIC 0x4a524143u     /* "CARJ" */
+#define CC_HELLO_MAGIC 0x48524143u   /* "CARH" */
+#define CC_JOB_VERSION 1u
+#define CC_JOB_MAX_POSITIONS 4096
+
+typedef struct cc_wire_job {
+    uint32_t magic, version, n_prompt, n_new, reveal, all_logits, approx, reserved;
+} cc_wire_job;
+
+typedef struct cc_wire_hello {
+    uint32_t magic, vocab, dim, n_layers, f, reserved;
+    uint8_t hash[CC_BUNDLE_HASH_BYTES];
+} cc_wire_hello;
+
+#endif
