@@ -1,0 +1,233 @@
+/* caracal-party — one compute party of a Caracal cluster.
+ *
+ *   caracal-party --party I --config cluster.conf --key pI.key
+ *                 [--insecure-plaintext-links] [--connect-timeout-ms N]
+ *                 [--io-timeout-ms N] [--stats-json FILE] [--quiet]
+ *   caracal-party --party client --config cluster.conf --key client.key
+ *
+ * Today a party sets up its authenticated links, runs a self-check with its
+ * neighbours (and the client, when the config names one) and exits; the
+ * model-serving loop will slot in at party_serve().  `--party client` runs
+ * the client's half of the self-check, so a whole cluster can be tried with
+ * four commands (docs/NETWORK.md).  Exit status: 0 ok, 1 failure, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "core.h"
+#include "net.h"
+
+typedef struct party_args {
+    int party;              /* 0..2, or 3 for the client */
+    const char *config, *key, *stats_json;
+    cc_net_options opt;
+    bool quiet;
+} party_args;
+
+static void usage(FILE *f)
+{
+    fputs("usage: caracal-party --party {0|1|2|client} --config FILE --key FILE\n"
+          "                     [--insecure-plaintext-links] [--connect-timeout-ms N]\n"
+          "                     [--io-timeout-ms N] [--stats-json FILE] [--quiet]\n", f);
+}
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end || v == 0 || v > 86400000ul) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* 0 = ok, 2 = usage error (message printed) */
+static int parse_args(int argc, char **argv, party_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->party = -1;
+    cc_net_options_default(&a->opt);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { usage(stdout); exit(0); }
+        else if (!strcmp(o, "--insecure-plaintext-links")) a->opt.insecure_plaintext = true;
+        else if (!strcmp(o, "--quiet")) a->quiet = true;
+        else if (!v) { fprintf(stderr, "caracal-party: %s needs a value\n", o); return 2; }
+        else if (!strcmp(o, "--party")) {
+            i++;
+            if (!strcmp(v, "client")) a->party = 3;
+            else if (!strcmp(v, "0") || !strcmp(v, "1") || !strcmp(v, "2")) a->party = v[0] - '0';
+            else { fprintf(stderr, "caracal-party: --party must be 0, 1, 2 or client\n"); return 2; }
+        } else if (!strcmp(o, "--config")) { a->config = v; i++; }
+        else if (!strcmp(o, "--key")) { a->key = v; i++; }
+        else if (!strcmp(o, "--stats-json")) { a->stats_json = v; i++; }
+        else if (!strcmp(o, "--connect-timeout-ms") || !strcmp(o, "--io-timeout-ms")) {
+            uint32_t *dst = o[2] == 'c' ? &a->opt.connect_timeout_ms : &a->opt.io_timeout_ms;
+            if (!parse_u32(v, dst)) {
+                fprintf(stderr, "caracal-party: %s wants milliseconds (1..86400000)\n", o);
+                return 2;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "caracal-party: unknown option '%s'\n", o);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (a->party < 0 || !a->config || !a->key) {
+        fprintf(stderr, "caracal-party: --party, --config and --key are required\n");
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- self-check ----------------------------------------------------------------
+ * 1. Each link's shared key: a party sends next a hash of the key it shares
+ *    with next and compares what prev sends with its own hash of the prev key
+ *    (a hash, never the key), then the same the other way round.
+ * 2. Round-trip latency: 200 exchanges of 8 bytes around the ring.
+ * 3. With a client: each party sends it a 32-byte "ready" record and waits
+ *    for a 32-byte acknowledgement. */
+#define READY_BYTES 32
+
+static void key_digest(cc_net *net, cc_dir d, uint8_t out[32])
+{
+    uint8_t k[16];
+    if (cc_net_shared_key(net, d, "selfchck", 0, k) != CC_OK) memset(k, 0, sizeof k);
+    crypto_generichash(out, 32, k, sizeof k, (const uint8_t *)"caracal-selfcheck", 17);
+    cc_wipe(k, sizeof k);
+}
+
+static void ready_record(int party, uint8_t out[READY_BYTES])
+{
+    memset(out, 0, READY_BYTES);
+    snprintf((char *)out, READY_BYTES, "caracal P%d ready", party);
+}
+
+static cc_status party_selfcheck(cc_net *net, const cc_cluster *cl, double *round_us)
+{
+    int me = cc_net_party(net);
+    uint8_t mine_next[32], mine_prev[32], got[32];
+    key_digest(net, CC_NEXT, mine_next);
+    key_digest(net, CC_PREV, mine_prev);
+    cc_net_op_begin(net, "selfcheck/keys");
+    CC_TRY(cc_net_exchange(net, CC_NEXT, mine_next, CC_PREV, got, 32));
+    if (sodium_memcmp(got, mine_prev, 32) != 0)
+        return cc_error_set(CC_ERR_AUTH, "P%d: the key shared with %s does not match", me,
+                            cc_net_peer_name(net, CC_PREV));
+    CC_TRY(cc_net_exchange(net, CC_PREV, mine_prev, CC_NEXT, got, 32));
+    if (sodium_memcmp(got, mine_next, 32) != 0)
+        return cc_error_set(CC_ERR_AUTH, "P%d: the key shared with %s does not match", me,
+                            cc_net_peer_name(net, CC_NEXT));
+    cc_net_op_end(net);
+
+    cc_net_op_begin(net, "selfcheck/ping");
+    uint64_t x = (uint64_t)me, y;
+    enum { PINGS = 200 };
+    uint64_t t0 = cc_now_ns();
+    for (int i = 0; i < PINGS; i++) CC_TRY(cc_net_exchange(net, CC_NEXT, &x, CC_PREV, &y, 8));
+    *round_us = (double)(cc_now_ns() - t0) / PINGS / 1000.0;
+    cc_net_op_end(net);
+
+    if (cl->has_client) {
+        cc_net_op_begin(net, "selfcheck/client");
+        uint8_t ready[READY_BYTES], ack[READY_BYTES];
+        ready_record(me, ready);
+        CC_TRY(cc_net_send(net, CC_CLIENT, ready, sizeof ready));
+        CC_TRY(cc_net_recv(net, CC_CLIENT, ack, sizeof ack));
+        CC_TRY(cc_net_flush(net));
+        if (memcmp(ack, "caracal client ack", 18) != 0)
+            return cc_error_set(CC_ERR_PEER, "P%d: the client's acknowledgement is malformed", me);
+        cc_net_op_end(net);
+    }
+    return CC_OK;
+}
+
+/* Where the model-serving loop will go (end-to-end issue). */
+static cc_status party_serve(cc_net *net, const party_args *a)
+{
+    (void)net;
+    (void)a;
+    return CC_OK;
+}
+
+static cc_status write_stats_json(cc_net *net, const char *path)
+{
+    char *json;
+    CC_TRY(cc_net_stats_json(net, &json));
+    FILE *f = fopen(path, "w");
+    cc_status s = CC_OK;
+    if (!f || fputs(json, f) < 0 || fclose(f) != 0)
+        s = cc_error_set(CC_ERR_IO, "cannot write %s", path);
+    free(json);
+    return s;
+}
+
+static int run_party(const party_args *a)
+{
+    char tag[8];
+    snprintf(tag, sizeof tag, "P%d", a->party);
+    cc_log_set_tag(tag);
+    cc_cluster cl;
+    cc_keypair key;
+    cc_status s = cc_cluster_load(a->config, &cl);
+    if (s == CC_OK) s = cc_keypair_load(a->key, &key);
+    if (s == CC_OK && sodium_memcmp(key.pk, cl.party[a->party].pk, CC_NET_PUBKEY_BYTES) != 0)
+        s = cc_error_set(CC_ERR_AUTH, "%s is not P%d's key according to %s", a->key, a->party,
+                         a->config);
+    cc_net *net = NULL;
+    if (s == CC_OK) s = cc_net_open(&cl, a->party, &key, &a->opt, &net);
+    cc_keypair_wipe(&key);
+    double round_us = 0;
+    if (s == CC_OK) s = party_selfcheck(net, &cl, &round_us);
+    if (s == CC_OK) {
+        cc_info("self-check passed: links %s, ring round trip %.1f us", cc_net_cipher_name(net),
+                round_us);
+        s = party_serve(net, a);
+    }
+    if (net && !a->quiet) cc_net_stats_print(net, stderr);
+    if (s == CC_OK && net && a->stats_json) s = write_stats_json(net, a->stats_json);
+    if (s != CC_OK) cc_error_log("%s", cc_error_message());
+    cc_net_close(net);
+    return s == CC_OK ? 0 : 1;
+}
+
+static int run_client(const party_args *a)
+{
+    cc_log_set_tag("client");
+    cc_cluster cl;
+    cc_keypair key;
+    cc_status s = cc_cluster_load(a->config, &cl);
+    if (s == CC_OK) s = cc_keypair_load(a->key, &key);
+    if (s == CC_OK && (!cl.has_client || sodium_memcmp(key.pk, cl.client_pk, 32) != 0))
+        s = cc_error_set(CC_ERR_AUTH, "%s is not the client key named in %s", a->key, a->config);
+    cc_client *c = NULL;
+    if (s == CC_OK) s = cc_client_open(&cl, &key, &a->opt, &c);
+    cc_keypair_wipe(&key);
+    uint8_t ready[READY_BYTES], want[READY_BYTES], ack[READY_BYTES] = "caracal client ack";
+    for (int p = 0; s == CC_OK && p < CC_NET_PARTIES; p++) {
+        s = cc_client_recv(c, p, ready, sizeof ready);
+        ready_record(p, want);
+        if (s == CC_OK && memcmp(ready, want, sizeof want) != 0)
+            s = cc_error_set(CC_ERR_PEER, "P%d's ready record is malformed", p);
+        if (s == CC_OK) s = cc_client_send(c, p, ack, sizeof ack);
+    }
+    if (s == CC_OK) s = cc_client_flush(c);
+    if (s == CC_OK) cc_info("self-check passed with P0, P1, P2");
+    else cc_error_log("%s", cc_error_message());
+    cc_client_close(c);
+    return s == CC_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    party_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc;
+    if (a.opt.insecure_plaintext)
+        cc_warn("--insecure-plaintext-links: links are NOT encrypted (benchmarks on a trusted "
+                "network only)");
+    return a.party == 3 ? run_client(&a) : run_party(&a);
+}

@@ -1,0 +1,205 @@
+/* net units: frame header encoding, AEAD binding (header, sequence, tag),
+ * key files (mode 0600, tamper checks), cluster config parsing and errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "net_internal.h"
+
+static char tmpdir[256];
+
+static int make_tmpdir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/caracal_net_unit_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int remove_tmpdir(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd);
+}
+
+static void frame_header_roundtrip(void **state)
+{
+    (void)state;
+    cc_frame_hdr h = {.type = CC_FRAME_DATA, .flags = CC_FRAME_FIRST, .op_hash = 0xdeadbeef,
+                      .seq = 0x0102030405060708ull, .msg_len = 1ull << 40, .chunk_len = 65536};
+    uint8_t b[CC_FRAME_HDR_BYTES];
+    cc_frame_encode(&h, b);
+    assert_int_equal(b[8], 0x08); /* little-endian on the wire */
+    cc_frame_hdr g;
+    assert_true(cc_frame_decode(b, &g));
+    assert_int_equal(g.type, h.type);
+    assert_int_equal(g.flags, h.flags);
+    assert_int_equal(g.op_hash, h.op_hash);
+    assert_true(g.seq == h.seq && g.msg_len == h.msg_len);
+    assert_int_equal(g.chunk_len, h.chunk_len);
+    b[2] = 1; /* reserved bits must be zero */
+    assert_false(cc_frame_decode(b, &g));
+    b[2] = 0;
+    b[0] = 9; /* unknown type */
+    assert_false(cc_frame_decode(b, &g));
+    b[0] = CC_FRAME_DATA;
+    b[1] = 0x80; /* unknown flag */
+    assert_false(cc_frame_decode(b, &g));
+    assert_int_not_equal(cc_op_hash("mul"), cc_op_hash("trunc"));
+}
+
+static void aead_binds_header_and_sequence(void **state)
+{
+    (void)state;
+    assert_true(sodium_init() >= 0);
+    uint8_t key[32];
+    randombytes_buf(key, sizeof key);
+    cc_cipher ciphers[2] = {CC_CIPHER_XCHACHA, CC_CIPHER_AESGCM};
+    for (int c = 0; c < 2; c++) {
+        if (ciphers[c] == CC_CIPHER_AESGCM && !crypto_aead_aes256gcm_is_available()) {
+            print_message("AES-256-GCM not available on this CPU: skipped\n");
+            continue;
+        }
+        cc_aead *a = cc_alloc(sizeof *a);
+        cc_aead_init(a, ciphers[c], key);
+        uint8_t hdr[CC_FRAME_HDR_BYTES] = {1, 3}, tag[16], msg[1000], buf[1000];
+        randombytes_buf(msg, sizeof msg);
+        memcpy(buf, msg, sizeof buf);
+        cc_aead_seal(a, 7, hdr, buf, sizeof buf, buf, tag); /* in place */
+        assert_memory_not_equal(buf, msg, sizeof msg);
+        uint8_t copy[1000];
+        memcpy(copy, buf, sizeof copy);
+        assert_false(cc_aead_open(a, 8, hdr, copy, sizeof copy, tag)); /* other sequence number */
+        memcpy(copy, buf, sizeof copy);
+        hdr[1] ^= 1;
+        assert_false(cc_aead_open(a, 7, hdr, copy, sizeof copy, tag)); /* edited header */
+        hdr[1] ^= 1;
+        memcpy(copy, buf, sizeof copy);
+        copy[500] ^= 4;
+        assert_false(cc_aead_open(a, 7, hdr, copy, sizeof copy, tag)); /* edited payload */
+        assert_true(cc_aead_open(a, 7, hdr, buf, sizeof buf, tag));
+        assert_memory_equal(buf, msg, sizeof msg);
+        cc_aead_wipe(a);
+        cc_free(a);
+    }
+}
+
+static void keypair_files(void **state)
+{
+    (void)state;
+    char sk[300], pk[300];
+    snprintf(sk, sizeof sk, "%s/p0.key", tmpdir);
+    snprintf(pk, sizeof pk, "%s/p0.pub", tmpdir);
+    cc_keypair kp, back;
+    assert_int_equal(cc_keypair_generate(&kp), CC_OK);
+    assert_int_equal(cc_keypair_save(&kp, sk, pk), CC_OK);
+    struct stat st;
+    assert_int_equal(stat(sk, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(cc_keypair_load(sk, &back), CC_OK);
+    assert_memory_equal(&kp, &back, sizeof kp);
+    /* group-readable secret key: refused */
+    chmod(sk, 0640);
+    assert_int_equal(cc_keypair_load(sk, &back), CC_ERR_AUTH);
+    assert_non_null(strstr(cc_error_message(), "chmod 600"));
+    chmod(sk, 0600);
+    /* a public half that does not belong to the secret half: refused */
+    FILE *f = fopen(sk, "r+");
+    fseek(f, 70, SEEK_SET);
+    fputc('0', f);
+    fputc('0', f);
+    fclose(f);
+    cc_status s = cc_keypair_load(sk, &back);
+    assert_true(s == CC_ERR_FORMAT);
+    assert_int_equal(cc_keypair_load("/nonexistent/key", &back), CC_ERR_IO);
+    cc_keypair_wipe(&kp);
+    for (size_t i = 0; i < sizeof kp.sk; i++) assert_int_equal(kp.sk[i], 0);
+}
+
+static cc_status load_text(const char *text, cc_cluster *c)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/cluster.conf", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return cc_cluster_load(path, c);
+}
+
+static void cluster_config(void **state)
+{
+    (void)state;
+    const char *k = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    char text[1024];
+    snprintf(text, sizeof text,
+             "# test\n\nparty 1 10.0.0.2:7401 %s\nparty 0 localhost:7400 %s  # P0\n"
+             "party 2 [::1]:7402 %s\nclient %s\n", k, k, k, k);
+    cc_cluster c;
+    assert_int_equal(load_text(text, &c), CC_OK);
+    assert_string_equal(c.party[0].host, "localhost");
+    assert_int_equal(c.party[1].port, 7401);
+    assert_string_equal(c.party[2].host, "::1");
+    assert_true(c.has_client);
+    assert_int_equal(c.client_pk[1], 0x11);
+    /* save + load gives the same thing */
+    char path[300];
+    snprintf(path, sizeof path, "%s/saved.conf", tmpdir);
+    assert_int_equal(cc_cluster_save(path, &c), CC_OK);
+    cc_cluster d;
+    assert_int_equal(cc_cluster_load(path, &d), CC_OK);
+    assert_memory_equal(&c, &d, sizeof c);
+
+    struct { const char *text, *expect; } bad[] = {
+        {"party 0 h:1 %s\nparty 1 h:2 %s\n", "no line for party 2"},
+        {"party 0 h:1 %s\nparty 0 h:2 %s\nparty 2 h:3 %s\n", "listed twice"},
+        {"party 0 h:0 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad port"},
+        {"party 0 h:99999 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad port"},
+        {"party 0 h %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "expected host:port"},
+        {"party 3 h:1 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "party id must be"},
+        {"party 0 h:1 abc\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "64-hex-digit"},
+        {"partay 0 h:1 %s\n", ":1: expected 'party"},
+    };
+    for (size_t i = 0; i < CC_ARRAY_LEN(bad); i++) {
+        snprintf(text, sizeof text, bad[i].text, k, k, k);
+        cc_status s = load_text(text, &c);
+        assert_int_equal(s, CC_ERR_FORMAT);
+        if (!strstr(cc_error_message(), bad[i].expect))
+            fail_msg("case %zu: '%s' lacks '%s'", i, cc_error_message(), bad[i].expect);
+    }
+    assert_int_equal(cc_cluster_load("/nonexistent.conf", &c), CC_ERR_IO);
+}
+
+static void options_are_clamped(void **state)
+{
+    (void)state;
+    cc_net_options o, f;
+    cc_net_options_default(&o);
+    assert_true(o.connect_timeout_ms > 0 && o.io_timeout_ms > 0 && o.chunk_bytes > 0);
+    o.chunk_bytes = 1;
+    o.io_timeout_ms = 0;
+    cc_net_fill_defaults(&f, &o);
+    assert_int_equal(f.chunk_bytes, 4096);
+    assert_true(f.io_timeout_ms > 0);
+    o.chunk_bytes = SIZE_MAX;
+    cc_net_fill_defaults(&f, &o);
+    assert_int_equal(f.chunk_bytes, CC_NET_MAX_CHUNK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(frame_header_roundtrip),
+        cmocka_unit_test(aead_binds_header_and_sequence),
+        cmocka_unit_test(keypair_files),
+        cmocka_unit_test(cluster_config),
+        cmocka_unit_test(options_are_clamped),
+    };
+    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+}
