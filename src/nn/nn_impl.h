@@ -136,4 +136,33 @@ uint64_t cc_nn_eps(double eps, unsigned f);
 /* masked entries enter the max as this public value (below any logit) */
 #define CC_NN_MASKED_LOGIT ((uint64_t)(-(int64_t)(1ull << 61)))
 
+/* ---- MPC helpers (mpc_util.c) ------------------------------------------------
+ * Local linear algebra on replicated shares (both planes, no communication)
+ * and the argument checks every cc_nn_* entry point performs. */
+cc_status nn_check(const cc_proto *p, const cc_nn_cfg *cfg, const char *fn,
+                   const cc_ashare *x, size_t n_in, const cc_ashare *out, size_t n_out,
+                   const cc_approx_set **set);
+/* acc += c · v (c public, ring product) */
+void nn_axpy(cc_ashare *acc, uint64_t c, const cc_ashare *v);
+/* dst = src (same n) */
+void nn_copy(cc_ashare *dst, const cc_ashare *src);
+/* dst = src << bits */
+void nn_shl(cc_ashare *dst, const cc_ashare *src, unsigned bits);
+/* out[r*cols + c] = v[r] */
+void nn_bcast_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
+/* out[r*cols + c] = v[c] */
+void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
+/* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
+ * in one batch (7 rounds) and one bit injection (1 round).  Computes both
+ * the normalisation and the compensation factor (norm_out, comp_out: n). */
+cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
+                             cc_ashare *norm_out, cc_ashare *comp_out);
+/* MPC cores shared between entry points (no scope, no checks). */
+cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
+                      cc_ashare *out);
+cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
+                        cc_ashare *out);
+cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
+                        unsigned extra, cc_ashare *out);
+
 #endif

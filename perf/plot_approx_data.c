@@ -1,0 +1,65 @@
+/* plot_approx_data — samples every plaintext fixed-point model of src/nn
+ * (both approximation sets) against libm and writes gnuplot data files
+ *   <outdir>/<fn>.dat: x exact puma precise err_puma err_precise
+ * plus a Markdown table of max / mean absolute error (relative for
+ * reciprocal and rsqrt) on stdout.  Built and run by perf/plot_approx.sh. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "nn.h"
+
+#define F 18u
+typedef cc_status (*ref_fn)(const cc_nn_cfg *, size_t, const uint64_t *, uint64_t *);
+
+static uint64_t enc(double x) { return (uint64_t)(int64_t)llround(ldexp(x, F)); }
+static double dec(uint64_t v) { return ldexp((double)(int64_t)v, -(int)F); }
+static double gelu(double x) { return 0.5 * x * (1 + erf(x / sqrt(2.0))); }
+static double silu(double x) { return x / (1 + exp(-x)); }
+static double inv(double x) { return 1 / x; }
+static double rsq(double x) { return 1 / sqrt(x); }
+
+static int sample(const char *dir, const char *name, ref_fn fn, double (*ref)(double), double lo,
+                  double hi, int logscale, int relative, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.dat", dir, name);
+    FILE *fp = fopen(path, "w");
+    if (!fp) { perror(path); return 1; }
+    uint64_t *x = malloc(n * 8), *yp = malloc(n * 8), *yq = malloc(n * 8);
+    if (!x || !yp || !yq) return 1;
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)i / (double)(n - 1);
+        x[i] = enc(logscale ? lo * pow(hi / lo, t) : lo + (hi - lo) * t);
+    }
+    cc_nn_cfg puma = { F, CC_APPROX_PUMA }, precise = { F, CC_APPROX_PRECISE };
+    if (fn(&puma, n, x, yp) != CC_OK || fn(&precise, n, x, yq) != CC_OK) return 1;
+    double maxp = 0, maxq = 0, sump = 0, sumq = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = dec(x[i]), want = ref(v);
+        double ep = dec(yp[i]) - want, eq = dec(yq[i]) - want;
+        if (relative) { ep /= want; eq /= want; }
+        fprintf(fp, "%.9g %.9g %.9g %.9g %.9g %.9g\n", v, want, dec(yp[i]), dec(yq[i]), ep, eq);
+        maxp = fmax(maxp, fabs(ep)); maxq = fmax(maxq, fabs(eq));
+        sump += fabs(ep); sumq += fabs(eq);
+    }
+    fclose(fp);
+    printf("| %-10s | [%g, %g] | %s | %.3g | %.3g | %.3g | %.3g |\n", name, lo, hi,
+           relative ? "relative" : "absolute", maxp, sump / (double)n, maxq, sumq / (double)n);
+    free(x); free(yp); free(yq);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : ".";
+    printf("| function | range | error | puma max | puma mean | precise max | precise mean |\n");
+    printf("|---|---|---|---|---|---|---|\n");
+    int rc = 0;
+    rc |= sample(dir, "gelu", cc_nnref_gelu, gelu, -16, 16, 0, 0, 64001);
+    rc |= sample(dir, "silu", cc_nnref_silu, silu, -16, 16, 0, 0, 64001);
+    rc |= sample(dir, "exp", cc_nnref_exp, exp, -20, 0, 0, 0, 40001);
+    rc |= sample(dir, "reciprocal", cc_nnref_reciprocal, inv, 0.01, 1000, 1, 1, 40001);
+    rc |= sample(dir, "rsqrt", cc_nnref_rsqrt, rsq, 0.001, 1e6, 1, 1, 40001);
+    return rc;
+}

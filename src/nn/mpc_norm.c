@@ -1,0 +1,230 @@
+/* Reciprocal (Goldschmidt), rsqrt, LayerNorm and RMSNorm on shares
+ * (PUMA arXiv 2307.12533 §4.3 LayerNorm; SPU fxp_base.cc / fxp_approx.cc
+ * for the normalise-by-highest-bit method).  Same steps and scales as
+ * ref_norm.c.
+ *
+ * Highest-bit normalisation: all L comparisons x < 2^i in one batch
+ * (7 rounds) + one bit injection (1 round); the normalising and the
+ * compensating factors are then local linear combinations (cc_norm_plan).
+ *   reciprocal: 8 + c (2) + e (2) + iterations (2 each) + scale (2)
+ *               PUMA 18 rounds, precise 20
+ *   rsqrt:      8 + u (2) + u^2 (2) + u^3,u^4 (2) + poly trunc (2)
+ *               [+ Newton 6] + scale (2): PUMA 18 rounds, precise 24
+ * Per element: L comparisons (L = 61 - f for the reciprocal, min(60, f+2K)
+ * for rsqrt), so these run once per row (softmax, norms), never per entry. */
+#include <string.h>
+#include "nn_impl.h"
+
+cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
+                        cc_ashare *out)
+{
+    size_t n = x->n;
+    cc_norm_plan np;
+    cc_norm_plan_recip(f, &np);
+    cc_ashare nf = { 0 }, cf = { 0 }, c = { 0 }, w = { 0 }, lhs = { 0 }, rhs = { 0 }, prod = { 0 };
+    cc_status s = cc_ashare_alloc(&nf, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&cf, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&c, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&w, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&lhs, 2 * n);
+    if (s == CC_OK) s = cc_ashare_alloc(&rhs, 2 * n);
+    if (s == CC_OK) s = cc_ashare_alloc(&prod, 2 * n);
+    if (s != CC_OK) goto done;
+    s = nn_highbit_factors(p, &np, x, &nf, &cf);
+    /* c = x · 2^-(p+1) ∈ [0.5, 1);  w = 2.9142 - 2c */
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &nf, np.norm_shift, &c);
+    if (s != CC_OK) goto done;
+    memset(w.s[0], 0, 8 * n); memset(w.s[1], 0, 8 * n);
+    nn_axpy(&w, (uint64_t)-2, &c);
+    s = cc_proto_add_public(p, &w, cc_nn_enc(2.9142, f), &w);
+    /* e = 1 - c·w, kept in rhs[n..2n) so the loop can square it in place */
+    cc_ashare r = cc_ashare_slice(&lhs, 0, n), e_sq = cc_ashare_slice(&lhs, n, n);
+    cc_ashare one_e = cc_ashare_slice(&rhs, 0, n), e = cc_ashare_slice(&rhs, n, n);
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, &c, &w, f, &e);
+    if (s != CC_OK) goto done;
+    memset(one_e.s[0], 0, 8 * n); memset(one_e.s[1], 0, 8 * n);
+    nn_axpy(&one_e, (uint64_t)-1, &e);                     /* one_e = -(c·w) */
+    s = cc_proto_add_public(p, &one_e, 1ull << f, &e);     /* e = 1 - c·w */
+    nn_copy(&r, &w);
+    for (unsigned it = 0; s == CC_OK && it < set->recip_iters; it++) {
+        bool last = it + 1 == set->recip_iters;
+        /* r ← r·(1+e) and, unless last, e ← e·e — one batch */
+        s = cc_proto_add_public(p, &e, 1ull << f, &one_e);
+        nn_copy(&e_sq, &e);
+        cc_ashare L = cc_ashare_slice(&lhs, 0, last ? n : 2 * n);
+        cc_ashare R = cc_ashare_slice(&rhs, 0, last ? n : 2 * n);
+        cc_ashare P = cc_ashare_slice(&prod, 0, last ? n : 2 * n);
+        if (s == CC_OK) s = cc_proto_mul_trunc(p, &L, &R, f, &P);
+        if (s != CC_OK) break;
+        cc_ashare pr = cc_ashare_slice(&prod, 0, n), pe = cc_ashare_slice(&prod, n, n);
+        nn_copy(&r, &pr);
+        if (!last) nn_copy(&e, &pe);
+    }
+    /* 1/x = r · 2^-(p+1) */
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, &r, &cf, np.comp_shift, out);
+done:
+    cc_ashare_free(&nf); cc_ashare_free(&cf); cc_ashare_free(&c); cc_ashare_free(&w);
+    cc_ashare_free(&lhs); cc_ashare_free(&rhs); cc_ashare_free(&prod);
+    return s;
+}
+
+cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
+                        unsigned extra, cc_ashare *out)
+{
+    size_t n = x->n;
+    cc_norm_plan np;
+    cc_norm_plan_rsqrt(f, &np);
+    cc_ashare nf = { 0 }, cf = { 0 }, pw = { 0 }, lhs = { 0 }, rhs = { 0 }, acc = { 0 }, r = { 0 };
+    cc_status s = cc_ashare_alloc(&nf, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&cf, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&pw, 5 * n);      /* u^0 unused, u .. u^4 */
+    if (s == CC_OK) s = cc_ashare_alloc(&lhs, 2 * n);
+    if (s == CC_OK) s = cc_ashare_alloc(&rhs, 2 * n);
+    if (s == CC_OK) s = cc_ashare_alloc(&acc, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&r, n);
+    if (s != CC_OK) goto done;
+    cc_ashare u[5];
+    for (int k = 0; k < 5; k++) u[k] = cc_ashare_slice(&pw, (size_t)k * n, n);
+    s = nn_highbit_factors(p, &np, x, &nf, &cf);
+    /* u = x · 2^-(p+2) ∈ [0.25, 0.5) */
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &nf, np.norm_shift, &u[1]);
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, &u[1], &u[1], f, &u[2]);
+    if (s == CC_OK) {
+        cc_ashare l0 = cc_ashare_slice(&lhs, 0, n), l1 = cc_ashare_slice(&lhs, n, n);
+        cc_ashare r0 = cc_ashare_slice(&rhs, 0, n), r1 = cc_ashare_slice(&rhs, n, n);
+        nn_copy(&l0, &u[1]); nn_copy(&r0, &u[2]);   /* u^3 = u·u^2 */
+        nn_copy(&l1, &u[2]); nn_copy(&r1, &u[2]);   /* u^4 = u^2·u^2 */
+        cc_ashare u34 = cc_ashare_slice(&pw, 3 * n, 2 * n);
+        s = cc_proto_mul_trunc(p, &lhs, &rhs, f, &u34);
+    }
+    if (s != CC_OK) goto done;
+    s = cc_proto_add_public(p, &acc, cc_nn_enc(set->rsqrt_c[0], f) << f, &acc);
+    for (int k = 1; k <= 4; k++) nn_axpy(&acc, cc_nn_enc(set->rsqrt_c[k], f), &u[k]);
+    if (s == CC_OK) s = cc_proto_trunc(p, &acc, f, &r);
+    for (unsigned it = 0; s == CC_OK && it < set->rsqrt_newton; it++) {
+        /* r ← r·(3 - u·r^2)/2 */
+        cc_ashare t = cc_ashare_slice(&lhs, 0, n);
+        s = cc_proto_mul_trunc(p, &r, &r, f, &t);
+        if (s == CC_OK) s = cc_proto_mul_trunc(p, &u[1], &t, f, &t);
+        if (s != CC_OK) break;
+        cc_ashare three_t = cc_ashare_slice(&rhs, 0, n);
+        memset(three_t.s[0], 0, 8 * n); memset(three_t.s[1], 0, 8 * n);
+        nn_axpy(&three_t, (uint64_t)-1, &t);
+        s = cc_proto_add_public(p, &three_t, 3ull << f, &three_t);
+        if (s == CC_OK) s = cc_proto_mul_trunc(p, &r, &three_t, f + 1, &r);
+    }
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, &r, &cf, np.comp_shift - extra, out);
+done:
+    cc_ashare_free(&nf); cc_ashare_free(&cf); cc_ashare_free(&pw); cc_ashare_free(&lhs);
+    cc_ashare_free(&rhs); cc_ashare_free(&acc); cc_ashare_free(&r);
+    return s;
+}
+
+cc_status cc_nn_reciprocal(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out)
+{
+    const cc_approx_set *set;
+    CC_TRY(nn_check(p, cfg, "reciprocal", x, x ? x->n : 0, out, x ? x->n : 0, &set));
+    cc_proto_scope_begin(p, "reciprocal");
+    cc_status s = nn_recip_core(p, set, cfg->f, x, out);
+    cc_proto_scope_end(p);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn reciprocal");
+}
+
+cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out)
+{
+    const cc_approx_set *set;
+    CC_TRY(nn_check(p, cfg, "rsqrt", x, x ? x->n : 0, out, x ? x->n : 0, &set));
+    cc_proto_scope_begin(p, "rsqrt");
+    cc_status s = nn_rsqrt_core(p, set, cfg->f, x, 0, out);
+    cc_proto_scope_end(p);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn rsqrt");
+}
+
+/* LayerNorm / RMSNorm (rows × cols):
+ *   [LN] mean = rowsum · round(2^k/n) >> k            trunc        2 rounds
+ *   Σ v^2 per row (products summed before truncation)  mul          1 round
+ *   >> (f + lg n), then · round(2^(21+lg n)/n) >> 21   2 truncs     4 rounds
+ *   r = rsqrt(ms + eps) at f + 8 bits                  18 / 24 rounds
+ *   y = v · r >> (f+8), z = y · weight >> f [+ beta]   2 mul_trunc  4 rounds
+ * LN: PUMA 29 rounds, precise 35; RMSNorm 2 fewer.  Per element: one mul
+ * (8 B) and two mul_trunc (32 B); the rest is per row. */
+static cc_status norm_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, size_t rows,
+                          size_t cols, const cc_ashare *x, bool center, const cc_ashare *weight,
+                          const cc_ashare *beta, double eps, cc_ashare *out)
+{
+    size_t n = rows * cols;
+    cc_rowmean_plan rp;
+    cc_rowmean_plan_make(cols, &rp);
+    cc_ashare v = { 0 }, full = { 0 }, rowv = { 0 }, rowt = { 0 };
+    cc_status s = cc_ashare_alloc(&v, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&full, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&rowv, rows);
+    if (s == CC_OK) s = cc_ashare_alloc(&rowt, rows);
+    if (s != CC_OK) goto done;
+    nn_copy(&v, x);
+    if (center) {
+        s = cc_proto_sum_rows(p, x, rows, cols, &rowv);
+        if (s == CC_OK) s = cc_proto_mul_public(p, &rowv, rp.mean_c, &rowv);
+        if (s == CC_OK) s = cc_proto_trunc(p, &rowv, rp.mean_k, &rowt);
+        if (s != CC_OK) goto done;
+        nn_bcast_rows(rows, cols, &rowt, &full);
+        s = cc_proto_sub(p, &v, &full, &v);
+    }
+    if (s == CC_OK) s = cc_proto_mul(p, &v, &v, &full);
+    if (s == CC_OK) s = cc_proto_sum_rows(p, &full, rows, cols, &rowv);
+    if (s == CC_OK) s = cc_proto_trunc(p, &rowv, f + rp.sq_shift, &rowt);
+    if (s == CC_OK) s = cc_proto_mul_public(p, &rowt, rp.var_c, &rowt);
+    if (s == CC_OK) s = cc_proto_trunc(p, &rowt, rp.var_k, &rowv);
+    if (s == CC_OK) s = cc_proto_add_public(p, &rowv, cc_nn_eps(eps, f), &rowv);
+    if (s == CC_OK) s = nn_rsqrt_core(p, set, f, &rowv, CC_NN_NORM_EXTRA, &rowt);
+    if (s != CC_OK) goto done;
+    nn_bcast_rows(rows, cols, &rowt, &full);
+    s = cc_proto_mul_trunc(p, &v, &full, f + CC_NN_NORM_EXTRA, &v);
+    if (s != CC_OK) goto done;
+    nn_tile_rows(rows, cols, weight, &full);
+    s = cc_proto_mul_trunc(p, &v, &full, f, out);
+    if (s == CC_OK && beta) {
+        nn_tile_rows(rows, cols, beta, &full);
+        s = cc_proto_add(p, out, &full, out);
+    }
+done:
+    cc_ashare_free(&v); cc_ashare_free(&full); cc_ashare_free(&rowv); cc_ashare_free(&rowt);
+    return s;
+}
+
+static cc_status check_vec(const char *fn, const char *what, const cc_ashare *v, size_t cols)
+{
+    if (!v) return cc_error_set(CC_ERR_ARG, "nn %s: %s is NULL", fn, what);
+    if (v->n != cols)
+        return cc_error_set(CC_ERR_ARG, "nn %s: %s has %zu elements, rows have %zu columns", fn,
+                            what, v->n, cols);
+    return CC_OK;
+}
+
+cc_status cc_nn_layernorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                          const cc_ashare *x, const cc_ashare *gamma, const cc_ashare *beta,
+                          double eps, cc_ashare *out)
+{
+    const cc_approx_set *set;
+    CC_TRY(nn_check(p, cfg, "layernorm", x, rows * cols, out, rows * cols, &set));
+    CC_TRY(check_vec("layernorm", "gamma", gamma, cols));
+    CC_TRY(check_vec("layernorm", "beta", beta, cols));
+    if (cols == 0 || rows == 0) return CC_OK;
+    cc_proto_scope_begin(p, "layernorm");
+    cc_status s = norm_mpc(p, set, cfg->f, rows, cols, x, true, gamma, beta, eps, out);
+    cc_proto_scope_end(p);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn layernorm");
+}
+
+cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                        const cc_ashare *x, const cc_ashare *weight, double eps, cc_ashare *out)
+{
+    const cc_approx_set *set;
+    CC_TRY(nn_check(p, cfg, "rmsnorm", x, rows * cols, out, rows * cols, &set));
+    CC_TRY(check_vec("rmsnorm", "weight", weight, cols));
+    if (cols == 0 || rows == 0) return CC_OK;
+    cc_proto_scope_begin(p, "rmsnorm");
+    cc_status s = norm_mpc(p, set, cfg->f, rows, cols, x, false, weight, NULL, eps, out);
+    cc_proto_scope_end(p);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn rmsnorm");
+}

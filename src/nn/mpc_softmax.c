@@ -1,0 +1,101 @@
+/* Softmax over rows with a public mask (PUMA arXiv 2307.12533 §4.2) and
+ * argmax (tournament of compare + select), on shares.
+ *
+ * softmax, per row of `cols` logits:
+ *   m = max over unmasked entries        proto max_rows   9·⌈log2 cols⌉ rounds
+ *   d = x - m, only for unmasked entries (the mask is public, so masked
+ *       entries are dropped before any work and come out exactly 0)
+ *   e = exp(d)                            19 (PUMA) / 21 (precise) rounds
+ *   s = Σ e (local); inv = 1/s            18 / 20 rounds (one per row)
+ *   y = e · inv                           mul_trunc        2 rounds
+ * A row whose every entry is masked gives 0 and costs nothing. */
+#include <string.h>
+#include "nn_impl.h"
+
+cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                        const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
+                        cc_ashare *out)
+{
+    const cc_approx_set *set;
+    size_t n = rows * cols;
+    CC_TRY(nn_check(p, cfg, "softmax", x, n, out, n, &set));
+    if (mask && mask_rows == 0) return cc_error_set(CC_ERR_ARG, "nn softmax: mask given with 0 rows");
+    const unsigned f = cfg->f;
+
+    /* public bookkeeping: which entries are live, which rows are non-empty */
+    size_t live = 0, live_rows = 0;
+    size_t *row_of = NULL, *idx = NULL;
+    uint64_t *keep = NULL, *fill = NULL;
+    cc_ashare xm = { 0 }, m = { 0 }, d = { 0 }, e = { 0 }, srow = { 0 }, inv = { 0 }, invb = { 0 };
+    cc_status s = CC_OK;
+    if (!(keep = cc_alloc(n * 8 + 8)) || !(fill = cc_alloc(n * 8 + 8)) ||
+        !(idx = cc_alloc(n * sizeof *idx + 8)) || !(row_of = cc_alloc(n * sizeof *row_of + 8))) {
+        s = CC_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *mr = mask ? mask + (r % mask_rows) * cols : NULL;
+        size_t before = live;
+        for (size_t c = 0; c < cols; c++) {
+            bool on = !mr || mr[c];
+            keep[r * cols + c] = on;
+            fill[r * cols + c] = on ? 0 : CC_NN_MASKED_LOGIT;
+            if (on) { idx[live] = r * cols + c; row_of[live] = live_rows; live++; }
+        }
+        if (live > before) live_rows++;
+    }
+    memset(out->s[0], 0, n * 8);
+    memset(out->s[1], 0, n * 8);
+    if (live == 0) goto done;
+
+    cc_proto_scope_begin(p, "softmax");
+    /* masked logits become a public value below every real one */
+    s = cc_ashare_alloc(&xm, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&m, rows);
+    if (s == CC_OK) s = cc_ashare_alloc(&d, live);
+    if (s == CC_OK) s = cc_ashare_alloc(&e, live);
+    if (s == CC_OK) s = cc_ashare_alloc(&srow, live_rows);
+    if (s == CC_OK) s = cc_ashare_alloc(&inv, live_rows);
+    if (s == CC_OK) s = cc_ashare_alloc(&invb, live);
+    if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
+    if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
+    if (s == CC_OK) s = cc_proto_max_rows(p, &xm, rows, cols, &m);
+    if (s != CC_OK) goto scoped;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < live; j++)
+            d.s[k][j] = x->s[k][idx[j]] - m.s[k][idx[j] / cols];
+    s = nn_exp_core(p, &set->exp, f, &d, &e);
+    if (s != CC_OK) goto scoped;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < live; j++) srow.s[k][row_of[j]] += e.s[k][j];
+    s = nn_recip_core(p, set, f, &srow, &inv);
+    if (s != CC_OK) goto scoped;
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < live; j++) invb.s[k][j] = inv.s[k][row_of[j]];
+    s = cc_proto_mul_trunc(p, &e, &invb, f, &e);
+    if (s == CC_OK)
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < live; j++) out->s[k][idx[j]] = e.s[k][j];
+scoped:
+    cc_proto_scope_end(p);
+done:
+    cc_ashare_free(&xm); cc_ashare_free(&m); cc_ashare_free(&d); cc_ashare_free(&e);
+    cc_ashare_free(&srow); cc_ashare_free(&inv); cc_ashare_free(&invb);
+    cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn softmax");
+}
+
+cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                       const cc_ashare *x, cc_ashare *index_out)
+{
+    const cc_approx_set *set;
+    CC_TRY(nn_check(p, cfg, "argmax", x, rows * cols, index_out, rows, &set));
+    if (cols == 0) return cc_error_set(CC_ERR_ARG, "nn argmax: rows of 0 columns");
+    cc_ashare mx = { 0 };
+    CC_TRY(cc_ashare_alloc(&mx, rows));
+    cc_proto_scope_begin(p, "argmax");
+    cc_status s = cc_proto_argmax_rows(p, x, rows, cols, &mx, index_out);
+    cc_proto_scope_end(p);
+    cc_ashare_free(&mx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn argmax");
+}

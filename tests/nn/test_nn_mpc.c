@@ -1,0 +1,340 @@
+/* nn MPC functions with three real parties over TCP on loopback: the revealed
+ * output must equal the plaintext fixed-point model (cc_nnref_*) within the
+ * documented per-function tolerance (MPC truncation is floor or one below,
+ * and later multiplications amplify those ulps), and the traffic each party
+ * measures under the function's tag must equal what the protocol layer
+ * declared for it. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <cmocka.h>
+
+#include "core.h"
+#include "nn.h"
+
+#define F 18u
+
+typedef struct party_report {
+    int status;
+    unsigned checks, failures;
+    char msg[1024];
+    char summary[4096];
+} party_report;
+
+static party_report *reports;   /* shared page, one per party */
+static party_report *me;
+
+static void report_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report_fail(const char *fmt, ...)
+{
+    if (me->failures++ < 4) {   /* keep the first few, one per line */
+        size_t len = strlen(me->msg);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(me->msg + len, sizeof me->msg - len, fmt, ap);
+        va_end(ap);
+        len = strlen(me->msg);
+        snprintf(me->msg + len, sizeof me->msg - len, "\n");
+    }
+}
+
+#define TRY(expr)                                                                      \
+    do {                                                                               \
+        cc_status s_ = (expr);                                                         \
+        if (s_ != CC_OK) {                                                             \
+            me->status = s_;                                                           \
+            snprintf(me->msg, sizeof me->msg, "line %d: %s: %s", __LINE__, #expr,      \
+                     cc_error_message());                                              \
+            return 1;                                                                  \
+        }                                                                              \
+    } while (0)
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+static double unif(uint64_t *s, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(mix((*s)++) >> 11) / 9007199254740992.0;
+}
+static uint64_t enc(double x) { return (uint64_t)(int64_t)llround(ldexp(x, F)); }
+
+/* Sharing of public test data without communication (every party derives
+ * the same x0, x1 and takes its pair), so only the op under test talks. */
+static cc_status share(const cc_proto *p, uint64_t seed, const uint64_t *plain, size_t n,
+                       cc_ashare *out)
+{
+    CC_TRY(cc_ashare_alloc(out, n));
+    for (size_t j = 0; j < n; j++) {
+        uint64_t x[3];
+        x[0] = mix(seed ^ (3 * j));
+        x[1] = mix(seed ^ (3 * j + 1) ^ 0x5555);
+        x[2] = plain[j] - x[0] - x[1];
+        out->s[0][j] = x[p->party];
+        out->s[1][j] = x[(p->party + 1) % 3];
+    }
+    return CC_OK;
+}
+
+/* declared (proto ledger) == measured (net stats) for one tag */
+static void check_costs(cc_proto *p, const char *tag, uint64_t *rounds_out, uint64_t *bytes_out)
+{
+    cc_proto_ledger_entry led[CC_PROTO_LEDGER_MAX];
+    cc_net_stat st[64];
+    size_t nl = cc_proto_declared(p, led, CC_PROTO_LEDGER_MAX);
+    size_t ns = cc_net_stats(p->net, st, 64);
+    const cc_proto_ledger_entry *d = NULL;
+    const cc_net_stat *m = NULL;
+    for (size_t i = 0; i < nl; i++) if (strcmp(led[i].tag, tag) == 0) d = &led[i];
+    for (size_t i = 0; i < ns; i++) if (strcmp(st[i].tag, tag) == 0) m = &st[i];
+    me->checks++;
+    if (!d || !m) { report_fail("%s: no ledger (%p) or net stats (%p) entry", tag, (void *)d, (void *)m); return; }
+    /* bytes add up exactly; rounds of consecutive ops can overlap (a send
+     * that follows a send counts once), so measured ≤ declared */
+    if (d->rounds < m->rounds || d->bytes_sent != m->bytes_sent)
+        report_fail("%s: declared %llu rounds / %llu B, measured %llu rounds / %llu B", tag,
+             (unsigned long long)d->rounds, (unsigned long long)d->bytes_sent,
+             (unsigned long long)m->rounds, (unsigned long long)m->bytes_sent);
+    *rounds_out = m->rounds;
+    *bytes_out = m->bytes_sent;
+}
+
+static void compare(const char *what, size_t n, const uint64_t *got, const uint64_t *want,
+                    double abs_ulps, double rel, size_t elems)
+{
+    double worst = 0, worst_rel = 0;
+    for (size_t i = 0; i < n; i++) {
+        double diff = fabs((double)(int64_t)(got[i] - want[i]));
+        double mag = fabs((double)(int64_t)want[i]);
+        double tol = abs_ulps + rel * mag;
+        me->checks++;
+        if (diff > tol) {
+            report_fail("%s[%zu]: MPC %lld vs model %lld (tolerance %.1f ulps)", what, i,
+                 (long long)(int64_t)got[i], (long long)(int64_t)want[i], tol);
+            return;
+        }
+        if (diff > worst) worst = diff;
+        if (diff / tol > worst_rel) worst_rel = diff / tol;
+    }
+    (void)elems;
+    size_t len = strlen(me->summary);
+    snprintf(me->summary + len, sizeof me->summary - len,
+             "  %-24s max |MPC - model| %6.0f ulps, at most %.2f of the tolerance\n",
+             what, worst, worst_rel);
+}
+
+typedef cc_status (*mpc_fn)(cc_proto *, const cc_nn_cfg *, const cc_ashare *, cc_ashare *);
+typedef cc_status (*ref_fn)(const cc_nn_cfg *, size_t, const uint64_t *, uint64_t *);
+
+/* Run one elementwise function on shares, reveal, compare with the model. */
+static int elementwise(cc_proto *p, const cc_nn_cfg *cfg, const char *tag, mpc_fn mf, ref_fn rf,
+                       const uint64_t *plain, size_t n, double abs_ulps, double rel)
+{
+    cc_ashare x = { 0 }, y = { 0 };
+    uint64_t *got = malloc(n * 8), *want = malloc(n * 8);
+    if (!got || !want) return 1;
+    TRY(share(p, 0x1234 + n, plain, n, &x));
+    TRY(cc_ashare_alloc(&y, n));
+    cc_proto_declared_reset(p);
+    cc_net_stats_reset(p->net);
+    TRY(mf(p, cfg, &x, &y));
+    uint64_t rounds = 0, bytes = 0;
+    check_costs(p, tag, &rounds, &bytes);
+    TRY(cc_proto_reveal(p, &y, got));
+    TRY(rf(cfg, n, plain, want));
+    char what[64];
+    snprintf(what, sizeof what, "%s/%s", tag, cc_approx_name(cfg->approx));
+    compare(what, n, got, want, abs_ulps, rel, n);
+    size_t len = strlen(me->summary);
+    snprintf(me->summary + len, sizeof me->summary - len,
+             "  %-18s %llu rounds, %.1f B/elem sent by P%d\n", what, (unsigned long long)rounds,
+             (double)bytes / (double)n, p->party);
+    cc_ashare_free(&x); cc_ashare_free(&y);
+    free(got); free(want);
+    return 0;
+}
+
+/* Inputs: random values plus each breakpoint ± 1 ulp and the extremes. */
+static size_t act_inputs(uint64_t *x, size_t cap, double lo, double hi, const double *brk, size_t nb)
+{
+    size_t n = 0;
+    uint64_t s = 99;
+    for (size_t j = 0; j < nb; j++)
+        for (int d = -1; d <= 1; d++) x[n++] = enc(brk[j]) + (uint64_t)(int64_t)d;
+    x[n++] = enc(0); x[n++] = enc(-1e4); x[n++] = enc(1e4); x[n++] = enc(lo); x[n++] = enc(hi);
+    while (n < cap) x[n++] = enc(unif(&s, lo, hi));
+    return n;
+}
+
+static int party_main(cc_net *net, void *arg)
+{
+    (void)arg;
+    cc_proto p;
+    me = &reports[cc_net_party(net)];
+    me->status = 0;
+    if (cc_proto_init(&p, net, F) != CC_OK) { me->status = 1; snprintf(me->msg, sizeof me->msg, "%s", cc_error_message()); return 1; }
+    enum { N = 1500 };
+    uint64_t *x = malloc(N * 8);
+    if (!x) return 1;
+    for (int set = 0; set < 2; set++) {
+        cc_nn_cfg cfg = { F, set ? CC_APPROX_PRECISE : CC_APPROX_PUMA };
+        /* ulps: PUMA powers of x at f bits (x ≤ 3: x^6 carries ~2·27·4 ulps
+         * times c6 ≈ 0.002), precise powers of w at f + 8 bits times
+         * coefficients up to 833 (≈ Σ|c_k|·k / 2^8 ulps) */
+        const double gb[] = { -4, -1.95, 3 }, gq[] = { -4, 4 }, sb[] = { -8, -4, 4 }, sq[] = { -8, 8 };
+        size_t n = act_inputs(x, N, -10, 10, set ? gq : gb, set ? 2 : 3);
+        if (elementwise(&p, &cfg, "gelu", cc_nn_gelu, cc_nnref_gelu, x, n, set ? 40 : 8, 0)) return 1;
+        n = act_inputs(x, N, -12, 12, set ? sq : sb, set ? 2 : 3);
+        if (elementwise(&p, &cfg, "silu", cc_nn_silu, cc_nnref_silu, x, n, set ? 80 : 8, 0)) return 1;
+        /* exp: v ≤ 1, so a squaring maps an error of d ulps to ≤ 2d + 1:
+         * 1 ulp from the first step, then t-1 (PUMA) or t (precise)
+         * squarings: ≤ 2^t - 1 = 31 resp. 2^(t+1) - 1 = 63 ulps */
+        const double eb[] = { -14 };
+        n = act_inputs(x, N, -20, 0, eb, 1);
+        for (size_t i = 0; i < n; i++) if ((int64_t)x[i] > 0) x[i] = 0;   /* domain x ≤ 0 */
+        if (elementwise(&p, &cfg, "exp", cc_nn_exp, cc_nnref_exp, x, n, set ? 63 : 31, 0)) return 1;
+        /* reciprocal, rsqrt: the final scaling by 2^-(p+1) multiplies the ulps
+         * of r: relative tolerance */
+        uint64_t s = 7;
+        for (size_t i = 0; i < 400; i++) x[i] = enc(exp(unif(&s, log(0.01), log(1e6))));
+        x[0] = enc(1); x[1] = 1; x[2] = enc(1e7);
+        if (elementwise(&p, &cfg, "reciprocal", cc_nn_reciprocal, cc_nnref_reciprocal, x, 400, 8, 2e-5)) return 1;
+        for (size_t i = 0; i < 400; i++) x[i] = enc(exp(unif(&s, log(1e-3), log(1e7))));
+        x[0] = enc(1); x[1] = 1; x[2] = enc(3e8);
+        /* PUMA's quartic guess has coefficients up to 50, so the ulps of
+         * u^2..u^4 add up to a few hundred ulps of r (~1e-3 relative); the
+         * precise set's Newton step contracts them again */
+        if (elementwise(&p, &cfg, "rsqrt", cc_nn_rsqrt, cc_nnref_rsqrt, x, 400, 8,
+                        set ? 2e-5 : 1e-3)) return 1;
+
+        /* softmax: 2 heads × 8×8 causal, and 6 rows × 40 unmasked */
+        for (int causal = 0; causal < 2; causal++) {
+            size_t rows = causal ? 16 : 6, cols = causal ? 8 : 40, nn = rows * cols;
+            uint8_t mask[64];
+            cc_nn_causal_mask(8, 8, 0, mask);
+            for (size_t i = 0; i < nn; i++) x[i] = enc(unif(&s, -12, 12));
+            x[3] = enc(-40);   /* far below the max: exp input < -14 */
+            cc_ashare xs = { 0 }, ys = { 0 };
+            uint64_t *got = malloc(nn * 8), *want = malloc(nn * 8);
+            TRY(share(&p, 77, x, nn, &xs));
+            TRY(cc_ashare_alloc(&ys, nn));
+            cc_proto_declared_reset(&p);
+            cc_net_stats_reset(p.net);
+            TRY(cc_nn_softmax(&p, &cfg, rows, cols, &xs, causal ? mask : NULL, 8, &ys));
+            uint64_t rounds, bytes;
+            check_costs(&p, "softmax", &rounds, &bytes);
+            TRY(cc_proto_reveal(&p, &ys, got));
+            TRY(cc_nnref_softmax(&cfg, rows, cols, x, causal ? mask : NULL, 8, want));
+            char what[64];
+            snprintf(what, sizeof what, "softmax%s/%s", causal ? "-causal" : "", cc_approx_name(cfg.approx));
+            compare(what, nn, got, want, 80, 2e-3, nn);
+            for (size_t i = 0; causal && i < nn; i++)
+                if (!mask[(i / 8 % 8) * 8 + i % 8] && got[i] != 0) report_fail("%s: masked entry %zu not 0", what, i);
+            cc_ashare_free(&xs); cc_ashare_free(&ys); free(got); free(want);
+        }
+
+        /* layernorm and rmsnorm, 4 rows × 48 */
+        {
+            size_t rows = 4, cols = 48, nn = rows * cols;
+            uint64_t g[48], b[48];
+            for (size_t c = 0; c < cols; c++) { g[c] = enc(unif(&s, 0.5, 1.5)); b[c] = enc(unif(&s, -1, 1)); }
+            for (size_t i = 0; i < nn; i++) x[i] = enc(unif(&s, -4, 6) * (double)(1 + i / cols * 3));
+            cc_ashare xs = { 0 }, gs = { 0 }, bs = { 0 }, ys = { 0 };
+            uint64_t *got = malloc(nn * 8), *want = malloc(nn * 8);
+            TRY(share(&p, 5, x, nn, &xs));
+            TRY(share(&p, 6, g, cols, &gs));
+            TRY(share(&p, 8, b, cols, &bs));
+            TRY(cc_ashare_alloc(&ys, nn));
+            cc_proto_declared_reset(&p);
+            cc_net_stats_reset(p.net);
+            TRY(cc_nn_layernorm(&p, &cfg, rows, cols, &xs, &gs, &bs, 1e-5, &ys));
+            uint64_t rounds, bytes;
+            check_costs(&p, "layernorm", &rounds, &bytes);
+            TRY(cc_proto_reveal(&p, &ys, got));
+            TRY(cc_nnref_layernorm(&cfg, rows, cols, x, g, b, 1e-5, want));
+            compare(set ? "layernorm/precise" : "layernorm/puma", nn, got, want, set ? 16 : 64, set ? 2e-4 : 1e-3, nn);
+            cc_net_stats_reset(p.net);
+            cc_proto_declared_reset(&p);
+            TRY(cc_nn_rmsnorm(&p, &cfg, rows, cols, &xs, &gs, 1e-6, &ys));
+            check_costs(&p, "rmsnorm", &rounds, &bytes);
+            TRY(cc_proto_reveal(&p, &ys, got));
+            TRY(cc_nnref_rmsnorm(&cfg, rows, cols, x, g, 1e-6, want));
+            compare(set ? "rmsnorm/precise" : "rmsnorm/puma", nn, got, want, set ? 16 : 64, set ? 2e-4 : 1e-3, nn);
+            cc_ashare_free(&xs); cc_ashare_free(&gs); cc_ashare_free(&bs); cc_ashare_free(&ys);
+            free(got); free(want);
+        }
+    }
+    /* argmax: exact, ties go to the first column */
+    {
+        size_t rows = 3, cols = 17, nn = rows * cols;
+        uint64_t s = 3;
+        for (size_t i = 0; i < nn; i++) x[i] = enc(floor(unif(&s, -5, 5)));
+        x[20] = x[25] = enc(9);
+        cc_nn_cfg cfg = { F, CC_APPROX_PUMA };
+        cc_ashare xs = { 0 }, is = { 0 };
+        uint64_t got[3], want[3];
+        TRY(share(&p, 9, x, nn, &xs));
+        TRY(cc_ashare_alloc(&is, rows));
+        TRY(cc_nn_argmax(&p, &cfg, rows, cols, &xs, &is));
+        TRY(cc_proto_reveal(&p, &is, got));
+        TRY(cc_nnref_argmax(&cfg, rows, cols, x, want));
+        for (size_t r = 0; r < rows; r++)
+            if (got[r] != want[r]) report_fail("argmax row %zu: MPC %llu, model %llu", r,
+                                        (unsigned long long)got[r], (unsigned long long)want[r]);
+        cc_ashare_free(&xs); cc_ashare_free(&is);
+    }
+    /* wrong f is a clear error, not garbage */
+    {
+        cc_nn_cfg bad = { F + 1, CC_APPROX_PUMA };
+        cc_ashare a = { 0 }, b = { 0 };
+        TRY(cc_ashare_alloc(&a, 4));
+        TRY(cc_ashare_alloc(&b, 4));
+        if (cc_nn_gelu(&p, &bad, &a, &b) != CC_ERR_MISMATCH) report_fail("f mismatch not reported");
+        if (cc_nn_gelu(&p, &bad, &a, &a) == CC_OK) report_fail("aliasing accepted");
+        cc_ashare_free(&a); cc_ashare_free(&b);
+    }
+    free(x);
+    cc_proto_free(&p);
+    return me->failures ? 1 : 0;
+}
+
+static void three_parties_match_model(void **state)
+{
+    (void)state;
+    reports = mmap(NULL, 3 * sizeof *reports, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(reports != MAP_FAILED);
+    memset(reports, 0, 3 * sizeof *reports);
+    cc_net_options opt;
+    cc_net_options_default(&opt);
+    cc_launch_result res;
+    cc_status s = cc_net_launch_local(party_main, NULL, NULL, NULL, &opt, &res);
+    for (int i = 0; i < 3; i++) {
+        if (reports[i].failures || reports[i].status)
+            printf("P%d: %u/%u checks failed; first:\n%s", i, reports[i].failures,
+                   reports[i].checks, reports[i].msg);
+    }
+    printf("%s", reports[0].summary);
+    if (s != CC_OK) printf("launch: %s\n", cc_error_message());
+    assert_int_equal(s, CC_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(reports[i].status, 0);
+        assert_int_equal(reports[i].failures, 0);
+        assert_true(reports[i].checks > 1000);
+    }
+    munmap(reports, 3 * sizeof *reports);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = { cmocka_unit_test(three_parties_match_model) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
