@@ -12,7 +12,7 @@
 static inline __attribute__((always_inline))
 void load_keys(const cc_aes128 *k, __m128i rk[11])
 {
-    for (int r = 0; r < 11; r++) rk[r] = _mm_load_si128((const __m128i *)(k->rk + 16 * r));
+    for (int r = 0; r < 11; r++) rk[r] = _mm_loadu_si128((const __m128i *)(k->rk + 16 * r));
 }
 
 static inline __attribute__((always_inline))

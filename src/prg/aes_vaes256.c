@@ -45,7 +45,7 @@ void ctr_vaes256(const cc_aes128 *k, uint64_t stream, uint64_t block, size_t nbl
 {
     __m256i rk[11];
     for (int r = 0; r < 11; r++)
-        rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(k->rk + 16 * r)));
+        rk[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(k->rk + 16 * r)));
     /* each 128-bit lane: low qword = block counter, high qword = stream id */
     __m256i ctr = _mm256_set_epi64x((long long)stream, (long long)(block + 1),
                                     (long long)stream, (long long)block);
@@ -84,7 +84,7 @@ static void ecb_vaes256(const cc_aes128 *k, const uint8_t *in, uint8_t *out, siz
 {
     __m256i rk[11];
     for (int r = 0; r < 11; r++)
-        rk[r] = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(k->rk + 16 * r)));
+        rk[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(k->rk + 16 * r)));
     size_t b = 0;
     for (; b + 2 <= nblocks; b += 2) {
         __m256i x = _mm256_loadu_si256((const __m256i *)(in + 16 * b));

@@ -46,7 +46,7 @@ static inline __attribute__((always_inline))
 void load_keys(const cc_aes128 *k, __m512i rk[11])
 {
     for (int r = 0; r < 11; r++)
-        rk[r] = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(k->rk + 16 * r)));
+        rk[r] = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(k->rk + 16 * r)));
 }
 
 static inline __attribute__((always_inline))
