@@ -27,7 +27,7 @@ namespace {
 
 enum Op {
     OP_MUL, OP_MUL_FXP, OP_TRUNC, OP_MSB, OP_LT, OP_EQ, OP_A2B, OP_AND, OP_B2A, OP_SELECT,
-    OP_MAX_ROWS, OP_REVEAL, OP_INPUT, OP_MATMUL, OP_MATMUL_FXP, OP_MATMUL_W_FXP
+    OP_MAX_ROWS, OP_REVEAL, OP_INPUT, OP_EXCHANGE, OP_MATMUL, OP_MATMUL_FXP, OP_MATMUL_W_FXP
 };
 
 const char *op_tag(Op op)
@@ -46,6 +46,7 @@ const char *op_tag(Op op)
     case OP_MAX_ROWS: return "max_rows";
     case OP_REVEAL: return "reveal";
     case OP_INPUT: return "input";
+    case OP_EXCHANGE: return "raw_exchange";
     case OP_MATMUL: return "matmul";
     case OP_MATMUL_FXP: return "matmul_fxp";
     case OP_MATMUL_W_FXP: return "matmul_weight_fxp";
@@ -142,6 +143,12 @@ int party_main(cc_net *net, void *arg)
         case OP_MAX_ROWS: return cc_proto_max_rows(&ctx, &a, n / cols, cols, &mx);
         case OP_REVEAL: return cc_proto_reveal(&ctx, &a, plain.data());
         case OP_INPUT: return cc_proto_input(&ctx, 0, plain.data(), &c);
+        case OP_EXCHANGE: {    // baseline: one bare round of 8 bytes/elem, no protocol work
+            cc_net_op_begin(net, "raw_exchange");
+            cc_status e = cc_net_exchange(net, CC_NEXT, a.s[0], CC_PREV, c.s[0], 8 * n);
+            cc_net_op_end(net);
+            return e;
+        }
         case OP_MATMUL:
             return cc_proto_matmul(&ctx, 1, job->M, job->N, job->K, CC_NOTRANS, &a, CC_NOTRANS, &b, &c);
         case OP_MATMUL_FXP:
@@ -231,6 +238,7 @@ void run_job(benchmark::State &state, Op op, size_t M, size_t N, size_t K)
     BENCHMARK(name)->Arg(1000)->Arg(100000)->Arg(1000000)->Iterations(1)->UseManualTime() \
         ->Unit(benchmark::kMillisecond)
 
+ELEMWISE(BM_baseline_exchange_8B, OP_EXCHANGE);
 ELEMWISE(BM_mul, OP_MUL);
 ELEMWISE(BM_mul_trunc_fxp, OP_MUL_FXP);
 ELEMWISE(BM_trunc, OP_TRUNC);

@@ -238,21 +238,17 @@ static bool use_bmi2(void)
     return cached == 1;
 }
 
-/* One tree level on one share plane: spans of the m-bit words G, P pair up
- * (odd = high span, even = low span); A, B get the AND operands
- * (P_hi | P_hi, G_lo | P_lo packed in m bits) and G keeps G_hi. */
-static void span_split(size_t n, unsigned m, uint64_t *G, const uint64_t *P, uint64_t *A,
-                       uint64_t *B)
-{
-    const unsigned half = m / 2;
-    for (size_t j = 0; j < n; j++) {
-        uint64_t ghi = odd_bits(G[j]), glo = even_bits(G[j]);
-        uint64_t phi = odd_bits(P[j]), plo = even_bits(P[j]);
-        A[j] = m > 2 ? phi | (phi << half) : phi;
-        B[j] = m > 2 ? glo | (plo << half) : glo;
-        G[j] = ghi;
-    }
-}
+/* Portable instance of the fused tree level. */
+#define MSB_LEVEL_NAME msb_level_portable
+#define EVEN(x) even_bits(x)
+#define ODD(x) odd_bits(x)
+static void msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void *rin0,
+                               const void *rin1, size_t wb_in, uint64_t *G0, uint64_t *G1,
+                               const uint64_t *P0, const uint64_t *P1, void *msg_out,
+                               size_t wb_out);
+#include "msb_level.h"
+#undef EVEN
+#undef ODD
 
 /* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
  * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v).  The carry into bit 63 is the
@@ -270,42 +266,46 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     uint64_t *buf = pr_alloc(8 * n);
     if (!buf) return CC_ERR_NOMEM;
     uint64_t *P0 = buf, *P1 = buf + n, *G0 = buf + 2 * n, *G1 = buf + 3 * n;
-    uint64_t *A0 = buf + 4 * n, *A1 = buf + 5 * n, *B0 = buf + 6 * n, *B1 = buf + 7 * n;
+    /* two message pairs, alternating: [mine | from next] of the last AND
+     * and of the one being built */
+    void *msg[2][2] = {{buf + 4 * n, buf + 5 * n}, {buf + 6 * n, buf + 7 * n}};
     s = share_u_and_g(ctx, x, P0, P1, G0, G1);
     if (s != CC_OK) goto out;
-    /* keep p_63 for the end; out may alias x, which is no longer needed */
-    uint64_t *top0 = A0, *top1 = A1;
-    for (size_t j = 0; j < n; j++) {
-        top0[j] = P0[j] >> 63;
-        top1[j] = P1[j] >> 63;
-        P0[j] <<= 1; P1[j] <<= 1; G0[j] <<= 1; G1[j] <<= 1;
+    for (size_t j = 0; j < n; j++) {      /* p_63 enters the result directly */
+        out->s[0][j] = P0[j] >> 63;
+        out->s[1][j] = P1[j] >> 63;
     }
-    memcpy(out->s[0], top0, 8 * n);
-    memcpy(out->s[1], top1, 8 * n);
+    void (*level)(size_t, unsigned, unsigned, const void *, const void *, size_t, uint64_t *,
+                  uint64_t *, const uint64_t *, const uint64_t *, void *, size_t) =
+        use_bmi2() ? pr_msb_level_bmi2 : msb_level_portable;
+    unsigned prev_m = 0;
+    size_t wb_in = 0;
+    int cur = 0;
     for (unsigned m = 64; m >= 2; m /= 2) {
-        unsigned half = m / 2;
-        uint64_t *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1}, *As[2] = {A0, A1}, *Bs[2] = {B0, B1};
-        for (int k = 0; k < 2; k++) {
-            if (use_bmi2())
-                pr_span_split_bmi2(n, m, Gs[k], Ps[k], As[k], Bs[k]);
-            else
-                span_split(n, m, Gs[k], Ps[k], As[k], Bs[k]);
+        size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
+        void **in = msg[cur ^ 1], **outm = msg[cur];
+        level(n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
+        /* XOR-zero mask on the packed message (linear), then the AND's reshare */
+        uint64_t *mine = outm[0], *zero = outm[1];
+        if ((n * wb) % 8) {               /* zero the tail of the last word */
+            uint8_t *tail = (uint8_t *)mine + n * wb;
+            memset(tail, 0, 8 * words - n * wb);
         }
-        unsigned width = m > 2 ? m : 1;
-        s = pr_and_width(ctx, n, width, A0, A1, B0, B1, A0, A1);
+        cc_prss_zero_xor(&ctx->prss, words, zero);
+        cc_ring_xor(words, mine, zero, mine);
+        s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, outm[1], n * wb);
         if (s != CC_OK) goto out;
-        uint64_t lo = (UINT64_C(1) << half) - 1;
-        for (int k = 0; k < 2; k++) {
-            uint64_t *G = Gs[k], *P = Ps[k], *R = As[k];
-            for (size_t j = 0; j < n; j++) {
-                G[j] ^= R[j] & lo;
-                P[j] = R[j] >> half;
-            }
-        }
+        prev_m = m > 2 ? m : 1;
+        wb_in = wb;
+        cur ^= 1;
     }
-    for (size_t j = 0; j < n; j++) {
-        out->s[0][j] ^= G0[j] & 1;
-        out->s[1][j] ^= G1[j] & 1;
+    /* carry = G_hi ⊕ (P_hi ∧ G_lo) of the last level */
+    {
+        void **in = msg[cur ^ 1];
+        for (size_t j = 0; j < n; j++) {
+            out->s[0][j] ^= (G0[j] ^ msb_ld(in[0], wb_in, j)) & 1;
+            out->s[1][j] ^= (G1[j] ^ msb_ld(in[1], wb_in, j)) & 1;
+        }
     }
 out:
     pr_free(buf);

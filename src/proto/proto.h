@@ -60,6 +60,9 @@ void cc_ashare_free(cc_ashare *t);
 cc_status cc_bshare_alloc(cc_bshare *t, size_t n);
 cc_status cc_bshare_alloc_2d(cc_bshare *t, size_t rows, size_t cols);
 void cc_bshare_free(cc_bshare *t);
+/* Tensor storage and protocol scratch come from a per-thread cache of freed
+ * blocks (≤ 1 GiB) so repeated ops do not page-fault; this returns it. */
+void cc_proto_release_cache(void);
 /* A view of elements [first, first+n) (no copy, do not free). */
 cc_ashare cc_ashare_slice(const cc_ashare *t, size_t first, size_t n);
 cc_bshare cc_bshare_slice(const cc_bshare *t, size_t first, size_t n);

@@ -19,9 +19,10 @@ static inline void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t au
     pr_book(ctx, cc_proto_op_cost(op, n, aux, role));
 }
 
-/* Scratch: 64-byte aligned u64 buffers; NULL sets an error. */
+/* Scratch: 64-byte aligned u64 buffers from a per-thread cache (context.c);
+ * NULL sets an error.  pr_free(NULL) is a no-op. */
 uint64_t *pr_alloc(size_t n_words);
-static inline void pr_free(void *p) { cc_free(p); }
+void pr_free(void *p);
 
 /* Shape checks that produce "<op>: <what> has n=.. but .. expects n=.." */
 cc_status pr_check_n(const char *op, const char *what, size_t have, size_t want);
@@ -56,9 +57,11 @@ cc_status pr_and_width(cc_proto *ctx, size_t n, unsigned width, const uint64_t *
                        uint64_t *o0, uint64_t *o1);
 size_t pr_width_bytes(unsigned width);
 
-/* MSB tree level with BMI2 PEXT (span_bmi2.c; only when cpuid has BMI2). */
-void pr_span_split_bmi2(size_t n, unsigned m, uint64_t *G, const uint64_t *P, uint64_t *A,
-                        uint64_t *B);
+/* MSB tree level (msb_level.h) with BMI2 PEXT (span_bmi2.c; only when
+ * cpuid has BMI2) and portable (boolean.c). */
+void pr_msb_level_bmi2(size_t n, unsigned m, unsigned prev_m, const void *rin0, const void *rin1,
+                       size_t wb_in, uint64_t *G0, uint64_t *G1, const uint64_t *P0,
+                       const uint64_t *P1, void *msg_out, size_t wb_out);
 
 /* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);

@@ -1,0 +1,63 @@
+/* One level of the MSB carry tree, fused into a single pass (included by
+ * boolean.c with portable bit gathering and by span_bmi2.c with PEXT; the
+ * includer defines MSB_LEVEL_NAME, EVEN(x) and ODD(x)).
+ *
+ * Per element and share plane k: take the previous level's AND result r_k
+ * (from the packed messages rin_k, masked to prev_m bits) and update
+ *   g_k = G_k ⊕ (r_k ∧ lo),  p_k = r_k ≫ prev_half
+ * (first level: g_k = G_k ≪ 1, p_k = P_k ≪ 1 — the carry into bit 63 only
+ * involves bits 0..62), split the m-bit spans into high (odd) and low (even)
+ * halves, keep G_k = G_hi and form the AND operands
+ *   a = P_hi | P_hi ≪ half,  b = G_lo | P_lo ≪ half   (m = 2: a = P_hi, b = G_lo)
+ * then the local AND term z = a0 (b0 ⊕ b1) ⊕ a1 b0, stored in wb_out bytes
+ * of msg_out.  One pass instead of six keeps the tree memory-light. */
+static inline uint64_t msb_ld(const void *p, size_t wb, size_t j)
+{
+    switch (wb) {
+    case 8: return ((const uint64_t *)p)[j];
+    case 4: return ((const uint32_t *)p)[j];
+    case 2: return ((const uint16_t *)p)[j];
+    default: return ((const uint8_t *)p)[j];
+    }
+}
+
+static inline void msb_st(void *p, size_t wb, size_t j, uint64_t v)
+{
+    switch (wb) {
+    case 8: ((uint64_t *)p)[j] = v; break;
+    case 4: ((uint32_t *)p)[j] = (uint32_t)v; break;
+    case 2: ((uint16_t *)p)[j] = (uint16_t)v; break;
+    default: ((uint8_t *)p)[j] = (uint8_t)v; break;
+    }
+}
+
+void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, const void *rin1,
+                    size_t wb_in, uint64_t *G0, uint64_t *G1, const uint64_t *P0,
+                    const uint64_t *P1, void *msg_out, size_t wb_out)
+{
+    const unsigned half = m / 2, prev_half = prev_m / 2;
+    const uint64_t in_mask = prev_m >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << prev_m) - 1;
+    const uint64_t lo = prev_half ? (UINT64_C(1) << prev_half) - 1 : 0;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t g0, g1, p0, p1;
+        if (prev_m == 0) {
+            g0 = G0[j] << 1; g1 = G1[j] << 1;
+            p0 = P0[j] << 1; p1 = P1[j] << 1;
+        } else {
+            uint64_t r0 = msb_ld(rin0, wb_in, j) & in_mask, r1 = msb_ld(rin1, wb_in, j) & in_mask;
+            g0 = G0[j] ^ (r0 & lo); g1 = G1[j] ^ (r1 & lo);
+            p0 = r0 >> prev_half;   p1 = r1 >> prev_half;
+        }
+        uint64_t phi0 = ODD(p0), phi1 = ODD(p1), glo0 = EVEN(g0), glo1 = EVEN(g1);
+        uint64_t a0, a1, b0, b1;
+        if (m > 2) {
+            a0 = phi0 | (phi0 << half); a1 = phi1 | (phi1 << half);
+            b0 = glo0 | (EVEN(p0) << half); b1 = glo1 | (EVEN(p1) << half);
+        } else {
+            a0 = phi0; a1 = phi1; b0 = glo0; b1 = glo1;
+        }
+        G0[j] = ODD(g0);
+        G1[j] = ODD(g1);
+        msb_st(msg_out, wb_out, j, (a0 & (b0 ^ b1)) ^ (a1 & b0));
+    }
+}
