@@ -35,6 +35,10 @@ typedef struct gemm_job {
     bool accumulate;
 } gemm_job;
 
+#ifndef GEMM_DIRECT_KC
+#define GEMM_DIRECT_KC 64
+#endif
+
 /* Per-thread packing buffers, kept between calls (the OpenMP workers live
  * as long as the process), so a GEMM never pays for page faults on fresh
  * buffers.  Grown on demand. */
@@ -81,7 +85,11 @@ static void gemm_region(const gemm_job *g, size_t m0, size_t m1, size_t n0, size
 {
     const cc_kern *kern = g->kern;
     const size_t mr = kern->mr, aw = kern->a_words;
-    const size_t kc = kern->kc, mc = kern->mc, nc = kern->nc;
+    const size_t mc = kern->mc, nc = kern->nc;
+    /* In-place B: a depth block touches one cache line in each of kc rows
+     * (pages) per panel; a short block keeps those pages in the L1 TLB and
+     * the row streams few enough for the prefetchers. */
+    const size_t kc = g->direct_b ? CC_MIN(kern->kc, (size_t)GEMM_DIRECT_KC) : kern->kc;
     uint64_t tile[CC_KERN_MR_MAX * NR];
     uint64_t *abuf = scratch(&tl_abuf, &tl_acap, mc * kc * aw);
     uint64_t *bbuf = g->Bpacked ? NULL
@@ -177,7 +185,7 @@ static void gemm_run(const gemm_job *g)
 
 /* Largest M for which row-major B is read in place instead of packed
  * (measured: docs/BENCHMARKS.md). */
-#define GEMM_DIRECT_B_MAX_M 32
+#define GEMM_DIRECT_B_MAX_M 16
 
 static void set_a(gemm_job *g, cc_trans ta, const uint64_t *A, size_t lda)
 {

@@ -200,7 +200,7 @@ void cc_gemm_avx2_ukr_4x8(size_t k, const uint64_t *Ap, const uint64_t *Bp, size
 
 const cc_kern cc_kern_avx2 = {
     .name = "avx2",
-    .mr = MR, .a_words = 2, .mc = 64, .kc = 256, .nc = 4096,
+    .mr = MR, .a_words = 2, .mc = 64, .kc = 128, .nc = 4096,
     .pack_a = avx2_pack_a, .gemm_ukr = cc_gemm_avx2_ukr_4x8,
     .add = avx2_add, .sub = avx2_sub, .mul = avx2_mul, .xor_ = avx2_xor, .and_ = avx2_and,
     .neg = avx2_neg, .not_ = avx2_not,

@@ -138,7 +138,7 @@ static uint64_t avx512_sum(size_t n, const uint64_t *a)
 
 const cc_kern cc_kern_avx512 = {
     .name = "avx512",
-    .mr = MR, .a_words = 2, .mc = 128, .kc = 256, .nc = 4096,
+    .mr = MR, .a_words = 2, .mc = 128, .kc = 128, .nc = 4096,
     .pack_a = avx512_pack_a, .gemm_ukr = avx512_gemm_ukr,
     .add = avx512_add, .sub = avx512_sub, .mul = avx512_mul, .xor_ = avx512_xor, .and_ = avx512_and,
     .neg = avx512_neg, .not_ = avx512_not,
