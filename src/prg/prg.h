@@ -41,7 +41,7 @@ void cc_prg_init(cc_prg *p, const uint8_t seed[16], uint64_t stream);
 void cc_prg_wipe(cc_prg *p);
 /* out[i] = element (first + i) of the stream, i < n (the range may end at
  * element 2^64 - 1 but not wrap past it).  Random packed bits are the same
- * words.  Multi-threaded (OpenMP) for n >= 32768, identical bytes for any
+ * words.  Multi-threaded (OpenMP) for n >= 131072, identical bytes for any
  * thread count; out needs only uint64_t alignment. */
 void cc_prg_u64(const cc_prg *p, uint64_t first, size_t n, uint64_t *out);
 /* Same words, XOR-accumulated / added into out (saves a pass). */
