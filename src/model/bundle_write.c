@@ -190,16 +190,17 @@ static cc_status make_share(const cc_tensor_source *src, const plan_item *it, un
     }
     cc_prg_wipe(&g0);
     cc_prg_wipe(&g1);
-    cc_wipe(wb->tmp, SPLIT_CHUNK * sizeof *wb->tmp);
+    sodium_memzero(wb->tmp, SPLIT_CHUNK * sizeof *wb->tmp);
     *w2 = stored;
     return CC_OK;
 }
 
 static void free_buffers(work_buffers *wb, size_t max_numel, size_t max_stored)
 {
-    if (wb->f) { cc_wipe(wb->f, max_numel * sizeof(float)); cc_free(wb->f); }
-    if (wb->v) { cc_wipe(wb->v, max_numel * 8); cc_free(wb->v); }
-    if (wb->p) { cc_wipe(wb->p, max_stored * 8); cc_free(wb->p); }
+    /* plaintext weights: wipe at memset speed (cc_wipe is byte-wise, for keys) */
+    if (wb->f) { sodium_memzero(wb->f, max_numel * sizeof(float)); cc_free(wb->f); }
+    if (wb->v) { sodium_memzero(wb->v, max_numel * 8); cc_free(wb->v); }
+    if (wb->p) { sodium_memzero(wb->p, max_stored * 8); cc_free(wb->p); }
     cc_free(wb->tmp);
     memset(wb, 0, sizeof *wb);
 }

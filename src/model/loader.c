@@ -257,7 +257,10 @@ void cc_bundle_close(cc_bundle *b)
         munmap((void *)b->map, b->map_len);
     }
     if (b->data_fd >= 0) close(b->data_fd);
-    if (b->buf) { cc_wipe(b->buf, b->buf_bytes); cc_free_huge(b->buf, b->buf_bytes); }
+    /* The seed buffer is an anonymous mapping: munmap hands its pages back
+     * to the kernel, which zeroes them before any reuse, so a byte-wise wipe
+     * of up to a layer (1.6 GB for LLaMA-7B) would buy nothing. */
+    if (b->buf) cc_free_huge(b->buf, b->buf_bytes);
     if (b->seed) { cc_wipe(b->seed, 32); cc_free(b->seed); }
     free(b->data_path);
     cc_free(b->views);
