@@ -181,7 +181,7 @@ static void *sender_main(void *arg)
     cc_hub *h = l->hub;
     pthread_mutex_lock(&h->mu);
     for (;;) {
-        while (l->q_head == l->q_tail && !l->closing && h->fail_status == CC_OK)
+        while ((l->q_head == l->q_tail || l->tx_busy) && !l->closing && h->fail_status == CC_OK)
             pthread_cond_wait(&l->send_cv, &h->mu);
         if (h->fail_status != CC_OK || l->q_head == l->q_tail) break;
         cc_send_item it = l->q[l->q_head % CC_SENDQ_CAP];
@@ -483,9 +483,24 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
     if (s == CC_OK && h->fail_status != CC_OK) s = hub_error(h);
     if (s == CC_OK && l->peer_bye)
         s = cc_error_set(CC_ERR_PEER, "%s has already ended its run", l->name);
-    if (s == CC_OK) {
-        l->q[l->q_tail % CC_SENDQ_CAP] = (cc_send_item){.buf = buf, .len = len,
-                                                         .op_hash = op_hash, .type = CC_FRAME_DATA};
+    cc_send_item it = {.buf = buf, .len = len, .op_hash = op_hash, .type = CC_FRAME_DATA};
+    if (s == CC_OK && len <= CC_INLINE_SEND_MAX && l->q_head == l->q_tail && !l->tx_busy) {
+        /* Small message, idle link: write it from this thread.  Saves waking
+         * the sender thread, which is most of a small round's latency; the
+         * bytes fit in the socket buffer, so this does not block. */
+        l->tx_busy = true;
+        pthread_mutex_unlock(&h->mu);
+        s = send_frames(l, &it);
+        pthread_mutex_lock(&h->mu);
+        l->tx_busy = false;
+        if (s != CC_OK) {
+            cc_hub_fail_locked(h, s, "sending to %s: %s", l->name,
+                               s == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            s = hub_error(h);
+        }
+        pthread_cond_broadcast(&h->cv);
+    } else if (s == CC_OK) {
+        l->q[l->q_tail % CC_SENDQ_CAP] = it;
         l->q_tail++;
         pthread_cond_signal(&l->send_cv);
     }

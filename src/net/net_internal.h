@@ -108,6 +108,9 @@ typedef struct cc_send_item {
 } cc_send_item;
 
 #define CC_SENDQ_CAP 1024
+/* Messages up to this size are written by the calling thread when the link
+ * is idle (see cc_link_send). */
+#define CC_INLINE_SEND_MAX (64u << 10)
 
 /* One incoming message; doubles as the public cc_net_rx handle. */
 struct cc_net_rx {
