@@ -56,7 +56,7 @@ const char *op_tag(Op op)
 
 struct PartyResult {
     int status;
-    double median_s;
+    double median_s, min_s;
     double bytes_per_call;
     double rounds_per_call;
     char msg[256];
@@ -176,6 +176,7 @@ int party_main(cc_net *net, void *arg)
     } else {
         std::sort(times.begin(), times.end());
         r->median_s = times[times.size() / 2];
+        r->min_s = times[0];
         cc_net_stat st[64];
         size_t k = cc_net_stats(net, st, 64);
         for (size_t i = 0; i < k && i < 64; i++)
@@ -222,6 +223,7 @@ void run_job(benchmark::State &state, Op op, size_t M, size_t N, size_t K)
     }
     double en = matmul ? 1.0 : (double)n;   // matmul: bytes for the whole op
     state.counters["s"] = job->res[0].median_s;
+    state.counters["s_min"] = job->res[0].min_s;
     state.counters[matmul ? "bytes_P0" : "B/elem_P0"] = job->res[0].bytes_per_call / en;
     state.counters[matmul ? "bytes_P1" : "B/elem_P1"] = job->res[1].bytes_per_call / en;
     state.counters[matmul ? "bytes_P2" : "B/elem_P2"] = job->res[2].bytes_per_call / en;

@@ -13,7 +13,7 @@
 #include "proto_test_util.h"
 
 #define F 18
-static const size_t sizes[] = {0, 1, 7, 1000};
+static const size_t sizes[] = {0, 1, 7, 1000, 100003};
 
 /* edge values every elementwise test includes (n ≥ 8 gets them at the front) */
 static const uint64_t edges[] = {0, 1, UINT64_C(0) - 1, UINT64_C(1) << 61,
@@ -249,7 +249,8 @@ static int body_mul(cc_proto *ctx)
     }
     /* matmul: shapes incl. zero dims, transposed variants, batches */
     static const size_t shapes[][4] = {{1, 1, 1, 1}, {1, 3, 4, 5}, {3, 5, 7, 9}, {2, 0, 3, 4},
-                                       {1, 4, 0, 3}, {2, 4, 3, 0}, {4, 16, 16, 8}};
+                                       {1, 4, 0, 3}, {2, 4, 3, 0}, {4, 16, 16, 8},
+                                       {1, 128, 96, 200}};
     for (size_t si = 0; si < CC_ARRAY_LEN(shapes); si++)
         for (int t = 0; t < 3; t++) {
             size_t B_ = shapes[si][0], M = shapes[si][1], N = shapes[si][2], K = shapes[si][3];
