@@ -19,16 +19,6 @@
 #include "checkpoint_internal.h"
 #include "core.h"
 
-typedef enum { AS_IS, TRANSPOSE, ROPE_UNPERMUTE } xform;
-
-typedef struct hf_ctx {
-    st_source src;
-    const char *prefix;          /* "model.", "transformer.", "bert." or "" */
-    cc_model_weights *w;
-    float *tmp;                  /* conversion scratch, grown on demand */
-    size_t tmp_cap;
-} hf_ctx;
-
 /* ---- config.json ------------------------------------------------------------ */
 
 static cc_status cfg_int(struct json_object *cfg, const char *key, bool required, int dflt, int *out)
@@ -135,24 +125,26 @@ static cc_status parse_config(struct json_object *cfg, cc_model_config *c)
     return CC_OK;
 }
 
-/* ---- tensors -------------------------------------------------------------- */
+/* ---- tensors: plan at open, convert on read ------------------------------------ */
 
-static float *scratch(hf_ctx *h, size_t n)
+typedef struct hf_ctx {
+    cc_checkpoint *ck;
+    st_source *src;
+    const char *prefix;          /* "model.", "transformer.", "bert." or "" */
+} hf_ctx;
+
+/* Finds `name` with the model prefix, then without; fills the stored name. */
+static cc_status find(hf_ctx *h, const char *name, bool required, st_tensor *t, bool *found,
+                      char stored[192])
 {
-    if (n > h->tmp_cap) {
-        cc_free(h->tmp);
-        h->tmp = cc_alloc(n * sizeof(float));
-        h->tmp_cap = h->tmp ? n : 0;
+    snprintf(stored, 192, "%s%s", h->prefix, name);
+    *found = st_source_find(h->src, stored, t);
+    if (!*found) {
+        snprintf(stored, 192, "%s", name);
+        *found = st_source_find(h->src, stored, t);
     }
-    return h->tmp;
-}
-
-static cc_status find(hf_ctx *h, const char *name, bool required, st_tensor *t, bool *found)
-{
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", h->prefix, name);
-    *found = st_source_find(&h->src, full, t) || st_source_find(&h->src, name, t);
-    if (!*found && required) return cc_error_set(CC_ERR_FORMAT, "missing tensor %s", full);
+    if (!*found && required)
+        return cc_error_set(CC_ERR_FORMAT, "missing tensor %s%s", h->prefix, name);
     return CC_OK;
 }
 
@@ -168,48 +160,33 @@ static cc_status check_shape(const st_tensor *t, const char *name, int64_t d0, i
                         got, (long long)d0, d1 ? "[" : "", (long long)d1, d1 ? "]" : "");
 }
 
-/* Imports HF tensor `name` as canonical `cname` of shape [d0][d1] ([d0] if
- * d1 == 0).  Returns CC_OK with nothing added when an optional tensor is
- * absent. */
-static cc_status import(hf_ctx *h, const char *name, bool required, const char *cname, int layer,
-                        bool linear, int64_t d0, int64_t d1, xform x, int heads)
+/* Plans HF tensor `name` as canonical `cname` of shape [d0][d1] ([d0] if
+ * d1 == 0), checking the stored shape.  An absent optional tensor adds
+ * nothing. */
+static cc_status plan(hf_ctx *h, const char *name, bool required, const char *cname, int layer,
+                      bool linear, int64_t d0, int64_t d1, ckpt_xform x, int heads)
 {
     st_tensor t;
     bool found;
-    CC_TRY(find(h, name, required, &t, &found));
+    char stored[192];
+    CC_TRY(find(h, name, required, &t, &found, stored));
     if (!found) return CC_OK;
-    CC_TRY(check_shape(&t, name, x == TRANSPOSE ? d1 : d0, x == TRANSPOSE ? d0 : d1));
-    float *dst;
-    CC_TRY(cc_weights_add(h->w, layer, linear, d0, d1, &dst, "%s", cname));
-    if (x == AS_IS) {
-        st_to_f32(&t, dst);
-        return CC_OK;
-    }
-    float *src = scratch(h, t.numel);
-    if (!src) return cc_error_wrap(CC_ERR_NOMEM, "converting %s", name);
-    st_to_f32(&t, src);
-    if (x == TRANSPOSE) {
-        for (int64_t i = 0; i < d1; i++)
-            for (int64_t o = 0; o < d0; o++) dst[o * d1 + i] = src[i * d0 + o];
-    } else {   /* ROPE_UNPERMUTE: Meta row head·hs + 2i + h2 = HF row head·hs + h2·hs/2 + i */
-        const int64_t hs = d0 / heads;
-        for (int64_t hd = 0; hd < heads; hd++)
-            for (int64_t i = 0; i < hs / 2; i++)
-                for (int64_t h2 = 0; h2 < 2; h2++)
-                    memcpy(dst + (hd * hs + 2 * i + h2) * d1, src + (hd * hs + h2 * hs / 2 + i) * d1,
-                           (size_t)d1 * sizeof *dst);
-    }
+    CC_TRY(check_shape(&t, stored, x == XF_TRANSPOSE ? d1 : d0, x == XF_TRANSPOSE ? d0 : d1));
+    ckpt_entry *e;
+    CC_TRY(ckpt_add(h->ck, layer, linear, d0, d1, &e, "%s", cname));
+    memcpy(e->src, stored, sizeof e->src);
+    e->xform = x;
+    e->heads = heads;
     return CC_OK;
 }
 
-static cc_status import_layer_tensor(hf_ctx *h, int l, const char *hf_fmt, bool required,
-                                     const char *cname, bool linear, int64_t d0, int64_t d1,
-                                     xform x, int heads)
+static cc_status plan_layer(hf_ctx *h, int l, const char *hf_fmt, bool required, const char *cname,
+                            bool linear, int64_t d0, int64_t d1, ckpt_xform x, int heads)
 {
     char name[160], canon[CC_TENSOR_NAME_MAX];
     snprintf(name, sizeof name, hf_fmt, l);
     snprintf(canon, sizeof canon, "layers.%d.%s", l, cname);
-    return import(h, name, required, canon, l, linear, d0, d1, x, heads);
+    return plan(h, name, required, canon, l, linear, d0, d1, x, heads);
 }
 
 static const char *pick_prefix(hf_ctx *h, const char *probe, const char *const *prefixes, int n)
@@ -218,129 +195,112 @@ static const char *pick_prefix(hf_ctx *h, const char *probe, const char *const *
         char full[256];
         st_tensor t;
         snprintf(full, sizeof full, "%s%s", prefixes[i], probe);
-        if (st_source_find(&h->src, full, &t)) return prefixes[i];
+        if (st_source_find(h->src, full, &t)) return prefixes[i];
     }
     return prefixes[0];
 }
 
-static cc_status import_llama(hf_ctx *h)
+static cc_status plan_llama(hf_ctx *h)
 {
-    const cc_model_config *c = &h->w->config;
+    const cc_model_config *c = &h->ck->config;
     const int d = c->dim, kv = cc_config_kv_dim(c), hd = c->hidden_dim;
     static const char *const prefixes[] = {"model.", ""};
     h->prefix = pick_prefix(h, "embed_tokens.weight", prefixes, 2);
-    CC_TRY(import(h, "embed_tokens.weight", true, "embed.tokens", -1, false, c->vocab_size, d, AS_IS, 0));
+    CC_TRY(plan(h, "embed_tokens.weight", true, "embed.tokens", -1, false, c->vocab_size, d, XF_AS_IS, 0));
     for (int l = 0; l < c->n_layers; l++) {
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.input_layernorm.weight", true, "attn_norm.weight", false, d, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.self_attn.q_proj.weight", true, "attn.q.weight", true, d, d, ROPE_UNPERMUTE, c->n_heads));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.self_attn.k_proj.weight", true, "attn.k.weight", true, kv, d, ROPE_UNPERMUTE, c->n_kv_heads));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.self_attn.v_proj.weight", true, "attn.v.weight", true, kv, d, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.self_attn.o_proj.weight", true, "attn.o.weight", true, d, d, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.post_attention_layernorm.weight", true, "ffn_norm.weight", false, d, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.mlp.gate_proj.weight", true, "ffn.gate.weight", true, hd, d, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.mlp.up_proj.weight", true, "ffn.up.weight", true, hd, d, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "layers.%d.mlp.down_proj.weight", true, "ffn.down.weight", true, d, hd, AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.input_layernorm.weight", true, "attn_norm.weight", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.self_attn.q_proj.weight", true, "attn.q.weight", true, d, d, XF_ROPE_UNPERMUTE, c->n_heads));
+        CC_TRY(plan_layer(h, l, "layers.%d.self_attn.k_proj.weight", true, "attn.k.weight", true, kv, d, XF_ROPE_UNPERMUTE, c->n_kv_heads));
+        CC_TRY(plan_layer(h, l, "layers.%d.self_attn.v_proj.weight", true, "attn.v.weight", true, kv, d, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.self_attn.o_proj.weight", true, "attn.o.weight", true, d, d, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.post_attention_layernorm.weight", true, "ffn_norm.weight", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.mlp.gate_proj.weight", true, "ffn.gate.weight", true, hd, d, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.mlp.up_proj.weight", true, "ffn.up.weight", true, hd, d, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "layers.%d.mlp.down_proj.weight", true, "ffn.down.weight", true, d, hd, XF_AS_IS, 0));
     }
-    CC_TRY(import(h, "norm.weight", true, "final_norm.weight", c->n_layers, false, d, 0, AS_IS, 0));
-    if (!c->tied_embeddings) {
-        /* lm_head sits outside the "model." prefix */
-        const char *saved = h->prefix;
-        h->prefix = "";
-        cc_status s = import(h, "lm_head.weight", true, "lm_head.weight", c->n_layers, true,
-                             c->vocab_size, d, AS_IS, 0);
-        h->prefix = saved;
-        CC_TRY(s);
-    }
-    return CC_OK;
+    CC_TRY(plan(h, "norm.weight", true, "final_norm.weight", c->n_layers, false, d, 0, XF_AS_IS, 0));
+    if (c->tied_embeddings) return CC_OK;
+    h->prefix = "";   /* lm_head sits outside the "model." prefix */
+    return plan(h, "lm_head.weight", true, "lm_head.weight", c->n_layers, true, c->vocab_size, d, XF_AS_IS, 0);
 }
 
 /* GPT-2's c_attn: Conv1D [d][3d] (+ bias [3d]) holding q | k | v columns. */
-static cc_status import_gpt2_qkv(hf_ctx *h, int l, int d)
+static cc_status plan_gpt2_qkv(hf_ctx *h, int l, int d)
 {
-    char name[96];
+    static const char part[3] = {'q', 'k', 'v'};
+    char name[96], stored[192];
     st_tensor t;
     bool found;
-    snprintf(name, sizeof name, "h.%d.attn.c_attn.weight", l);
-    CC_TRY(find(h, name, true, &t, &found));
-    CC_TRY(check_shape(&t, name, d, 3 * (int64_t)d));
-    float *src = scratch(h, t.numel);
-    if (!src) return cc_error_wrap(CC_ERR_NOMEM, "converting %s", name);
-    st_to_f32(&t, src);
-    static const char part[3] = {'q', 'k', 'v'};
-    for (int p = 0; p < 3; p++) {
-        float *dst;
-        CC_TRY(cc_weights_add(h->w, l, true, d, d, &dst, "layers.%d.attn.%c.weight", l, part[p]));
-        for (int i = 0; i < d; i++)
-            for (int o = 0; o < d; o++) dst[(size_t)o * d + i] = src[(size_t)i * 3 * d + (size_t)p * d + o];
-    }
-    snprintf(name, sizeof name, "h.%d.attn.c_attn.bias", l);
-    CC_TRY(find(h, name, true, &t, &found));
-    CC_TRY(check_shape(&t, name, 3 * (int64_t)d, 0));
-    st_to_f32(&t, src);
-    for (int p = 0; p < 3; p++) {
-        float *dst;
-        CC_TRY(cc_weights_add(h->w, l, false, d, 0, &dst, "layers.%d.attn.%c.bias", l, part[p]));
-        memcpy(dst, src + (size_t)p * d, (size_t)d * sizeof *dst);
+    for (int is_bias = 0; is_bias < 2; is_bias++) {
+        snprintf(name, sizeof name, "h.%d.attn.c_attn.%s", l, is_bias ? "bias" : "weight");
+        CC_TRY(find(h, name, true, &t, &found, stored));
+        CC_TRY(check_shape(&t, stored, is_bias ? 3 * (int64_t)d : d, is_bias ? 0 : 3 * (int64_t)d));
+        for (int p = 0; p < 3; p++) {
+            ckpt_entry *e;
+            CC_TRY(ckpt_add(h->ck, l, !is_bias, d, is_bias ? 0 : d, &e, "layers.%d.attn.%c.%s", l,
+                            part[p], is_bias ? "bias" : "weight"));
+            memcpy(e->src, stored, sizeof e->src);
+            e->xform = is_bias ? XF_SLICE : XF_COLUMNS;
+            e->part = p;
+        }
     }
     return CC_OK;
 }
 
-static cc_status import_gpt2(hf_ctx *h)
+static cc_status plan_gpt2(hf_ctx *h)
 {
-    const cc_model_config *c = &h->w->config;
+    const cc_model_config *c = &h->ck->config;
     const int d = c->dim, hd = c->hidden_dim, L = c->n_layers;
     static const char *const prefixes[] = {"", "transformer."};
     h->prefix = pick_prefix(h, "wte.weight", prefixes, 2);
-    CC_TRY(import(h, "wte.weight", true, "embed.tokens", -1, false, c->vocab_size, d, AS_IS, 0));
-    CC_TRY(import(h, "wpe.weight", true, "embed.positions", -1, false, c->max_seq_len, d, AS_IS, 0));
+    CC_TRY(plan(h, "wte.weight", true, "embed.tokens", -1, false, c->vocab_size, d, XF_AS_IS, 0));
+    CC_TRY(plan(h, "wpe.weight", true, "embed.positions", -1, false, c->max_seq_len, d, XF_AS_IS, 0));
     for (int l = 0; l < L; l++) {
-        CC_TRY(import_layer_tensor(h, l, "h.%d.ln_1.weight", true, "attn_norm.weight", false, d, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.ln_1.bias", true, "attn_norm.bias", false, d, 0, AS_IS, 0));
-        CC_TRY(import_gpt2_qkv(h, l, d));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.attn.c_proj.weight", true, "attn.o.weight", true, d, d, TRANSPOSE, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.attn.c_proj.bias", true, "attn.o.bias", false, d, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.ln_2.weight", true, "ffn_norm.weight", false, d, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.ln_2.bias", true, "ffn_norm.bias", false, d, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.mlp.c_fc.weight", true, "ffn.up.weight", true, hd, d, TRANSPOSE, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.mlp.c_fc.bias", true, "ffn.up.bias", false, hd, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.mlp.c_proj.weight", true, "ffn.down.weight", true, d, hd, TRANSPOSE, 0));
-        CC_TRY(import_layer_tensor(h, l, "h.%d.mlp.c_proj.bias", true, "ffn.down.bias", false, d, 0, AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.ln_1.weight", true, "attn_norm.weight", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.ln_1.bias", true, "attn_norm.bias", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_gpt2_qkv(h, l, d));
+        CC_TRY(plan_layer(h, l, "h.%d.attn.c_proj.weight", true, "attn.o.weight", true, d, d, XF_TRANSPOSE, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.attn.c_proj.bias", true, "attn.o.bias", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.ln_2.weight", true, "ffn_norm.weight", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.ln_2.bias", true, "ffn_norm.bias", false, d, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.mlp.c_fc.weight", true, "ffn.up.weight", true, hd, d, XF_TRANSPOSE, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.mlp.c_fc.bias", true, "ffn.up.bias", false, hd, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.mlp.c_proj.weight", true, "ffn.down.weight", true, d, hd, XF_TRANSPOSE, 0));
+        CC_TRY(plan_layer(h, l, "h.%d.mlp.c_proj.bias", true, "ffn.down.bias", false, d, 0, XF_AS_IS, 0));
     }
-    CC_TRY(import(h, "ln_f.weight", true, "final_norm.weight", L, false, d, 0, AS_IS, 0));
-    CC_TRY(import(h, "ln_f.bias", true, "final_norm.bias", L, false, d, 0, AS_IS, 0));
-    if (!c->tied_embeddings) {
-        h->prefix = "";
-        CC_TRY(import(h, "lm_head.weight", true, "lm_head.weight", L, true, c->vocab_size, d, AS_IS, 0));
-    }
-    return CC_OK;
+    CC_TRY(plan(h, "ln_f.weight", true, "final_norm.weight", L, false, d, 0, XF_AS_IS, 0));
+    CC_TRY(plan(h, "ln_f.bias", true, "final_norm.bias", L, false, d, 0, XF_AS_IS, 0));
+    if (c->tied_embeddings) return CC_OK;
+    h->prefix = "";
+    return plan(h, "lm_head.weight", true, "lm_head.weight", L, true, c->vocab_size, d, XF_AS_IS, 0);
 }
 
 /* BERT LayerNorms are "LayerNorm.weight/bias" (older exports: gamma/beta). */
-static cc_status import_bert_norm(hf_ctx *h, const char *hf_base, const char *cname, int layer, int d)
+static cc_status plan_bert_norm(hf_ctx *h, const char *hf_base, const char *cname, int layer, int d)
 {
-    char w[192], b[192], cw[CC_TENSOR_NAME_MAX], cb[CC_TENSOR_NAME_MAX];
+    char w[192], b[192], cw[CC_TENSOR_NAME_MAX], cb[CC_TENSOR_NAME_MAX], stored[192];
     st_tensor t;
     bool found;
     snprintf(w, sizeof w, "%s.weight", hf_base);
-    CC_TRY(find(h, w, false, &t, &found));
+    CC_TRY(find(h, w, false, &t, &found, stored));
     if (found) snprintf(b, sizeof b, "%s.bias", hf_base);
     else { snprintf(w, sizeof w, "%s.gamma", hf_base); snprintf(b, sizeof b, "%s.beta", hf_base); }
     snprintf(cw, sizeof cw, "%s.weight", cname);
     snprintf(cb, sizeof cb, "%s.bias", cname);
-    CC_TRY(import(h, w, true, cw, layer, false, d, 0, AS_IS, 0));
-    return import(h, b, true, cb, layer, false, d, 0, AS_IS, 0);
+    CC_TRY(plan(h, w, true, cw, layer, false, d, 0, XF_AS_IS, 0));
+    return plan(h, b, true, cb, layer, false, d, 0, XF_AS_IS, 0);
 }
 
-static cc_status import_bert(hf_ctx *h)
+static cc_status plan_bert(hf_ctx *h)
 {
-    cc_model_config *c = &h->w->config;
+    cc_model_config *c = &h->ck->config;
     const int d = c->dim, hd = c->hidden_dim, L = c->n_layers;
     static const char *const prefixes[] = {"bert.", ""};
     h->prefix = pick_prefix(h, "embeddings.word_embeddings.weight", prefixes, 2);
-    CC_TRY(import(h, "embeddings.word_embeddings.weight", true, "embed.tokens", -1, false, c->vocab_size, d, AS_IS, 0));
-    CC_TRY(import(h, "embeddings.position_embeddings.weight", true, "embed.positions", -1, false, c->max_seq_len, d, AS_IS, 0));
-    CC_TRY(import(h, "embeddings.token_type_embeddings.weight", true, "embed.token_types", -1, false, c->type_vocab_size, d, AS_IS, 0));
-    CC_TRY(import_bert_norm(h, "embeddings.LayerNorm", "embed.norm", -1, d));
+    CC_TRY(plan(h, "embeddings.word_embeddings.weight", true, "embed.tokens", -1, false, c->vocab_size, d, XF_AS_IS, 0));
+    CC_TRY(plan(h, "embeddings.position_embeddings.weight", true, "embed.positions", -1, false, c->max_seq_len, d, XF_AS_IS, 0));
+    CC_TRY(plan(h, "embeddings.token_type_embeddings.weight", true, "embed.token_types", -1, false, c->type_vocab_size, d, XF_AS_IS, 0));
+    CC_TRY(plan_bert_norm(h, "embeddings.LayerNorm", "embed.norm", -1, d));
     static const struct { const char *hf, *canon; } attn[] = {
         {"attention.self.query", "attn.q"}, {"attention.self.key", "attn.k"},
         {"attention.self.value", "attn.v"}, {"attention.output.dense", "attn.o"},
@@ -350,38 +310,79 @@ static cc_status import_bert(hf_ctx *h)
         for (size_t i = 0; i < CC_ARRAY_LEN(attn); i++) {
             snprintf(hf, sizeof hf, "encoder.layer.%d.%s.weight", l, attn[i].hf);
             snprintf(canon, sizeof canon, "layers.%d.%s.weight", l, attn[i].canon);
-            CC_TRY(import(h, hf, true, canon, l, true, d, d, AS_IS, 0));
+            CC_TRY(plan(h, hf, true, canon, l, true, d, d, XF_AS_IS, 0));
             snprintf(hf, sizeof hf, "encoder.layer.%d.%s.bias", l, attn[i].hf);
             snprintf(canon, sizeof canon, "layers.%d.%s.bias", l, attn[i].canon);
-            CC_TRY(import(h, hf, true, canon, l, false, d, 0, AS_IS, 0));
+            CC_TRY(plan(h, hf, true, canon, l, false, d, 0, XF_AS_IS, 0));
         }
         snprintf(hf, sizeof hf, "encoder.layer.%d.attention.output.LayerNorm", l);
         snprintf(canon, sizeof canon, "layers.%d.attn_norm", l);
-        CC_TRY(import_bert_norm(h, hf, canon, l, d));
-        CC_TRY(import_layer_tensor(h, l, "encoder.layer.%d.intermediate.dense.weight", true, "ffn.up.weight", true, hd, d, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "encoder.layer.%d.intermediate.dense.bias", true, "ffn.up.bias", false, hd, 0, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "encoder.layer.%d.output.dense.weight", true, "ffn.down.weight", true, d, hd, AS_IS, 0));
-        CC_TRY(import_layer_tensor(h, l, "encoder.layer.%d.output.dense.bias", true, "ffn.down.bias", false, d, 0, AS_IS, 0));
+        CC_TRY(plan_bert_norm(h, hf, canon, l, d));
+        CC_TRY(plan_layer(h, l, "encoder.layer.%d.intermediate.dense.weight", true, "ffn.up.weight", true, hd, d, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "encoder.layer.%d.intermediate.dense.bias", true, "ffn.up.bias", false, hd, 0, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "encoder.layer.%d.output.dense.weight", true, "ffn.down.weight", true, d, hd, XF_AS_IS, 0));
+        CC_TRY(plan_layer(h, l, "encoder.layer.%d.output.dense.bias", true, "ffn.down.bias", false, d, 0, XF_AS_IS, 0));
         snprintf(hf, sizeof hf, "encoder.layer.%d.output.LayerNorm", l);
         snprintf(canon, sizeof canon, "layers.%d.ffn_norm", l);
-        CC_TRY(import_bert_norm(h, hf, canon, l, d));
+        CC_TRY(plan_bert_norm(h, hf, canon, l, d));
     }
     /* classifier head (BertForSequenceClassification): sits outside "bert." */
-    const char *saved = h->prefix;
+    const char *model_prefix = h->prefix;
     h->prefix = "";
     st_tensor t;
     bool has_cls;
-    CC_TRY(find(h, "classifier.weight", false, &t, &has_cls));
-    h->prefix = saved;
+    char stored[192];
+    CC_TRY(find(h, "classifier.weight", false, &t, &has_cls, stored));
     if (!has_cls) return CC_OK;
     if (t.ndim != 2 || t.shape[0] < 1 || t.shape[0] > (1 << 20))
         return cc_error_set(CC_ERR_FORMAT, "tensor classifier.weight has a bad shape");
     c->n_classes = (int)t.shape[0];
-    CC_TRY(import(h, "pooler.dense.weight", true, "pooler.weight", L, true, d, d, AS_IS, 0));
-    CC_TRY(import(h, "pooler.dense.bias", true, "pooler.bias", L, false, d, 0, AS_IS, 0));
+    h->prefix = model_prefix;
+    CC_TRY(plan(h, "pooler.dense.weight", true, "pooler.weight", L, true, d, d, XF_AS_IS, 0));
+    CC_TRY(plan(h, "pooler.dense.bias", true, "pooler.bias", L, false, d, 0, XF_AS_IS, 0));
     h->prefix = "";
-    CC_TRY(import(h, "classifier.weight", true, "classifier.weight", L, true, c->n_classes, d, AS_IS, 0));
-    return import(h, "classifier.bias", true, "classifier.bias", L, false, c->n_classes, 0, AS_IS, 0);
+    CC_TRY(plan(h, "classifier.weight", true, "classifier.weight", L, true, c->n_classes, d, XF_AS_IS, 0));
+    return plan(h, "classifier.bias", true, "classifier.bias", L, false, c->n_classes, 0, XF_AS_IS, 0);
+}
+
+cc_status ckpt_read_hf(cc_checkpoint *ck, const ckpt_entry *e, float *dst)
+{
+    st_tensor t;
+    if (!st_source_find(ck->hf, e->src, &t))
+        return cc_error_set(CC_ERR_INTERNAL, "%s: planned tensor %s vanished", ck->path, e->src);
+    if (e->xform == XF_AS_IS) {
+        st_to_f32(&t, dst);
+        return CC_OK;
+    }
+    float *src = ckpt_scratch(ck, t.numel);
+    if (!src) return cc_error_wrap(CC_ERR_NOMEM, "converting %s", e->src);
+    st_to_f32(&t, src);
+    const int64_t d0 = e->meta.shape[0], d1 = e->meta.shape[1];
+    switch (e->xform) {
+    case XF_TRANSPOSE:                       /* src [d1][d0] */
+        for (int64_t i = 0; i < d1; i++)
+            for (int64_t o = 0; o < d0; o++) dst[o * d1 + i] = src[i * d0 + o];
+        break;
+    case XF_COLUMNS:                         /* src [d1][3·d0], columns part·d0.. */
+        for (int64_t i = 0; i < d1; i++)
+            for (int64_t o = 0; o < d0; o++) dst[o * d1 + i] = src[i * 3 * d0 + e->part * d0 + o];
+        break;
+    case XF_SLICE:
+        memcpy(dst, src + (size_t)e->part * (size_t)d0, (size_t)d0 * sizeof *dst);
+        break;
+    case XF_ROPE_UNPERMUTE: {                /* Meta row head·hs + 2i + h2 = HF row head·hs + h2·hs/2 + i */
+        const int64_t hs = d0 / e->heads;
+        for (int64_t hd = 0; hd < e->heads; hd++)
+            for (int64_t i = 0; i < hs / 2; i++)
+                for (int64_t h2 = 0; h2 < 2; h2++)
+                    memcpy(dst + (hd * hs + 2 * i + h2) * d1, src + (hd * hs + h2 * hs / 2 + i) * d1,
+                           (size_t)d1 * sizeof *dst);
+        break;
+    }
+    case XF_AS_IS:
+        break;
+    }
+    return CC_OK;
 }
 
 /* ---- paths ------------------------------------------------------------------ */
@@ -467,9 +468,17 @@ static cc_status resolve_paths(const char *path, hf_paths *p)
     return add_path(p, p->dir, base ? base + 1 : path);
 }
 
-cc_status cc_checkpoint_load_hf(const char *path, cc_model_weights *out)
+void ckpt_close_hf(cc_checkpoint *ck)
 {
-    memset(out, 0, sizeof *out);
+    if (!ck->hf) return;
+    st_source_close(ck->hf);
+    cc_free(ck->hf);
+    ck->hf = NULL;
+}
+
+cc_status ckpt_open_hf(cc_checkpoint *ck, const char *path)
+{
+    ck->kind = CKPT_HF;
     hf_paths paths;
     memset(&paths, 0, sizeof paths);
     cc_status s = resolve_paths(path, &paths);
@@ -482,28 +491,24 @@ cc_status cc_checkpoint_load_hf(const char *path, cc_model_weights *out)
             s = cc_error_set(CC_ERR_FORMAT, "cannot read %s: %s", cfg_path,
                              json_util_get_last_err() ? json_util_get_last_err() : "not a JSON object");
     }
-    if (s == CC_OK) s = parse_config(cfg, &out->config);
+    if (s == CC_OK) s = parse_config(cfg, &ck->config);
     if (cfg) json_object_put(cfg);
-    /* n_classes comes from the tensors; validate the rest before reading */
-    if (s == CC_OK) s = cc_config_validate(&out->config);
-
-    hf_ctx h;
-    memset(&h, 0, sizeof h);
-    h.w = out;
-    if (s == CC_OK) s = st_source_open(&h.src, (const char *const *)paths.files, paths.n_files);
+    /* n_classes comes from the tensors; validate the rest before planning */
+    if (s == CC_OK) s = cc_config_validate(&ck->config);
     if (s == CC_OK) {
-        switch (out->config.arch) {
-        case CC_ARCH_LLAMA: s = import_llama(&h); break;
-        case CC_ARCH_GPT2:  s = import_gpt2(&h); break;
-        case CC_ARCH_BERT:  s = import_bert(&h); break;
+        ck->hf = cc_calloc(1, sizeof(st_source));
+        if (!ck->hf) s = cc_error_wrap(CC_ERR_NOMEM, "safetensors");
+    }
+    if (s == CC_OK) s = st_source_open(ck->hf, (const char *const *)paths.files, paths.n_files);
+    if (s == CC_OK) {
+        hf_ctx h = {.ck = ck, .src = ck->hf, .prefix = ""};
+        switch (ck->config.arch) {
+        case CC_ARCH_LLAMA: s = plan_llama(&h); break;
+        case CC_ARCH_GPT2:  s = plan_gpt2(&h); break;
+        case CC_ARCH_BERT:  s = plan_bert(&h); break;
         }
-        st_source_close(&h.src);
     }
-    cc_free(h.tmp);
     free_paths(&paths);
-    if (s != CC_OK) {
-        cc_weights_free(out);
-        return cc_error_wrap(s, "importing %s", path);
-    }
+    if (s != CC_OK) return cc_error_wrap(s, "importing %s", path);
     return CC_OK;
 }

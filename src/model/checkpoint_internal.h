@@ -11,6 +11,51 @@ cc_status cc_weights_add(cc_model_weights *w, int layer, bool is_linear,
                          int64_t d0, int64_t d1, float **data, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
+/* ---- lazy checkpoints (checkpoint.c) -----------------------------------------
+ * An importer builds a plan: one entry per canonical tensor saying where its
+ * values come from; reading an entry converts just that tensor. */
+typedef enum ckpt_kind { CKPT_LLAMA2C = 1, CKPT_HF = 2 } ckpt_kind;
+
+typedef enum ckpt_xform {
+    XF_AS_IS,           /* same layout */
+    XF_TRANSPOSE,       /* source [d1][d0] (GPT-2 Conv1D) */
+    XF_ROPE_UNPERMUTE,  /* HF LLaMA q/k rows back to interleaved pairs */
+    XF_COLUMNS,         /* column block `part` of a source [d1][3·d0], transposed (GPT-2 c_attn) */
+    XF_SLICE,           /* elements part·d0 .. (part+1)·d0 of a vector (GPT-2 c_attn bias) */
+} ckpt_xform;
+
+typedef struct ckpt_entry {
+    cc_tensor_f32 meta;       /* .data stays NULL */
+    uint64_t offset;          /* llama2.c: byte offset in the file */
+    char src[192];            /* HF: tensor name as stored */
+    ckpt_xform xform;
+    int heads;                /* XF_ROPE_UNPERMUTE */
+    int part;                 /* XF_COLUMNS / XF_SLICE */
+} ckpt_entry;
+
+struct cc_checkpoint {
+    ckpt_kind kind;
+    cc_model_config config;
+    ckpt_entry *e;
+    size_t n, cap;
+    char path[4096];          /* for messages */
+    int fd;                   /* llama2.c file, -1 otherwise */
+    void *hf;                 /* HF: the mapped safetensors (checkpoint_hf.c) */
+    float *tmp;               /* conversion scratch, grown on demand */
+    size_t tmp_cap;
+};
+
+/* Appends a plan entry [d0] (d1 == 0) or [d0][d1] named by `fmt`. */
+cc_status ckpt_add(cc_checkpoint *ck, int layer, bool is_linear, int64_t d0, int64_t d1,
+                   ckpt_entry **e, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+float *ckpt_scratch(cc_checkpoint *ck, size_t n);
+/* Importers: fill ck (kind, config, plan, fd / hf). */
+cc_status ckpt_open_llama2c(cc_checkpoint *ck, const char *path);
+cc_status ckpt_read_llama2c(cc_checkpoint *ck, const ckpt_entry *e, float *out);
+cc_status ckpt_open_hf(cc_checkpoint *ck, const char *path);
+cc_status ckpt_read_hf(cc_checkpoint *ck, const ckpt_entry *e, float *out);
+void ckpt_close_hf(cc_checkpoint *ck);
+
 /* Reads a whole file into a cc_alloc'd buffer. */
 cc_status cc_read_file(const char *path, unsigned char **data, size_t *len);
 

@@ -5,62 +5,68 @@
  * Then float32 tables, each grouped over all layers: token embedding,
  * rms_att, wq, wk, wv, wo, rms_ffn, w1, w2, w3, rms_final, the legacy RoPE
  * tables (seq_len * head_size/2 floats twice, skipped), then wcls if not
- * shared.  Tensors are read straight into their own buffers, so a 7B
- * checkpoint is never held twice. */
+ * shared.  The plan records each tensor's file offset; reads are pread()s
+ * straight into the caller's buffer. */
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "checkpoint_internal.h"
 #include "core.h"
 
-/* Reads n floats; a short read means the file is truncated. */
-static cc_status read_floats(FILE *f, float *dst, size_t n, const char *what, const char *path)
+/* One llama2.c table covering every layer: layer l's tensor is the l-th
+ * [d0][d1] slab starting at *offset. */
+static cc_status plan_layered(cc_checkpoint *ck, uint64_t *offset, const char *name, int64_t d0,
+                              int64_t d1, bool linear)
 {
-    if (fread(dst, sizeof(float), n, f) != n)
-        return cc_error_set(CC_ERR_FORMAT, "%s: truncated while reading %s", path, what);
-    return CC_OK;
-}
-
-/* One llama2.c table covers every layer: tensor `name` of layer l is the
- * l-th [d0][d1] slab. */
-static cc_status read_layered(FILE *f, cc_model_weights *w, const char *path, const char *name,
-                              int n_layers, int64_t d0, int64_t d1, bool linear)
-{
-    for (int l = 0; l < n_layers; l++) {
-        float *dst;
-        CC_TRY(cc_weights_add(w, l, linear, d0, d1, &dst, "layers.%d.%s", l, name));
-        CC_TRY(read_floats(f, dst, (size_t)d0 * (size_t)(d1 ? d1 : 1), name, path));
+    for (int l = 0; l < ck->config.n_layers; l++) {
+        ckpt_entry *e;
+        CC_TRY(ckpt_add(ck, l, linear, d0, d1, &e, "layers.%d.%s", l, name));
+        e->offset = *offset;
+        *offset += 4 * (uint64_t)e->meta.numel;
     }
     return CC_OK;
 }
 
-/* Tensors must end up ordered by layer; llama2.c groups them by kind, so
- * sort stably by layer after reading. */
-static void sort_by_layer(cc_model_weights *w)
+static cc_status plan_one(cc_checkpoint *ck, uint64_t *offset, const char *name, int layer,
+                          int64_t d0, int64_t d1, bool linear)
 {
-    for (size_t i = 1; i < w->n_tensors; i++) {
-        cc_tensor_f32 t = w->tensors[i];
+    ckpt_entry *e;
+    CC_TRY(ckpt_add(ck, layer, linear, d0, d1, &e, "%s", name));
+    e->offset = *offset;
+    *offset += 4 * (uint64_t)e->meta.numel;
+    return CC_OK;
+}
+
+/* llama2.c groups tensors by kind; the plan is sorted stably by layer. */
+static void sort_by_layer(cc_checkpoint *ck)
+{
+    for (size_t i = 1; i < ck->n; i++) {
+        ckpt_entry t = ck->e[i];
         size_t j = i;
-        while (j > 0 && w->tensors[j - 1].layer > t.layer) {
-            w->tensors[j] = w->tensors[j - 1];
+        while (j > 0 && ck->e[j - 1].meta.layer > t.meta.layer) {
+            ck->e[j] = ck->e[j - 1];
             j--;
         }
-        w->tensors[j] = t;
+        ck->e[j] = t;
     }
 }
 
-static cc_status load(FILE *f, const char *path, cc_model_weights *w)
+cc_status ckpt_open_llama2c(cc_checkpoint *ck, const char *path)
 {
+    ck->kind = CKPT_LLAMA2C;
+    ck->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (ck->fd < 0) return cc_error_set(CC_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+    if (fstat(ck->fd, &st) != 0 || !S_ISREG(st.st_mode))
         return cc_error_set(CC_ERR_IO, "%s is not a regular file", path);
     int32_t h[7];
-    if (fread(h, sizeof h, 1, f) != 1)
+    if (st.st_size < (off_t)sizeof h || pread(ck->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
         return cc_error_set(CC_ERR_FORMAT, "%s: truncated header (%lld bytes, need 28)", path,
                             (long long)st.st_size);
-    cc_model_config *c = &w->config;
+    cc_model_config *c = &ck->config;
     c->arch = CC_ARCH_LLAMA;
     c->dim = h[0];
     c->hidden_dim = h[1];
@@ -75,54 +81,48 @@ static cc_status load(FILE *f, const char *path, cc_model_weights *w)
     cc_status s = cc_config_validate(c);
     if (s != CC_OK) return cc_error_wrap(s, "%s: llama2.c header", path);
 
-    /* Exact file size from the header: anything else is truncation or the
-     * wrong kind of file, reported before reading megabytes. */
-    const uint64_t d = (uint64_t)c->dim, hd = (uint64_t)c->hidden_dim, L = (uint64_t)c->n_layers;
-    const uint64_t kv = (uint64_t)cc_config_kv_dim(c), V = (uint64_t)c->vocab_size;
-    const uint64_t hs = (uint64_t)cc_config_head_size(c), S = (uint64_t)c->max_seq_len;
-    uint64_t floats = V * d + L * (2 * d + 2 * d * d + 2 * kv * d + 3 * hd * d) + d + S * hs;
-    if (!c->tied_embeddings) floats += V * d;
-    const uint64_t expected = 28 + 4 * floats;
-    if ((uint64_t)st.st_size != expected)
+    const int64_t d = c->dim, hd = c->hidden_dim, kv = cc_config_kv_dim(c), V = c->vocab_size;
+    const int nl = c->n_layers;
+    uint64_t off = 28;
+    CC_TRY(plan_one(ck, &off, "embed.tokens", -1, V, d, false));
+    CC_TRY(plan_layered(ck, &off, "attn_norm.weight", d, 0, false));
+    CC_TRY(plan_layered(ck, &off, "attn.q.weight", d, d, true));
+    CC_TRY(plan_layered(ck, &off, "attn.k.weight", kv, d, true));
+    CC_TRY(plan_layered(ck, &off, "attn.v.weight", kv, d, true));
+    CC_TRY(plan_layered(ck, &off, "attn.o.weight", d, d, true));
+    CC_TRY(plan_layered(ck, &off, "ffn_norm.weight", d, 0, false));
+    CC_TRY(plan_layered(ck, &off, "ffn.gate.weight", hd, d, true));    /* w1 */
+    CC_TRY(plan_layered(ck, &off, "ffn.down.weight", d, hd, true));    /* w2 */
+    CC_TRY(plan_layered(ck, &off, "ffn.up.weight", hd, d, true));      /* w3 */
+    CC_TRY(plan_one(ck, &off, "final_norm.weight", nl, d, 0, false));
+    off += 4 * (uint64_t)c->max_seq_len * (uint64_t)cc_config_head_size(c);   /* legacy RoPE tables */
+    if (!c->tied_embeddings) CC_TRY(plan_one(ck, &off, "lm_head.weight", nl, V, d, true));
+
+    /* The exact size follows from the header: anything else is truncation or
+     * the wrong kind of file, reported before any weight is read. */
+    if ((uint64_t)st.st_size != off)
         return cc_error_set(CC_ERR_FORMAT, "%s: %s (%lld bytes, header says %llu: dim %d, "
                             "hidden %d, layers %d, heads %d/%d, vocab %d%s, seq %d)", path,
-                            (uint64_t)st.st_size < expected ? "truncated file" : "trailing bytes",
-                            (long long)st.st_size, (unsigned long long)expected, c->dim,
+                            (uint64_t)st.st_size < off ? "truncated file" : "trailing bytes",
+                            (long long)st.st_size, (unsigned long long)off, c->dim,
                             c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
                             c->tied_embeddings ? " shared" : " separate", c->max_seq_len);
-
-    float *dst;
-    CC_TRY(cc_weights_add(w, -1, false, c->vocab_size, c->dim, &dst, "embed.tokens"));
-    CC_TRY(read_floats(f, dst, V * d, "token embedding", path));
-    const int nl = c->n_layers;
-    CC_TRY(read_layered(f, w, path, "attn_norm.weight", nl, c->dim, 0, false));
-    CC_TRY(read_layered(f, w, path, "attn.q.weight", nl, c->dim, c->dim, true));
-    CC_TRY(read_layered(f, w, path, "attn.k.weight", nl, (int64_t)kv, c->dim, true));
-    CC_TRY(read_layered(f, w, path, "attn.v.weight", nl, (int64_t)kv, c->dim, true));
-    CC_TRY(read_layered(f, w, path, "attn.o.weight", nl, c->dim, c->dim, true));
-    CC_TRY(read_layered(f, w, path, "ffn_norm.weight", nl, c->dim, 0, false));
-    CC_TRY(read_layered(f, w, path, "ffn.gate.weight", nl, c->hidden_dim, c->dim, true));
-    CC_TRY(read_layered(f, w, path, "ffn.down.weight", nl, c->dim, c->hidden_dim, true));
-    CC_TRY(read_layered(f, w, path, "ffn.up.weight", nl, c->hidden_dim, c->dim, true));
-    CC_TRY(cc_weights_add(w, nl, false, c->dim, 0, &dst, "final_norm.weight"));
-    CC_TRY(read_floats(f, dst, d, "final norm", path));
-    if (fseeko(f, (off_t)(S * hs * sizeof(float)), SEEK_CUR) != 0)
-        return cc_error_set(CC_ERR_IO, "%s: seek past RoPE tables: %s", path, strerror(errno));
-    if (!c->tied_embeddings) {
-        CC_TRY(cc_weights_add(w, nl, true, c->vocab_size, c->dim, &dst, "lm_head.weight"));
-        CC_TRY(read_floats(f, dst, V * d, "classifier", path));
-    }
-    sort_by_layer(w);
+    sort_by_layer(ck);
     return CC_OK;
 }
 
-cc_status cc_checkpoint_load_llama2c(const char *path, cc_model_weights *out)
+cc_status ckpt_read_llama2c(cc_checkpoint *ck, const ckpt_entry *e, float *out)
 {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return cc_error_set(CC_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
-    cc_status s = load(f, path, out);
-    fclose(f);
-    if (s != CC_OK) cc_weights_free(out);
-    return s;
+    size_t left = e->meta.numel * sizeof(float), done = 0;
+    while (left > 0) {
+        ssize_t r = pread(ck->fd, (char *)out + done, CC_MIN(left, (size_t)1 << 30),
+                          (off_t)(e->offset + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            return cc_error_set(CC_ERR_IO, "%s: reading %s: %s", ck->path, e->meta.name,
+                                r < 0 ? strerror(errno) : "file shrank");
+        done += (size_t)r;
+        left -= (size_t)r;
+    }
+    return CC_OK;
 }

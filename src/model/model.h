@@ -109,6 +109,24 @@ cc_status cc_checkpoint_load_hf(const char *path, cc_model_weights *out);
 /* Picks the importer: directory or *.safetensors -> HF, else llama2.c. */
 cc_status cc_checkpoint_load(const char *path, cc_model_weights *out);
 
+/* Lazy access to the same checkpoints, one tensor at a time, for
+ * converting models larger than memory (LLaMA-7B as float32 is 27 GB).
+ * Open validates the whole file (header, every tensor's presence, shape,
+ * dtype and bounds) and reads no weights; describe() gives the canonical
+ * tensor list of cc_checkpoint_load (same names, order, shapes, flags;
+ * .data is NULL); read() converts one tensor into out[numel]. */
+typedef struct cc_checkpoint cc_checkpoint;
+cc_status cc_checkpoint_open(const char *path, cc_checkpoint **out);
+const cc_model_config *cc_checkpoint_config(const cc_checkpoint *ck);
+size_t cc_checkpoint_count(const cc_checkpoint *ck);
+const cc_tensor_f32 *cc_checkpoint_describe(const cc_checkpoint *ck, size_t i);
+cc_status cc_checkpoint_read(cc_checkpoint *ck, size_t i, float *out);
+void cc_checkpoint_close(cc_checkpoint *ck);
+/* The checkpoint as a bundle-converter tensor source (see the bundle
+ * section); the source reads through `ck`, which must stay open. */
+struct cc_tensor_source;
+cc_status cc_checkpoint_source(cc_checkpoint *ck, struct cc_tensor_source *out);
+
 /* ===========================================================================
  * Section: LLaMA tokenizer (tokenizer*.c)
  * SentencePiece BPE with byte fallback, loaded from llama2.c `tokenizer.bin`

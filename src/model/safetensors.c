@@ -8,6 +8,7 @@
  * fails at open with the tensor's name rather than at first use. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,7 +20,7 @@
 #include "core.h"
 
 struct st_file {
-    const char *path;            /* borrowed from the caller for messages */
+    char path[4096];             /* for messages */
     unsigned char *map;
     size_t len;
     const unsigned char *data;   /* first data byte */
@@ -88,7 +89,7 @@ static cc_status parse_entry(const st_file *f, const char *name, struct json_obj
 
 static cc_status open_file(st_file *f, const char *path)
 {
-    f->path = path;
+    snprintf(f->path, sizeof f->path, "%s", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return cc_error_set(CC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat st;

@@ -178,6 +178,72 @@ static void llama_hf_roundtrip(void **state)
     cc_weights_free(&ref);
 }
 
+/* Lazy access (one tensor at a time, for models larger than memory) gives
+ * the same tensors as the eager load, directly and as a tensor source. */
+static void lazy_matches_eager(void **state)
+{
+    (void)state;
+    if (!models_available()) { skip(); return; }
+    cc_model_weights ref;
+    assert_int_equal(cc_checkpoint_load(model_path, &ref), CC_OK);
+    const char *dir = tw_tmpdir();
+    export_hf(&ref, dir, "F16", 2);
+    cc_model_weights hf_eager;
+    assert_int_equal(cc_checkpoint_load(dir, &hf_eager), CC_OK);
+    const char *paths[2] = {model_path, dir};
+    const cc_model_weights *eager[2] = {&ref, &hf_eager};
+    for (int k = 0; k < 2; k++) {
+        cc_checkpoint *ck;
+        assert_int_equal(cc_checkpoint_open(paths[k], &ck), CC_OK);
+        assert_memory_equal(cc_checkpoint_config(ck), &eager[k]->config, sizeof(cc_model_config));
+        assert_int_equal(cc_checkpoint_count(ck), eager[k]->n_tensors);
+        cc_tensor_source src;
+        assert_int_equal(cc_checkpoint_source(ck, &src), CC_OK);
+        assert_int_equal(src.n_tensors, eager[k]->n_tensors);
+        float *buf = malloc(512 * 64 * sizeof *buf);
+        /* read backwards: order must not matter */
+        for (size_t i = eager[k]->n_tensors; i-- > 0;) {
+            const cc_tensor_f32 *want = &eager[k]->tensors[i];
+            const cc_tensor_f32 *m = cc_checkpoint_describe(ck, i);
+            assert_string_equal(m->name, want->name);
+            assert_int_equal(m->numel, want->numel);
+            assert_int_equal(m->layer, want->layer);
+            assert_int_equal(m->is_linear, want->is_linear);
+            assert_null(m->data);
+            assert_true(m->numel <= 512 * 64);
+            memset(buf, 0xff, m->numel * sizeof *buf);
+            assert_int_equal(cc_checkpoint_read(ck, i, buf), CC_OK);
+            assert_memory_equal(buf, want->data, m->numel * sizeof *buf);
+            cc_tensor_f32 meta;
+            assert_int_equal(src.describe(src.ctx, i, &meta), CC_OK);
+            assert_string_equal(meta.name, want->name);
+            memset(buf, 0, m->numel * sizeof *buf);
+            assert_int_equal(src.read(src.ctx, i, buf), CC_OK);
+            assert_memory_equal(buf, want->data, m->numel * sizeof *buf);
+        }
+        assert_int_equal(cc_checkpoint_read(ck, eager[k]->n_tensors, buf), CC_ERR_ARG);
+        assert_null(cc_checkpoint_describe(ck, eager[k]->n_tensors));
+        free(buf);
+        cc_checkpoint_close(ck);
+    }
+    /* a truncated llama2.c file fails at open, before any tensor is read */
+    char trunc[4200];
+    snprintf(trunc, sizeof trunc, "%s/short.bin", dir);
+    FILE *in = fopen(model_path, "rb"), *out = fopen(trunc, "wb");
+    char chunk[4096];
+    size_t got = fread(chunk, 1, sizeof chunk, in);
+    fwrite(chunk, 1, got, out);
+    fclose(in);
+    fclose(out);
+    cc_checkpoint *ck = NULL;
+    assert_int_equal(cc_checkpoint_open(trunc, &ck), CC_ERR_FORMAT);
+    assert_null(ck);
+    assert_non_null(strstr(cc_error_message(), "truncated"));
+    cc_weights_free(&hf_eager);
+    cc_weights_free(&ref);
+    tw_rmdir(dir);
+}
+
 static void half_precision_conversion(void **state)
 {
     (void)state;
@@ -332,6 +398,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llama_hf_roundtrip),
+        cmocka_unit_test(lazy_matches_eager),
         cmocka_unit_test(half_precision_conversion),
         cmocka_unit_test(hf_bad_files),
     };
