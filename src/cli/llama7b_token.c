@@ -204,6 +204,7 @@ static int run_remote(const options *o, client_args *ca)
     cc_net_options no;
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
+    no.io_timeout_ms = 900000;   /* the client waits for whole forward passes */
     cc_client *client;
     cc_status s = cc_client_open(&cl, &kp, &no, &client);
     cc_keypair_wipe(&kp);
@@ -234,6 +235,11 @@ static int run_local(const options *o, client_args *ca, local_party_args *pa, ch
     cc_net_options no;
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
+    /* A LLaMA-7B layer keeps a party busy with local GEMMs for seconds at a
+     * time and the client waits for the whole forward pass; dead peers are
+     * still seen at once (their sockets close), only a silent hang waits
+     * this long. */
+    no.io_timeout_ms = 900000;
     cc_launch_result lr;
     cc_status s = cc_net_launch_local(party_main, pa, client_main, ca, &no, &lr);
     if (s != CC_OK) return fail("local run");
