@@ -131,11 +131,13 @@ static size_t shapes_make(shape *out, size_t cap)
                 size_t M = dims[a], N = dims[b], K = dims[c];
                 double work = (double)M * N * K;
                 bool small = M <= 17 && N <= 17 && K <= 17;
-                bool sampled = work <= 3e5 && splitmix() % 4 == 0;
+                bool sampled = (work <= 3e5 && splitmix() % 3 == 0) ||
+                               (work <= 4e6 && splitmix() % 16 == 0);
                 if ((small || sampled) && n < cap) out[n++] = (shape){ M, N, K };
             }
     static const shape big[] = { { 8, 768, 768 }, { 1, 4096, 129 }, { 129, 33, 4096 },
-                                 { 127, 129, 768 }, { 4096, 8, 17 }, { 3, 17, 11008 } };
+                                 { 127, 129, 768 }, { 4096, 8, 17 }, { 3, 17, 11008 },
+                                 { 16, 264, 1000 }, { 17, 100, 300 }, { 33, 4096, 31 } };
     for (size_t i = 0; i < CC_ARRAY_LEN(big) && n < cap; i++) out[n++] = big[i];
     return n;
 }
