@@ -2,7 +2,7 @@
  * argmax (tournament of compare + select), on shares.
  *
  * softmax, per row of `cols` logits:
- *   m = max over unmasked entries        proto max_rows   9·⌈log2 cols⌉ rounds
+ *   m = max over unmasked entries        nn_max_rows      25 rounds for 128 cols
  *   d = x - m, only for unmasked entries (the mask is public, so masked
  *       entries are dropped before any work and come out exactly 0)
  *   e = exp(d)                            19 (PUMA) / 21 (precise) rounds
@@ -59,7 +59,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK) s = cc_ashare_alloc(&invb, live);
     if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
     if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
-    if (s == CC_OK) s = cc_proto_max_rows(p, &xm, rows, cols, &m);
+    if (s == CC_OK) s = nn_max_rows(p, &xm, rows, cols, &m);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++)

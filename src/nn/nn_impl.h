@@ -158,6 +158,8 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
                              cc_ashare *norm_out, cc_ashare *comp_out);
 /* MPC cores shared between entry points (no scope, no checks). */
+/* Exact row maximum in few rounds (mpc_max.c). */
+cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
                       cc_ashare *out);
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,

@@ -223,6 +223,8 @@ static int party_main(cc_net *net, void *arg)
             cc_nn_causal_mask(8, 8, 0, mask);
             for (size_t i = 0; i < nn; i++) x[i] = enc(unif(&s, -12, 12));
             x[3] = enc(-40);   /* far below the max: exp input < -14 */
+            x[4] = x[5] = x[7] = enc(12.5);   /* a three-way tie for the max (one group) */
+            x[cols + 1] = x[cols + 9] = enc(12.5);   /* a tie across groups */
             cc_ashare xs = { 0 }, ys = { 0 };
             uint64_t *got = malloc(nn * 8), *want = malloc(nn * 8);
             TRY(share(&p, 77, x, nn, &xs));
