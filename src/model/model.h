@@ -114,7 +114,8 @@ cc_status cc_checkpoint_load(const char *path, cc_model_weights *out);
  * Open validates the whole file (header, every tensor's presence, shape,
  * dtype and bounds) and reads no weights; describe() gives the canonical
  * tensor list of cc_checkpoint_load (same names, order, shapes, flags;
- * .data is NULL); read() converts one tensor into out[numel]. */
+ * .data is NULL); read() converts one tensor into out[numel] (one thread
+ * per checkpoint: reads share a conversion buffer). */
 typedef struct cc_checkpoint cc_checkpoint;
 cc_status cc_checkpoint_open(const char *path, cc_checkpoint **out);
 const cc_model_config *cc_checkpoint_config(const cc_checkpoint *ck);
