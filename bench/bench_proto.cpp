@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/mman.h>
+#include <time.h>
 #include <vector>
 
 extern "C" {
@@ -57,6 +58,7 @@ const char *op_tag(Op op)
 struct PartyResult {
     int status;
     double median_s, min_s;
+    double cpu_s;          // process CPU time per call (all threads), median
     double bytes_per_call;
     double rounds_per_call;
     char msg[256];
@@ -159,7 +161,12 @@ int party_main(cc_net *net, void *arg)
         return CC_ERR_INTERNAL;
     };
 
-    std::vector<double> times;
+    std::vector<double> times, cpu;
+    auto cpu_now = []() {
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    };
     if (s == CC_OK) s = run();   // warm-up (page faults, thread pool)
     // One round trip so all parties start the timed loop together.
     uint64_t token = 0, back = 0;
@@ -167,8 +174,10 @@ int party_main(cc_net *net, void *arg)
     cc_net_stats_reset(net);
     for (int i = 0; s == CC_OK && i < job->reps; i++) {
         uint64_t t0 = cc_now_ns();
+        double c0 = cpu_now();
         s = run();
         times.push_back(cc_ns_to_s(cc_now_ns() - t0));
+        cpu.push_back(cpu_now() - c0);
     }
     r->status = s;
     if (s != CC_OK) {
@@ -177,6 +186,8 @@ int party_main(cc_net *net, void *arg)
         std::sort(times.begin(), times.end());
         r->median_s = times[times.size() / 2];
         r->min_s = times[0];
+        std::sort(cpu.begin(), cpu.end());
+        r->cpu_s = cpu[cpu.size() / 2];
         cc_net_stat st[64];
         size_t k = cc_net_stats(net, st, 64);
         for (size_t i = 0; i < k && i < 64; i++)
@@ -224,6 +235,8 @@ void run_job(benchmark::State &state, Op op, size_t M, size_t N, size_t K)
     double en = matmul ? 1.0 : (double)n;   // matmul: bytes for the whole op
     state.counters["s"] = job->res[0].median_s;
     state.counters["s_min"] = job->res[0].min_s;
+    state.counters["cpu_s_P0"] = job->res[0].cpu_s;
+    state.counters["cpu_s_max"] = std::max({job->res[0].cpu_s, job->res[1].cpu_s, job->res[2].cpu_s});
     state.counters[matmul ? "bytes_P0" : "B/elem_P0"] = job->res[0].bytes_per_call / en;
     state.counters[matmul ? "bytes_P1" : "B/elem_P1"] = job->res[1].bytes_per_call / en;
     state.counters[matmul ? "bytes_P2" : "B/elem_P2"] = job->res[2].bytes_per_call / en;

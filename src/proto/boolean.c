@@ -246,6 +246,7 @@ static void msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void
                                const void *rin1, size_t wb_in, uint64_t *G0, uint64_t *G1,
                                const uint64_t *P0, const uint64_t *P1, void *msg_out,
                                size_t wb_out);
+#define MSB_LEVEL_BODY msb_body_portable
 #include "msb_level.h"
 #undef EVEN
 #undef ODD

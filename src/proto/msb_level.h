@@ -11,6 +11,8 @@
  *   a = P_hi | P_hi ≪ half,  b = G_lo | P_lo ≪ half   (m = 2: a = P_hi, b = G_lo)
  * then the local AND term z = a0 (b0 ⊕ b1) ⊕ a1 b0, stored in wb_out bytes
  * of msg_out.  One pass instead of six keeps the tree memory-light. */
+#ifndef MSB_LEVEL_HELPERS
+#define MSB_LEVEL_HELPERS
 static inline uint64_t msb_ld(const void *p, size_t wb, size_t j)
 {
     switch (wb) {
@@ -30,10 +32,14 @@ static inline void msb_st(void *p, size_t wb, size_t j, uint64_t v)
     default: ((uint8_t *)p)[j] = (uint8_t)v; break;
     }
 }
+#endif
 
-void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, const void *rin1,
-                    size_t wb_in, uint64_t *G0, uint64_t *G1, const uint64_t *P0,
-                    const uint64_t *P1, void *msg_out, size_t wb_out)
+/* The level body; always inlined with constant m / widths so every level
+ * gets its own branch-free loop. */
+static inline __attribute__((always_inline)) void
+MSB_LEVEL_BODY(size_t n, const unsigned m, const unsigned prev_m, const void *rin0,
+               const void *rin1, const size_t wb_in, uint64_t *G0, uint64_t *G1,
+               const uint64_t *P0, const uint64_t *P1, void *msg_out, const size_t wb_out)
 {
     const unsigned half = m / 2, prev_half = prev_m / 2;
     const uint64_t in_mask = prev_m >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << prev_m) - 1;
@@ -59,5 +65,23 @@ void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, con
         G0[j] = ODD(g0);
         G1[j] = ODD(g1);
         msb_st(msg_out, wb_out, j, (a0 & (b0 ^ b1)) ^ (a1 & b0));
+    }
+}
+
+/* The six levels of the 64-bit tree: (m, prev_m, wire bytes in → out) =
+ * (64, 0, – → 8), (32, 64, 8 → 4), (16, 32, 4 → 2), (8, 16, 2 → 1),
+ * (4, 8, 1 → 1), (2, 4, 1 → 1). */
+void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, const void *rin1,
+                    size_t wb_in, uint64_t *G0, uint64_t *G1, const uint64_t *P0,
+                    const uint64_t *P1, void *msg_out, size_t wb_out)
+{
+    (void)prev_m; (void)wb_in; (void)wb_out;
+    switch (m) {
+    case 64: MSB_LEVEL_BODY(n, 64, 0, rin0, rin1, 8, G0, G1, P0, P1, msg_out, 8); break;
+    case 32: MSB_LEVEL_BODY(n, 32, 64, rin0, rin1, 8, G0, G1, P0, P1, msg_out, 4); break;
+    case 16: MSB_LEVEL_BODY(n, 16, 32, rin0, rin1, 4, G0, G1, P0, P1, msg_out, 2); break;
+    case 8: MSB_LEVEL_BODY(n, 8, 16, rin0, rin1, 2, G0, G1, P0, P1, msg_out, 1); break;
+    case 4: MSB_LEVEL_BODY(n, 4, 8, rin0, rin1, 1, G0, G1, P0, P1, msg_out, 1); break;
+    default: MSB_LEVEL_BODY(n, 2, 4, rin0, rin1, 1, G0, G1, P0, P1, msg_out, 1); break;
     }
 }
