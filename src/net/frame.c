@@ -8,6 +8,7 @@
  * sequence check. */
 #include "net_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
@@ -73,11 +74,20 @@ const char *cc_cipher_name(cc_cipher c)
     }
 }
 
+bool cc_aead_vaes_selected(void)
+{
+    const char *force = getenv("CARACAL_NET_GCM");
+    if (force && strcmp(force, "sodium") == 0) return false;
+    return cc_gcm_available();
+}
+
 void cc_aead_init(cc_aead *a, cc_cipher c, const uint8_t key[32])
 {
     a->cipher = c;
     memcpy(a->key, key, 32);
-    if (c == CC_CIPHER_AESGCM) crypto_aead_aes256gcm_beforenm(&a->aes, key);
+    a->use_vaes = c == CC_CIPHER_AESGCM && cc_aead_vaes_selected();
+    if (a->use_vaes) cc_gcm_init(&a->gcm, key);
+    else if (c == CC_CIPHER_AESGCM) crypto_aead_aes256gcm_beforenm(&a->aes, key);
 }
 
 void cc_aead_wipe(cc_aead *a) { cc_wipe(a, sizeof *a); }
@@ -96,7 +106,9 @@ void cc_aead_seal(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR
     uint8_t nonce[24];
     make_nonce(seq, nonce);
     unsigned long long tl;
-    if (a->cipher == CC_CIPHER_AESGCM)
+    if (a->use_vaes)
+        cc_gcm_seal(&a->gcm, nonce, hdr, CC_FRAME_HDR_BYTES, in, len, out, tag);
+    else if (a->cipher == CC_CIPHER_AESGCM)
         crypto_aead_aes256gcm_encrypt_detached_afternm(out, tag, &tl, in, len, hdr, CC_FRAME_HDR_BYTES,
                                                        NULL, nonce, &a->aes);
     else if (a->cipher == CC_CIPHER_XCHACHA)
@@ -111,6 +123,7 @@ bool cc_aead_open(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR
 {
     uint8_t nonce[24];
     make_nonce(seq, nonce);
+    if (a->use_vaes) return cc_gcm_open(&a->gcm, nonce, hdr, CC_FRAME_HDR_BYTES, buf, len, buf, tag);
     if (a->cipher == CC_CIPHER_AESGCM)
         return crypto_aead_aes256gcm_decrypt_detached_afternm(buf, NULL, buf, len, tag, hdr,
                                                               CC_FRAME_HDR_BYTES, nonce, &a->aes) == 0;

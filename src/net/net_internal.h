@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include "core.h"
+#include "gcm.h"
 #include "net.h"
 
 /* ---- frames ----------------------------------------------------------------- */
@@ -47,10 +48,16 @@ uint32_t cc_op_hash(const char *tag);
 typedef enum { CC_CIPHER_NONE, CC_CIPHER_AESGCM, CC_CIPHER_XCHACHA } cc_cipher;
 
 typedef struct cc_aead {
-    crypto_aead_aes256gcm_state aes; /* expanded key (16-byte aligned type) */
+    cc_gcm gcm;                      /* own VAES AES-GCM (when use_vaes) */
+    crypto_aead_aes256gcm_state aes; /* libsodium's expanded key otherwise */
     uint8_t key[32];
     cc_cipher cipher;
+    bool use_vaes;
 } cc_aead;
+
+/* Which AES-256-GCM implementation links use: the VAES one when the CPU has
+ * it, unless env CARACAL_NET_GCM=sodium forces libsodium's. */
+bool cc_aead_vaes_selected(void);
 
 cc_cipher cc_aead_pick(bool insecure);
 const char *cc_cipher_name(cc_cipher c);

@@ -91,6 +91,54 @@ static void aead_binds_header_and_sequence(void **state)
     }
 }
 
+/* The VAES AES-256-GCM must be byte-identical to libsodium's (the two ends
+ * of a link may use different implementations). */
+static void vaes_gcm_matches_libsodium(void **state)
+{
+    (void)state;
+    if (!cc_gcm_available() || !crypto_aead_aes256gcm_is_available()) {
+        print_message("VAES/VPCLMULQDQ or AES-NI not available on this CPU: variant skipped\n");
+        skip();
+    }
+    static const size_t lens[] = {0, 1, 15, 16, 17, 31, 32, 33, 112, 127, 128, 129, 143, 144,
+                                  255, 256, 257, 1000, 4103, (1u << 20) + 3};
+    size_t maxn = (1u << 20) + 3;
+    uint8_t *m = malloc(maxn), *c1 = malloc(maxn), *c2 = malloc(maxn), *p = malloc(maxn);
+    cc_gcm *g = cc_alloc(sizeof *g);
+    for (int trial = 0; trial < 3; trial++) {
+        uint8_t key[32], nonce[12], ad[45];
+        randombytes_buf(key, sizeof key);
+        randombytes_buf(nonce, sizeof nonce);
+        randombytes_buf(ad, sizeof ad);
+        cc_gcm_init(g, key);
+        for (size_t li = 0; li < CC_ARRAY_LEN(lens); li++) {
+            size_t n = lens[li], adn = (size_t)(trial * 16 + (trial == 2 ? 13 : 0)) % 46;
+            randombytes_buf(m, n);
+            uint8_t t1[16], t2[16];
+            unsigned long long tl;
+            crypto_aead_aes256gcm_encrypt_detached(c1, t1, &tl, m, n, ad, adn, NULL, nonce, key);
+            cc_gcm_seal(g, nonce, ad, adn, m, n, c2, t2);
+            if (memcmp(c1, c2, n) != 0 || memcmp(t1, t2, 16) != 0)
+                fail_msg("mismatch with libsodium at length %zu, AD %zu", n, adn);
+            memcpy(p, c2, n); /* in place */
+            assert_true(cc_gcm_open(g, nonce, ad, adn, p, n, p, t2));
+            assert_memory_equal(p, m, n);
+            if (n) {
+                memcpy(p, c2, n);
+                p[n / 2] ^= 0x10;
+                assert_false(cc_gcm_open(g, nonce, ad, adn, p, n, p, t2));
+            }
+            t2[3] ^= 1;
+            assert_false(cc_gcm_open(g, nonce, ad, adn, c2, n, p, t2));
+        }
+    }
+    cc_free(g);
+    free(m);
+    free(c1);
+    free(c2);
+    free(p);
+}
+
 static void keypair_files(void **state)
 {
     (void)state;
@@ -197,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frame_header_roundtrip),
         cmocka_unit_test(aead_binds_header_and_sequence),
+        cmocka_unit_test(vaes_gcm_matches_libsodium),
         cmocka_unit_test(keypair_files),
         cmocka_unit_test(cluster_config),
         cmocka_unit_test(options_are_clamped),
