@@ -239,13 +239,9 @@ static bool use_bmi2(void)
 }
 
 /* Portable instance of the fused tree level. */
-#define MSB_LEVEL_NAME msb_level_portable
+#define MSB_LEVEL_NAME pr_msb_level_portable
 #define EVEN(x) even_bits(x)
 #define ODD(x) odd_bits(x)
-static void msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void *rin0,
-                               const void *rin1, size_t wb_in, uint64_t *G0, uint64_t *G1,
-                               const uint64_t *P0, const uint64_t *P1, void *msg_out,
-                               size_t wb_out);
 #define MSB_LEVEL_BODY msb_body_portable
 #include "msb_level.h"
 #undef EVEN
@@ -278,7 +274,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     }
     void (*level)(size_t, unsigned, unsigned, const void *, const void *, size_t, uint64_t *,
                   uint64_t *, const uint64_t *, const uint64_t *, void *, size_t) =
-        use_bmi2() ? pr_msb_level_bmi2 : msb_level_portable;
+        use_bmi2() ? pr_msb_level_bmi2 : pr_msb_level_portable;
     unsigned prev_m = 0;
     size_t wb_in = 0;
     int cur = 0;

@@ -467,6 +467,28 @@ static int body_bool(cc_proto *ctx)
     }
     /* max / argmax over rows (ties resolved to the first column) */
     static const size_t shapes[][2] = {{0, 3}, {1, 1}, {3, 7}, {5, 8}, {2, 1000}};
+    /* the declared-cost table for composite ops must match what their parts
+     * booked (which pt_check_costs compares with the net stats) */
+    cc_proto_cost want_max = {0, 0}, want_sel = {0, 0};
+    for (size_t si = 0; si < CC_ARRAY_LEN(shapes); si++) {
+        cc_proto_cost c = cc_proto_op_cost(CC_OP_MAX_ROWS, shapes[si][0] * shapes[si][1],
+                                           shapes[si][1], ctx->party);
+        want_max.rounds += c.rounds;
+        want_max.bytes_sent += c.bytes_sent;
+    }
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++) {
+        cc_proto_cost c = cc_proto_op_cost(CC_OP_MUX, sizes[si], 0, ctx->party);
+        want_sel.rounds += c.rounds;
+        want_sel.bytes_sent += c.bytes_sent;
+    }
+    cc_proto_ledger_entry led[CC_PROTO_LEDGER_MAX];
+    size_t nl = cc_proto_declared(ctx, led, CC_PROTO_LEDGER_MAX);
+    for (size_t i = 0; i < nl; i++)
+        if (!strcmp(led[i].tag, "select") || !strcmp(led[i].tag, "mul_bit"))
+            pt_check(led[i].rounds == want_sel.rounds && led[i].bytes_sent == want_sel.bytes_sent,
+                     "P%d %s: table says %" PRIu64 " rounds %" PRIu64 " bytes, booked %" PRIu64
+                     " / %" PRIu64, ctx->party, led[i].tag, want_sel.rounds, want_sel.bytes_sent,
+                     led[i].rounds, led[i].bytes_sent);
     for (size_t si = 0; si < CC_ARRAY_LEN(shapes); si++) {
         size_t rows = shapes[si][0], cols = shapes[si][1], n = rows * cols;
         uint64_t *x = calloc(n + 1, 8), *wm = calloc(rows + 1, 8), *wi = calloc(rows + 1, 8);
@@ -493,6 +515,17 @@ static int body_bool(cc_proto *ctx)
         cc_ashare_free(&a); cc_ashare_free(&m); cc_ashare_free(&idx);
         free(x); free(wm); free(wi);
     }
+    nl = cc_proto_declared(ctx, led, CC_PROTO_LEDGER_MAX);
+    int seen = 0;
+    for (size_t i = 0; i < nl; i++)
+        if (!strcmp(led[i].tag, "max_rows")) {
+            seen++;
+            pt_check(led[i].rounds == want_max.rounds && led[i].bytes_sent == want_max.bytes_sent,
+                     "P%d max_rows: table says %" PRIu64 " rounds %" PRIu64 " bytes, booked %" PRIu64
+                     " / %" PRIu64, ctx->party, want_max.rounds, want_max.bytes_sent,
+                     led[i].rounds, led[i].bytes_sent);
+        }
+    pt_check(seen == 1, "max_rows missing from the ledger");
     return 0;
 }
 
