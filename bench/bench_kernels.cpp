@@ -121,7 +121,11 @@ void BM_dgemm_openblas_2t(benchmark::State &s) { dgemm(s, 2); }
 void BM_dgemm_openblas_1t_wall(benchmark::State &s) { dgemm(s, 1); }
 
 // One-thread rates use CPU time (robust on a shared machine); the thread
-// scaling group uses wall time for both its 1- and 2-thread members.
+// scaling group uses wall time for both its 1- and 2-thread members, and its
+// CPU column is the whole process's CPU time (all threads), so on a busy
+// machine the parallel overhead can still be read off: with
+// OMP_WAIT_POLICY=passive (no spinning), 2t CPU ≈ 1t CPU means the work
+// splits without loss.
 void gemm_shapes(benchmark::internal::Benchmark *b)
 {
     b->ArgNames({"M", "N", "K"});
@@ -135,6 +139,7 @@ void gemm_shapes_wall(benchmark::internal::Benchmark *b)
 {
     gemm_shapes(b);
     b->UseRealTime();
+    b->MeasureProcessCPUTime();
 }
 
 BENCHMARK(BM_ring_gemm)->Apply(gemm_shapes);
