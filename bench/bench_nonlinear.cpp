@@ -12,7 +12,8 @@
 //
 // Links are plain TCP (--insecure-plaintext-links, the setting of the
 // MP-SPDZ reference figures in issue 5) unless CARACAL_BENCH_SECURE=1;
-// CARACAL_BENCH_THREADS sets worker threads per party (default 1).
+// CARACAL_BENCH_THREADS sets worker threads per party (default 1; also the
+// OpenMP team size, or idle libgomp threads spin on the shared cores).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -25,6 +26,9 @@
 #include <vector>
 
 extern "C" {
+// libgomp is linked through the ring/prg libraries; the PRG sizes its teams
+// with omp_get_max_threads(), so the harness caps OpenMP here as well.
+void omp_set_num_threads(int);
 #include "core.h"
 #include "nn.h"
 #include "thread.h"
@@ -159,6 +163,7 @@ int party_main(cc_net *net, void *arg)
     int me = cc_net_party(net);
     PartyResult *r = &job->res[me];
     cc_thread_set_count(job->threads);
+    omp_set_num_threads(job->threads);
     cc_proto ctx;
     cc_status s = cc_proto_init(&ctx, net, F);
     const cc_nn_cfg cfg = {F, job->approx};

@@ -35,12 +35,12 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
     unsigned nseg = 0;
     for (unsigned s = 0; s <= nb; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
 
-    cc_status s = cc_ashare_alloc(&rep, nb * n);
-    if (s == CC_OK) s = cc_bshare_alloc(&below, nb * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&powbuf, (plan.maxdeg + 1) * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&acc, nseg * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&sel, nseg * n);
-    if (s == CC_OK) s = cc_bshare_alloc(&ind, nseg * n);
+    cc_status s = nn_ash_alloc(&rep, nb * n);
+    if (s == CC_OK) s = nn_bsh_alloc(&below, nb * n);
+    if (s == CC_OK) s = nn_ash_alloc(&powbuf, (plan.maxdeg + 1) * n);
+    if (s == CC_OK) s = nn_ash_alloc(&acc, nseg * n);
+    if (s == CC_OK) s = nn_ash_alloc(&sel, nseg * n);
+    if (s == CC_OK) s = nn_bsh_alloc(&ind, nseg * n);
     if (s == CC_OK && !(brk = cc_alloc(nb * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
 
@@ -64,10 +64,10 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
         unsigned ks[CC_PW_MAXDEG + 1], m = 0;
         for (unsigned k = 2; k <= plan.maxdeg; k++)
             if (plan.need[k] && plan.level[k] == lvl) ks[m++] = k;
-        cc_ashare_free(&lhs); cc_ashare_free(&rhs); cc_ashare_free(&prod);
-        s = cc_ashare_alloc(&lhs, m * n);
-        if (s == CC_OK) s = cc_ashare_alloc(&rhs, m * n);
-        if (s == CC_OK) s = cc_ashare_alloc(&prod, m * n);
+        nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
+        s = nn_ash_alloc(&lhs, m * n);
+        if (s == CC_OK) s = nn_ash_alloc(&rhs, m * n);
+        if (s == CC_OK) s = nn_ash_alloc(&prod, m * n);
         if (s != CC_OK) break;
         for (unsigned q = 0; q < m; q++) {
             cc_ashare l = cc_ashare_slice(&lhs, q * n, n), r = cc_ashare_slice(&rhs, q * n, n);
@@ -125,9 +125,9 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
         s = cc_proto_trunc(p, &total, vb, out);
     }
 done:
-    cc_ashare_free(&rep); cc_ashare_free(&powbuf); cc_ashare_free(&lhs);
-    cc_ashare_free(&rhs); cc_ashare_free(&prod); cc_ashare_free(&acc);
-    cc_ashare_free(&sel); cc_bshare_free(&below); cc_bshare_free(&ind);
+    nn_ash_free(&rep); nn_ash_free(&powbuf); nn_ash_free(&lhs);
+    nn_ash_free(&rhs); nn_ash_free(&prod); nn_ash_free(&acc);
+    nn_ash_free(&sel); nn_bsh_free(&below); nn_bsh_free(&ind);
     cc_free(brk);
     return s;
 }
@@ -167,8 +167,8 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     size_t n = x->n;
     cc_ashare a = { 0 };
     cc_bshare below = { 0 };
-    cc_status s = cc_ashare_alloc(&a, n);
-    if (s == CC_OK) s = cc_bshare_alloc(&below, n);
+    cc_status s = nn_ash_alloc(&a, n);
+    if (s == CC_OK) s = nn_bsh_alloc(&below, n);
     if (s == CC_OK) s = cc_proto_lt_public(p, x, cc_nn_enc(ep->threshold, f), &below);
     if (s == CC_OK) s = cc_proto_add_public(p, x, 1ull << (f + ep->t), &a);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
@@ -177,8 +177,8 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     for (unsigned i = 0; s == CC_OK && i < squarings; i++) s = cc_proto_mul_trunc(p, &a, &a, f, &a);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_mul_bit(p, &below, &a, out);
-    cc_ashare_free(&a);
-    cc_bshare_free(&below);
+    nn_ash_free(&a);
+    nn_bsh_free(&below);
     return s;
 }
 

@@ -21,12 +21,12 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
     const size_t pairs = k * (k - 1) / 2, npair = groups * pairs, ncand = groups * k;
     cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 };
     cc_bshare lt = { 0 }, w = { 0 }, t = { 0 };
-    cc_status s = cc_ashare_alloc(&d, npair);
-    if (s == CC_OK) s = cc_bshare_alloc(&lt, npair);
-    if (s == CC_OK) s = cc_bshare_alloc(&w, ncand);
-    if (s == CC_OK) s = cc_bshare_alloc(&t, ncand);
-    if (s == CC_OK) s = cc_ashare_alloc(&sel, ncand);
-    if (s == CC_OK) s = cc_ashare_alloc(&xc, ncand);
+    cc_status s = nn_ash_alloc(&d, npair);
+    if (s == CC_OK) s = nn_bsh_alloc(&lt, npair);
+    if (s == CC_OK) s = nn_bsh_alloc(&w, ncand);
+    if (s == CC_OK) s = nn_bsh_alloc(&t, ncand);
+    if (s == CC_OK) s = nn_ash_alloc(&sel, ncand);
+    if (s == CC_OK) s = nn_ash_alloc(&xc, ncand);
     if (s != CC_OK) goto done;
     /* d = x_i - x_j for i < j; msb(d) = [x_i < x_j] */
     for (int h = 0; h < 2; h++) {
@@ -79,8 +79,8 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
             out->s[h][g] = acc;
         }
 done:
-    cc_ashare_free(&d); cc_ashare_free(&sel); cc_ashare_free(&xc);
-    cc_bshare_free(&lt); cc_bshare_free(&w); cc_bshare_free(&t);
+    nn_ash_free(&d); nn_ash_free(&sel); nn_ash_free(&xc);
+    nn_bsh_free(&lt); nn_bsh_free(&w); nn_bsh_free(&t);
     return s;
 }
 
@@ -99,9 +99,9 @@ cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
         size_t k = next_k(len), groups_per_row = (len + k - 1) / k;
         size_t padded = groups_per_row * k;
         cc_ashare grp = { 0 };
-        s = cc_ashare_alloc(&grp, rows * padded);
-        if (s == CC_OK) s = cc_ashare_alloc(&nxt, rows * groups_per_row);
-        if (s != CC_OK) { cc_ashare_free(&grp); break; }
+        s = nn_ash_alloc(&grp, rows * padded);
+        if (s == CC_OK) s = nn_ash_alloc(&nxt, rows * groups_per_row);
+        if (s != CC_OK) { nn_ash_free(&grp); break; }
         /* copy rows, pad each with the public masked value */
         for (int h = 0; h < 2; h++)
             for (size_t r = 0; r < rows; r++)
@@ -111,14 +111,14 @@ cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
             s = cc_proto_add_public(p, &tail, CC_NN_MASKED_LOGIT, &tail);
         }
         if (s == CC_OK) s = max_level(p, &grp, rows * groups_per_row, k, &nxt);
-        cc_ashare_free(&grp);
-        cc_ashare_free(&cur);
+        nn_ash_free(&grp);
+        nn_ash_free(&cur);
         cur = nxt;
         nxt = (cc_ashare){ 0 };
         in = &cur;
         len = groups_per_row;
     }
     if (s == CC_OK) nn_copy(out, &cur);
-    cc_ashare_free(&cur);
+    nn_ash_free(&cur);
     return s;
 }

@@ -22,13 +22,13 @@ cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
     cc_ashare nf = { 0 }, cf = { 0 }, c = { 0 }, w = { 0 }, lhs = { 0 }, rhs = { 0 }, prod = { 0 };
-    cc_status s = cc_ashare_alloc(&nf, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&cf, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&c, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&w, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&lhs, 2 * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&rhs, 2 * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&prod, 2 * n);
+    cc_status s = nn_ash_alloc(&nf, n);
+    if (s == CC_OK) s = nn_ash_alloc(&cf, n);
+    if (s == CC_OK) s = nn_ash_alloc(&c, n);
+    if (s == CC_OK) s = nn_ash_alloc(&w, n);
+    if (s == CC_OK) s = nn_ash_alloc(&lhs, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&rhs, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&prod, 2 * n);
     if (s != CC_OK) goto done;
     s = nn_highbit_factors(p, &np, x, &nf, &cf);
     /* c = x · 2^-(p+1) ∈ [0.5, 1);  w = 2.9142 - 2c */
@@ -63,8 +63,8 @@ cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     /* 1/x = r · 2^-(p+1) */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &r, &cf, np.comp_shift, out);
 done:
-    cc_ashare_free(&nf); cc_ashare_free(&cf); cc_ashare_free(&c); cc_ashare_free(&w);
-    cc_ashare_free(&lhs); cc_ashare_free(&rhs); cc_ashare_free(&prod);
+    nn_ash_free(&nf); nn_ash_free(&cf); nn_ash_free(&c); nn_ash_free(&w);
+    nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
     return s;
 }
 
@@ -75,13 +75,13 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
     cc_ashare nf = { 0 }, cf = { 0 }, pw = { 0 }, lhs = { 0 }, rhs = { 0 }, acc = { 0 }, r = { 0 };
-    cc_status s = cc_ashare_alloc(&nf, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&cf, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&pw, 5 * n);      /* u^0 unused, u .. u^4 */
-    if (s == CC_OK) s = cc_ashare_alloc(&lhs, 2 * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&rhs, 2 * n);
-    if (s == CC_OK) s = cc_ashare_alloc(&acc, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&r, n);
+    cc_status s = nn_ash_alloc(&nf, n);
+    if (s == CC_OK) s = nn_ash_alloc(&cf, n);
+    if (s == CC_OK) s = nn_ash_alloc(&pw, 5 * n);      /* u^0 unused, u .. u^4 */
+    if (s == CC_OK) s = nn_ash_alloc(&lhs, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&rhs, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&acc, n);
+    if (s == CC_OK) s = nn_ash_alloc(&r, n);
     if (s != CC_OK) goto done;
     cc_ashare u[5];
     for (int k = 0; k < 5; k++) u[k] = cc_ashare_slice(&pw, (size_t)k * n, n);
@@ -115,8 +115,8 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     }
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &r, &cf, np.comp_shift - extra, out);
 done:
-    cc_ashare_free(&nf); cc_ashare_free(&cf); cc_ashare_free(&pw); cc_ashare_free(&lhs);
-    cc_ashare_free(&rhs); cc_ashare_free(&acc); cc_ashare_free(&r);
+    nn_ash_free(&nf); nn_ash_free(&cf); nn_ash_free(&pw); nn_ash_free(&lhs);
+    nn_ash_free(&rhs); nn_ash_free(&acc); nn_ash_free(&r);
     return s;
 }
 
@@ -156,10 +156,10 @@ static cc_status norm_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, siz
     cc_rowmean_plan rp;
     cc_rowmean_plan_make(cols, &rp);
     cc_ashare v = { 0 }, full = { 0 }, rowv = { 0 }, rowt = { 0 };
-    cc_status s = cc_ashare_alloc(&v, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&full, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&rowv, rows);
-    if (s == CC_OK) s = cc_ashare_alloc(&rowt, rows);
+    cc_status s = nn_ash_alloc(&v, n);
+    if (s == CC_OK) s = nn_ash_alloc(&full, n);
+    if (s == CC_OK) s = nn_ash_alloc(&rowv, rows);
+    if (s == CC_OK) s = nn_ash_alloc(&rowt, rows);
     if (s != CC_OK) goto done;
     nn_copy(&v, x);
     if (center) {
@@ -188,7 +188,7 @@ static cc_status norm_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, siz
         s = cc_proto_add(p, out, &full, out);
     }
 done:
-    cc_ashare_free(&v); cc_ashare_free(&full); cc_ashare_free(&rowv); cc_ashare_free(&rowt);
+    nn_ash_free(&v); nn_ash_free(&full); nn_ash_free(&rowv); nn_ash_free(&rowt);
     return s;
 }
 

@@ -50,13 +50,13 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
 
     cc_proto_scope_begin(p, "softmax");
     /* masked logits become a public value below every real one */
-    s = cc_ashare_alloc(&xm, n);
-    if (s == CC_OK) s = cc_ashare_alloc(&m, rows);
-    if (s == CC_OK) s = cc_ashare_alloc(&d, live);
-    if (s == CC_OK) s = cc_ashare_alloc(&e, live);
-    if (s == CC_OK) s = cc_ashare_alloc(&srow, live_rows);
-    if (s == CC_OK) s = cc_ashare_alloc(&inv, live_rows);
-    if (s == CC_OK) s = cc_ashare_alloc(&invb, live);
+    s = nn_ash_alloc(&xm, n);
+    if (s == CC_OK) s = nn_ash_alloc(&m, rows);
+    if (s == CC_OK) s = nn_ash_alloc(&d, live);
+    if (s == CC_OK) s = nn_ash_alloc(&e, live);
+    if (s == CC_OK) s = nn_ash_alloc(&srow, live_rows);
+    if (s == CC_OK) s = nn_ash_alloc(&inv, live_rows);
+    if (s == CC_OK) s = nn_ash_alloc(&invb, live);
     if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
     if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
     if (s == CC_OK) s = nn_max_rows(p, &xm, rows, cols, &m);
@@ -79,8 +79,8 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
 scoped:
     cc_proto_scope_end(p);
 done:
-    cc_ashare_free(&xm); cc_ashare_free(&m); cc_ashare_free(&d); cc_ashare_free(&e);
-    cc_ashare_free(&srow); cc_ashare_free(&inv); cc_ashare_free(&invb);
+    nn_ash_free(&xm); nn_ash_free(&m); nn_ash_free(&d); nn_ash_free(&e);
+    nn_ash_free(&srow); nn_ash_free(&inv); nn_ash_free(&invb);
     cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn softmax");
 }
@@ -92,10 +92,10 @@ cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t co
     CC_TRY(nn_check(p, cfg, "argmax", x, rows * cols, index_out, rows, &set));
     if (cols == 0) return cc_error_set(CC_ERR_ARG, "nn argmax: rows of 0 columns");
     cc_ashare mx = { 0 };
-    CC_TRY(cc_ashare_alloc(&mx, rows));
+    CC_TRY(nn_ash_alloc(&mx, rows));
     cc_proto_scope_begin(p, "argmax");
     cc_status s = cc_proto_argmax_rows(p, x, rows, cols, &mx, index_out);
     cc_proto_scope_end(p);
-    cc_ashare_free(&mx);
+    nn_ash_free(&mx);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn argmax");
 }

@@ -67,9 +67,9 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
     cc_ashare rep = { 0 }, g = { 0 };
     cc_bshare below = { 0 };
     uint64_t *pow2 = NULL;
-    cc_status s = cc_ashare_alloc(&rep, m);
-    if (s == CC_OK) s = cc_ashare_alloc(&g, m);
-    if (s == CC_OK) s = cc_bshare_alloc(&below, m);
+    cc_status s = nn_ash_alloc(&rep, m);
+    if (s == CC_OK) s = nn_ash_alloc(&g, m);
+    if (s == CC_OK) s = nn_bsh_alloc(&below, m);
     if (s == CC_OK && !(pow2 = cc_alloc(m * sizeof *pow2))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     for (size_t i = 0; i < L; i++) {
@@ -89,9 +89,97 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
         nn_axpy(comp_out, np->comp_delta[i], &gi);
     }
 done:
-    cc_ashare_free(&rep);
-    cc_ashare_free(&g);
-    cc_bshare_free(&below);
+    nn_ash_free(&rep);
+    nn_ash_free(&g);
+    nn_bsh_free(&below);
     cc_free(pow2);
     return s;
+}
+
+/* ---- scratch tensors ------------------------------------------------------------
+ * The functions above need several temporaries of a few times the input
+ * size per call.  Fresh allocations of that size come from mmap and cost a
+ * page fault (and a page clear) per 4 KiB on every call — a third of the
+ * GeLU time in perf.  A small per-thread pool keeps released blocks for the
+ * next call; cc_nn_scratch_release() returns them to the system. */
+#define NN_POOL_SLOTS 24
+typedef struct nn_block { uint64_t *p; size_t words; } nn_block;
+static _Thread_local nn_block nn_pool[NN_POOL_SLOTS];
+
+static uint64_t *pool_get(size_t words)
+{
+    int best = -1;
+    for (int i = 0; i < NN_POOL_SLOTS; i++)
+        if (nn_pool[i].p && nn_pool[i].words >= words &&
+            (best < 0 || nn_pool[i].words < nn_pool[best].words))
+            best = i;
+    if (best >= 0) {
+        uint64_t *p = nn_pool[best].p;
+        nn_pool[best].p = NULL;
+        return p;
+    }
+    return cc_alloc(words * sizeof(uint64_t));
+}
+
+static void pool_put(uint64_t *p, size_t words)
+{
+    if (!p) return;
+    int slot = -1;
+    for (int i = 0; i < NN_POOL_SLOTS && slot < 0; i++)
+        if (!nn_pool[i].p) slot = i;
+    if (slot < 0) {   /* full: evict the smallest block if this one is larger */
+        slot = 0;
+        for (int i = 1; i < NN_POOL_SLOTS; i++)
+            if (nn_pool[i].words < nn_pool[slot].words) slot = i;
+        if (nn_pool[slot].words >= words) { cc_free(p); return; }
+        cc_free(nn_pool[slot].p);
+    }
+    nn_pool[slot].p = p;
+    nn_pool[slot].words = words;
+}
+
+void cc_nn_scratch_release(void)
+{
+    for (int i = 0; i < NN_POOL_SLOTS; i++) {
+        cc_free(nn_pool[i].p);
+        nn_pool[i].p = NULL;
+        nn_pool[i].words = 0;
+    }
+}
+
+/* Both planes in one block, zeroed, like cc_ashare_alloc. */
+cc_status nn_ash_alloc(cc_ashare *t, size_t n)
+{
+    memset(t, 0, sizeof *t);
+    size_t words = 2 * n + 8;   /* + 8: 64-byte alignment of the second plane */
+    uint64_t *p = pool_get(words);
+    if (!p) return cc_error_set(CC_ERR_NOMEM, "nn: cannot allocate a %zu-element share tensor", n);
+    size_t off = (n + 7) & ~(size_t)7;
+    memset(p, 0, (off + n) * sizeof *p);
+    t->s[0] = p;
+    t->s[1] = p + off;
+    t->n = n;
+    t->rows = 1;
+    t->cols = n;
+    return CC_OK;
+}
+
+void nn_ash_free(cc_ashare *t)
+{
+    if (t->s[0]) pool_put(t->s[0], 2 * t->n + 8);
+    memset(t, 0, sizeof *t);
+}
+
+cc_status nn_bsh_alloc(cc_bshare *t, size_t n)
+{
+    cc_ashare a;
+    CC_TRY(nn_ash_alloc(&a, n));
+    memcpy(t, &a, sizeof *t);
+    return CC_OK;
+}
+
+void nn_bsh_free(cc_bshare *t)
+{
+    if (t->s[0]) pool_put(t->s[0], 2 * t->n + 8);
+    memset(t, 0, sizeof *t);
 }

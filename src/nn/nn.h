@@ -98,6 +98,10 @@ cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
 cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                        const cc_ashare *x, cc_ashare *index_out);
 
+/* The MPC functions keep their temporaries in a per-thread pool between
+ * calls (no page faults on the next call); this returns the pool's memory. */
+void cc_nn_scratch_release(void);
+
 /* Fill a causal mask (rows × cols, row r attends to columns ≤ r + offset;
  * offset = cols - rows when the rows are the last queries of a KV cache). */
 void cc_nn_causal_mask(size_t rows, size_t cols, size_t offset, uint8_t *mask);

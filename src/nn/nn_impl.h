@@ -142,6 +142,12 @@ uint64_t cc_nn_eps(double eps, unsigned f);
 cc_status nn_check(const cc_proto *p, const cc_nn_cfg *cfg, const char *fn,
                    const cc_ashare *x, size_t n_in, const cc_ashare *out, size_t n_out,
                    const cc_approx_set **set);
+/* Zeroed scratch tensors from a per-thread pool (freed with nn_*_free, never
+ * with cc_ashare_free). */
+cc_status nn_ash_alloc(cc_ashare *t, size_t n);
+void nn_ash_free(cc_ashare *t);
+cc_status nn_bsh_alloc(cc_bshare *t, size_t n);
+void nn_bsh_free(cc_bshare *t);
 /* acc += c · v (c public, ring product) */
 void nn_axpy(cc_ashare *acc, uint64_t c, const cc_ashare *v);
 /* dst = src (same n) */
