@@ -22,6 +22,7 @@
 typedef struct party_args {
     int party;              /* 0..2, or 3 for the client */
     const char *config, *key, *stats_json;
+    uint32_t rotate_mib;    /* optional throughput probe after the self-check */
     cc_net_options opt;
     bool quiet;
 } party_args;
@@ -30,7 +31,9 @@ static void usage(FILE *f)
 {
     fputs("usage: caracal-party --party {0|1|2|client} --config FILE --key FILE\n"
           "                     [--insecure-plaintext-links] [--connect-timeout-ms N]\n"
-          "                     [--io-timeout-ms N] [--stats-json FILE] [--quiet]\n", f);
+          "                     [--io-timeout-ms N] [--stats-json FILE] [--rotate-mib N] [--quiet]\n"
+          "  --rotate-mib N  after the self-check, send N MiB to next while receiving\n"
+          "                  N MiB from prev, 3 times, and print the throughput per link\n", f);
 }
 
 static bool parse_u32(const char *s, uint32_t *out)
@@ -62,6 +65,13 @@ static int parse_args(int argc, char **argv, party_args *a)
         } else if (!strcmp(o, "--config")) { a->config = v; i++; }
         else if (!strcmp(o, "--key")) { a->key = v; i++; }
         else if (!strcmp(o, "--stats-json")) { a->stats_json = v; i++; }
+        else if (!strcmp(o, "--rotate-mib")) {
+            if (!parse_u32(v, &a->rotate_mib) || a->rotate_mib > 4096) {
+                fprintf(stderr, "caracal-party: --rotate-mib wants 1..4096\n");
+                return 2;
+            }
+            i++;
+        }
         else if (!strcmp(o, "--connect-timeout-ms") || !strcmp(o, "--io-timeout-ms")) {
             uint32_t *dst = o[2] == 'c' ? &a->opt.connect_timeout_ms : &a->opt.io_timeout_ms;
             if (!parse_u32(v, dst)) {
@@ -145,6 +155,29 @@ static cc_status party_selfcheck(cc_net *net, const cc_cluster *cl, double *roun
     return CC_OK;
 }
 
+/* Throughput probe: rotate `mib` MiB three times (one warm-up). */
+static cc_status rotate_probe(cc_net *net, uint32_t mib)
+{
+    size_t n = (size_t)mib << 20;
+    uint8_t *out = cc_calloc(1, n), *in = cc_alloc(n);
+    cc_status s = out && in ? CC_OK : CC_ERR_NOMEM;
+    cc_net_op_begin(net, "probe/rotate");
+    uint64_t t0 = 0;
+    for (int i = 0; s == CC_OK && i < 4; i++) {
+        if (i == 1) t0 = cc_now_ns();
+        s = cc_net_exchange(net, CC_NEXT, out, CC_PREV, in, n);
+    }
+    cc_net_op_end(net);
+    if (s == CC_OK) {
+        double secs = cc_ns_to_s(cc_now_ns() - t0);
+        cc_info("rotate %u MiB: %.1f MB/s per link (%s)", mib, 3.0 * (double)n / secs / 1e6,
+                cc_net_cipher_name(net));
+    }
+    cc_free(out);
+    cc_free(in);
+    return s;
+}
+
 /* Where the model-serving loop will go (end-to-end issue). */
 static cc_status party_serve(cc_net *net, const party_args *a)
 {
@@ -185,7 +218,8 @@ static int run_party(const party_args *a)
     if (s == CC_OK) {
         cc_info("self-check passed: links %s, ring round trip %.1f us", cc_net_cipher_name(net),
                 round_us);
-        s = party_serve(net, a);
+        if (a->rotate_mib) s = rotate_probe(net, a->rotate_mib);
+        if (s == CC_OK) s = party_serve(net, a);
     }
     if (net && !a->quiet) cc_net_stats_print(net, stderr);
     if (s == CC_OK && net && a->stats_json) s = write_stats_json(net, a->stats_json);
