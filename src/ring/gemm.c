@@ -20,6 +20,7 @@
 #include "thread.h"
 
 #include <omp.h>
+#include <pthread.h>
 #include <string.h>
 
 #define NR CC_KERN_NR
@@ -39,22 +40,59 @@ typedef struct gemm_job {
 #define GEMM_DIRECT_KC 64
 #endif
 
-/* Per-thread packing buffers, kept between calls (the OpenMP workers live
- * as long as the process), so a GEMM never pays for page faults on fresh
- * buffers.  Grown on demand. */
-static _Thread_local uint64_t *tl_abuf, *tl_bbuf;
-static _Thread_local size_t tl_acap, tl_bcap;
+/* Per-thread packing buffers, kept between calls so a GEMM does not pay for
+ * page faults on fresh buffers every time.  Held through a pthread key whose
+ * destructor frees them when a thread exits (libgomp retires workers when a
+ * team shrinks), so nothing leaks. */
+typedef struct pack_buffers {
+    uint64_t *a, *b;
+    size_t acap, bcap;     /* words */
+} pack_buffers;
+
+static pthread_key_t buffers_key;
+static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
+
+static void buffers_free(void *p)
+{
+    pack_buffers *pb = p;
+    cc_free(pb->a);
+    cc_free(pb->b);
+    cc_free(pb);
+}
+
+static void buffers_key_create(void)
+{
+    if (pthread_key_create(&buffers_key, buffers_free) != 0)
+        cc_panic(__FILE__, __LINE__, "pthread_key_create failed for GEMM buffers");
+}
+
+/* Out of memory in a void API: there is no way to report it to the caller,
+ * and continuing would compute garbage, so it is fatal. */
+static void *must_alloc(size_t bytes)
+{
+    void *p = cc_alloc(bytes);
+    if (!p) cc_panic(__FILE__, __LINE__, "out of memory for GEMM packing buffers");
+    return p;
+}
+
+static pack_buffers *thread_buffers(void)
+{
+    pthread_once(&buffers_once, buffers_key_create);
+    pack_buffers *pb = pthread_getspecific(buffers_key);
+    if (!pb) {
+        pb = must_alloc(sizeof *pb);
+        *pb = (pack_buffers){ 0 };
+        if (pthread_setspecific(buffers_key, pb) != 0)
+            cc_panic(__FILE__, __LINE__, "pthread_setspecific failed for GEMM buffers");
+    }
+    return pb;
+}
 
 static uint64_t *scratch(uint64_t **buf, size_t *cap, size_t words)
 {
     if (*cap >= words) return *buf;
     cc_free(*buf);
-    *buf = cc_alloc(words * sizeof(uint64_t));
-    if (!*buf) {
-        /* Out of memory in a void API: there is no way to report it to the
-         * caller, and continuing would compute garbage. */
-        cc_panic(__FILE__, __LINE__, "out of memory for GEMM packing buffers");
-    }
+    *buf = must_alloc(words * sizeof(uint64_t));
     *cap = words;
     return *buf;
 }
@@ -91,9 +129,10 @@ static void gemm_region(const gemm_job *g, size_t m0, size_t m1, size_t n0, size
      * the row streams few enough for the prefetchers. */
     const size_t kc = g->direct_b ? CC_MIN(kern->kc, (size_t)GEMM_DIRECT_KC) : kern->kc;
     uint64_t tile[CC_KERN_MR_MAX * NR];
-    uint64_t *abuf = scratch(&tl_abuf, &tl_acap, mc * kc * aw);
+    pack_buffers *pb = thread_buffers();
+    uint64_t *abuf = scratch(&pb->a, &pb->acap, mc * kc * aw);
     uint64_t *bbuf = g->Bpacked ? NULL
-                                : scratch(&tl_bbuf, &tl_bcap, g->direct_b ? kc * NR : kc * nc);
+                                : scratch(&pb->b, &pb->bcap, g->direct_b ? kc * NR : kc * nc);
 
     for (size_t jc = n0; jc < n1; jc += nc) {
         size_t nb = CC_MIN(nc, n1 - jc);
