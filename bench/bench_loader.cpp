@@ -5,15 +5,18 @@
 // The bundle is generated once into $CARACAL_BENCH_DIR (default /tmp) and
 // deleted at exit, or taken from $CARACAL_BENCH_BUNDLE (kept).  Geometry:
 // LLaMA with dim 2048, hidden 5504, 8 layers, vocab 8000 (~3.5 GB explicit
-// share, ~0.8 GB per layer per party) unless $CARACAL_BENCH_LOADER_LAYERS /
-// _DIM / _HIDDEN say otherwise.
+// share, ~0.8 GB per layer per party) unless $CARACAL_BENCH_LOADER_DIM /
+// _HIDDEN / _LAYERS / _VOCAB say otherwise.
 //
-// Every measurement runs in its own forked process, so its peak RSS
-// (getrusage of the child) is its own; the parent never starts OpenMP
-// threads (bundle generation runs in a child too), so forking is safe.
-// Before each cold run the file's pages are dropped from the page cache
-// (posix_fadvise DONTNEED; with CARACAL_DROP_CACHES=1 and root, the whole
-// page cache via /proc/sys/vm/drop_caches).
+// BM_stream_vs_plain_read runs loader and plain read() in interleaved pairs
+// ($CARACAL_BENCH_REPS, default 3) and reports medians, so machine-load
+// drift hits both alike.  Every measurement runs in its own forked process,
+// so its peak RSS (getrusage of the child) is its own; the parent never
+// starts OpenMP threads (bundle generation runs in a child too), so forking
+// is safe.  Before each cold run the file's pages are dropped from the page
+// cache (posix_fadvise DONTNEED; with CARACAL_DROP_CACHES=1 and root, the
+// whole page cache via /proc/sys/vm/drop_caches); a warm run reads the file
+// once, unmeasured, first.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -271,7 +274,7 @@ bool prepare_bundle()
         c.hidden_dim = (int)env_long("CARACAL_BENCH_LOADER_HIDDEN", 5504);
         c.n_layers = (int)env_long("CARACAL_BENCH_LOADER_LAYERS", 8);
         c.n_heads = c.n_kv_heads = 16;
-        c.vocab_size = 8000;
+        c.vocab_size = (int)env_long("CARACAL_BENCH_LOADER_VOCAB", 8000);
         fprintf(stderr, "bench_loader: writing a synthetic bundle (dim %d, hidden %d, %d layers) to %s\n",
                 c.dim, c.hidden_dim, c.n_layers, g_dir.c_str());
         uint64_t peak = 0;
