@@ -243,34 +243,123 @@ static bool use_bmi2(void)
 #define EVEN(x) even_bits(x)
 #define ODD(x) odd_bits(x)
 #define MSB_LEVEL_BODY msb_body_portable
+#define MSB_UNZIP_NAME pr_msb_unzip_portable
 #include "msb_level.h"
 #undef EVEN
 #undef ODD
 
 /* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
- * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v).  The carry into bit 63 is the
- * group generate of bits 0..62: shift g, p left by one (bit 0 = 0) and
- * reduce 64 → 1 with the span combine G = G_hi ⊕ P_hi G_lo, P = P_hi P_lo,
- * both ANDs of a level packed in one word of `m` bits (m = 64, 32, ..., 4;
- * the last level needs only G: 1 bit).  Rounds: 1 (share u, g) + 6.
- * Bytes/elem: P0 16 + (8+4+2+1+1+1) = 33, P1/P2 8 + 17 = 25. */
+ * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v), x = u + v with u = x0 + x1 (P0)
+ * and v = x2 (P1, P2).  The carry into bit 63 is the group generate of bits
+ * 0..62: shift left by one and reduce 64 spans → 1 with
+ *   G = G_hi ⊕ P_hi G_lo,  P = P_hi P_lo.
+ * Round 1 computes the whole first level (32 span pairs) at once, because
+ * with g = u∧v, p = u⊕v its outputs are bilinear in (bits of u) × (bits of v):
+ *   G1 = uh·vh ⊕ (uh ul)·vl ⊕ ul·(vh vl)
+ *   P1 = uh ul ⊕ vh vl ⊕ uh·vl ⊕ ul·vh
+ * (uh, ul = high / low bit of each pair of u≪1; same for v).  P0 shares
+ * W = uh | ul≪32 and Y = (uh∧ul) | u_63≪32 (PRSS shares a0, a1; a2 to next
+ * and prev, 8 + 5 bytes each), while P1 sends T(a1) ⊕ σA and P2 sends
+ * T(a0) ⊕ σB to P0, where T(w, y) = [G1 part | P1 cross part ≪ 32] is the
+ * bilinear form evaluated on one share (8 bytes); P1 and P2 add T(a2) ⊕ σA ⊕ σB
+ * once a2 arrives.  σA, σB come from k2 (P1, P2 only).  Then five more
+ * levels on 32 → 1 spans, both ANDs of a level in one word of m bits
+ * (4, 2, 1, 1, 1 bytes).  Rounds: 6.  Bytes/elem: P0 2·13 + 9 = 35,
+ * P1/P2 8 + 9 = 17. */
+static inline uint64_t msb_T(uint64_t w, uint64_t y, uint64_t vz)
+{
+    uint64_t x1 = w & 0xFFFFFFFFu, x2 = w >> 32, x3 = y & 0xFFFFFFFFu;
+    uint64_t vh = vz & 0xFFFFFFFFu, vl = vz >> 32;
+    uint64_t g = (x1 & vh) ^ (x3 & vl) ^ (x2 & vh & vl);
+    uint64_t pc = (x1 & vl) ^ (x2 & vh);
+    return g | (pc << 32);
+}
+
+static inline void st5(uint8_t *p, uint64_t v) { memcpy(p, &v, 5); }   /* little-endian */
+static inline uint64_t ld5(const uint8_t *p)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, 5);
+    return v;
+}
+
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
     size_t n = x->n;
     pr_book_op(ctx, CC_OP_MSB, n, 0, ctx->party);
     if (n == 0) return CC_OK;
     cc_status s = CC_OK;
-    uint64_t *buf = pr_alloc(8 * n);
+    const size_t mlen = 13 * n;                 /* a2 of W (8 B) and of Y (5 B) */
+    uint64_t *buf = pr_alloc(12 * n + (mlen + 7) / 8);
     if (!buf) return CC_ERR_NOMEM;
-    uint64_t *P0 = buf, *P1 = buf + n, *G0 = buf + 2 * n, *G1 = buf + 3 * n;
-    /* two message pairs, alternating: [mine | from next] of the last AND
-     * and of the one being built */
-    void *msg[2][2] = {{buf + 4 * n, buf + 5 * n}, {buf + 6 * n, buf + 7 * n}};
-    s = share_u_and_g(ctx, x, P0, P1, G0, G1);
-    if (s != CC_OK) goto out;
-    for (size_t j = 0; j < n; j++) {      /* p_63 enters the result directly */
-        out->s[0][j] = P0[j] >> 63;
-        out->s[1][j] = P1[j] >> 63;
+    uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n;
+    uint64_t *G0 = buf + 4 * n, *G1 = buf + 5 * n, *P0 = buf + 6 * n, *P1 = buf + 7 * n;
+    uint64_t *Z = buf + 8 * n;                  /* unzipped u or v */
+    void *msg[2][2] = {{buf + 9 * n, buf + 10 * n}, {buf + 11 * n, buf + 12 * n}};
+    uint8_t *m0 = (uint8_t *)(void *)(buf + 12 * n);   /* round-1 message (P0 out, P1/P2 in) */
+    void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
+        use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
+    /* rand #1 → W shares (P1, P2 also get σA = F(k2)); rand #2 → Y shares, σB */
+    cc_prss_rand(&ctx->prss, n, W0, W1);
+    cc_prss_rand(&ctx->prss, n, Y0, Y1);
+    const int me = ctx->party;
+    if (me == 0) {
+        unzip(n, x->s[0], x->s[1], Z);
+        for (size_t j = 0; j < n; j++) {
+            uint64_t u63 = (x->s[0][j] + x->s[1][j]) >> 63;
+            uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
+            memcpy(m0 + 8 * j, &(uint64_t){w ^ W0[j] ^ W1[j]}, 8);
+            st5(m0 + 8 * n + 5 * j, y ^ Y0[j] ^ Y1[j]);
+        }
+        s = cc_net_send(ctx->net, CC_NEXT, m0, mlen);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m0, mlen);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, G1, 8 * n);   /* q1 from P1 */
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, G0, 8 * n);   /* q0 from P2 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+    } else {
+        /* P1: (W1, w2), σA = W1 slot 1; P2: (w2, W0), σA = slot 0 of rand #1 */
+        const bool p1 = me == 1;
+        const uint64_t *v = p1 ? x->s[1] : x->s[0];
+        unzip(n, v, NULL, Z);
+        uint64_t *wmine = p1 ? W0 : W1, *ymine = p1 ? Y0 : Y1;     /* a1 (P1) or a0 (P2) */
+        uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;      /* the F(k2) halves */
+        uint64_t *qmine = p1 ? G0 : G1, *q2 = p1 ? G1 : G0;
+        const uint64_t *mask = p1 ? sigA : sigB;
+        for (size_t j = 0; j < n; j++) qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
+        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qmine, 8 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        /* index-2 shares arrive: w2, y2; put them in the σ slots (no longer needed
+         * after q2 is formed) */
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w2, y2 = ld5(m0 + 8 * n + 5 * j);
+            memcpy(&w2, m0 + 8 * j, 8);
+            q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
+            sigA[j] = w2;
+            sigB[j] = y2;
+        }
+    }
+    /* Now every party has, for its slots k = 0, 1: W_k, Y_k, Q_k (Q in G0/G1).
+     * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0). */
+    {
+        uint64_t *Ws[2] = {W0, W1}, *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
+        for (int k = 0; k < 2; k++) {
+            const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
+            uint64_t *Wk = Ws[k], *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
+            (void)Wk;
+            for (size_t j = 0; j < n; j++) {
+                uint64_t q = Gk[j], y = Yk[j];
+                uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */
+                uint64_t v63 = idx2 ? (k == 1 ? x->s[1][j] : x->s[0][j]) >> 63 : 0;
+                Gk[j] = q & 0xFFFFFFFFu;
+                Pk[j] = (q >> 32) ^ (y & 0xFFFFFFFFu) ^ vv;
+                out->s[k][j] = ((y >> 32) & 1) ^ v63;
+            }
+        }
     }
     void (*level)(size_t, unsigned, unsigned, const void *, const void *, size_t, uint64_t *,
                   uint64_t *, const uint64_t *, const uint64_t *, void *, size_t) =
@@ -278,16 +367,13 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     unsigned prev_m = 0;
     size_t wb_in = 0;
     int cur = 0;
-    for (unsigned m = 64; m >= 2; m /= 2) {
+    for (unsigned m = 32; m >= 2; m /= 2) {
         size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
         void **in = msg[cur ^ 1], **outm = msg[cur];
         level(n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
         /* XOR-zero mask on the packed message (linear), then the AND's reshare */
         uint64_t *mine = outm[0], *zero = outm[1];
-        if ((n * wb) % 8) {               /* zero the tail of the last word */
-            uint8_t *tail = (uint8_t *)mine + n * wb;
-            memset(tail, 0, 8 * words - n * wb);
-        }
+        if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);
         cc_prss_zero_xor(&ctx->prss, words, zero);
         cc_ring_xor(words, mine, zero, mine);
         s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, outm[1], n * wb);

@@ -284,7 +284,7 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
         return role == 0 ? cost(7, 104 * N) : cost(7, 96 * N);
     case CC_OP_MSB:          /* role = party */
-        return role == 0 ? cost(7, 33 * N) : cost(7, 25 * N);
+        return role == 0 ? cost(6, 35 * N) : cost(6, 17 * N);
     case CC_OP_EQ:           /* role = (party - helper) mod 3 */
         return role == 0 ? cost(6, 26 * N) : cost(7, 18 * N);
     case CC_OP_B2A_BIT:      /* role = party */
@@ -295,11 +295,11 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_ARGMAX_ROWS: {/* n = rows·cols, aux = cols, role = party */
         if (aux == 0) return cost(0, 0);
         uint64_t rows = N / aux, cols = aux, rounds = 0, bytes = 0;
-        uint64_t per_pair = (op == CC_OP_MAX_ROWS) ? (role == 0 ? 33 + 16 + 8 : 25 + 8 + 8)
-                                                   : (role == 0 ? 33 + 16 + 16 : 25 + 8 + 16);
+        uint64_t per_pair = (op == CC_OP_MAX_ROWS) ? (role == 0 ? 35 + 16 + 8 : 17 + 8 + 8)
+                                                   : (role == 0 ? 35 + 16 + 16 : 17 + 8 + 16);
         while (cols > 1) {
             uint64_t pairs = rows * (cols / 2);
-            rounds += 9;
+            rounds += 8;
             bytes += per_pair * pairs;
             cols = cols - cols / 2;
         }

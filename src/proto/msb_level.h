@@ -5,8 +5,7 @@
  * Per element and share plane k: take the previous level's AND result r_k
  * (from the packed messages rin_k, masked to prev_m bits) and update
  *   g_k = G_k ⊕ (r_k ∧ lo),  p_k = r_k ≫ prev_half
- * (first level: g_k = G_k ≪ 1, p_k = P_k ≪ 1 — the carry into bit 63 only
- * involves bits 0..62), split the m-bit spans into high (odd) and low (even)
+ * (first level, prev_m = 0: g_k = G_k, p_k = P_k as given), split the m-bit spans into high (odd) and low (even)
  * halves, keep G_k = G_hi and form the AND operands
  *   a = P_hi | P_hi ≪ half,  b = G_lo | P_lo ≪ half   (m = 2: a = P_hi, b = G_lo)
  * then the local AND term z = a0 (b0 ⊕ b1) ⊕ a1 b0, stored in wb_out bytes
@@ -47,8 +46,8 @@ MSB_LEVEL_BODY(size_t n, const unsigned m, const unsigned prev_m, const void *ri
     for (size_t j = 0; j < n; j++) {
         uint64_t g0, g1, p0, p1;
         if (prev_m == 0) {
-            g0 = G0[j] << 1; g1 = G1[j] << 1;
-            p0 = P0[j] << 1; p1 = P1[j] << 1;
+            g0 = G0[j]; g1 = G1[j];
+            p0 = P0[j]; p1 = P1[j];
         } else {
             uint64_t r0 = msb_ld(rin0, wb_in, j) & in_mask, r1 = msb_ld(rin1, wb_in, j) & in_mask;
             g0 = G0[j] ^ (r0 & lo); g1 = G1[j] ^ (r1 & lo);
@@ -68,20 +67,35 @@ MSB_LEVEL_BODY(size_t n, const unsigned m, const unsigned prev_m, const void *ri
     }
 }
 
-/* The six levels of the 64-bit tree: (m, prev_m, wire bytes in → out) =
- * (64, 0, – → 8), (32, 64, 8 → 4), (16, 32, 4 → 2), (8, 16, 2 → 1),
- * (4, 8, 1 → 1), (2, 4, 1 → 1). */
+/* The levels of the tree after the one-round first level (m = 64 → 32 is
+ * done while re-sharing, see boolean.c): (m, prev_m, wire bytes in → out) =
+ * (32, 0, – → 4), (16, 32, 4 → 2), (8, 16, 2 → 1), (4, 8, 1 → 1), (2, 4, 1 → 1). */
 void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, const void *rin1,
                     size_t wb_in, uint64_t *G0, uint64_t *G1, const uint64_t *P0,
                     const uint64_t *P1, void *msg_out, size_t wb_out)
 {
     (void)prev_m; (void)wb_in; (void)wb_out;
     switch (m) {
-    case 64: MSB_LEVEL_BODY(n, 64, 0, rin0, rin1, 8, G0, G1, P0, P1, msg_out, 8); break;
-    case 32: MSB_LEVEL_BODY(n, 32, 64, rin0, rin1, 8, G0, G1, P0, P1, msg_out, 4); break;
+    case 32: MSB_LEVEL_BODY(n, 32, 0, rin0, rin1, 0, G0, G1, P0, P1, msg_out, 4); break;
     case 16: MSB_LEVEL_BODY(n, 16, 32, rin0, rin1, 4, G0, G1, P0, P1, msg_out, 2); break;
     case 8: MSB_LEVEL_BODY(n, 8, 16, rin0, rin1, 2, G0, G1, P0, P1, msg_out, 1); break;
     case 4: MSB_LEVEL_BODY(n, 4, 8, rin0, rin1, 1, G0, G1, P0, P1, msg_out, 1); break;
     default: MSB_LEVEL_BODY(n, 2, 4, rin0, rin1, 1, G0, G1, P0, P1, msg_out, 1); break;
     }
+}
+
+/* out[j] = ODD(w) | EVEN(w) << 32 with w = in[j] << 1 (plus add[j] first,
+ * when given): the high / low bits of the 32 bit pairs of bits 0..62. */
+void MSB_UNZIP_NAME(size_t n, const uint64_t *in, const uint64_t *add, uint64_t *out)
+{
+    if (add)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = (in[j] + add[j]) << 1;
+            out[j] = ODD(w) | (EVEN(w) << 32);
+        }
+    else
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = in[j] << 1;
+            out[j] = ODD(w) | (EVEN(w) << 32);
+        }
 }
