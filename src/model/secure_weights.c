@@ -73,12 +73,25 @@ cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bo
     return CC_OK;
 }
 
+/* Elements (both planes) of the vectors one layer asks for: LLaMA two norm
+ * gains; GPT-2/BERT per block two LayerNorms (gain + shift), the q/k/v/o,
+ * up and down biases; the embeddings layer the position table (read by
+ * public row index), the token-type table and the embedding LayerNorm; the
+ * head layer the final norm or the pooler and classifier biases. */
+static size_t synthetic_vector_cap(const cc_model_config *c)
+{
+    size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim;
+    if (c->arch == CC_ARCH_LLAMA) return 8 * d;
+    size_t block = 4 * d + 3 * (size_t)cc_config_kv_dim(c) + d + h + d;
+    size_t embed = (size_t)c->max_seq_len * d + (size_t)c->type_vocab_size * d + 2 * d;
+    size_t head = 2 * d + d + (size_t)c->n_classes;
+    return 2 * CC_MAX(block, CC_MAX(embed, head));
+}
+
 cc_status cc_sweights_open_synthetic(const cc_model_config *c, int party, unsigned f,
                                      cc_sweights **out)
 {
     CC_TRY(cc_config_validate(c));
-    if (c->arch != CC_ARCH_LLAMA)
-        return cc_error_set(CC_ERR_UNSUPPORTED, "synthetic weights: only LLaMA geometry");
     cc_sweights *w = cc_calloc(1, sizeof *w);
     if (!w) return CC_ERR_NOMEM;
     w->config = *c;
@@ -90,7 +103,7 @@ cc_status cc_sweights_open_synthetic(const cc_model_config *c, int party, unsign
     synthetic_seed((party + 1) % 3, seed);
     cc_prg_init(&w->seed_next, seed, 0);
     cc_wipe(seed, sizeof seed);
-    w->vec_cap = 8 * (size_t)c->dim;   /* a layer has at most two norm gains */
+    w->vec_cap = synthetic_vector_cap(c);
     w->vec_planes = cc_alloc(w->vec_cap * sizeof(uint64_t));
     if (!w->vec_planes) {
         cc_sweights_close(w);
@@ -156,6 +169,10 @@ static cc_status synthetic_shape(const cc_model_config *c, const char *name, siz
     const char *leaf = strrchr(name, '.');
     if (strcmp(name, "embed.tokens") == 0) { *K = V; *N = d; return CC_OK; }
     if (strcmp(name, "lm_head.weight") == 0) { *K = d; *N = V; return CC_OK; }
+    if (strcmp(name, "pooler.weight") == 0) { *K = d; *N = d; return CC_OK; }
+    if (strcmp(name, "classifier.weight") == 0 && c->n_classes > 0) {
+        *K = d; *N = (size_t)c->n_classes; return CC_OK;
+    }
     if (!leaf || strcmp(leaf, ".weight") != 0) goto unknown;
     if (strstr(name, ".attn.q.") || strstr(name, ".attn.o.")) { *K = d; *N = d; return CC_OK; }
     if (strstr(name, ".attn.k.") || strstr(name, ".attn.v.")) { *K = d; *N = kv; return CC_OK; }

@@ -1,0 +1,426 @@
+/* The secure GPT-2 forward pass (DESIGN.md §6) and the transformer blocks it
+ * shares with BERT (secure_bert.c), on replicated shares.
+ *
+ * GPT-2 reads like its plaintext reference (ref_forward.c):
+ *   x = onehot·E + P[pos]
+ *   per layer:  x += Wo·Attn(LN1(x)) + bo;  x += W2·gelu(W1·LN2(x) + b1) + b2
+ *   logits = LN_f(x)·Eᵀ (tied head, stored as its own packed "lm_head.weight")
+ * Every step is one whole-tensor protocol call over all positions and heads,
+ * so rounds do not grow with sequence length or head count.  Positions are
+ * public, so adding the position rows is local; biases and residuals are
+ * local additions.  Costs per layer for n new positions over T cached ones
+ * (bits sent per party; "fxp linear" = one fused matmul+trunc, 2 rounds,
+ * 128 bits per output):
+ *   LayerNorm ×2           cc_nn_layernorm (see src/nn)
+ *   Q                      matmul 1 round 64·n·d + trunc 2 rounds 128·n·d
+ *   K, V, O                fxp linear each: 2 rounds, 128·n·d
+ *   scores, context        matmul_fxp: 2 rounds, 128·H·n·T and 128·n·d
+ *   softmax                cc_nn_softmax on H·n × T (causal mask)
+ *   FFN                    fxp linear 128·n·h, GeLU on n·h, fxp linear 128·n·d */
+#include "secure_arch.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+
+/* ---- the shared core -------------------------------------------------------- */
+
+cc_ashare cc_sxf_rows(const cc_ashare *t, size_t rows, size_t cols)
+{
+    cc_ashare v = cc_ashare_slice(t, 0, rows * cols);
+    v.rows = rows;
+    v.cols = cols;
+    return v;
+}
+
+/* Extra bits of the public q scale 1/√hs when it is not a power of two: the
+ * scaled product is held at 2f + Q_SCALE_BITS bits (50 at f = 18, leaving
+ * |q| < 2^12) before the one truncation; the scale's relative rounding error
+ * is below 2^-Q_SCALE_BITS·√hs. */
+#define Q_SCALE_BITS 14u
+
+static void set_q_scale(cc_sxf *m)
+{
+    /* √hs = 2^k exactly (hs = 4^k: 64 for the base models): a pure shift */
+    unsigned k = 0;
+    while ((size_t)1 << (2 * k) < m->hs) k++;
+    if ((size_t)1 << (2 * k) == m->hs) {
+        m->q_mul = 1;
+        m->q_shift = k;
+        return;
+    }
+    unsigned bits = Q_SCALE_BITS;
+    if (2 * m->p->f + bits > 50) bits = 2 * m->p->f < 50 ? 50 - 2 * m->p->f : 0;
+    m->q_mul = (uint64_t)llround(ldexp(1.0 / sqrt((double)m->hs), (int)bits));
+    m->q_shift = bits;
+}
+
+cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, cc_arch arch,
+                      int max_seq, int max_batch)
+{
+    memset(m, 0, sizeof *m);
+    const cc_model_config *c = cc_sweights_config(w);
+    if (c->arch != arch)
+        return cc_error_set(CC_ERR_UNSUPPORTED, "secure engine: model is %s, not %s",
+                            cc_arch_name(c->arch), cc_arch_name(arch));
+    if (max_seq < 1 || max_batch < 1 || max_batch > max_seq || max_seq > c->max_seq_len)
+        return cc_error_set(CC_ERR_ARG, "secure %s: bad max_seq %d / max_batch %d (the position "
+                            "table has %d rows)", cc_arch_name(arch), max_seq, max_batch,
+                            c->max_seq_len);
+    if (cc_sweights_frac_bits(w) != p->f)
+        return cc_error_set(CC_ERR_MISMATCH, "weights use f = %u, the protocol f = %u",
+                            cc_sweights_frac_bits(w), p->f);
+    if (c->n_kv_heads != c->n_heads)
+        return cc_error_set(CC_ERR_UNSUPPORTED, "secure %s: grouped-query attention",
+                            cc_arch_name(arch));
+    m->p = p;
+    m->w = w;
+    m->c = *c;
+    m->nn = (cc_nn_cfg){ .f = p->f, .approx = approx };
+    m->causal = arch != CC_ARCH_BERT;
+    m->max_seq = max_seq;
+    m->max_batch = max_batch;
+    m->d = (size_t)c->dim;
+    m->hs = (size_t)cc_config_head_size(c);
+    m->heads = (size_t)c->n_heads;
+    m->hidden = (size_t)c->hidden_dim;
+    m->vocab = (size_t)c->vocab_size;
+    m->cache_layers = m->causal ? c->n_layers : 1;
+    set_q_scale(m);
+    size_t B = (size_t)max_batch, S = (size_t)max_seq, H = m->heads;
+    cc_status s = CC_OK;
+#define ALLOC(t, r, cl) if (s == CC_OK) s = cc_ashare_alloc_2d(&m->t, r, cl)
+    ALLOC(x, B, m->d); ALLOC(xb, B, m->d); ALLOC(q, B, m->d); ALLOC(k, B, m->d);
+    ALLOC(v, B, m->d); ALLOC(att, B, m->d); ALLOC(o, B, m->d);
+    ALLOC(up, B, m->hidden); ALLOC(act, B, m->hidden);
+    ALLOC(qh, H * B, m->hs); ALLOC(kh, H * S, m->hs); ALLOC(vh, H * S, m->hs);
+    ALLOC(scores, H * B, S); ALLOC(probs, H * B, S); ALLOC(ctxh, H * B, m->hs);
+#undef ALLOC
+    if (s == CC_OK) {
+        m->k_cache = cc_calloc((size_t)m->cache_layers, sizeof(cc_ashare));
+        m->v_cache = cc_calloc((size_t)m->cache_layers, sizeof(cc_ashare));
+        if (m->causal) m->mask = cc_alloc(B * S);
+        if (!m->k_cache || !m->v_cache || (m->causal && !m->mask)) s = CC_ERR_NOMEM;
+    }
+    for (int l = 0; s == CC_OK && l < m->cache_layers; l++) {
+        s = cc_ashare_alloc_2d(&m->k_cache[l], H * S, m->hs);
+        if (s == CC_OK) s = cc_ashare_alloc_2d(&m->v_cache[l], H * S, m->hs);
+    }
+    if (s != CC_OK) {
+        cc_sxf_free(m);
+        return cc_error_wrap(s, "secure %s: allocating activations", cc_arch_name(arch));
+    }
+    return CC_OK;
+}
+
+void cc_sxf_free(cc_sxf *m)
+{
+    cc_ashare *all[] = { &m->x, &m->xb, &m->q, &m->k, &m->v, &m->att, &m->o, &m->up,
+                         &m->act, &m->qh, &m->kh, &m->vh, &m->scores, &m->probs, &m->ctxh };
+    for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
+    for (int l = 0; m->k_cache && l < m->cache_layers; l++) cc_ashare_free(&m->k_cache[l]);
+    for (int l = 0; m->v_cache && l < m->cache_layers; l++) cc_ashare_free(&m->v_cache[l]);
+    cc_free(m->k_cache);
+    cc_free(m->v_cache);
+    cc_free(m->mask);
+    m->k_cache = m->v_cache = NULL;
+    m->mask = NULL;
+}
+
+void cc_sxf_report(cc_sxf *m, int layer, uint64_t t0)
+{
+    if (m->progress)
+        m->progress(m->progress_ctx, layer, m->c.n_layers, cc_ns_to_s(cc_now_ns() - t0));
+}
+
+static const char *tensor_name(char *buf, size_t cap, const char *prefix, const char *leaf)
+{
+    snprintf(buf, cap, "%s.%s", prefix, leaf);
+    return buf;
+}
+
+/* x[r][j] += b[j] << shift for n rows (local: shares add share-wise). */
+static void add_bias(cc_ashare *x, const cc_ashare *b, size_t n, size_t cols, unsigned shift)
+{
+    for (int pl = 0; pl < 2; pl++)
+        for (size_t r = 0; r < n; r++) {
+            uint64_t *row = x->s[pl] + r * cols;
+            const uint64_t *bias = b->s[pl];
+            for (size_t j = 0; j < cols; j++) row[j] += bias[j] << shift;
+        }
+}
+
+/* out = x·W (fixed point, one fused matmul + truncation). */
+static cc_status linear_nobias(cc_sxf *m, const char *wname, const cc_ashare *x, size_t n,
+                               cc_ashare *out, size_t *n_out)
+{
+    cc_proto_weight W;
+    CC_TRY(cc_sweights_linear(m->w, wname, &W));
+    cc_ashare xin = cc_sxf_rows(x, n, W.K), y = cc_sxf_rows(out, n, W.N);
+    if (out->n < n * W.N)
+        return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
+    cc_proto_scope_begin(m->p, "matmul");
+    cc_status s = cc_proto_matmul_weight_fxp(m->p, n, &xin, &W, &y);
+    cc_proto_scope_end(m->p);
+    if (n_out) *n_out = W.N;
+    return s;
+}
+
+cc_status cc_sxf_linear(cc_sxf *m, const char *prefix, const cc_ashare *x, size_t n,
+                        cc_ashare *out)
+{
+    char name[96];
+    size_t N = 0;
+    CC_TRY(linear_nobias(m, tensor_name(name, sizeof name, prefix, "weight"), x, n, out, &N));
+    cc_ashare b;
+    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "bias"), N, &b));
+    add_bias(out, &b, n, N, 0);
+    return CC_OK;
+}
+
+cc_status cc_sxf_layernorm(cc_sxf *m, const char *prefix, const cc_ashare *x, size_t n,
+                           cc_ashare *out)
+{
+    char name[96];
+    cc_ashare g, b;
+    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "weight"), m->d, &g));
+    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
+    cc_ashare xin = cc_sxf_rows(x, n, m->d), y = cc_sxf_rows(out, n, m->d);
+    cc_proto_scope_begin(m->p, "norms");
+    cc_status s = cc_nn_layernorm(m->p, &m->nn, n, m->d, &xin, &g, &b, m->c.norm_eps, &y);
+    cc_proto_scope_end(m->p);
+    return s;
+}
+
+cc_status cc_sxf_add_positions(cc_sxf *m, cc_ashare *x, size_t n, size_t pos0)
+{
+    cc_ashare P;
+    size_t d = m->d;
+    CC_TRY(cc_sweights_vector(m->w, "embed.positions", (size_t)m->c.max_seq_len * d, &P));
+    for (int pl = 0; pl < 2; pl++)
+        for (size_t r = 0; r < n; r++) {
+            uint64_t *row = x->s[pl] + r * d;
+            const uint64_t *prow = P.s[pl] + (pos0 + r) * d;
+            for (size_t j = 0; j < d; j++) row[j] += prow[j];
+        }
+    return CC_OK;
+}
+
+cc_status cc_sxf_residual(cc_sxf *m, cc_ashare *acc, const cc_ashare *delta, size_t n)
+{
+    cc_ashare a = cc_sxf_rows(acc, n, m->d), b = cc_sxf_rows(delta, n, m->d);
+    return cc_proto_add(m->p, &a, &b, &a);
+}
+
+/* q = (x·Wq + bq)/√hs with ONE truncation: the product at 2f bits (matmul
+ * without truncation, 1 round), the bias lifted to 2f bits, the public scale
+ * q_mul/2^q_shift applied locally, then truncation by f + q_shift. */
+static cc_status scaled_query(cc_sxf *m, const char *prefix, const cc_ashare *in, size_t n)
+{
+    char name[96];
+    cc_proto_weight W;
+    CC_TRY(cc_sweights_linear(m->w, tensor_name(name, sizeof name, prefix, "weight"), &W));
+    cc_ashare xin = cc_sxf_rows(in, n, m->d), q = cc_sxf_rows(&m->q, n, m->d);
+    cc_proto_scope_begin(m->p, "matmul");
+    cc_status s = cc_proto_matmul_weight(m->p, n, &xin, &W, &q);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    cc_ashare b;
+    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
+    add_bias(&q, &b, n, m->d, m->p->f);
+    if (m->q_mul != 1) CC_TRY(cc_proto_mul_public(m->p, &q, m->q_mul, &q));
+    cc_proto_scope_begin(m->p, "matmul");
+    s = cc_proto_trunc(m->p, &q, m->p->f + m->q_shift, &q);
+    cc_proto_scope_end(m->p);
+    return s;
+}
+
+/* Scaled dot-product attention of the n new positions over all T visible
+ * ones, every head in each protocol call:
+ *   scores = Q_h·K_hᵀ (scale folded into q), probs = softmax (causal mask
+ *   for GPT-2, none for BERT), ctx = probs·V_h, heads back to [n][d]. */
+static cc_status attend(cc_sxf *m, int l, size_t n)
+{
+    size_t H = m->heads, hs = m->hs, d = m->d, S = (size_t)m->max_seq;
+    size_t pos0 = m->causal ? (size_t)m->pos : 0, T = pos0 + n;
+    cc_ashare *kc = &m->k_cache[m->causal ? l : 0], *vc = &m->v_cache[m->causal ? l : 0];
+    for (int pl = 0; pl < 2; pl++) {
+        for (size_t r = 0; r < n; r++)
+            for (size_t h = 0; h < H; h++) {
+                size_t dst = (h * S + pos0 + r) * hs, src = r * d + h * hs;
+                memcpy(kc->s[pl] + dst, m->k.s[pl] + src, hs * sizeof(uint64_t));
+                memcpy(vc->s[pl] + dst, m->v.s[pl] + src, hs * sizeof(uint64_t));
+            }
+        for (size_t h = 0; h < H; h++) {
+            for (size_t r = 0; r < n; r++)
+                memcpy(m->qh.s[pl] + (h * n + r) * hs, m->q.s[pl] + r * d + h * hs,
+                       hs * sizeof(uint64_t));
+            memcpy(m->kh.s[pl] + h * T * hs, kc->s[pl] + h * S * hs, T * hs * sizeof(uint64_t));
+            memcpy(m->vh.s[pl] + h * T * hs, vc->s[pl] + h * S * hs, T * hs * sizeof(uint64_t));
+        }
+    }
+    cc_ashare qh = cc_sxf_rows(&m->qh, H * n, hs), kh = cc_sxf_rows(&m->kh, H * T, hs);
+    cc_ashare vh = cc_sxf_rows(&m->vh, H * T, hs), ctxh = cc_sxf_rows(&m->ctxh, H * n, hs);
+    cc_ashare scores = cc_sxf_rows(&m->scores, H * n, T), probs = cc_sxf_rows(&m->probs, H * n, T);
+
+    cc_proto_scope_begin(m->p, "attention");
+    cc_status s = cc_proto_matmul_fxp(m->p, H, n, T, hs, CC_NOTRANS, &qh, CC_TRANS, &kh, &scores);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    if (m->causal) cc_nn_causal_mask(n, T, pos0, m->mask);
+    cc_proto_scope_begin(m->p, "softmax");
+    s = cc_nn_softmax(m->p, &m->nn, H * n, T, &scores, m->causal ? m->mask : NULL, n, &probs);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    cc_proto_scope_begin(m->p, "attention");
+    s = cc_proto_matmul_fxp(m->p, H, n, hs, T, CC_NOTRANS, &probs, CC_NOTRANS, &vh, &ctxh);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    for (int pl = 0; pl < 2; pl++)
+        for (size_t h = 0; h < H; h++)
+            for (size_t r = 0; r < n; r++)
+                memcpy(m->att.s[pl] + r * d + h * hs, m->ctxh.s[pl] + (h * n + r) * hs,
+                       hs * sizeof(uint64_t));
+    return CC_OK;
+}
+
+cc_status cc_sxf_attention(cc_sxf *m, int l, const cc_ashare *in, size_t n)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "layers.%d.attn.q", l);
+    CC_TRY(scaled_query(m, prefix, in, n));
+    snprintf(prefix, sizeof prefix, "layers.%d.attn.k", l);
+    CC_TRY(cc_sxf_linear(m, prefix, in, n, &m->k));
+    snprintf(prefix, sizeof prefix, "layers.%d.attn.v", l);
+    CC_TRY(cc_sxf_linear(m, prefix, in, n, &m->v));
+    CC_TRY(attend(m, l, n));
+    snprintf(prefix, sizeof prefix, "layers.%d.attn.o", l);
+    return cc_sxf_linear(m, prefix, &m->att, n, &m->o);
+}
+
+cc_status cc_sxf_ffn(cc_sxf *m, int l, const cc_ashare *in, size_t n)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "layers.%d.ffn.up", l);
+    CC_TRY(cc_sxf_linear(m, prefix, in, n, &m->up));
+    cc_ashare up = cc_sxf_rows(&m->up, n, m->hidden), act = cc_sxf_rows(&m->act, n, m->hidden);
+    cc_proto_scope_begin(m->p, "activations");
+    cc_status s = cc_nn_gelu(m->p, &m->nn, &up, &act);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    snprintf(prefix, sizeof prefix, "layers.%d.ffn.down", l);
+    return cc_sxf_linear(m, prefix, &act, n, &m->o);
+}
+
+/* ---- GPT-2 -------------------------------------------------------------------- */
+
+struct cc_secure_gpt2 {
+    cc_sxf core;
+};
+
+cc_status cc_secure_gpt2_create(cc_proto *p, cc_sweights *w, cc_approx approx, int max_seq,
+                                int max_batch, cc_secure_gpt2 **out)
+{
+    cc_secure_gpt2 *m = cc_calloc(1, sizeof *m);
+    if (!m) return CC_ERR_NOMEM;
+    cc_status s = cc_sxf_init(&m->core, p, w, approx, CC_ARCH_GPT2, max_seq, max_batch);
+    if (s != CC_OK) {
+        cc_free(m);
+        return s;
+    }
+    *out = m;
+    return CC_OK;
+}
+
+void cc_secure_gpt2_free(cc_secure_gpt2 *m)
+{
+    if (!m) return;
+    cc_sxf_free(&m->core);
+    cc_free(m);
+}
+
+void cc_secure_gpt2_on_progress(cc_secure_gpt2 *m, cc_secure_progress fn, void *ctx)
+{
+    m->core.progress = fn;
+    m->core.progress_ctx = ctx;
+}
+
+int cc_secure_gpt2_pos(const cc_secure_gpt2 *m) { return m->core.pos; }
+
+static cc_status gpt2_layer(cc_sxf *m, int l, size_t n)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "layers.%d.attn_norm", l);
+    CC_TRY(cc_sxf_layernorm(m, prefix, &m->x, n, &m->xb));
+    CC_TRY(cc_sxf_attention(m, l, &m->xb, n));
+    CC_TRY(cc_sxf_residual(m, &m->x, &m->o, n));
+    snprintf(prefix, sizeof prefix, "layers.%d.ffn_norm", l);
+    CC_TRY(cc_sxf_layernorm(m, prefix, &m->x, n, &m->xb));
+    CC_TRY(cc_sxf_ffn(m, l, &m->xb, n));
+    return cc_sxf_residual(m, &m->x, &m->o, n);
+}
+
+cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int n_in,
+                                 int out_rows, cc_ashare *logits)
+{
+    cc_sxf *m = &g->core;
+    if (n_in < 1 || n_in > m->max_batch || m->pos + n_in > m->max_seq)
+        return cc_error_set(CC_ERR_ARG, "secure gpt2: %d positions at %d exceed the %d/%d "
+                            "allocated", n_in, m->pos, m->max_batch, m->max_seq);
+    if (out_rows < 1 || out_rows > n_in || onehot->n != (size_t)n_in * m->vocab ||
+        logits->n != (size_t)out_rows * m->vocab)
+        return cc_error_set(CC_ERR_ARG, "secure gpt2: tensor sizes do not match %d positions",
+                            n_in);
+    size_t n = (size_t)n_in;
+    uint64_t t0 = cc_now_ns();
+
+    /* embedding: one-hot (integer) × E needs no truncation; positions are
+     * public, so their rows are added locally */
+    CC_TRY(cc_sweights_begin_layer(m->w, -1));
+    cc_proto_weight E;
+    CC_TRY(cc_sweights_linear(m->w, "embed.tokens", &E));
+    cc_ashare x = cc_sxf_rows(&m->x, n, m->d);
+    cc_proto_scope_begin(m->p, "embedding");
+    cc_status s = cc_proto_matmul_weight(m->p, n, onehot, &E, &x);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    CC_TRY(cc_sxf_add_positions(m, &m->x, n, (size_t)m->pos));
+    CC_TRY(cc_sweights_end_layer(m->w, -1));
+    cc_sxf_report(m, -1, t0);
+
+    for (int l = 0; l < m->c.n_layers; l++) {
+        t0 = cc_now_ns();
+        CC_TRY(cc_sweights_begin_layer(m->w, l));
+        s = gpt2_layer(m, l, n);
+        if (s != CC_OK) return cc_error_wrap(s, "gpt2 layer %d", l);
+        CC_TRY(cc_sweights_end_layer(m->w, l));
+        cc_sxf_report(m, l, t0);
+    }
+
+    /* final LayerNorm and the (tied) LM head on the wanted rows only */
+    t0 = cc_now_ns();
+    size_t first = n - (size_t)out_rows;
+    CC_TRY(cc_sweights_begin_layer(m->w, m->c.n_layers));
+    cc_ashare tail = cc_ashare_slice(&m->x, first * m->d, (size_t)out_rows * m->d);
+    tail.rows = (size_t)out_rows;
+    tail.cols = m->d;
+    CC_TRY(cc_sxf_layernorm(m, "final_norm", &tail, (size_t)out_rows, &m->xb));
+    cc_proto_scope_begin(m->p, "lm_head");
+    s = linear_nobias(m, "lm_head.weight", &m->xb, (size_t)out_rows, logits, NULL);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    CC_TRY(cc_sweights_end_layer(m->w, m->c.n_layers));
+    cc_sxf_report(m, m->c.n_layers, t0);
+    m->pos += n_in;
+    return CC_OK;
+}
+
+cc_model_config cc_config_gpt2_base(void)
+{
+    return (cc_model_config){ .arch = CC_ARCH_GPT2, .dim = 768, .hidden_dim = 3072,
+                              .n_layers = 12, .n_heads = 12, .n_kv_heads = 12,
+                              .vocab_size = 50257, .max_seq_len = 1024, .norm_eps = 1e-5f,
+                              .tied_embeddings = true };
+}
