@@ -18,7 +18,9 @@
  *                      second-order start, three Goldschmidt iterations,
  *                      a Newton step after rsqrt.
  *
- * Values are fixed point with f fractional bits (cfg->f, 8..24); index
+ * Values are fixed point with f fractional bits (cfg->f, 8..20: above 20 the
+ * rsqrt window 2^(L-f) shrinks below 2^12; below 16 PUMA's small GeLU/SiLU
+ * coefficients lose their precision, e.g. SiLU error 0.15 at f = 12); index
  * outputs (argmax) are plain integers.  Domains (outside them the output is
  * unspecified but the call still succeeds and costs the same — the parties
  * cannot see the values):

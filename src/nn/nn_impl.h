@@ -10,7 +10,7 @@
 #include "nn.h"
 
 #define CC_NN_F_MIN 8u
-#define CC_NN_F_MAX 24u
+#define CC_NN_F_MAX 20u
 
 /* ---- piecewise polynomial activations (GeLU, SiLU) -------------------------
  * Breakpoints brk[0] < ... < brk[nbreaks-1] split the line into nbreaks + 1

@@ -261,6 +261,64 @@ static void norms_vs_libm(void **state)
     free(x); free(y);
 }
 
+/* Other fractional bit counts: the scales are derived from f, so the errors
+ * stay those of the approximation plus a few ulps of the chosen f. */
+static void other_f(void **state)
+{
+    (void)state;
+    const unsigned fs[] = { 16, 20 };
+    enum { N = 4001 };
+    uint64_t *x = malloc(N * 8), *y = malloc(N * 8);
+    assert_non_null(x); assert_non_null(y);
+    for (size_t k = 0; k < CC_ARRAY_LEN(fs); k++) {
+        unsigned f = fs[k];
+        double ulp = ldexp(1.0, -(int)f);
+        for (int set = 0; set < 2; set++) {
+            cc_nn_cfg cfg = { f, set ? CC_APPROX_PRECISE : CC_APPROX_PUMA };
+            double eg = 0, es = 0, ee = 0, er = 0, eq = 0;
+            for (size_t i = 0; i < N; i++) x[i] = (uint64_t)(int64_t)llround(ldexp(-16 + 32.0 * i / (N - 1), (int)f));
+            assert_int_equal(cc_nnref_gelu(&cfg, N, x, y), CC_OK);
+            for (size_t i = 0; i < N; i++) {
+                double v = ldexp((double)(int64_t)x[i], -(int)f);
+                eg = fmax(eg, fabs(ldexp((double)(int64_t)y[i], -(int)f) - gelu(v)));
+            }
+            assert_int_equal(cc_nnref_silu(&cfg, N, x, y), CC_OK);
+            for (size_t i = 0; i < N; i++) {
+                double v = ldexp((double)(int64_t)x[i], -(int)f);
+                es = fmax(es, fabs(ldexp((double)(int64_t)y[i], -(int)f) - silu(v)));
+            }
+            for (size_t i = 0; i < N; i++) x[i] = (uint64_t)(int64_t)llround(ldexp(-20.0 * i / (N - 1), (int)f));
+            assert_int_equal(cc_nnref_exp(&cfg, N, x, y), CC_OK);
+            for (size_t i = 0; i < N; i++) {
+                double v = ldexp((double)(int64_t)x[i], -(int)f);
+                ee = fmax(ee, fabs(ldexp((double)(int64_t)y[i], -(int)f) - exp(v)));
+            }
+            for (size_t i = 0; i < N; i++) x[i] = (uint64_t)llround(ldexp(0.05 * pow(400.0, (double)i / (N - 1)), (int)f));
+            assert_int_equal(cc_nnref_reciprocal(&cfg, N, x, y), CC_OK);
+            for (size_t i = 0; i < N; i++) {
+                double v = ldexp((double)x[i], -(int)f), want = 1 / v;
+                er = fmax(er, fmax(0, fabs(ldexp((double)(int64_t)y[i], -(int)f) - want) - 4 * ulp) / want);
+            }
+            assert_int_equal(cc_nnref_rsqrt(&cfg, N, x, y), CC_OK);
+            for (size_t i = 0; i < N; i++) {
+                double v = ldexp((double)x[i], -(int)f), want = 1 / sqrt(v);
+                eq = fmax(eq, fmax(0, fabs(ldexp((double)(int64_t)y[i], -(int)f) - want) - 4 * ulp) / want);
+            }
+            printf("  f = %2u %-7s gelu %.3g silu %.3g exp %.3g recip %.3g rsqrt %.3g\n", f,
+                   cc_approx_name(cfg.approx), eg, es, ee, er, eq);
+            /* the approximation error plus what f bits can resolve: 64 ulps
+             * covers the amplified rounding of squarings and powers */
+            double slack = 64 * ulp;
+            assert_true(eg <= (set ? 0.005 : 0.021) + slack);
+            assert_true(es <= (set ? 0.005 : 0.072) + slack);
+            assert_true(ee <= (set ? 3e-4 : 0.0086) + slack);
+            assert_true(er <= (set ? 3e-5 : 1e-4) + slack);
+            assert_true(eq <= (set ? 1e-5 : 4e-4) + slack);
+        }
+    }
+    free(x); free(y);
+}
+
 static void argmax_first_max(void **state)
 {
     (void)state;
@@ -296,7 +354,8 @@ int main(void)
         cmocka_unit_test(gelu_vs_libm),     cmocka_unit_test(silu_vs_libm),
         cmocka_unit_test(exp_vs_libm),      cmocka_unit_test(reciprocal_vs_libm),
         cmocka_unit_test(rsqrt_vs_libm),    cmocka_unit_test(softmax_vs_libm),
-        cmocka_unit_test(norms_vs_libm),    cmocka_unit_test(argmax_first_max),
+        cmocka_unit_test(norms_vs_libm),    cmocka_unit_test(other_f),
+        cmocka_unit_test(argmax_first_max),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
