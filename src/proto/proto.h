@@ -231,10 +231,12 @@ cc_status cc_proto_mul_public_fxp(cc_proto *ctx, const cc_ashare *a, uint64_t c,
 /* ---- boolean circuits and comparisons ------------------------------------------ */
 /* AND on 64-bit words: 1 round, 64 bits/elem. */
 cc_status cc_proto_and(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out);
-/* A2B: full Kogge–Stone adder of (x0+x1) and x2.  7 rounds. */
+/* A2B: full Kogge–Stone adder of (x0+x1) and x2.  7 rounds; P0 104 B/elem,
+ * P1/P2 96. */
 cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
-/* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree.
- * 7 rounds; P0 33 B/elem, P1/P2 25 B/elem. */
+/* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree whose
+ * first level is computed while P0 re-shares x0 + x1.
+ * 6 rounds; P0 35 B/elem, P1/P2 17 B/elem. */
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 /* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
  * scalar / per-element vector; greater-than-public is lt with swapped sign. */
@@ -243,10 +245,12 @@ cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
 cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                  cc_bshare *out);
 cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
-/* Equality (bit tensor): helper-dealt masked open + AND tree.  7 rounds. */
+/* Equality (bit tensor): helper-dealt masked open + AND tree.  7 rounds
+ * (helper 6); helper 26 B/elem, openers 18 (roles rotate per call). */
 cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
 cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
-/* Bit injection / B2A of a bit tensor: out ∈ {0,1} arithmetically.  2 rounds. */
+/* Bit injection / B2A of a bit tensor: out ∈ {0,1} arithmetically.
+ * 1 round; P0 16 B/elem, P1/P2 8. */
 cc_status cc_proto_b2a_bit(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out);
 /* out = bit ? x : y (mux, Π_Mul_BA).  2 rounds; P0 24 B/elem, P1/P2 16. */
 cc_status cc_proto_select(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *x,
@@ -255,7 +259,7 @@ cc_status cc_proto_select(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *
 cc_status cc_proto_mul_bit(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *x,
                            cc_ashare *out);
 /* Max over each row of a rows×cols tensor (log-depth tree of compare +
- * select, ⌈log2 cols⌉ levels of 9 rounds).  out: rows elements. */
+ * select, ⌈log2 cols⌉ levels of 8 rounds).  out: rows elements. */
 cc_status cc_proto_max_rows(cc_proto *ctx, const cc_ashare *x, size_t rows, size_t cols,
                             cc_ashare *out);
 /* Max and its index (the first maximal column on ties; the index is an
