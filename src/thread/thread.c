@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,58 @@ cc_status cc_thread_parse_cpus(const char *list, int *ids, int cap, int *n)
     for (int i = 0; i < count; i++)
         if (unique == 0 || ids[unique - 1] != ids[i]) ids[unique++] = ids[i];
     *n = unique;
+    return CC_OK;
+}
+
+/* OS index of the first PU of each core, in hwloc (topological) order. */
+static int core_pus(int *ids, int cap)
+{
+    if (!topology()) {
+        ids[0] = 0;
+        return 1;
+    }
+    int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE), n = 0;
+    for (int c = 0; c < cores && n < cap; c++) {
+        hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)c);
+        hwloc_obj_t pu = core ? hwloc_get_obj_inside_cpuset_by_type(topo, core->cpuset,
+                                                                     HWLOC_OBJ_PU, 0) : NULL;
+        if (pu) ids[n++] = (int)pu->os_index;
+    }
+    if (n == 0) {                       /* no core objects: fall back to PUs */
+        int pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+        for (int p = 0; p < pus && n < cap; p++)
+            ids[n++] = (int)hwloc_get_obj_by_type(topo, HWLOC_OBJ_PU, (unsigned)p)->os_index;
+    }
+    return n > 0 ? n : (ids[0] = 0, 1);
+}
+
+cc_status cc_thread_share(int index, int count, char *buf, size_t cap)
+{
+    if (count < 1 || index < 0 || index >= count)
+        return cc_error_set(CC_ERR_ARG, "cpu share %d of %d is not a valid share", index, count);
+    int total = cc_thread_machine_pus();
+    int *ids = calloc((size_t)total, sizeof *ids);
+    if (!ids) return cc_error_set(CC_ERR_NOMEM, "cpu share buffer");
+    int cores = core_pus(ids, total);
+    int first, n;
+    if (cores >= count) {               /* contiguous, sizes differ by at most one */
+        first = index * cores / count;
+        n = (index + 1) * cores / count - first;
+    } else {
+        first = index % cores;
+        n = 1;
+    }
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + len, cap > len ? cap - len : 0, "%s%d", i ? "," : "", ids[first + i]);
+        if (w < 0 || (size_t)w >= (cap > len ? cap - len : 0)) {
+            free(ids);
+            return cc_error_set(CC_ERR_ARG, "cpu share list does not fit in %zu bytes", cap);
+        }
+        len += (size_t)w;
+    }
+    free(ids);
     return CC_OK;
 }
 

@@ -26,6 +26,14 @@ int cc_thread_machine_cores(void);
  * id does not exist on this machine. */
 cc_status cc_thread_parse_cpus(const char *list, int *ids, int cap, int *n);
 
+/* The cpu-list of share `index` of `count` equal shares of the machine's
+ * physical cores (one PU per core, hwloc order), for running several parties
+ * on one host: e.g. 3 parties on 12 cores get "0-3", "4-7", "8-11".  With
+ * fewer cores than shares every share still gets one core (shares then
+ * overlap, wrapping around).  CC_ERR_ARG on a bad index/count or a buffer
+ * too small for the list. */
+cc_status cc_thread_share(int index, int count, char *buf, size_t cap);
+
 /* Set up the worker team.
  *   cpus:     cpu-list to bind to, or NULL/"" for no binding (use the
  *             process's current affinity);

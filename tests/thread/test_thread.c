@@ -98,12 +98,34 @@ static void binding(void **state)
     sched_setaffinity(0, sizeof original, &original);
 }
 
+static void shares(void **state)
+{
+    (void)state;
+    char buf[256];
+    int cores = cc_thread_machine_cores(), ids[256], n, seen = 0;
+    for (int i = 0; i < cores && i < 4; i++) {
+        assert_int_equal(cc_thread_share(i, cores < 4 ? cores : 4, buf, sizeof buf), CC_OK);
+        assert_int_equal(cc_thread_parse_cpus(buf, ids, 256, &n), CC_OK);   /* valid list */
+        assert_true(n >= 1);
+        seen += n;
+    }
+    if (cores <= 4) assert_int_equal(seen, cores);        /* shares cover the cores once */
+    /* more shares than cores: still one cpu each */
+    assert_int_equal(cc_thread_share(cores + 2, cores + 3, buf, sizeof buf), CC_OK);
+    assert_int_equal(cc_thread_parse_cpus(buf, ids, 256, &n), CC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(cc_thread_share(3, 3, buf, sizeof buf), CC_ERR_ARG);
+    assert_int_equal(cc_thread_share(0, 0, buf, sizeof buf), CC_ERR_ARG);
+    assert_int_equal(cc_thread_share(0, 1, buf, 1), CC_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_lists),
         cmocka_unit_test(partition_covers_exactly),
         cmocka_unit_test(binding),
+        cmocka_unit_test(shares),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
