@@ -28,32 +28,37 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
     if (s == CC_OK) s = nn_ash_alloc(&sel, ncand);
     if (s == CC_OK) s = nn_ash_alloc(&xc, ncand);
     if (s != CC_OK) goto done;
-    /* d = x_i - x_j for i < j; msb(d) = [x_i < x_j] */
+    /* Candidate-major layout xc[i·groups + g] = x[g·k + i], pair-major
+     * d[pair·groups + g] = x_i - x_j (i < j): every loop below runs over
+     * contiguous g.  msb(d) = [x_i < x_j]. */
     for (int h = 0; h < 2; h++) {
+        for (size_t i = 0; i < k; i++)
+            for (size_t g = 0; g < groups; g++) xc.s[h][i * groups + g] = x->s[h][g * k + i];
         size_t q = 0;
-        for (size_t g = 0; g < groups; g++) {
-            const uint64_t *xg = x->s[h] + g * k;
-            for (size_t i = 0; i < k; i++)
-                for (size_t j = i + 1; j < k; j++) d.s[h][q++] = xg[i] - xg[j];
-        }
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = i + 1; j < k; j++, q++) {
+                const uint64_t *xi = xc.s[h] + i * groups, *xj = xc.s[h] + j * groups;
+                uint64_t *dq = d.s[h] + q * groups;
+                for (size_t g = 0; g < groups; g++) dq[g] = xi[g] - xj[g];
+            }
     }
     s = cc_proto_msb(p, &d, &lt);
     if (s != CC_OK) goto done;
-    /* candidate i beats j > i when NOT [x_i < x_j], and j < i when [x_j < x_i].
-     * Candidate-major layout w[i·groups + g]: opponents 0..i-1 at bit
-     * positions 0..i-1, opponents i+1..k-1 at positions i..k-2. */
+    /* candidate i beats j > i when NOT [x_i < x_j], and j < i when [x_j < x_i]:
+     * opponents 0..i-1 at bit positions 0..i-1, opponents i+1..k-1 at
+     * positions i..k-2 of w[i·groups + g] (w is zeroed) */
     for (int h = 0; h < 2; h++) {
-        memset(w.s[h], 0, ncand * sizeof(uint64_t));
         size_t q = 0;
-        for (size_t g = 0; g < groups; g++)
-            for (size_t i = 0; i < k; i++)
-                for (size_t j = i + 1; j < k; j++, q++) {
-                    uint64_t b = lt.s[h][q] & 1;
-                    w.s[h][i * groups + g] |= b << (j - 1);
-                    w.s[h][j * groups + g] |= b << i;
-                }
         for (size_t i = 0; i < k; i++)
-            for (size_t g = 0; g < groups; g++) xc.s[h][i * groups + g] = x->s[h][g * k + i];
+            for (size_t j = i + 1; j < k; j++, q++) {
+                const uint64_t *bq = lt.s[h] + q * groups;
+                uint64_t *wi = w.s[h] + i * groups, *wj = w.s[h] + j * groups;
+                for (size_t g = 0; g < groups; g++) {
+                    uint64_t bit = bq[g] & 1;
+                    wi[g] |= bit << (j - 1);
+                    wj[g] |= bit << i;
+                }
+            }
     }
     /* flip positions i..k-2 (i wins there iff [x_i < x_j] = 0) and set the
      * unused high bits to 1, one public XOR per candidate slot */

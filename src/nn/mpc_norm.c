@@ -16,7 +16,7 @@
 #include "nn_impl.h"
 
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
-                        cc_ashare *out)
+                        unsigned lo, unsigned hi, cc_ashare *out)
 {
     size_t n = x->n;
     cc_norm_plan np;
@@ -30,7 +30,7 @@ cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     if (s == CC_OK) s = nn_ash_alloc(&rhs, 2 * n);
     if (s == CC_OK) s = nn_ash_alloc(&prod, 2 * n);
     if (s != CC_OK) goto done;
-    s = nn_highbit_factors(p, &np, x, &nf, &cf);
+    s = nn_highbit_factors(p, &np, x, lo, hi, &nf, &cf);
     /* c = x · 2^-(p+1) ∈ [0.5, 1);  w = 2.9142 - 2c */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &nf, np.norm_shift, &c);
     if (s != CC_OK) goto done;
@@ -85,7 +85,7 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     if (s != CC_OK) goto done;
     cc_ashare u[5];
     for (int k = 0; k < 5; k++) u[k] = cc_ashare_slice(&pw, (size_t)k * n, n);
-    s = nn_highbit_factors(p, &np, x, &nf, &cf);
+    s = nn_highbit_factors(p, &np, x, 0, 64, &nf, &cf);
     /* u = x · 2^-(p+2) ∈ [0.25, 0.5) */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &nf, np.norm_shift, &u[1]);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &u[1], &u[1], f, &u[2]);
@@ -125,7 +125,7 @@ cc_status cc_nn_reciprocal(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x
     const cc_approx_set *set;
     CC_TRY(nn_check(p, cfg, "reciprocal", x, x ? x->n : 0, out, x ? x->n : 0, &set));
     cc_proto_scope_begin(p, "reciprocal");
-    cc_status s = nn_recip_core(p, set, cfg->f, x, out);
+    cc_status s = nn_recip_core(p, set, cfg->f, x, 0, 64, out);
     cc_proto_scope_end(p);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn reciprocal");
 }

@@ -59,23 +59,27 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
 
 /* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_vec call;
  * after bit injection both factors are public linear combinations of the
- * g_i (see cc_norm_plan).  Rounds: 7 (msb) + 1 (b2a_bit). */
+ * g_i (see cc_norm_plan).  Rounds: 7 (msb) + 1 (b2a_bit).  When the caller
+ * knows 2^lo ≤ x < 2^hi (softmax row sums), the bits below lo are public
+ * ones and those from hi up public zeros: only hi - lo comparisons. */
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
-                             cc_ashare *norm_out, cc_ashare *comp_out)
+                             unsigned lo, unsigned hi, cc_ashare *norm_out, cc_ashare *comp_out)
 {
-    size_t n = x->n, L = np->L, m = L * n;
+    if (hi > np->L) hi = np->L;
+    if (lo > hi) lo = hi;
+    size_t n = x->n, W = hi - lo, m = W * n;
     cc_ashare rep = { 0 }, g = { 0 };
     cc_bshare below = { 0 };
     uint64_t *pow2 = NULL;
     cc_status s = nn_ash_alloc(&rep, m);
     if (s == CC_OK) s = nn_ash_alloc(&g, m);
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
-    if (s == CC_OK && !(pow2 = cc_alloc(m * sizeof *pow2))) s = CC_ERR_NOMEM;
+    if (s == CC_OK && !(pow2 = cc_alloc(m * sizeof *pow2 + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
-    for (size_t i = 0; i < L; i++) {
+    for (size_t i = 0; i < W; i++) {
         cc_ashare blk = cc_ashare_slice(&rep, i * n, n);
         nn_copy(&blk, x);
-        for (size_t j = 0; j < n; j++) pow2[i * n + j] = 1ull << i;
+        for (size_t j = 0; j < n; j++) pow2[i * n + j] = 1ull << (lo + i);
     }
     s = cc_proto_lt_public_vec(p, &rep, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
@@ -83,10 +87,14 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
     if (s != CC_OK) goto done;
     memset(norm_out->s[0], 0, n * 8); memset(norm_out->s[1], 0, n * 8);
     memset(comp_out->s[0], 0, n * 8); memset(comp_out->s[1], 0, n * 8);
-    for (size_t i = 0; i < L; i++) {
+    uint64_t norm_pub = 0, comp_pub = 0;
+    for (unsigned i = 0; i < lo; i++) { norm_pub += np->norm_delta[i]; comp_pub += np->comp_delta[i]; }
+    s = cc_proto_add_public(p, norm_out, norm_pub, norm_out);
+    if (s == CC_OK) s = cc_proto_add_public(p, comp_out, comp_pub, comp_out);
+    for (size_t i = 0; s == CC_OK && i < W; i++) {
         cc_ashare gi = cc_ashare_slice(&g, i * n, n);
-        nn_axpy(norm_out, np->norm_delta[i], &gi);
-        nn_axpy(comp_out, np->comp_delta[i], &gi);
+        nn_axpy(norm_out, np->norm_delta[lo + i], &gi);
+        nn_axpy(comp_out, np->comp_delta[lo + i], &gi);
     }
 done:
     nn_ash_free(&rep);

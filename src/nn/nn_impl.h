@@ -160,16 +160,18 @@ void nn_bcast_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
 void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
- * the normalisation and the compensation factor (norm_out, comp_out: n). */
+ * the normalisation and the compensation factor (norm_out, comp_out: n).
+ * [lo, hi): the bits that can be the highest one (public bounds on x). */
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
-                             cc_ashare *norm_out, cc_ashare *comp_out);
+                             unsigned lo, unsigned hi, cc_ashare *norm_out, cc_ashare *comp_out);
 /* MPC cores shared between entry points (no scope, no checks). */
 /* Exact row maximum in few rounds (mpc_max.c). */
 cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
                       cc_ashare *out);
+/* x must lie in [2^lo, 2^hi) (pass 0, 64 when nothing better is known). */
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
-                        cc_ashare *out);
+                        unsigned lo, unsigned hi, cc_ashare *out);
 cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
                         unsigned extra, cc_ashare *out);
 
