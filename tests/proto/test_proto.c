@@ -46,6 +46,7 @@ static int party_entry(cc_net *net, void *arg)
         snprintf(pt_me->msg, sizeof pt_me->msg, "init: %s", cc_error_message());
         return 1;
     }
+    pt_me->checks++;   /* the body ran */
     int rc = body(&ctx);
     if (rc == 0) pt_check_costs(&ctx);
     cc_proto_free(&ctx);
@@ -642,6 +643,53 @@ static void client_io(void **state)
     munmap(page, sizeof *page);
 }
 
+/* ---- parties that disagree on a shape fail with an error, never hang ------------------------ */
+static int body_shape_disagreement(cc_proto *ctx)
+{
+    size_t n = ctx->party == 2 ? 101 : 100;   /* P2 is misconfigured */
+    cc_ashare a, c;
+    PT_TRY(cc_ashare_alloc(&a, n));
+    PT_TRY(cc_ashare_alloc(&c, n));
+    uint64_t t0 = cc_now_ns();
+    cc_status s = cc_proto_mul(ctx, &a, &c, &c);
+    if (s == CC_OK) s = cc_proto_mul_fxp(ctx, &a, &a, &c);
+    pt_me->values[0] = (uint64_t)s;
+    pt_me->values[1] = cc_now_ns() - t0;
+    snprintf(pt_me->msg, sizeof pt_me->msg, "%s", s == CC_OK ? "" : cc_error_message());
+    cc_ashare_free(&a);
+    cc_ashare_free(&c);
+    return 1;   /* the run is meant to fail; the test reads the page */
+}
+
+static void shape_disagreement_fails_cleanly(void **state)
+{
+    (void)state;
+    pt_page *page = pt_page_new();
+    assert_non_null(page);
+    void *arg[2] = {page, (void *)body_shape_disagreement};
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 5000;
+    cc_launch_result res;
+    uint64_t t0 = cc_now_ns();
+    cc_status s = cc_net_launch_local(party_entry, arg, NULL, NULL, &o, &res);
+    double secs = cc_ns_to_s(cc_now_ns() - t0);
+    int failed = 0;
+    for (int i = 0; i < 3; i++) {
+        if (page->party[i].values[0] != CC_OK) failed++;
+        if (getenv("PT_VERBOSE")) print_message("P%d: %s\n", i, page->party[i].msg);
+    }
+    assert_int_not_equal(s, CC_OK);
+    /* at least the parties that received a wrong-length message report it,
+     * naming the op; nobody hangs past the I/O timeout */
+    assert_true(failed >= 2);
+    bool named = false;
+    for (int i = 0; i < 3; i++) named |= strstr(page->party[i].msg, "mul") != NULL;
+    assert_true(named);
+    assert_true(secs < 15.0);
+    munmap(page, sizeof *page);
+}
+
 static void sharing_and_local(void **state) { (void)state; run3(body_sharing, NULL, NULL); }
 static void mul_and_matmul(void **state) { (void)state; run3(body_mul, NULL, NULL); }
 static void truncation(void **state) { (void)state; run3(body_trunc, NULL, NULL); }
@@ -657,6 +705,7 @@ int main(void)
         cmocka_unit_test(boolean_and_compare),
         cmocka_unit_test(secret_independence),
         cmocka_unit_test(client_io),
+        cmocka_unit_test(shape_disagreement_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
