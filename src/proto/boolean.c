@@ -343,14 +343,13 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
             sigB[j] = y2;
         }
     }
-    /* Now every party has, for its slots k = 0, 1: W_k, Y_k, Q_k (Q in G0/G1).
+    /* Now every party has, for its slots k = 0, 1: Y_k and Q_k (Q in G0/G1).
      * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0). */
     {
-        uint64_t *Ws[2] = {W0, W1}, *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
+        uint64_t *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
         for (int k = 0; k < 2; k++) {
             const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
-            uint64_t *Wk = Ws[k], *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
-            (void)Wk;
+            uint64_t *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
             for (size_t j = 0; j < n; j++) {
                 uint64_t q = Gk[j], y = Yk[j];
                 uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */

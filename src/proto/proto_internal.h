@@ -42,11 +42,9 @@ void pr_add_public_plane(const cc_proto *ctx, size_t n, uint64_t c, const uint64
 cc_status pr_reshare(cc_proto *ctx, const uint64_t *z, cc_ashare *out);
 cc_status pr_reshare_xor(cc_proto *ctx, const uint64_t *z, size_t n, uint64_t *o0, uint64_t *o1);
 
-/* DEK truncation of x = Σ_i contrib_i (each party passes its additive term;
- * the helper's term may be NULL for zero).  Result replicated in out. */
-cc_status pr_trunc_core(cc_proto *ctx, size_t n, unsigned d, const uint64_t *contrib,
-                        cc_ashare *out);
-/* Same with the op booked and, when z3 is NULL, x given as a replicated share. */
+/* DEK truncation (trunc.c) of x given either as 3-out-of-3 terms z3 (every
+ * party passes its term) or, when z3 is NULL, as the replicated share x;
+ * books `op`'s declared cost.  Result replicated in out (may alias x). */
 cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
                            const uint64_t *z3, const cc_ashare *x, cc_ashare *out);
 
@@ -78,10 +76,5 @@ cc_status pr_matmul_local(size_t batch, size_t M, size_t N, size_t K, cc_trans t
 void pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w, uint64_t *z);
 cc_status pr_check_weight(const char *op, size_t M, const cc_ashare *x,
                           const cc_proto_weight *w, const cc_ashare *out);
-
-/* Product of a value u known to P0 with a value v known to P1 and P2, where
- * u is also re-shared (boolean or arithmetic) by P0 in the same round.
- * Used by MSB/A2B (boolean, g = u AND v) and bit injection (arithmetic).
- * See boolean.c for the derivation. */
 
 #endif

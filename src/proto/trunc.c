@@ -109,12 +109,6 @@ out:
     return s;
 }
 
-cc_status pr_trunc_core(cc_proto *ctx, size_t n, unsigned d, const uint64_t *contrib,
-                        cc_ashare *out)
-{
-    return pr_trunc_core_ex(ctx, CC_OP_MUL_TRUNC, n, d, contrib, NULL, out);
-}
-
 cc_status cc_proto_trunc(cc_proto *ctx, const cc_ashare *x, unsigned d, cc_ashare *out)
 {
     CC_TRY(pr_check_n("trunc", "output", out->n, x->n));
