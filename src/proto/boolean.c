@@ -482,31 +482,40 @@ cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     cc_status s = CC_OK;
     uint64_t *buf = NULL;
     if (n == 0) goto done;
-    buf = pr_alloc(14 * n);
+    buf = pr_alloc(10 * n);
     if (!buf) { s = CC_ERR_NOMEM; goto done; }
     uint64_t *p[2] = {buf, buf + n};              /* p = u ⊕ v, kept for the sum */
     uint64_t *G[2] = {buf + 2 * n, buf + 3 * n};  /* running group generate */
     uint64_t *P[2] = {buf + 4 * n, buf + 5 * n};  /* running group propagate */
-    uint64_t *A[2] = {buf + 6 * n, buf + 8 * n};  /* AND operands, 2n each */
-    uint64_t *B[2] = {buf + 10 * n, buf + 12 * n};
+    uint64_t *mine = buf + 6 * n, *theirs = buf + 8 * n;   /* [G term | P term] */
     s = share_u_and_g(ctx, x, p[0], p[1], G[0], G[1]);
     if (s != CC_OK) goto done;
     memcpy(P[0], p[0], 8 * n);
     memcpy(P[1], p[1], 8 * n);
     for (unsigned sh = 1; sh <= 32; sh *= 2) {
-        const bool last = sh == 32;          /* P is not needed after the last level */
-        for (int k = 0; k < 2; k++)
+        /* both ANDs of the level, P ∧ (G ≪ s) and P ∧ (P ≪ s), in one message
+         * (the last level needs only the first); one pass builds it */
+        const bool last = sh == 32;
+        const size_t words = last ? n : 2 * n;
+        const uint64_t *g0 = G[0], *g1 = G[1], *p0 = P[0], *p1 = P[1];
+        for (size_t j = 0; j < n; j++) {
+            uint64_t bg0 = g0[j] << sh, bg1 = g1[j] << sh;
+            mine[j] = (p0[j] & (bg0 ^ bg1)) ^ (p1[j] & bg0);
+        }
+        if (!last)
             for (size_t j = 0; j < n; j++) {
-                A[k][j] = P[k][j];
-                B[k][j] = G[k][j] << sh;
-                A[k][n + j] = P[k][j];
-                B[k][n + j] = P[k][j] << sh;
+                uint64_t bp0 = p0[j] << sh, bp1 = p1[j] << sh;
+                mine[n + j] = (p0[j] & (bp0 ^ bp1)) ^ (p1[j] & bp0);
             }
-        s = pr_and_width(ctx, last ? n : 2 * n, 64, A[0], A[1], B[0], B[1], A[0], A[1]);
+        cc_prss_zero_xor(&ctx->prss, words, theirs);
+        cc_ring_xor(words, mine, theirs, mine);
+        s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, 8 * words);
         if (s != CC_OK) goto done;
-        for (int k = 0; k < 2; k++) {
-            cc_ring_xor(n, G[k], A[k], G[k]);
-            if (!last) memcpy(P[k], A[k] + n, 8 * n);
+        cc_ring_xor(n, G[0], mine, G[0]);
+        cc_ring_xor(n, G[1], theirs, G[1]);
+        if (!last) {
+            memcpy(P[0], mine + n, 8 * n);
+            memcpy(P[1], theirs + n, 8 * n);
         }
     }
     for (int k = 0; k < 2; k++)
