@@ -35,11 +35,11 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
     unsigned nseg = 0;
     for (unsigned s = 0; s <= nb; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
 
-    cc_status s = nn_ash_alloc(&rep, nb * n);
+    cc_status s = nn_ash_alloc_raw(&rep, nb * n);
     if (s == CC_OK) s = nn_bsh_alloc(&below, nb * n);
-    if (s == CC_OK) s = nn_ash_alloc(&powbuf, (plan.maxdeg + 1) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&powbuf, (plan.maxdeg + 1) * n);
     if (s == CC_OK) s = nn_ash_alloc(&acc, nseg * n);
-    if (s == CC_OK) s = nn_ash_alloc(&sel, nseg * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&sel, nseg * n);
     if (s == CC_OK) s = nn_bsh_alloc(&ind, nseg * n);
     if (s == CC_OK && !(brk = cc_alloc(nb * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
@@ -65,9 +65,9 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
         for (unsigned k = 2; k <= plan.maxdeg; k++)
             if (plan.need[k] && plan.level[k] == lvl) ks[m++] = k;
         nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
-        s = nn_ash_alloc(&lhs, m * n);
-        if (s == CC_OK) s = nn_ash_alloc(&rhs, m * n);
-        if (s == CC_OK) s = nn_ash_alloc(&prod, m * n);
+        s = nn_ash_alloc_raw(&lhs, m * n);
+        if (s == CC_OK) s = nn_ash_alloc_raw(&rhs, m * n);
+        if (s == CC_OK) s = nn_ash_alloc_raw(&prod, m * n);
         if (s != CC_OK) break;
         for (unsigned q = 0; q < m; q++) {
             cc_ashare l = cc_ashare_slice(&lhs, q * n, n), r = cc_ashare_slice(&rhs, q * n, n);
@@ -167,7 +167,7 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     size_t n = x->n;
     cc_ashare a = { 0 };
     cc_bshare below = { 0 };
-    cc_status s = nn_ash_alloc(&a, n);
+    cc_status s = nn_ash_alloc_raw(&a, n);
     if (s == CC_OK) s = nn_bsh_alloc(&below, n);
     if (s == CC_OK) s = cc_proto_lt_public(p, x, cc_nn_enc(ep->threshold, f), &below);
     if (s == CC_OK) s = cc_proto_add_public(p, x, 1ull << (f + ep->t), &a);

@@ -21,12 +21,12 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
     const size_t pairs = k * (k - 1) / 2, npair = groups * pairs, ncand = groups * k;
     cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 };
     cc_bshare lt = { 0 }, w = { 0 }, t = { 0 };
-    cc_status s = nn_ash_alloc(&d, npair);
+    cc_status s = nn_ash_alloc_raw(&d, npair);
     if (s == CC_OK) s = nn_bsh_alloc(&lt, npair);
     if (s == CC_OK) s = nn_bsh_alloc(&w, ncand);
     if (s == CC_OK) s = nn_bsh_alloc(&t, ncand);
-    if (s == CC_OK) s = nn_ash_alloc(&sel, ncand);
-    if (s == CC_OK) s = nn_ash_alloc(&xc, ncand);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&sel, ncand);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&xc, ncand);
     if (s != CC_OK) goto done;
     /* Candidate-major layout xc[i·groups + g] = x[g·k + i], pair-major
      * d[pair·groups + g] = x_i - x_j (i < j): every loop below runs over
@@ -104,7 +104,7 @@ cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
         size_t k = next_k(len), groups_per_row = (len + k - 1) / k;
         size_t padded = groups_per_row * k;
         cc_ashare grp = { 0 };
-        s = nn_ash_alloc(&grp, rows * padded);
+        s = nn_ash_alloc_raw(&grp, rows * padded);
         if (s == CC_OK) s = nn_ash_alloc(&nxt, rows * groups_per_row);
         if (s != CC_OK) { nn_ash_free(&grp); break; }
         /* copy rows, pad each with the public masked value */
@@ -113,6 +113,7 @@ cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
                 memcpy(grp.s[h] + r * padded, in->s[h] + r * len, len * sizeof(uint64_t));
         for (size_t r = 0; s == CC_OK && r < rows && padded > len; r++) {
             cc_ashare tail = cc_ashare_slice(&grp, r * padded + len, padded - len);
+            for (int h = 0; h < 2; h++) memset(tail.s[h], 0, tail.n * sizeof(uint64_t));
             s = cc_proto_add_public(p, &tail, CC_NN_MASKED_LOGIT, &tail);
         }
         if (s == CC_OK) s = max_level(p, &grp, rows * groups_per_row, k, &nxt);

@@ -155,15 +155,16 @@ void cc_nn_scratch_release(void)
     }
 }
 
-/* Both planes in one block, zeroed, like cc_ashare_alloc. */
-cc_status nn_ash_alloc(cc_ashare *t, size_t n)
+/* Both planes in one block, zeroed (like cc_ashare_alloc) unless the caller
+ * overwrites every element anyway. */
+static cc_status ash_alloc(cc_ashare *t, size_t n, bool zero)
 {
     memset(t, 0, sizeof *t);
     size_t words = 2 * n + 8;   /* + 8: 64-byte alignment of the second plane */
     uint64_t *p = pool_get(words);
     if (!p) return cc_error_set(CC_ERR_NOMEM, "nn: cannot allocate a %zu-element share tensor", n);
     size_t off = (n + 7) & ~(size_t)7;
-    memset(p, 0, (off + n) * sizeof *p);
+    if (zero) memset(p, 0, (off + n) * sizeof *p);
     t->s[0] = p;
     t->s[1] = p + off;
     t->n = n;
@@ -171,6 +172,9 @@ cc_status nn_ash_alloc(cc_ashare *t, size_t n)
     t->cols = n;
     return CC_OK;
 }
+
+cc_status nn_ash_alloc(cc_ashare *t, size_t n) { return ash_alloc(t, n, true); }
+cc_status nn_ash_alloc_raw(cc_ashare *t, size_t n) { return ash_alloc(t, n, false); }
 
 void nn_ash_free(cc_ashare *t)
 {
@@ -181,7 +185,7 @@ void nn_ash_free(cc_ashare *t)
 cc_status nn_bsh_alloc(cc_bshare *t, size_t n)
 {
     cc_ashare a;
-    CC_TRY(nn_ash_alloc(&a, n));
+    CC_TRY(ash_alloc(&a, n, true));
     memcpy(t, &a, sizeof *t);
     return CC_OK;
 }

@@ -145,6 +145,8 @@ cc_status nn_check(const cc_proto *p, const cc_nn_cfg *cfg, const char *fn,
 /* Zeroed scratch tensors from a per-thread pool (freed with nn_*_free, never
  * with cc_ashare_free). */
 cc_status nn_ash_alloc(cc_ashare *t, size_t n);
+/* Same, not zeroed: for tensors the caller overwrites completely. */
+cc_status nn_ash_alloc_raw(cc_ashare *t, size_t n);
 void nn_ash_free(cc_ashare *t);
 cc_status nn_bsh_alloc(cc_bshare *t, size_t n);
 void nn_bsh_free(cc_bshare *t);

@@ -218,7 +218,7 @@ static int party_main(cc_net *net, void *arg)
 
         /* softmax: 2 heads × 8×8 causal, and 6 rows × 40 unmasked */
         for (int causal = 0; causal < 2; causal++) {
-            size_t rows = causal ? 16 : 6, cols = causal ? 8 : 40, nn = rows * cols;
+            size_t rows = causal ? 16 : 6, cols = causal ? 8 : 37, nn = rows * cols;   /* 37: padded groups */
             uint8_t mask[64];
             cc_nn_causal_mask(8, 8, 0, mask);
             for (size_t i = 0; i < nn; i++) x[i] = enc(unif(&s, -12, 12));
