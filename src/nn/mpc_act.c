@@ -1,18 +1,21 @@
 /* GeLU, SiLU (PUMA arXiv 2307.12533 §4.1 piecewise polynomials) and exp
  * (§4.2, (1 + x/2^t)^(2^t)) on replicated shares.
  *
- * Piecewise activation with B breakpoints and polynomial powers up to v^D
- * (levels = ⌈log2 D⌉; + 1 for the precise variable w = (x/a)^2):
- *   1. all B comparisons x < brk_j in ONE lt_public_vec batch   7 rounds
- *   2. the powers of v, one fused mul+trunc batch per level      2 rounds each
+ * Piecewise activation with B breakpoints and polynomial powers up to v^D:
+ *   1. all B comparisons x < brk_j in ONE lt_public_vec batch     msb rounds
+ *   2. the powers of v, one fused mul+trunc batch per level
+ *      (⌈log2 D⌉ levels, + 1 for the precise variable w = (x/a)^2)  2 rounds each
  *   3. each segment accumulated locally at f + var bits (public
  *      coefficients times powers, no truncation yet)
  *   4. segment indicators b_s XOR b_{s-1} (local), one mul_bit
- *      batch for the non-zero segments                            2 rounds
- *   5. one truncation of the selected sum                         2 rounds
- * PUMA GeLU/SiLU: 7 + 3·2 + 2 + 2 = 17 rounds; precise: 7 + 4·2 + 2 + 2 = 19.
- * Bytes/elem (P0 / P1,P2): 33B·B + 16·(#powers) + 24/16·(#segments) + 16
- * — PUMA GeLU 251 / 203, precise GeLU 226 / 194 (see docs/APPROXIMATIONS.md).
+ *      batch for the non-zero segments                              2 rounds
+ *   5. one truncation of the selected sum                           2 rounds
+ * Declared cost per element, in proto ops: B·msb + (#powers)·mul_trunc +
+ * (#segments)·mul_bit + trunc.  With proto's costs at the time of writing
+ * (msb 6 rounds, P0 35 B / P1,P2 17 B; mul_trunc 16 B; mul_bit 24 / 16 B;
+ * trunc 16 B): PUMA GeLU/SiLU 16 rounds, P0 257 B, P1/P2 179 B; precise
+ * GeLU 18 rounds, 230 / 194 B; precise SiLU 18 rounds, 262 / 226 B.  The
+ * network layer measures 1–3 rounds fewer (adjacent ops share rounds).
  * MPC truncation is floor or one below, so outputs match cc_nnref_* within a
  * few ulps (the test derives the bound per function). */
 #include <string.h>
@@ -154,13 +157,14 @@ cc_status cc_nn_silu(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_a
 }
 
 /* exp(x), x ≤ 0 — the model's steps (cc_nnref_exp1) on shares:
- *   below = x < threshold                    lt_public      7 rounds
+ *   below = x < threshold                    lt_public      msb rounds
  *   a = x + 2^(f+t); v = a^2 >> (f+2t[+1])   mul_trunc      2 rounds
  *   (taylor2: v += 2^(f-1))
  *   t-1 (PUMA) or t (taylor2) squarings      mul_trunc      2 rounds each
  *   out = NOT below · v                      mul_bit        2 rounds
- * PUMA: 19 rounds, P0 33 + 5·16 + 24 = 137 B/elem (P1, P2: 121);
- * precise: 21 rounds, 153 / 137 B/elem. */
+ * Declared: msb + t (PUMA) / t+1 (precise) mul_trunc + mul_bit; with the
+ * costs above PUMA 18 rounds, P0 35 + 5·16 + 24 = 139 B/elem; precise
+ * 20 rounds, 155 B/elem. */
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
                       cc_ashare *out)
 {

@@ -1,13 +1,13 @@
 /* Row maximum with few rounds, for softmax (PUMA arXiv 2307.12533 §4.2 needs
  * max_j x_j for stability).  A binary tournament costs 9 rounds per level
- * (compare 7 + select 2): 63 rounds for 128 columns.  Here each level splits
+ * (compare 6 + select 2): 56 rounds for 128 columns.  Here each level splits
  * the row into groups of k and settles a whole group at once:
- *   all k(k-1)/2 pairwise comparisons of all groups   one msb batch   7 rounds
+ *   all k(k-1)/2 pairwise comparisons of all groups   one msb batch   6 rounds
  *   win_i = AND_j (x_i beats x_j), ties to the first: the k-1 bits of
  *   each candidate packed in one word, AND-tree w & (w >> s)   ⌈log2(k-1)⌉ rounds
  *   group max = Σ_i win_i · x_i (exactly one winner)  mul_bit       2 rounds
- * 128 columns = groups of 8, then one group of 16: (7+3+2) + (7+4+2) = 25
- * rounds instead of 63, for 568 comparisons per row instead of 127 (the
+ * 128 columns = groups of 8, then one group of 16: (6+3+2) + (6+4+2) = 23
+ * rounds instead of 56, for 568 comparisons per row instead of 127 (the
  * AND tree costs 8 B per candidate and level: the bits travel packed).
  * The result is the exact maximum, as in the plaintext model. */
 #include <string.h>

@@ -4,14 +4,15 @@
  * ref_norm.c.
  *
  * Highest-bit normalisation: all L comparisons x < 2^i in one batch
- * (7 rounds) + one bit injection (1 round); the normalising and the
+ * (msb, 6 rounds) + one bit injection (1 round); the normalising and the
  * compensating factors are then local linear combinations (cc_norm_plan).
- *   reciprocal: 8 + c (2) + e (2) + iterations (2 each) + scale (2)
- *               PUMA 18 rounds, precise 20
- *   rsqrt:      8 + u (2) + u^2 (2) + u^3,u^4 (2) + poly trunc (2)
- *               [+ Newton 6] + scale (2): PUMA 18 rounds, precise 24
- * Per element: L comparisons (L = 61 - f for the reciprocal, min(60, f+2K)
- * for rsqrt), so these run once per row (softmax, norms), never per entry. */
+ *   reciprocal: 7 + c (2) + e (2) + iterations (2 each) + scale (2)
+ *               PUMA 17 rounds, precise 19
+ *   rsqrt:      7 + u (2) + u^2 (2) + u^3,u^4 (2) + poly trunc (2)
+ *               [+ Newton 6] + scale (2): PUMA 17 rounds, precise 23
+ * Bytes per input: L comparisons (L = 61 - f for the reciprocal, fewer when
+ * the caller gives bounds; min(60, f+2K) for rsqrt) and L bit injections
+ * dominate (P0 ≈ 51·L B), so these run once per row (softmax, norms). */
 #include <string.h>
 #include "nn_impl.h"
 
@@ -144,9 +145,10 @@ cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_
  *   [LN] mean = rowsum · round(2^k/n) >> k            trunc        2 rounds
  *   Σ v^2 per row (products summed before truncation)  mul          1 round
  *   >> (f + lg n), then · round(2^(21+lg n)/n) >> 21   2 truncs     4 rounds
- *   r = rsqrt(ms + eps) at f + 8 bits                  18 / 24 rounds
+ *   r = rsqrt(ms + eps) at f + 8 bits                  17 / 23 rounds
  *   y = v · r >> (f+8), z = y · weight >> f [+ beta]   2 mul_trunc  4 rounds
- * LN: PUMA 29 rounds, precise 35; RMSNorm 2 fewer.  Per element: one mul
+ * LN: PUMA 28 rounds, precise 34 declared (22 / 26 measured); RMSNorm 2
+ * fewer.  Per element: one mul
  * (8 B) and two mul_trunc (32 B); the rest is per row. */
 static cc_status norm_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, size_t rows,
                           size_t cols, const cc_ashare *x, bool center, const cc_ashare *weight,
