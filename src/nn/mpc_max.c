@@ -1,5 +1,5 @@
 /* Row maximum with few rounds, for softmax (PUMA arXiv 2307.12533 §4.2 needs
- * max_j x_j for stability).  A binary tournament costs 9 rounds per level
+ * max_j x_j for stability).  A binary tournament costs 8 rounds per level
  * (compare 6 + select 2): 56 rounds for 128 columns.  Here each level splits
  * the row into groups of k and settles a whole group at once:
  *   all k(k-1)/2 pairwise comparisons of all groups   one msb batch   6 rounds
