@@ -16,10 +16,11 @@
 /* One level: x holds groups × k values (group-major); out gets the groups
  * maxima.  k ≤ 64. */
 static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_t k,
-                           cc_ashare *out)
+                           const cc_ashare *idx_in, const uint64_t *pub_idx, cc_ashare *out,
+                           cc_ashare *idx_out)
 {
     const size_t pairs = k * (k - 1) / 2, npair = groups * pairs, ncand = groups * k;
-    cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 };
+    cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 }, wa = { 0 }, pay = { 0 }, prod = { 0 };
     cc_bshare lt = { 0 }, w = { 0 }, t = { 0 };
     cc_status s = nn_ash_alloc_raw(&d, npair);
     if (s == CC_OK) s = nn_bsh_alloc(&lt, npair);
@@ -75,7 +76,42 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         if (s == CC_OK) s = cc_proto_and(p, &w, &t, &w);
     }
     if (s == CC_OK) s = cc_proto_and_public(p, &w, 1, &w);
-    if (s == CC_OK) s = cc_proto_mul_bit(p, &w, &xc, &sel);
+    if (s != CC_OK) goto done;
+    if (!idx_out) {
+        s = cc_proto_mul_bit(p, &w, &xc, &sel);
+    } else {
+        /* argmax: the winner's index rides along.  Bit injection once, then
+         * one multiplication batch for value and (secret) index; a public
+         * index needs no multiplication at all (Σ_i W_i · i is local).
+         * Same 2 rounds as mul_bit. */
+        s = nn_ash_alloc_raw(&wa, (idx_in ? 2 : 1) * ncand);
+        if (s == CC_OK) s = nn_ash_alloc_raw(&pay, (idx_in ? 2 : 1) * ncand);
+        if (s == CC_OK) s = nn_ash_alloc_raw(&prod, (idx_in ? 2 : 1) * ncand);
+        cc_ashare W = cc_ashare_slice(&wa, 0, ncand);
+        if (s == CC_OK) s = cc_proto_b2a_bit(p, &w, &W);
+        if (s != CC_OK) goto done;
+        cc_ashare pv = cc_ashare_slice(&pay, 0, ncand);
+        nn_copy(&pv, &xc);
+        if (idx_in) {
+            cc_ashare W2 = cc_ashare_slice(&wa, ncand, ncand), pi = cc_ashare_slice(&pay, ncand, ncand);
+            nn_copy(&W2, &W);
+            for (int h = 0; h < 2; h++)
+                for (size_t i = 0; i < k; i++)
+                    for (size_t g = 0; g < groups; g++) pi.s[h][i * groups + g] = idx_in->s[h][g * k + i];
+        }
+        s = cc_proto_mul(p, &wa, &pay, &prod);
+        if (s != CC_OK) goto done;
+        cc_ashare pr = cc_ashare_slice(&prod, 0, ncand);
+        nn_copy(&sel, &pr);
+        for (int h = 0; h < 2; h++)
+            for (size_t g = 0; g < groups; g++) {
+                uint64_t acc = 0;
+                for (size_t i = 0; i < k; i++)
+                    acc += idx_in ? prod.s[h][ncand + i * groups + g]
+                                  : W.s[h][i * groups + g] * pub_idx[g * k + i];
+                idx_out->s[h][g] = acc;
+            }
+    }
     if (s != CC_OK) goto done;
     for (int h = 0; h < 2; h++)
         for (size_t g = 0; g < groups; g++) {
@@ -85,6 +121,7 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         }
 done:
     nn_ash_free(&d); nn_ash_free(&sel); nn_ash_free(&xc);
+    nn_ash_free(&wa); nn_ash_free(&pay); nn_ash_free(&prod);
     nn_bsh_free(&lt); nn_bsh_free(&w); nn_bsh_free(&t);
     return s;
 }
@@ -93,38 +130,79 @@ done:
  * longer ones in groups of 8. */
 static size_t next_k(size_t len) { return len <= 16 ? len : 8; }
 
-cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out)
+/* The level loop shared by max and argmax: pad each row to whole groups
+ * with the public masked value (never a winner: real logits are larger and
+ * ties go to the earlier, real, entries), settle groups, repeat. */
+static cc_status max_rows_impl(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+                               cc_ashare *out, cc_ashare *index_out)
 {
-    if (cols == 1) { nn_copy(out, x); return CC_OK; }
-    cc_ashare cur = { 0 }, nxt = { 0 };
+    cc_ashare cur = { 0 }, nxt = { 0 }, cur_idx = { 0 }, nxt_idx = { 0 };
+    uint64_t *pub_idx = NULL;
     size_t len = cols;
     cc_status s = CC_OK;
     const cc_ashare *in = x;
+    bool first = true;
+    if (cols == 1) {
+        nn_copy(out, x);
+        if (index_out) { memset(index_out->s[0], 0, rows * 8); memset(index_out->s[1], 0, rows * 8); }
+        return CC_OK;
+    }
     while (s == CC_OK && len > 1) {
         size_t k = next_k(len), groups_per_row = (len + k - 1) / k;
-        size_t padded = groups_per_row * k;
-        cc_ashare grp = { 0 };
+        size_t padded = groups_per_row * k, G = rows * groups_per_row;
+        cc_ashare grp = { 0 }, grp_idx = { 0 };
         s = nn_ash_alloc_raw(&grp, rows * padded);
-        if (s == CC_OK) s = nn_ash_alloc(&nxt, rows * groups_per_row);
-        if (s != CC_OK) { nn_ash_free(&grp); break; }
-        /* copy rows, pad each with the public masked value */
+        if (s == CC_OK) s = nn_ash_alloc(&nxt, G);
+        if (s == CC_OK && index_out) s = nn_ash_alloc(&nxt_idx, G);
+        if (s == CC_OK && index_out && !first) s = nn_ash_alloc(&grp_idx, rows * padded);
+        if (s == CC_OK && index_out && first && !(pub_idx = cc_alloc(rows * padded * 8 + 8)))
+            s = CC_ERR_NOMEM;
+        if (s != CC_OK) { nn_ash_free(&grp); nn_ash_free(&grp_idx); break; }
         for (int h = 0; h < 2; h++)
-            for (size_t r = 0; r < rows; r++)
+            for (size_t r = 0; r < rows; r++) {
                 memcpy(grp.s[h] + r * padded, in->s[h] + r * len, len * sizeof(uint64_t));
+                if (grp_idx.n)
+                    memcpy(grp_idx.s[h] + r * padded, cur_idx.s[h] + r * len, len * sizeof(uint64_t));
+            }
+        if (pub_idx && first)
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < padded; c++) pub_idx[r * padded + c] = c;
         for (size_t r = 0; s == CC_OK && r < rows && padded > len; r++) {
             cc_ashare tail = cc_ashare_slice(&grp, r * padded + len, padded - len);
             for (int h = 0; h < 2; h++) memset(tail.s[h], 0, tail.n * sizeof(uint64_t));
             s = cc_proto_add_public(p, &tail, CC_NN_MASKED_LOGIT, &tail);
         }
-        if (s == CC_OK) s = max_level(p, &grp, rows * groups_per_row, k, &nxt);
+        if (s == CC_OK)
+            s = max_level(p, &grp, G, k, grp_idx.n ? &grp_idx : NULL, first ? pub_idx : NULL,
+                          &nxt, index_out ? &nxt_idx : NULL);
         nn_ash_free(&grp);
+        nn_ash_free(&grp_idx);
         nn_ash_free(&cur);
+        nn_ash_free(&cur_idx);
         cur = nxt;
-        nxt = (cc_ashare){ 0 };
+        cur_idx = nxt_idx;
+        nxt = nxt_idx = (cc_ashare){ 0 };
         in = &cur;
         len = groups_per_row;
+        first = false;
     }
-    if (s == CC_OK) nn_copy(out, &cur);
+    if (s == CC_OK) {
+        nn_copy(out, &cur);
+        if (index_out) nn_copy(index_out, &cur_idx);
+    }
     nn_ash_free(&cur);
+    nn_ash_free(&cur_idx);
+    cc_free(pub_idx);
     return s;
+}
+
+cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out)
+{
+    return max_rows_impl(p, x, rows, cols, out, NULL);
+}
+
+cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+                         cc_ashare *max_out, cc_ashare *index_out)
+{
+    return max_rows_impl(p, x, rows, cols, max_out, index_out);
 }

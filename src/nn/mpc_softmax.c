@@ -103,7 +103,7 @@ cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t co
     cc_ashare mx = { 0 };
     CC_TRY(nn_ash_alloc(&mx, rows));
     cc_proto_scope_begin(p, "argmax");
-    cc_status s = cc_proto_argmax_rows(p, x, rows, cols, &mx, index_out);
+    cc_status s = nn_argmax_rows(p, x, rows, cols, &mx, index_out);
     cc_proto_scope_end(p);
     nn_ash_free(&mx);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn argmax");

@@ -169,6 +169,9 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
 /* MPC cores shared between entry points (no scope, no checks). */
 /* Exact row maximum in few rounds (mpc_max.c). */
 cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
+/* Same tournament carrying the winner's column index (first one on ties). */
+cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+                         cc_ashare *max_out, cc_ashare *index_out);
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
                       cc_ashare *out);
 /* x must lie in [2^lo, 2^hi) (pass 0, 64 when nothing better is known). */

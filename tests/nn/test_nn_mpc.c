@@ -275,24 +275,39 @@ static int party_main(cc_net *net, void *arg)
             free(got); free(want);
         }
     }
-    /* argmax: exact, ties go to the first column */
+    /* argmax: exact, ties go to the first column.  17 columns (padded
+     * groups), 300 columns (three levels: 300 → 38 → 5 → 1), 1 column. */
     {
-        size_t rows = 3, cols = 17, nn = rows * cols;
-        uint64_t s = 3;
-        for (size_t i = 0; i < nn; i++) x[i] = enc(floor(unif(&s, -5, 5)));
-        x[20] = x[25] = enc(9);
-        cc_nn_cfg cfg = { F, CC_APPROX_PUMA };
-        cc_ashare xs = { 0 }, is = { 0 };
-        uint64_t got[3], want[3];
-        TRY(share(&p, 9, x, nn, &xs));
-        TRY(cc_ashare_alloc(&is, rows));
-        TRY(cc_nn_argmax(&p, &cfg, rows, cols, &xs, &is));
-        TRY(cc_proto_reveal(&p, &is, got));
-        TRY(cc_nnref_argmax(&cfg, rows, cols, x, want));
-        for (size_t r = 0; r < rows; r++)
-            if (got[r] != want[r]) report_fail("argmax row %zu: MPC %llu, model %llu", r,
-                                        (unsigned long long)got[r], (unsigned long long)want[r]);
-        cc_ashare_free(&xs); cc_ashare_free(&is);
+        const size_t shapes[3][2] = { { 3, 17 }, { 2, 300 }, { 2, 1 } };
+        for (int t = 0; t < 3; t++) {
+            size_t rows = shapes[t][0], cols = shapes[t][1], nn = rows * cols;
+            uint64_t s = 3 + (uint64_t)t;
+            for (size_t i = 0; i < nn; i++) x[i] = enc(floor(unif(&s, -5, 5)));
+            if (cols > 1) x[cols + cols / 2] = x[cols + cols - 1] = enc(9);   /* tie across groups */
+            if (cols > 8) x[2] = x[5] = enc(9);                               /* tie inside a group */
+            cc_nn_cfg cfg = { F, CC_APPROX_PUMA };
+            cc_ashare xs = { 0 }, is = { 0 };
+            uint64_t got[3], want[3];
+            TRY(share(&p, 9, x, nn, &xs));
+            TRY(cc_ashare_alloc(&is, rows));
+            cc_proto_declared_reset(&p);
+            cc_net_stats_reset(p.net);
+            TRY(cc_nn_argmax(&p, &cfg, rows, cols, &xs, &is));
+            uint64_t rounds = 0, bytes = 0;
+            if (cols > 1) check_costs(&p, "argmax", &rounds, &bytes);
+            TRY(cc_proto_reveal(&p, &is, got));
+            TRY(cc_nnref_argmax(&cfg, rows, cols, x, want));
+            for (size_t r = 0; r < rows; r++) {
+                me->checks++;
+                if (got[r] != want[r])
+                    report_fail("argmax %zux%zu row %zu: MPC %llu, model %llu", rows, cols, r,
+                                (unsigned long long)got[r], (unsigned long long)want[r]);
+            }
+            size_t len = strlen(me->summary);
+            snprintf(me->summary + len, sizeof me->summary - len, "  argmax %zux%zu: %llu rounds\n",
+                     rows, cols, (unsigned long long)rounds);
+            cc_ashare_free(&xs); cc_ashare_free(&is);
+        }
     }
     /* wrong f is a clear error, not garbage */
     {
