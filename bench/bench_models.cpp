@@ -218,7 +218,7 @@ int client_main(cc_client *c, void *arg)
 }
 
 // Op classes of the report (net tags as booked by the engine's scopes).
-const char *const kClasses[] = { "input", "embedding", "matmul", "attention", "softmax",
+const char *const kClasses[] = { "weights", "input", "embedding", "matmul", "attention", "softmax",
                                  "norms", "activations", "lm_head", "argmax", "output" };
 
 void BM_model(benchmark::State &state, bool bert)

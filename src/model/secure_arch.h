@@ -88,6 +88,10 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
 void cc_sxf_free(cc_sxf *m);
 /* The first `rows` rows of a rows-major activation buffer (a view). */
 cc_ashare cc_sxf_rows(const cc_ashare *t, size_t rows, size_t cols);
+/* cc_sweights_linear / _vector / _begin_layer booked under the "weights" tag. */
+cc_status cc_sxf_weight(cc_sxf *m, const char *name, cc_proto_weight *out);
+cc_status cc_sxf_vector(cc_sxf *m, const char *name, size_t n, cc_ashare *out);
+cc_status cc_sxf_begin_layer(cc_sxf *m, int layer);
 /* out = x·W + b for n rows (W: "<prefix>.weight", b: "<prefix>.bias"). */
 cc_status cc_sxf_linear(cc_sxf *m, const char *prefix, const cc_ashare *x, size_t n,
                         cc_ashare *out);

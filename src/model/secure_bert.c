@@ -98,14 +98,14 @@ static cc_status embed(cc_sxf *m, const cc_ashare *onehot, const cc_ashare *type
 {
     size_t d = m->d, T = (size_t)m->c.type_vocab_size;
     cc_proto_weight E;
-    CC_TRY(cc_sweights_linear(m->w, "embed.tokens", &E));
+    CC_TRY(cc_sxf_weight(m, "embed.tokens", &E));
     cc_ashare x = cc_sxf_rows(&m->x, n, d);
     cc_proto_scope_begin(m->p, "embedding");
     cc_status s = cc_proto_matmul_weight(m->p, n, onehot, &E, &x);
     cc_proto_scope_end(m->p);
     CC_TRY(s);
     cc_ashare types;
-    CC_TRY(cc_sweights_vector(m->w, "embed.token_types", T * d, &types));
+    CC_TRY(cc_sxf_vector(m, "embed.token_types", T * d, &types));
     if (type_onehot) {
         /* secret types: one-hot (integer) × table, no truncation */
         cc_ashare table = types, tt = cc_sxf_rows(&m->xb, n, d);
@@ -168,20 +168,20 @@ cc_status cc_secure_bert_forward(cc_secure_bert *b, const cc_ashare *onehot,
                             "%d types, %d classes", n_in, m->c.type_vocab_size, m->c.n_classes);
     m->pos = 0;
     uint64_t t0 = cc_now_ns();
-    CC_TRY(cc_sweights_begin_layer(m->w, -1));
+    CC_TRY(cc_sxf_begin_layer(m, -1));
     CC_TRY(embed(m, onehot, type_onehot, n));
     CC_TRY(cc_sweights_end_layer(m->w, -1));
     cc_sxf_report(m, -1, t0);
     for (int l = 0; l < m->c.n_layers; l++) {
         t0 = cc_now_ns();
-        CC_TRY(cc_sweights_begin_layer(m->w, l));
+        CC_TRY(cc_sxf_begin_layer(m, l));
         cc_status s = bert_layer(m, l, n);
         if (s != CC_OK) return cc_error_wrap(s, "bert layer %d", l);
         CC_TRY(cc_sweights_end_layer(m->w, l));
         cc_sxf_report(m, l, t0);
     }
     t0 = cc_now_ns();
-    CC_TRY(cc_sweights_begin_layer(m->w, m->c.n_layers));
+    CC_TRY(cc_sxf_begin_layer(m, m->c.n_layers));
     CC_TRY(head(m, class_logits));
     CC_TRY(cc_sweights_end_layer(m->w, m->c.n_layers));
     cc_sxf_report(m, m->c.n_layers, t0);

@@ -141,6 +141,33 @@ static const char *tensor_name(char *buf, size_t cap, const char *prefix, const 
     return buf;
 }
 
+/* Weight access booked under "weights": expanding seed-derived planes (P0
+ * always, everyone in synthetic mode) or faulting in stored ones is a real
+ * per-inference cost, reported apart from the protocol ops. */
+cc_status cc_sxf_weight(cc_sxf *m, const char *name, cc_proto_weight *out)
+{
+    cc_proto_scope_begin(m->p, "weights");
+    cc_status s = cc_sweights_linear(m->w, name, out);
+    cc_proto_scope_end(m->p);
+    return s;
+}
+
+cc_status cc_sxf_begin_layer(cc_sxf *m, int layer)
+{
+    cc_proto_scope_begin(m->p, "weights");
+    cc_status s = cc_sweights_begin_layer(m->w, layer);
+    cc_proto_scope_end(m->p);
+    return s;
+}
+
+cc_status cc_sxf_vector(cc_sxf *m, const char *name, size_t n, cc_ashare *out)
+{
+    cc_proto_scope_begin(m->p, "weights");
+    cc_status s = cc_sweights_vector(m->w, name, n, out);
+    cc_proto_scope_end(m->p);
+    return s;
+}
+
 /* x[r][j] += b[j] << shift for n rows (local: shares add share-wise). */
 static void add_bias(cc_ashare *x, const cc_ashare *b, size_t n, size_t cols, unsigned shift)
 {
@@ -153,15 +180,15 @@ static void add_bias(cc_ashare *x, const cc_ashare *b, size_t n, size_t cols, un
 }
 
 /* out = x·W (fixed point, one fused matmul + truncation). */
-static cc_status linear_nobias(cc_sxf *m, const char *wname, const cc_ashare *x, size_t n,
-                               cc_ashare *out, size_t *n_out)
+static cc_status linear_nobias(cc_sxf *m, const char *tag, const char *wname,
+                               const cc_ashare *x, size_t n, cc_ashare *out, size_t *n_out)
 {
     cc_proto_weight W;
-    CC_TRY(cc_sweights_linear(m->w, wname, &W));
+    CC_TRY(cc_sxf_weight(m, wname, &W));
     cc_ashare xin = cc_sxf_rows(x, n, W.K), y = cc_sxf_rows(out, n, W.N);
     if (out->n < n * W.N)
         return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
-    cc_proto_scope_begin(m->p, "matmul");
+    cc_proto_scope_begin(m->p, tag);
     cc_status s = cc_proto_matmul_weight_fxp(m->p, n, &xin, &W, &y);
     cc_proto_scope_end(m->p);
     if (n_out) *n_out = W.N;
@@ -173,9 +200,10 @@ cc_status cc_sxf_linear(cc_sxf *m, const char *prefix, const cc_ashare *x, size_
 {
     char name[96];
     size_t N = 0;
-    CC_TRY(linear_nobias(m, tensor_name(name, sizeof name, prefix, "weight"), x, n, out, &N));
+    CC_TRY(linear_nobias(m, "matmul", tensor_name(name, sizeof name, prefix, "weight"), x, n, out,
+                         &N));
     cc_ashare b;
-    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "bias"), N, &b));
+    CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "bias"), N, &b));
     add_bias(out, &b, n, N, 0);
     return CC_OK;
 }
@@ -185,8 +213,8 @@ cc_status cc_sxf_layernorm(cc_sxf *m, const char *prefix, const cc_ashare *x, si
 {
     char name[96];
     cc_ashare g, b;
-    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "weight"), m->d, &g));
-    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
+    CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "weight"), m->d, &g));
+    CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
     cc_ashare xin = cc_sxf_rows(x, n, m->d), y = cc_sxf_rows(out, n, m->d);
     cc_proto_scope_begin(m->p, "norms");
     cc_status s = cc_nn_layernorm(m->p, &m->nn, n, m->d, &xin, &g, &b, m->c.norm_eps, &y);
@@ -198,7 +226,7 @@ cc_status cc_sxf_add_positions(cc_sxf *m, cc_ashare *x, size_t n, size_t pos0)
 {
     cc_ashare P;
     size_t d = m->d;
-    CC_TRY(cc_sweights_vector(m->w, "embed.positions", (size_t)m->c.max_seq_len * d, &P));
+    CC_TRY(cc_sxf_vector(m, "embed.positions", (size_t)m->c.max_seq_len * d, &P));
     for (int pl = 0; pl < 2; pl++)
         for (size_t r = 0; r < n; r++) {
             uint64_t *row = x->s[pl] + r * d;
@@ -221,14 +249,14 @@ static cc_status scaled_query(cc_sxf *m, const char *prefix, const cc_ashare *in
 {
     char name[96];
     cc_proto_weight W;
-    CC_TRY(cc_sweights_linear(m->w, tensor_name(name, sizeof name, prefix, "weight"), &W));
+    CC_TRY(cc_sxf_weight(m, tensor_name(name, sizeof name, prefix, "weight"), &W));
     cc_ashare xin = cc_sxf_rows(in, n, m->d), q = cc_sxf_rows(&m->q, n, m->d);
     cc_proto_scope_begin(m->p, "matmul");
     cc_status s = cc_proto_matmul_weight(m->p, n, &xin, &W, &q);
     cc_proto_scope_end(m->p);
     CC_TRY(s);
     cc_ashare b;
-    CC_TRY(cc_sweights_vector(m->w, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
+    CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
     add_bias(&q, &b, n, m->d, m->p->f);
     if (m->q_mul != 1) CC_TRY(cc_proto_mul_public(m->p, &q, m->q_mul, &q));
     cc_proto_scope_begin(m->p, "matmul");
@@ -378,9 +406,9 @@ cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int
 
     /* embedding: one-hot (integer) × E needs no truncation; positions are
      * public, so their rows are added locally */
-    CC_TRY(cc_sweights_begin_layer(m->w, -1));
+    CC_TRY(cc_sxf_begin_layer(m, -1));
     cc_proto_weight E;
-    CC_TRY(cc_sweights_linear(m->w, "embed.tokens", &E));
+    CC_TRY(cc_sxf_weight(m, "embed.tokens", &E));
     cc_ashare x = cc_sxf_rows(&m->x, n, m->d);
     cc_proto_scope_begin(m->p, "embedding");
     cc_status s = cc_proto_matmul_weight(m->p, n, onehot, &E, &x);
@@ -392,7 +420,7 @@ cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int
 
     for (int l = 0; l < m->c.n_layers; l++) {
         t0 = cc_now_ns();
-        CC_TRY(cc_sweights_begin_layer(m->w, l));
+        CC_TRY(cc_sxf_begin_layer(m, l));
         s = gpt2_layer(m, l, n);
         if (s != CC_OK) return cc_error_wrap(s, "gpt2 layer %d", l);
         CC_TRY(cc_sweights_end_layer(m->w, l));
@@ -402,15 +430,12 @@ cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int
     /* final LayerNorm and the (tied) LM head on the wanted rows only */
     t0 = cc_now_ns();
     size_t first = n - (size_t)out_rows;
-    CC_TRY(cc_sweights_begin_layer(m->w, m->c.n_layers));
+    CC_TRY(cc_sxf_begin_layer(m, m->c.n_layers));
     cc_ashare tail = cc_ashare_slice(&m->x, first * m->d, (size_t)out_rows * m->d);
     tail.rows = (size_t)out_rows;
     tail.cols = m->d;
     CC_TRY(cc_sxf_layernorm(m, "final_norm", &tail, (size_t)out_rows, &m->xb));
-    cc_proto_scope_begin(m->p, "lm_head");
-    s = linear_nobias(m, "lm_head.weight", &m->xb, (size_t)out_rows, logits, NULL);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    CC_TRY(linear_nobias(m, "lm_head", "lm_head.weight", &m->xb, (size_t)out_rows, logits, NULL));
     CC_TRY(cc_sweights_end_layer(m->w, m->c.n_layers));
     cc_sxf_report(m, m->c.n_layers, t0);
     m->pos += n_in;
