@@ -38,7 +38,7 @@ namespace {
 
 constexpr unsigned F = 18;
 
-enum Fn { GELU, SILU, SOFTMAX, SOFTMAX_CAUSAL, EXP, RSQRT, LAYERNORM };
+enum Fn { GELU, SILU, SOFTMAX, SOFTMAX_CAUSAL, EXP, RSQRT, LAYERNORM, ARGMAX };
 
 const char *fn_tag(Fn fn)
 {
@@ -49,6 +49,7 @@ const char *fn_tag(Fn fn)
     case EXP: return "exp";
     case RSQRT: return "rsqrt";
     case LAYERNORM: return "layernorm";
+    case ARGMAX: return "argmax";
     }
     return "?";
 }
@@ -93,6 +94,7 @@ double input_value(Fn fn, size_t i)
     case EXP: return unif(i, -20, 0);
     case RSQRT: return exp(unif(i, log(1e-2), log(1e4)));
     case LAYERNORM: return unif(i, -4, 4) * (1 + (double)(i % 7));
+    case ARGMAX: return unif(i, -20, 20);
     }
     return 0;
 }
@@ -140,6 +142,13 @@ double max_error(const Job *job, const std::vector<uint64_t> &x, const std::vect
             }
         }
         break;
+    case ARGMAX:   /* index error: 0 when the revealed index is the true first maximum */
+        for (size_t r = 0; r < R; r++) {
+            size_t best = 0;
+            for (size_t c = 1; c < C; c++) if ((int64_t)x[r * C + c] > (int64_t)x[r * C + best]) best = c;
+            mx = std::max(mx, fabs((double)y[r] - (double)best));
+        }
+        break;
     case LAYERNORM:
         for (size_t r = 0; r < R; r++) {
             double mean = 0, var = 0;
@@ -173,12 +182,13 @@ int party_main(cc_net *net, void *arg)
     for (size_t i = 0; i < n; i++) x[i] = enc(input_value(job->fn, i));
     for (size_t c = 0; c < C; c++) { g[c] = enc(unif(c + 7777, 0.5, 1.5)); b[c] = enc(unif(c + 999, -0.5, 0.5)); }
     if (job->fn == SOFTMAX_CAUSAL) { mask.resize(C * C); cc_nn_causal_mask(C, C, 0, mask.data()); }
-    cc_ashare xs{}, ys{}, gs{}, bs{}, base_out{};
+    cc_ashare xs{}, ys{}, gs{}, bs{}, base_out{}, idx{};
     if (s == CC_OK) s = cc_ashare_alloc(&xs, n);
     if (s == CC_OK) s = cc_ashare_alloc(&ys, n);
     if (s == CC_OK) s = cc_ashare_alloc(&gs, C);
     if (s == CC_OK) s = cc_ashare_alloc(&bs, C);
     if (s == CC_OK) s = cc_ashare_alloc(&base_out, n);
+    if (s == CC_OK) s = cc_ashare_alloc(&idx, R);
     if (s == CC_OK) {
         share(&ctx, 1, x.data(), n, &xs);
         share(&ctx, 2, g.data(), C, &gs);
@@ -193,6 +203,7 @@ int party_main(cc_net *net, void *arg)
         case SOFTMAX: return cc_nn_softmax(&ctx, &cfg, R, C, &xs, nullptr, 0, &ys);
         case SOFTMAX_CAUSAL: return cc_nn_softmax(&ctx, &cfg, R, C, &xs, mask.data(), C, &ys);
         case LAYERNORM: return cc_nn_layernorm(&ctx, &cfg, R, C, &xs, &gs, &bs, 1e-5, &ys);
+        case ARGMAX: return cc_nn_argmax(&ctx, &cfg, R, C, &xs, &idx);
         }
         return CC_ERR_INTERNAL;
     };
@@ -219,7 +230,8 @@ int party_main(cc_net *net, void *arg)
         s = cc_proto_mul_trunc(&ctx, &xs, &xs, F, &base_out);
         base.push_back(cc_ns_to_s(cc_now_ns() - t0));
     }
-    if (s == CC_OK) s = cc_proto_reveal(&ctx, &ys, y.data());
+    if (s == CC_OK) s = job->fn == ARGMAX ? cc_proto_reveal(&ctx, &idx, y.data())
+                                          : cc_proto_reveal(&ctx, &ys, y.data());
     r->status = s;
     if (s != CC_OK) {
         snprintf(r->msg, sizeof r->msg, "%s", cc_error_message());
@@ -232,6 +244,7 @@ int party_main(cc_net *net, void *arg)
     }
     cc_ashare_free(&xs); cc_ashare_free(&ys); cc_ashare_free(&gs); cc_ashare_free(&bs);
     cc_ashare_free(&base_out);
+    cc_ashare_free(&idx);
     cc_proto_free(&ctx);
     return s == CC_OK ? 0 : 1;
 }
@@ -295,6 +308,9 @@ NL_BENCH(BM_softmax_causal_32x8x8, SOFTMAX_CAUSAL, 32 * 8, 8);
 NL_BENCH(BM_exp_16384, EXP, 1, 16384);
 NL_BENCH(BM_rsqrt_128, RSQRT, 1, 128);
 NL_BENCH(BM_layernorm_128x768, LAYERNORM, 128, 768);
+// next-token selection over the LLaMA vocabulary (the set does not matter)
+void BM_argmax_1x32000(benchmark::State &st) { run_job(st, ARGMAX, 1, 32000); }
+BENCHMARK(BM_argmax_1x32000)->Arg(0)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -183,7 +183,7 @@ static int party_main(cc_net *net, void *arg)
     me->status = 0;
     if (cc_proto_init(&p, net, F) != CC_OK) { me->status = 1; snprintf(me->msg, sizeof me->msg, "%s", cc_error_message()); return 1; }
     enum { N = 1500 };
-    uint64_t *x = malloc(N * 8);
+    uint64_t *x = malloc(2 * 5001 * 8);
     if (!x) return 1;
     for (int set = 0; set < 2; set++) {
         cc_nn_cfg cfg = { F, set ? CC_APPROX_PRECISE : CC_APPROX_PUMA };
@@ -276,10 +276,11 @@ static int party_main(cc_net *net, void *arg)
         }
     }
     /* argmax: exact, ties go to the first column.  17 columns (padded
-     * groups), 300 columns (three levels: 300 → 38 → 5 → 1), 1 column. */
+     * groups), 300 columns (three levels: 300 → 38 → 5 → 1), 5001 columns
+     * (pairs first, padded), 1 column. */
     {
-        const size_t shapes[3][2] = { { 3, 17 }, { 2, 300 }, { 2, 1 } };
-        for (int t = 0; t < 3; t++) {
+        const size_t shapes[4][2] = { { 3, 17 }, { 2, 300 }, { 2, 5001 }, { 2, 1 } };
+        for (int t = 0; t < 4; t++) {
             size_t rows = shapes[t][0], cols = shapes[t][1], nn = rows * cols;
             uint64_t s = 3 + (uint64_t)t;
             for (size_t i = 0; i < nn; i++) x[i] = enc(floor(unif(&s, -5, 5)));
