@@ -112,7 +112,11 @@ typedef struct cc_proto {
 cc_status cc_proto_init(cc_proto *ctx, cc_net *net, unsigned f);
 void cc_proto_free(cc_proto *ctx);   /* wipes the PRSS keys */
 
-/* Book every following op under `tag` until the matching end (nests). */
+/* Book every following op under `tag` until the matching end (nests).
+ * Within a scope the declared rounds are the sum over its ops, an upper
+ * bound of what cc_net measures: a send that follows no receive (e.g. the
+ * truncation helper's next op after its send-only round) does not start a
+ * new round there.  Declared bytes are exact. */
 void cc_proto_scope_begin(cc_proto *ctx, const char *tag);
 void cc_proto_scope_end(cc_proto *ctx);
 
