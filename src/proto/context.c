@@ -199,6 +199,7 @@ static cc_proto_ledger_entry *ledger_entry(cc_proto *ctx, const char *tag)
 void pr_enter(cc_proto *ctx, const char *tag)
 {
     if (ctx->scope_depth++ == 0) {
+        ctx->recv_since_send = true;      /* a fresh net op frame */
         snprintf(ctx->scope_tag, sizeof ctx->scope_tag, "%s", tag);
         cc_net_op_begin(ctx->net, ctx->scope_tag);
         cc_proto_ledger_entry *e = ledger_entry(ctx, ctx->scope_tag);
@@ -219,6 +220,47 @@ void pr_book(cc_proto *ctx, cc_proto_cost c)
     if (!e) return;
     e->rounds += c.rounds;
     e->bytes_sent += c.bytes_sent;
+}
+
+/* Does this role's part of the op end with a receive?  (Only asked for ops
+ * in which the role communicates at all.)  Send-only parts: the owner of an
+ * input, the sender of reveal_to, every party in reveal_client, and the
+ * truncation helper. */
+static bool ends_with_recv(cc_proto_op op, int role)
+{
+    switch (op) {
+    case CC_OP_INPUT:
+    case CC_OP_INPUT_SEEDED: return role != 0;
+    case CC_OP_REVEAL_TO: return role != 2;
+    case CC_OP_REVEAL_CLIENT: return false;
+    case CC_OP_TRUNC:
+    case CC_OP_MUL_TRUNC:
+    case CC_OP_MATMUL_TRUNC: return role != 0;
+    default: return true;
+    }
+}
+
+/* Does this role send anything in the op (n > 0)? */
+static bool role_sends(cc_proto_op op, size_t n, size_t aux, int role)
+{
+    return cc_proto_op_cost(op, n, aux, role).bytes_sent > 0;
+}
+
+/* Does this role take part at all (send or receive)? */
+static bool role_active(cc_proto_op op, size_t n, int role)
+{
+    if (n == 0) return false;
+    if (op == CC_OP_REVEAL_TO) return role != 1;
+    return true;
+}
+
+void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role)
+{
+    cc_proto_cost c = cc_proto_op_cost(op, n, aux, role);
+    if (c.rounds > 0 && !ctx->recv_since_send) c.rounds--;   /* first send joins the last round */
+    pr_book(ctx, c);
+    if (role_active(op, n, role))
+        ctx->recv_since_send = role_sends(op, n, aux, role) ? ends_with_recv(op, role) : true;
 }
 
 void cc_proto_scope_begin(cc_proto *ctx, const char *tag) { pr_enter(ctx, tag); }

@@ -105,6 +105,7 @@ typedef struct cc_proto {
     char scope_tag[48];
     size_t ledger_len;
     cc_proto_ledger_entry ledger[CC_PROTO_LEDGER_MAX];
+    bool recv_since_send;     /* mirrors cc_net's round rule inside a scope */
 } cc_proto;
 
 /* PRSS setup: keys from cc_net_shared_key(net, CC_PREV/CC_NEXT, "ccprss01",
@@ -113,10 +114,10 @@ cc_status cc_proto_init(cc_proto *ctx, cc_net *net, unsigned f);
 void cc_proto_free(cc_proto *ctx);   /* wipes the PRSS keys */
 
 /* Book every following op under `tag` until the matching end (nests).
- * Within a scope the declared rounds are the sum over its ops, an upper
- * bound of what cc_net measures: a send that follows no receive (e.g. the
- * truncation helper's next op after its send-only round) does not start a
- * new round there.  Declared bytes are exact. */
+ * Declared rounds follow cc_net's rule across the ops of a scope too: an
+ * op's first send starts no new round when this party has received nothing
+ * since its previous send (e.g. after the truncation helper's send-only
+ * round), so declared == measured holds for scopes as well. */
 void cc_proto_scope_begin(cc_proto *ctx, const char *tag);
 void cc_proto_scope_end(cc_proto *ctx);
 

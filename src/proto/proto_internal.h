@@ -14,10 +14,7 @@ void pr_enter(cc_proto *ctx, const char *tag);
 void pr_exit(cc_proto *ctx);
 /* Add this party's declared cost for one sub-step to the current scope. */
 void pr_book(cc_proto *ctx, cc_proto_cost c);
-static inline void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role)
-{
-    pr_book(ctx, cc_proto_op_cost(op, n, aux, role));
-}
+void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role);
 
 /* Scratch: 64-byte aligned u64 buffers from a per-thread cache (context.c);
  * NULL sets an error.  pr_free(NULL) is a no-op. */

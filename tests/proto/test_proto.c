@@ -386,6 +386,35 @@ static int body_trunc(cc_proto *ctx)
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
             free(x); free(y); free(p); free(w);
         }
+    /* a scope mixing send-only roles (truncation helper, input owner,
+     * reveal_to sender) with exchanges: declared rounds must still equal
+     * the measured ones (checked with every other tag at the end) */
+    {
+        uint64_t v[64];
+        fill(4242, 64, 40, v);
+        cc_ashare sa, sb;
+        PT_TRY(pt_ashare(ctx, 71, v, 64, &sa));
+        PT_TRY(cc_ashare_alloc(&sb, 64));
+        cc_bshare bt;
+        PT_TRY(cc_bshare_alloc(&bt, 64));
+        uint64_t got[64];
+        for (int rep = 0; rep < 3; rep++) {          /* every helper position */
+            cc_proto_scope_begin(ctx, "scope_test");
+            PT_TRY(cc_proto_trunc(ctx, &sa, 3, &sb));
+            PT_TRY(cc_proto_trunc(ctx, &sb, 2, &sb));
+            PT_TRY(cc_proto_input(ctx, rep, ctx->party == rep ? v : NULL, &sb));
+            PT_TRY(cc_proto_input(ctx, (rep + 1) % 3, ctx->party == (rep + 1) % 3 ? v : NULL, &sb));
+            PT_TRY(cc_proto_reveal_to(ctx, rep, &sb, ctx->party == rep ? got : NULL));
+            PT_TRY(cc_proto_mul_fxp(ctx, &sa, &sb, &sb));
+            PT_TRY(cc_proto_eq(ctx, &sa, &sb, &bt));
+            PT_TRY(cc_proto_select(ctx, &bt, &sa, &sb, &sb));
+            PT_TRY(cc_proto_mul(ctx, &sa, &sb, &sb));
+            cc_proto_scope_end(ctx);
+        }
+        cc_ashare_free(&sa);
+        cc_ashare_free(&sb);
+        cc_bshare_free(&bt);
+    }
     /* bad shift */
     cc_ashare a;
     PT_TRY(cc_ashare_alloc(&a, 4));
