@@ -15,7 +15,8 @@ struct cc_sweights {
     unsigned f;
     int party;
     uint8_t hash[CC_BUNDLE_HASH_BYTES];
-    /* one reusable pair of linear buffers, sized for the largest matrix */
+    /* reusable linear buffers, sized for the largest matrix: W_i + W_{i+1}
+     * always, W_i too in synthetic mode (bundles hand out W_i in place) */
     uint64_t *lin_sum, *lin_self;
     size_t lin_cap;
     /* bundle provider */
@@ -48,8 +49,8 @@ static cc_status reserve_linear(cc_sweights *w, size_t elems)
     cc_free_huge(w->lin_self, w->lin_cap * sizeof(uint64_t));
     w->lin_cap = 0;
     w->lin_sum = cc_alloc_huge(bytes);
-    w->lin_self = cc_alloc_huge(bytes);
-    if (!w->lin_sum || !w->lin_self) return CC_ERR_NOMEM;
+    w->lin_self = w->bundle ? NULL : cc_alloc_huge(bytes);
+    if (!w->lin_sum || (!w->bundle && !w->lin_self)) return CC_ERR_NOMEM;
     w->lin_cap = elems;
     return CC_OK;
 }
@@ -202,20 +203,20 @@ cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *
     size_t elems = cc_ring_packed_size(K, N) / sizeof(uint64_t);
     CC_TRY(reserve_linear(w, elems));
     if (w->bundle) {
+        /* W_i stays where the loader put it (mmap or its seed buffer) */
         cc_ring_add(elems, self, next, w->lin_sum);
-        memcpy(w->lin_self, self, elems * sizeof(uint64_t));
     } else {
-        uint64_t stream = synthetic_stream(name);
         cc_prg a = w->seed_self, b = w->seed_next;
-        a.stream = b.stream = stream;
+        a.stream = b.stream = synthetic_stream(name);
         cc_prg_u64(&a, 0, elems, w->lin_self);
-        memcpy(w->lin_sum, w->lin_self, elems * sizeof(uint64_t));
-        cc_prg_u64_add(&b, 0, elems, w->lin_sum);
+        cc_prg_u64(&b, 0, elems, w->lin_sum);
+        cc_ring_add(elems, w->lin_sum, w->lin_self, w->lin_sum);
+        self = w->lin_self;
         cc_wipe(&a, sizeof a);
         cc_wipe(&b, sizeof b);
     }
     *out = (cc_proto_weight){ .K = K, .N = N, .packed_sum = w->lin_sum,
-                              .packed_self = w->lin_self, .owned = false };
+                              .packed_self = self, .owned = false };
     return CC_OK;
 }
 
