@@ -208,7 +208,9 @@ cc_status cc_nn_layernorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t
                           double eps, cc_ashare *out)
 {
     const cc_approx_set *set;
-    CC_TRY(nn_check(p, cfg, "layernorm", x, rows * cols, out, rows * cols, &set));
+    size_t n;
+    CC_TRY(nn_shape("layernorm", rows, cols, &n));
+    CC_TRY(nn_check(p, cfg, "layernorm", x, n, out, n, &set));
     CC_TRY(check_vec("layernorm", "gamma", gamma, cols));
     CC_TRY(check_vec("layernorm", "beta", beta, cols));
     if (cols == 0 || rows == 0) return CC_OK;
@@ -222,7 +224,9 @@ cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
                         const cc_ashare *x, const cc_ashare *weight, double eps, cc_ashare *out)
 {
     const cc_approx_set *set;
-    CC_TRY(nn_check(p, cfg, "rmsnorm", x, rows * cols, out, rows * cols, &set));
+    size_t n;
+    CC_TRY(nn_shape("rmsnorm", rows, cols, &n));
+    CC_TRY(nn_check(p, cfg, "rmsnorm", x, n, out, n, &set));
     CC_TRY(check_vec("rmsnorm", "weight", weight, cols));
     if (cols == 0 || rows == 0) return CC_OK;
     cc_proto_scope_begin(p, "rmsnorm");

@@ -20,7 +20,8 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
                         cc_ashare *out)
 {
     const cc_approx_set *set;
-    size_t n = rows * cols;
+    size_t n;
+    CC_TRY(nn_shape("softmax", rows, cols, &n));
     CC_TRY(nn_check(p, cfg, "softmax", x, n, out, n, &set));
     if (mask && mask_rows == 0) return cc_error_set(CC_ERR_ARG, "nn softmax: mask given with 0 rows");
     const unsigned f = cfg->f;
@@ -98,7 +99,9 @@ cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t co
                        const cc_ashare *x, cc_ashare *index_out)
 {
     const cc_approx_set *set;
-    CC_TRY(nn_check(p, cfg, "argmax", x, rows * cols, index_out, rows, &set));
+    size_t n;
+    CC_TRY(nn_shape("argmax", rows, cols, &n));
+    CC_TRY(nn_check(p, cfg, "argmax", x, n, index_out, rows, &set));
     if (cols == 0) return cc_error_set(CC_ERR_ARG, "nn argmax: rows of 0 columns");
     cc_ashare mx = { 0 };
     CC_TRY(nn_ash_alloc(&mx, rows));

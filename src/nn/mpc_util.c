@@ -3,6 +3,13 @@
 #include <string.h>
 #include "nn_impl.h"
 
+cc_status nn_shape(const char *fn, size_t rows, size_t cols, size_t *n)
+{
+    if (!cc_mul_size(rows, cols, n))
+        return cc_error_set(CC_ERR_ARG, "nn %s: %zu x %zu elements overflow", fn, rows, cols);
+    return CC_OK;
+}
+
 cc_status nn_check(const cc_proto *p, const cc_nn_cfg *cfg, const char *fn,
                    const cc_ashare *x, size_t n_in, const cc_ashare *out, size_t n_out,
                    const cc_approx_set **set)

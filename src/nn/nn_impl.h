@@ -142,6 +142,8 @@ uint64_t cc_nn_eps(double eps, unsigned f);
 cc_status nn_check(const cc_proto *p, const cc_nn_cfg *cfg, const char *fn,
                    const cc_ashare *x, size_t n_in, const cc_ashare *out, size_t n_out,
                    const cc_approx_set **set);
+/* rows × cols with an overflow check (CC_ERR_ARG naming fn). */
+cc_status nn_shape(const char *fn, size_t rows, size_t cols, size_t *n);
 /* Zeroed scratch tensors from a per-thread pool (freed with nn_*_free, never
  * with cc_ashare_free). */
 cc_status nn_ash_alloc(cc_ashare *t, size_t n);

@@ -320,7 +320,16 @@ static int party_main(cc_net *net, void *arg)
         if (cc_nn_gelu(&p, &bad, &a, &a) == CC_OK) report_fail("aliasing accepted");
         cc_ashare_free(&a); cc_ashare_free(&b);
     }
+    /* a shape whose element count overflows is refused before any traffic */
+    {
+        cc_nn_cfg cfg = { F, CC_APPROX_PUMA };
+        cc_ashare a = { 0 }, b = { 0 };
+        me->checks++;
+        if (cc_nn_softmax(&p, &cfg, SIZE_MAX / 2, 3, &a, NULL, 0, &b) != CC_ERR_ARG)
+            report_fail("softmax accepted an overflowing shape");
+    }
     free(x);
+    cc_nn_scratch_release();
     cc_proto_free(&p);
     return me->failures ? 1 : 0;
 }
