@@ -10,10 +10,14 @@ if (logx) { set logscale y; set format y "10^{%L}" }
 set key top left
 set grid
 set ylabel fname
+zoom = (fname eq 'gelu' || fname eq 'silu')
+if (zoom) { set xrange [-8:8]; set yrange [-1:8] }
 plot datafile using 1:2 with lines lw 3 lc rgb "#999999" title "exact (libm)", \
      datafile using 1:3 with lines lw 1 lc rgb "#d62728" title "puma", \
      datafile using 1:4 with lines lw 1 dt 2 lc rgb "#1f77b4" title "precise"
 unset logscale y
+set autoscale x
+set autoscale y
 set format y "%g"
 set ylabel (logx ? "relative error" : "error")
 plot datafile using 1:5 with lines lc rgb "#d62728" title "puma", \
