@@ -149,7 +149,7 @@ result plain_read_child()
 // Party `party` streams every layer; consumes the stored plane (and the
 // seed-derived plane too when all_planes), quoting throughput for the bytes
 // consumed.
-result stream_child(int party, bool all_planes, bool prefetch)
+result stream_child(int party, bool all_planes, bool prefetch, bool keep_cached = false)
 {
     result r{};
     uint64_t t0 = cc_now_ns();
@@ -157,6 +157,7 @@ result stream_child(int party, bool all_planes, bool prefetch)
     o.party = party;
     o.frac_bits = -1;
     o.no_prefetch = !prefetch;
+    o.keep_cached = keep_cached;
     cc_bundle *b = nullptr;
     if (cc_bundle_open(g_dir.c_str(), &o, &b) != CC_OK) {
         snprintf(r.error, sizeof r.error, "%s", cc_error_message());
@@ -198,10 +199,10 @@ double gbs(const result &r) { return (double)r.bytes / r.seconds / 1e9; }
 
 // Loader runs interleaved with plain reads of the same file, pair by pair,
 // so machine-load drift hits both alike; medians over the pairs.
-// range(0): cold cache; range(1): prefetch thread on.
+// range(0): cold cache; range(1): prefetch thread on; range(2): keep_cached.
 void BM_stream_vs_plain_read(benchmark::State &state)
 {
-    bool cold = state.range(0) != 0, prefetch = state.range(1) != 0;
+    bool cold = state.range(0) != 0, prefetch = state.range(1) != 0, keep = state.range(2) != 0;
     std::vector<double> plain, loader, ratio;
     uint64_t peak_max = 0, plain_peak = 0;
     for (auto _ : state) {
@@ -210,7 +211,7 @@ void BM_stream_vs_plain_read(benchmark::State &state)
         result a = run_child(plain_read_child, &peak);
         plain_peak = std::max(plain_peak, peak);
         if (cold) drop_cache(); else warm_cache();
-        result b = run_child([&] { return stream_child(2, false, prefetch); }, &peak);
+        result b = run_child([&] { return stream_child(2, false, prefetch, keep); }, &peak);
         if (!a.ok || !b.ok) {
             state.SkipWithError(!a.ok ? a.error : b.error);
             return;
@@ -337,11 +338,13 @@ void cleanup_bundle()
 }  // namespace
 
 const int kReps = (int)env_long("CARACAL_BENCH_REPS", 3);
-BENCHMARK(BM_stream_vs_plain_read)->Args({1, 1})->ArgNames({"cold", "prefetch"})
+BENCHMARK(BM_stream_vs_plain_read)->Args({1, 1, 0})->ArgNames({"cold", "prefetch", "keep_cached"})
     ->Iterations(kReps)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_stream_vs_plain_read)->Args({1, 0})->ArgNames({"cold", "prefetch"})
+BENCHMARK(BM_stream_vs_plain_read)->Args({1, 0, 0})->ArgNames({"cold", "prefetch", "keep_cached"})
     ->Iterations(kReps)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_stream_vs_plain_read)->Args({0, 1})->ArgNames({"cold", "prefetch"})
+BENCHMARK(BM_stream_vs_plain_read)->Args({0, 1, 0})->ArgNames({"cold", "prefetch", "keep_cached"})
+    ->Iterations(kReps)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_stream_vs_plain_read)->Args({0, 1, 1})->ArgNames({"cold", "prefetch", "keep_cached"})
     ->Iterations(kReps)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_party_all_planes)->Arg(2)->ArgName("party")
     ->Iterations(kReps)->UseManualTime()->Unit(benchmark::kMillisecond);

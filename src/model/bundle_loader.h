@@ -31,6 +31,7 @@ struct cc_bundle {
     uint64_t *buf;             /* reusable seed-expansion buffer */
     size_t buf_bytes;
     int held;                  /* layer currently acquired, or CCB_NO_LAYER */
+    bool keep_cached;          /* release: no POSIX_FADV_DONTNEED */
 
     /* prefetch thread: madvise(WILLNEED) on the group it is handed */
     bool prefetch_on;

@@ -237,6 +237,7 @@ cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc
     b->data_fd = -1;
     b->held = CCB_NO_LAYER;
     b->pending = -1;
+    b->keep_cached = opt->keep_cached;
     cc_status s = open_checked(b, path, opt);
     if (s == CC_OK && !opt->no_prefetch && b->map) s = ccb_stream_start(b);
     if (s != CC_OK) {

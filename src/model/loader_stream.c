@@ -24,7 +24,8 @@ void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi)
 {
     if (!b->map || hi <= lo) return;
     madvise((void *)(b->map + lo), (size_t)(hi - lo), MADV_DONTNEED);
-    posix_fadvise(b->data_fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
+    if (!b->keep_cached)
+        posix_fadvise(b->data_fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
 }
 
 static void will_need(cc_bundle *b, const ccb_group *g)

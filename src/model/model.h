@@ -263,6 +263,9 @@ typedef struct cc_bundle_open_options {
     int frac_bits;        /* expected f; -1 accepts the bundle's */
     bool verify;          /* BLAKE2b every stored tensor at open (reads all data) */
     bool no_prefetch;     /* no prefetch thread (tests, measurements) */
+    bool keep_cached;     /* release unmaps but leaves pages in the page cache:
+                             for models that fit in RAM and are streamed again
+                             and again (the default drops them: 54 GB would not) */
     const char *data_path;/* the w2 data file; NULL: next to the party file */
 } cc_bundle_open_options;
 

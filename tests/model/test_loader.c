@@ -183,6 +183,27 @@ static void prefetch_reads_ahead(void **state)
     cc_bundle_close(b);
 }
 
+static void keep_cached_leaves_page_cache(void **state)
+{
+    fixture *fx = *state;
+    cc_bundle_open_options o = { .party = 1, .frac_bits = -1, .keep_cached = true };
+    cc_bundle *b = NULL;
+    assert_int_equal(cc_bundle_open(fx->dir, &o, &b), CC_OK);
+    uint64_t base = rss_now();
+    cc_bundle_layer l;
+    assert_int_equal(cc_bundle_acquire(b, 1, &l), CC_OK);
+    const uint8_t *p;
+    size_t len;
+    stored_range(&l, 1, &p, &len);
+    assert_true(rss_now() - base >= len);
+    assert_int_equal(cc_bundle_release(b, 1), CC_OK);
+    /* unmapped from the process (RSS back down by the stored plane) ... */
+    assert_true(rss_now() < base + cc_bundle_layer_bytes(b, 1) / 2 + (4u << 20));
+    /* ... but still in the page cache for the next pass */
+    assert_true(resident_fraction(p, len) > 0.99);
+    cc_bundle_close(b);
+}
+
 static void reacquire_is_identical(void **state)
 {
     fixture *fx = *state;
@@ -216,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stream_layers),
         cmocka_unit_test(prefetch_reads_ahead),
+        cmocka_unit_test(keep_cached_leaves_page_cache),
         cmocka_unit_test(reacquire_is_identical),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
