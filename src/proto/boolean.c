@@ -409,7 +409,7 @@ cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_
     CC_TRY(pr_check_n("lt", "second operand", b->n, a->n));
     CC_TRY(pr_check_n("lt", "output", out->n, a->n));
     cc_ashare d;
-    CC_TRY(cc_ashare_alloc(&d, a->n));
+    CC_TRY(pr_ashare_tmp(&d, a->n));
     pr_enter(ctx, "lt");
     cc_status s = cc_proto_sub(ctx, a, b, &d);
     if (s == CC_OK) s = pr_msb(ctx, &d, out);
@@ -424,7 +424,7 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
 {
     CC_TRY(pr_check_n(op, "output", out->n, a->n));
     cc_ashare d;
-    CC_TRY(cc_ashare_alloc(&d, a->n));
+    CC_TRY(pr_ashare_tmp(&d, a->n));
     pr_enter(ctx, op);
     cc_status s = CC_OK;
     /* a < c ⇔ MSB(a − c);  a > c ⇔ MSB(c − a) */
@@ -596,7 +596,7 @@ cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_
     CC_TRY(pr_check_n("eq", "second operand", b->n, a->n));
     CC_TRY(pr_check_n("eq", "output", out->n, a->n));
     cc_ashare d;
-    CC_TRY(cc_ashare_alloc(&d, a->n));
+    CC_TRY(pr_ashare_tmp(&d, a->n));
     pr_enter(ctx, "eq");
     cc_status s = cc_proto_sub(ctx, a, b, &d);
     if (s == CC_OK) s = eq_impl(ctx, &d, out);
@@ -609,7 +609,7 @@ cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
 {
     CC_TRY(pr_check_n("eq_public", "output", out->n, a->n));
     cc_ashare d;
-    CC_TRY(cc_ashare_alloc(&d, a->n));
+    CC_TRY(pr_ashare_tmp(&d, a->n));
     pr_enter(ctx, "eq_public");
     cc_status s = cc_proto_add_public(ctx, a, (uint64_t)0 - c, &d);
     if (s == CC_OK) s = eq_impl(ctx, &d, out);

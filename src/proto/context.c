@@ -21,6 +21,23 @@ static cc_status alloc_planes(uint64_t *s[2], size_t n)
 
 cc_status cc_ashare_alloc(cc_ashare *t, size_t n) { return cc_ashare_alloc_2d(t, 1, n); }
 
+/* A temporary whose every element the caller overwrites: no zeroing pass. */
+cc_status pr_ashare_tmp(cc_ashare *t, size_t n)
+{
+    memset(t, 0, sizeof *t);
+    size_t words;
+    if (!cc_mul_size(n ? n : 1, 2, &words))
+        return cc_error_set(CC_ERR_NOMEM, "share tensor of %zu elements overflows", n);
+    uint64_t *p = pr_alloc(words);
+    if (!p) return cc_error_wrap(CC_ERR_NOMEM, "share tensor of %zu elements", n);
+    t->s[0] = p;
+    t->s[1] = p + n;
+    t->n = n;
+    t->rows = 1;
+    t->cols = n;
+    return CC_OK;
+}
+
 cc_status cc_ashare_alloc_2d(cc_ashare *t, size_t rows, size_t cols)
 {
     memset(t, 0, sizeof *t);

@@ -73,7 +73,7 @@ cc_status cc_proto_mul_bit(cc_proto *ctx, const cc_bshare *bit, const cc_ashare 
     CC_TRY(pr_check_n("mul_bit", "bit", bit->n, x->n));
     CC_TRY(pr_check_n("mul_bit", "output", out->n, x->n));
     cc_ashare b;
-    CC_TRY(cc_ashare_alloc(&b, x->n));
+    CC_TRY(pr_ashare_tmp(&b, x->n));
     pr_enter(ctx, "mul_bit");
     cc_status s = b2a_impl(ctx, bit, &b);
     if (s == CC_OK) s = cc_proto_mul(ctx, &b, x, out);
@@ -90,8 +90,8 @@ cc_status cc_proto_select(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *
     CC_TRY(pr_check_n("select", "second value", y->n, x->n));
     CC_TRY(pr_check_n("select", "output", out->n, x->n));
     cc_ashare d, b;
-    CC_TRY(cc_ashare_alloc(&d, x->n));
-    cc_status s = cc_ashare_alloc(&b, x->n);
+    CC_TRY(pr_ashare_tmp(&d, x->n));
+    cc_status s = pr_ashare_tmp(&b, x->n);
     if (s != CC_OK) { cc_ashare_free(&d); return s; }
     pr_enter(ctx, "select");
     s = cc_proto_sub(ctx, x, y, &d);

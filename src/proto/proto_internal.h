@@ -21,6 +21,9 @@ void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role);
 uint64_t *pr_alloc(size_t n_words);
 void pr_free(void *p);
 
+/* A share tensor the caller fully overwrites (not zeroed); cc_ashare_free. */
+cc_status pr_ashare_tmp(cc_ashare *t, size_t n);
+
 /* Shape checks that produce "<op>: <what> has n=.. but .. expects n=.." */
 cc_status pr_check_n(const char *op, const char *what, size_t have, size_t want);
 
