@@ -248,13 +248,16 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    cc_model_weights w;
-    memset(&w, 0, sizeof w);
+    /* A checkpoint is read lazily, tensor by tensor: a 7B model converts
+     * in a few GB of memory. */
+    cc_checkpoint *ck = NULL;
     cc_tensor_source src;
     if (ckpt) {
-        if (!quiet) fprintf(stderr, "caracal-share: importing %s\n", ckpt);
-        if (cc_checkpoint_load(ckpt, &w) != CC_OK) return fail(ckpt);
-        if (cc_tensor_source_weights(&w, &src) != CC_OK) return fail(ckpt);
+        if (cc_checkpoint_open(ckpt, &ck) != CC_OK) return fail(ckpt);
+        if (cc_checkpoint_source(ck, &src) != CC_OK) {
+            cc_checkpoint_close(ck);
+            return fail(ckpt);
+        }
     } else {
         cc_model_config cfg;
         if (!preset(synth, &cfg)) {
@@ -276,7 +279,7 @@ int main(int argc, char **argv)
     cc_bundle_write_options wo = { .frac_bits = (unsigned)f, .progress = on_progress, .progress_ctx = &pr };
     cc_status s = cc_bundle_write(&src, out, &wo);
     cc_tensor_source_free(&src);
-    cc_weights_free(&w);
+    if (ck) cc_checkpoint_close(ck);
     if (s != CC_OK) return fail(out);
 
     /* read back what we wrote: the header checks and the hash to report */

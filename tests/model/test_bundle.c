@@ -257,6 +257,7 @@ static void round_trip_stories260k(void **state)
         printf("SKIP: %s not readable (set CARACAL_MODELS)\n", path);
         skip();
     }
+    /* eager import (whole model in memory) */
     cc_model_weights w;
     memset(&w, 0, sizeof w);
     cc_status s = cc_checkpoint_load_llama2c(path, &w);
@@ -270,6 +271,18 @@ static void round_trip_stories260k(void **state)
     check_round_trip(dir, &src, 18);
     cc_tensor_source_free(&src);
     cc_weights_free(&w);
+    remove_dir(dir);
+
+    /* lazy checkpoint source (what caracal-share uses), f = 20 */
+    cc_checkpoint *ck = NULL;
+    if (cc_checkpoint_open(path, &ck) != CC_OK) fail_msg("open %s: %s", path, cc_error_message());
+    assert_int_equal(cc_checkpoint_source(ck, &src), CC_OK);
+    make_tmpdir(dir, sizeof dir);
+    wo.frac_bits = 20;
+    assert_int_equal(cc_bundle_write(&src, dir, &wo), CC_OK);
+    check_round_trip(dir, &src, 20);
+    cc_tensor_source_free(&src);
+    cc_checkpoint_close(ck);
     remove_dir(dir);
 }
 

@@ -126,6 +126,24 @@ static void synthetic_share_and_inspect(void **state)
     rm_bundle(b);
 }
 
+static void checkpoint_share(void **state)
+{
+    (void)state;
+    const char *mdir = getenv("CARACAL_MODELS");
+    if (!mdir || !*mdir) mdir = CARACAL_MODELS_DIR;
+    char path[4096], out[4200];
+    snprintf(path, sizeof path, "%s/stories260K.bin", mdir);
+    if (access(path, R_OK) != 0) {
+        printf("SKIP: %s not readable (set CARACAL_MODELS)\n", path);
+        skip();
+    }
+    snprintf(out, sizeof out, "%s/ck", tmp);
+    assert_int_equal(run("--checkpoint %s --out %s", path, out), 0);
+    assert_int_equal(run("--inspect %s --verify", out), 0);
+    assert_true(log_has("P1: llama, dim 64, hidden 172, 5 layers, 8/4 heads, vocab 512; f = 18"));
+    rm_bundle(out);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -136,6 +154,7 @@ int main(void)
         cmocka_unit_test(usage_errors),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(synthetic_share_and_inspect),
+        cmocka_unit_test(checkpoint_share),
     };
     int fails = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(log_path);
