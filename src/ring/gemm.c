@@ -198,7 +198,9 @@ static void gemm_run(const gemm_job *g)
         return;
     }
     size_t panels = (g->N + NR - 1) / NR;
-    size_t macs = g->M * g->N * g->K;   /* only compared, overflow harmless here */
+    size_t macs;
+    if (__builtin_mul_overflow(g->M, g->N, &macs) || __builtin_mul_overflow(macs, g->K, &macs))
+        macs = SIZE_MAX;
     int threads = cc_thread_count();
     if ((size_t)threads > macs / GEMM_MIN_MACS_PER_THREAD)
         threads = (int)CC_MAX(1, macs / GEMM_MIN_MACS_PER_THREAD);

@@ -29,7 +29,9 @@ void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
 
 /* Pre-packed right operand.  The packed layout is a stable on-disk contract
  * (docs/KERNELS.md): weights are stored in it by caracal-share and used in
- * place from an mmap.  cc_ring_packed_size() gives the exact byte size. */
+ * place from an mmap.  cc_ring_packed_size() gives the exact byte size
+ * (ceil(N/8)·8·K·8; SIZE_MAX if that overflows).  cc_ring_gemm_packed needs
+ * the same K and N the panels were packed with. */
 size_t cc_ring_packed_size(size_t K, size_t N);
 void cc_ring_pack_b(cc_trans tb, size_t K, size_t N, const uint64_t *B, size_t ldb,
                     uint64_t *packed);
