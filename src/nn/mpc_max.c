@@ -126,13 +126,6 @@ done:
     return s;
 }
 
-/* Group size of the next level: rows of ≤ 16 are settled in one group,
- * up to 4096 in groups of 8; longer rows (the vocabulary in argmax) first
- * halve with pairs (k = 2: one comparison per pair, 8 rounds) until 4096
- * remain, which keeps the bytes near a binary tournament's and still
- * roughly halves its rounds (1×32000: 67 rounds instead of 120). */
-static size_t next_k(size_t len) { return len <= 16 ? len : len <= 4096 ? 8 : 2; }
-
 /* The level loop shared by max and argmax: pad each row to whole groups
  * with the public masked value (never a winner: real logits are larger and
  * ties go to the earlier, real, entries), settle groups, repeat. */
@@ -151,7 +144,7 @@ static cc_status max_rows_impl(cc_proto *p, const cc_ashare *x, size_t rows, siz
         return CC_OK;
     }
     while (s == CC_OK && len > 1) {
-        size_t k = next_k(len), groups_per_row = (len + k - 1) / k;
+        size_t k = nn_max_next_k(len), groups_per_row = (len + k - 1) / k;
         size_t padded = groups_per_row * k, G = rows * groups_per_row;
         cc_ashare grp = { 0 }, grp_idx = { 0 };
         s = nn_ash_alloc_raw(&grp, rows * padded);

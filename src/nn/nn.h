@@ -100,6 +100,18 @@ cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
 cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                        const cc_ashare *x, cc_ashare *index_out);
 
+/* Declared cost of one call for `party` (0..2), from the proto ops the
+ * function calls: bytes sent exactly; rounds as the sum of the ops' rounds
+ * (the network layer may merge adjacent ones, so it measures up to a few
+ * fewer).  Elementwise functions: rows = 1, cols = n.  softmax: mask as in
+ * cc_nn_softmax (masked entries cost nothing).  {0, 0} for bad arguments. */
+typedef enum cc_nn_fn {
+    CC_NN_GELU, CC_NN_SILU, CC_NN_EXP, CC_NN_RECIPROCAL, CC_NN_RSQRT, CC_NN_SOFTMAX,
+    CC_NN_LAYERNORM, CC_NN_RMSNORM, CC_NN_ARGMAX
+} cc_nn_fn;
+cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                         const uint8_t *mask, size_t mask_rows, int party);
+
 /* The MPC functions keep their temporaries in a per-thread pool between
  * calls (no page faults on the next call); this returns the pool's memory. */
 void cc_nn_scratch_release(void);

@@ -169,6 +169,20 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
                              unsigned lo, unsigned hi, cc_ashare *norm_out, cc_ashare *comp_out);
 /* MPC cores shared between entry points (no scope, no checks). */
+/* Group size of the next level of the row-max tournament (mpc_max.c): rows
+ * of ≤ 16 are settled in one group, up to 4096 in groups of 8; longer rows
+ * (the vocabulary in argmax) first halve with pairs (k = 2: one comparison
+ * per pair, 8 rounds) until 4096 remain, which keeps the bytes near a binary
+ * tournament's and still roughly halves its rounds (1×32000: 68 rounds
+ * instead of 120). */
+static inline size_t nn_max_next_k(size_t len) { return len <= 16 ? len : len <= 4096 ? 8 : 2; }
+/* AND-tree depth for k candidates: ⌈log2(k-1)⌉. */
+static inline unsigned nn_max_and_levels(size_t k)
+{
+    unsigned lv = 0;
+    while (((size_t)1 << lv) < k - 1) lv++;
+    return lv;
+}
 /* Exact row maximum in few rounds (mpc_max.c). */
 cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
 /* Same tournament carrying the winner's column index (first one on ties). */

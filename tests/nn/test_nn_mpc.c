@@ -85,8 +85,10 @@ static cc_status share(const cc_proto *p, uint64_t seed, const uint64_t *plain, 
     return CC_OK;
 }
 
-/* declared (proto ledger) == measured (net stats) for one tag */
-static void check_costs(cc_proto *p, const char *tag, uint64_t *rounds_out, uint64_t *bytes_out)
+/* cc_nn_cost (static declaration) == proto ledger (ops as booked) == measured
+ * (net stats) in bytes; rounds measured ≤ booked ≤ declared. */
+static void check_costs(cc_proto *p, const char *tag, cc_proto_cost want, uint64_t *rounds_out,
+                        uint64_t *bytes_out)
 {
     cc_proto_ledger_entry led[CC_PROTO_LEDGER_MAX];
     cc_net_stat st[64];
@@ -104,6 +106,11 @@ static void check_costs(cc_proto *p, const char *tag, uint64_t *rounds_out, uint
         report_fail("%s: declared %llu rounds / %llu B, measured %llu rounds / %llu B", tag,
              (unsigned long long)d->rounds, (unsigned long long)d->bytes_sent,
              (unsigned long long)m->rounds, (unsigned long long)m->bytes_sent);
+    me->checks++;
+    if (want.bytes_sent != d->bytes_sent || want.rounds < d->rounds)
+        report_fail("%s: cc_nn_cost declares %llu rounds / %llu B, the ops booked %llu / %llu B", tag,
+                    (unsigned long long)want.rounds, (unsigned long long)want.bytes_sent,
+                    (unsigned long long)d->rounds, (unsigned long long)d->bytes_sent);
     *rounds_out = m->rounds;
     *bytes_out = m->bytes_sent;
 }
@@ -136,8 +143,8 @@ typedef cc_status (*mpc_fn)(cc_proto *, const cc_nn_cfg *, const cc_ashare *, cc
 typedef cc_status (*ref_fn)(const cc_nn_cfg *, size_t, const uint64_t *, uint64_t *);
 
 /* Run one elementwise function on shares, reveal, compare with the model. */
-static int elementwise(cc_proto *p, const cc_nn_cfg *cfg, const char *tag, mpc_fn mf, ref_fn rf,
-                       const uint64_t *plain, size_t n, double abs_ulps, double rel)
+static int elementwise(cc_proto *p, const cc_nn_cfg *cfg, const char *tag, cc_nn_fn fn, mpc_fn mf,
+                       ref_fn rf, const uint64_t *plain, size_t n, double abs_ulps, double rel)
 {
     cc_ashare x = { 0 }, y = { 0 };
     uint64_t *got = malloc(n * 8), *want = malloc(n * 8);
@@ -148,7 +155,7 @@ static int elementwise(cc_proto *p, const cc_nn_cfg *cfg, const char *tag, mpc_f
     cc_net_stats_reset(p->net);
     TRY(mf(p, cfg, &x, &y));
     uint64_t rounds = 0, bytes = 0;
-    check_costs(p, tag, &rounds, &bytes);
+    check_costs(p, tag, cc_nn_cost(fn, cfg, 1, n, NULL, 0, p->party), &rounds, &bytes);
     TRY(cc_proto_reveal(p, &y, got));
     TRY(rf(cfg, n, plain, want));
     char what[64];
@@ -192,28 +199,28 @@ static int party_main(cc_net *net, void *arg)
          * coefficients up to 833 (≈ Σ|c_k|·k / 2^8 ulps) */
         const double gb[] = { -4, -1.95, 3 }, gq[] = { -4, 4 }, sb[] = { -8, -4, 4 }, sq[] = { -8, 8 };
         size_t n = act_inputs(x, N, -10, 10, set ? gq : gb, set ? 2 : 3);
-        if (elementwise(&p, &cfg, "gelu", cc_nn_gelu, cc_nnref_gelu, x, n, set ? 40 : 8, 0)) return 1;
+        if (elementwise(&p, &cfg, "gelu", CC_NN_GELU, cc_nn_gelu, cc_nnref_gelu, x, n, set ? 40 : 8, 0)) return 1;
         n = act_inputs(x, N, -12, 12, set ? sq : sb, set ? 2 : 3);
-        if (elementwise(&p, &cfg, "silu", cc_nn_silu, cc_nnref_silu, x, n, set ? 80 : 8, 0)) return 1;
+        if (elementwise(&p, &cfg, "silu", CC_NN_SILU, cc_nn_silu, cc_nnref_silu, x, n, set ? 80 : 8, 0)) return 1;
         /* exp: v ≤ 1, so a squaring maps an error of d ulps to ≤ 2d + 1:
          * 1 ulp from the first step, then t-1 (PUMA) or t (precise)
          * squarings: ≤ 2^t - 1 = 31 resp. 2^(t+1) - 1 = 63 ulps */
         const double eb[] = { -14 };
         n = act_inputs(x, N, -20, 0, eb, 1);
         for (size_t i = 0; i < n; i++) if ((int64_t)x[i] > 0) x[i] = 0;   /* domain x ≤ 0 */
-        if (elementwise(&p, &cfg, "exp", cc_nn_exp, cc_nnref_exp, x, n, set ? 63 : 31, 0)) return 1;
+        if (elementwise(&p, &cfg, "exp", CC_NN_EXP, cc_nn_exp, cc_nnref_exp, x, n, set ? 63 : 31, 0)) return 1;
         /* reciprocal, rsqrt: the final scaling by 2^-(p+1) multiplies the ulps
          * of r: relative tolerance */
         uint64_t s = 7;
         for (size_t i = 0; i < 400; i++) x[i] = enc(exp(unif(&s, log(0.01), log(1e6))));
         x[0] = enc(1); x[1] = 1; x[2] = enc(1e7);
-        if (elementwise(&p, &cfg, "reciprocal", cc_nn_reciprocal, cc_nnref_reciprocal, x, 400, 8, 2e-5)) return 1;
+        if (elementwise(&p, &cfg, "reciprocal", CC_NN_RECIPROCAL, cc_nn_reciprocal, cc_nnref_reciprocal, x, 400, 8, 2e-5)) return 1;
         for (size_t i = 0; i < 400; i++) x[i] = enc(exp(unif(&s, log(1e-3), log(1e7))));
         x[0] = enc(1); x[1] = 1; x[2] = enc(3e8);
         /* PUMA's quartic guess has coefficients up to 50, so the ulps of
          * u^2..u^4 add up to a few hundred ulps of r (~1e-3 relative); the
          * precise set's Newton step contracts them again */
-        if (elementwise(&p, &cfg, "rsqrt", cc_nn_rsqrt, cc_nnref_rsqrt, x, 400, 8,
+        if (elementwise(&p, &cfg, "rsqrt", CC_NN_RSQRT, cc_nn_rsqrt, cc_nnref_rsqrt, x, 400, 8,
                         set ? 2e-5 : 1e-3)) return 1;
 
         /* softmax: 2 heads × 8×8 causal, and 6 rows × 40 unmasked */
@@ -233,7 +240,9 @@ static int party_main(cc_net *net, void *arg)
             cc_net_stats_reset(p.net);
             TRY(cc_nn_softmax(&p, &cfg, rows, cols, &xs, causal ? mask : NULL, 8, &ys));
             uint64_t rounds, bytes;
-            check_costs(&p, "softmax", &rounds, &bytes);
+            check_costs(&p, "softmax",
+                        cc_nn_cost(CC_NN_SOFTMAX, &cfg, rows, cols, causal ? mask : NULL, 8, p.party),
+                        &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_softmax(&cfg, rows, cols, x, causal ? mask : NULL, 8, want));
             char what[64];
@@ -260,14 +269,16 @@ static int party_main(cc_net *net, void *arg)
             cc_net_stats_reset(p.net);
             TRY(cc_nn_layernorm(&p, &cfg, rows, cols, &xs, &gs, &bs, 1e-5, &ys));
             uint64_t rounds, bytes;
-            check_costs(&p, "layernorm", &rounds, &bytes);
+            check_costs(&p, "layernorm", cc_nn_cost(CC_NN_LAYERNORM, &cfg, rows, cols, NULL, 0, p.party),
+                        &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_layernorm(&cfg, rows, cols, x, g, b, 1e-5, want));
             compare(set ? "layernorm/precise" : "layernorm/puma", nn, got, want, set ? 16 : 64, set ? 2e-4 : 1e-3, nn);
             cc_net_stats_reset(p.net);
             cc_proto_declared_reset(&p);
             TRY(cc_nn_rmsnorm(&p, &cfg, rows, cols, &xs, &gs, 1e-6, &ys));
-            check_costs(&p, "rmsnorm", &rounds, &bytes);
+            check_costs(&p, "rmsnorm", cc_nn_cost(CC_NN_RMSNORM, &cfg, rows, cols, NULL, 0, p.party),
+                        &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_rmsnorm(&cfg, rows, cols, x, g, 1e-6, want));
             compare(set ? "rmsnorm/precise" : "rmsnorm/puma", nn, got, want, set ? 16 : 64, set ? 2e-4 : 1e-3, nn);
@@ -295,7 +306,9 @@ static int party_main(cc_net *net, void *arg)
             cc_net_stats_reset(p.net);
             TRY(cc_nn_argmax(&p, &cfg, rows, cols, &xs, &is));
             uint64_t rounds = 0, bytes = 0;
-            if (cols > 1) check_costs(&p, "argmax", &rounds, &bytes);
+            if (cols > 1)
+                check_costs(&p, "argmax", cc_nn_cost(CC_NN_ARGMAX, &cfg, rows, cols, NULL, 0, p.party),
+                            &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &is, got));
             TRY(cc_nnref_argmax(&cfg, rows, cols, x, want));
             for (size_t r = 0; r < rows; r++) {

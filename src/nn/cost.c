@@ -1,0 +1,147 @@
+/* Declared cost of each nn function: the sum of the proto ops it calls, in
+ * the order it calls them (mpc_*.c), priced by cc_proto_op_cost.  Bytes are
+ * exact; rounds are the ops' rounds added up (the network layer counts a
+ * send that follows a send as the same round, so it measures up to a few
+ * fewer), with every truncation priced in a non-helper role (2 rounds).
+ * tests/nn/test_nn_mpc.c checks both against the measured traffic. */
+#include "nn_impl.h"
+
+typedef struct tally { uint64_t rounds, bytes; int party; } tally;
+
+static void op(tally *t, cc_proto_op o, size_t n)
+{
+    int role = 0;
+    if (o == CC_OP_MSB || o == CC_OP_B2A_BIT) role = t->party;
+    if (o == CC_OP_TRUNC || o == CC_OP_MUL_TRUNC) role = 1;
+    cc_proto_cost c = cc_proto_op_cost(o, n, 0, role);
+    t->rounds += c.rounds;
+    if (o == CC_OP_TRUNC || o == CC_OP_MUL_TRUNC)
+        t->bytes += cc_proto_op_cost(o, n, 0, 0).bytes_sent;   /* same for every role */
+    else
+        t->bytes += c.bytes_sent;
+}
+
+static void mul_bit(tally *t, size_t n) { op(t, CC_OP_B2A_BIT, n); op(t, CC_OP_MUL, n); }
+
+static void pw_cost(tally *t, const cc_pw *pw, size_t n)
+{
+    cc_pow_plan plan;
+    cc_pow_plan_make(pw, &plan);
+    unsigned nseg = 0;
+    for (unsigned s = 0; s <= pw->nbreaks; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
+    op(t, CC_OP_MSB, pw->nbreaks * n);
+    if (plan.maxdeg >= 1 && pw->var_sq_log2 >= 0) op(t, CC_OP_MUL_TRUNC, n);
+    for (unsigned lvl = 1; lvl <= plan.nlevels; lvl++) {
+        size_t m = 0;
+        for (unsigned k = 2; k <= plan.maxdeg; k++) m += plan.need[k] && plan.level[k] == lvl;
+        op(t, CC_OP_MUL_TRUNC, m * n);
+    }
+    mul_bit(t, nseg * n);
+    op(t, CC_OP_TRUNC, n);
+}
+
+static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)
+{
+    op(t, CC_OP_MSB, n);
+    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
+    for (unsigned i = 0; i <= squarings; i++) op(t, CC_OP_MUL_TRUNC, n);
+    mul_bit(t, n);
+}
+
+static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned hi, size_t n)
+{
+    if (hi > np->L) hi = np->L;
+    if (lo > hi) lo = hi;
+    op(t, CC_OP_MSB, (hi - lo) * n);
+    op(t, CC_OP_B2A_BIT, (hi - lo) * n);
+}
+
+static void recip_cost(tally *t, const cc_approx_set *set, unsigned f, unsigned lo, unsigned hi,
+                       size_t n)
+{
+    cc_norm_plan np;
+    cc_norm_plan_recip(f, &np);
+    highbit_cost(t, &np, lo, hi, n);
+    op(t, CC_OP_MUL_TRUNC, n);     /* c */
+    op(t, CC_OP_MUL_TRUNC, n);     /* e */
+    for (unsigned it = 0; it < set->recip_iters; it++)
+        op(t, CC_OP_MUL_TRUNC, it + 1 == set->recip_iters ? n : 2 * n);
+    op(t, CC_OP_MUL_TRUNC, n);     /* scale */
+}
+
+static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
+{
+    cc_norm_plan np;
+    cc_norm_plan_rsqrt(f, &np);
+    highbit_cost(t, &np, 0, 64, n);
+    op(t, CC_OP_MUL_TRUNC, n);        /* u */
+    op(t, CC_OP_MUL_TRUNC, n);        /* u^2 */
+    op(t, CC_OP_MUL_TRUNC, 2 * n);    /* u^3, u^4 */
+    op(t, CC_OP_TRUNC, n);            /* polynomial */
+    for (unsigned it = 0; it < set->rsqrt_newton; it++)
+        for (int k = 0; k < 3; k++) op(t, CC_OP_MUL_TRUNC, n);
+    op(t, CC_OP_MUL_TRUNC, n);        /* scale */
+}
+
+static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
+{
+    size_t len = cols;
+    bool first = true;
+    while (len > 1) {
+        size_t k = nn_max_next_k(len), gpr = (len + k - 1) / k, G = rows * gpr;
+        op(t, CC_OP_MSB, G * (k * (k - 1) / 2));
+        for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, G * k);
+        if (!with_index) mul_bit(t, G * k);
+        else { op(t, CC_OP_B2A_BIT, G * k); op(t, CC_OP_MUL, (first ? 1 : 2) * G * k); }
+        len = gpr;
+        first = false;
+    }
+}
+
+cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t cols,
+                         const uint8_t *mask, size_t mask_rows, int party)
+{
+    cc_proto_cost none = { 0, 0 };
+    const cc_approx_set *set = cc_nn_set(cfg);
+    size_t n;
+    if (!set || !cc_mul_size(rows, cols, &n) || party < 0 || party > 2) return none;
+    tally t = { 0, 0, party };
+    unsigned f = cfg->f, lg = 0;
+    while (((size_t)1 << lg) < cols) lg++;
+    switch (fn) {
+    case CC_NN_GELU: pw_cost(&t, &set->gelu, n); break;
+    case CC_NN_SILU: pw_cost(&t, &set->silu, n); break;
+    case CC_NN_EXP: exp_cost(&t, &set->exp, n); break;
+    case CC_NN_RECIPROCAL: recip_cost(&t, set, f, 0, 64, n); break;
+    case CC_NN_RSQRT: rsqrt_cost(&t, set, f, n); break;
+    case CC_NN_SOFTMAX: {
+        size_t live = 0, live_rows = 0;
+        for (size_t r = 0; r < rows; r++) {
+            size_t before = live;
+            for (size_t c = 0; c < cols; c++)
+                live += !mask || !mask_rows || mask[(r % mask_rows) * cols + c];
+            live_rows += live > before;
+        }
+        if (live == 0) break;
+        max_cost(&t, rows, cols, false);
+        exp_cost(&t, &set->exp, live);
+        recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows);
+        op(&t, CC_OP_MUL_TRUNC, live);
+        break;
+    }
+    case CC_NN_LAYERNORM:
+    case CC_NN_RMSNORM:
+        if (n == 0) break;
+        if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
+        op(&t, CC_OP_MUL, n);                                    /* squares */
+        op(&t, CC_OP_TRUNC, rows);
+        op(&t, CC_OP_TRUNC, rows);
+        rsqrt_cost(&t, set, f, rows);
+        op(&t, CC_OP_MUL_TRUNC, n);
+        op(&t, CC_OP_MUL_TRUNC, n);
+        break;
+    case CC_NN_ARGMAX: max_cost(&t, rows, cols, true); break;
+    }
+    cc_proto_cost c = { t.rounds, t.bytes };
+    return c;
+}
