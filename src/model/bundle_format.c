@@ -261,9 +261,8 @@ cc_status ccb_decode(const uint8_t *buf, size_t len, const char *what,
     if (memchr(h->data_file, 0, sizeof h->data_file) == NULL || h->data_file[0] == 0 ||
         strchr(h->data_file, '/') != NULL)
         return cc_error_set(CC_ERR_FORMAT, "%s: bad data file name", what);
-    const cc_model_config *c = &h->config;
-    if (c->n_layers <= 0 || c->n_layers > 100000 || c->dim <= 0 || c->vocab_size <= 0)
-        return cc_error_set(CC_ERR_FORMAT, "%s: implausible model config", what);
+    if (cc_config_validate(&h->config) != CC_OK)
+        return cc_error_wrap(CC_ERR_FORMAT, "%s", what);
     if (h->party == 0 && !all_zero(h->salt, 32))
         return cc_error_set(CC_ERR_FORMAT, "%s: P0's bundle must not carry the salt", what);
 

@@ -264,8 +264,7 @@ cc_status cc_bundle_write(const cc_tensor_source *src, const char *out_dir,
     unsigned f = opt && opt->frac_bits ? opt->frac_bits : DEFAULT_FRAC_BITS;
     if (f > 40) return cc_error_set(CC_ERR_ARG, "fixed-point f = %u is out of range (1..40)", f);
     const cc_model_config *c = &src->config;
-    if (c->n_layers <= 0 || c->dim <= 0 || c->vocab_size <= 0)
-        return cc_error_set(CC_ERR_ARG, "bundle: implausible model config");
+    if (cc_config_validate(c) != CC_OK) return cc_error_wrap(CC_ERR_ARG, "bundle");
     if (mkdir(out_dir, 0700) != 0 && errno != EEXIST)
         return cc_error_set(CC_ERR_IO, "creating %s: %s", out_dir, strerror(errno));
 
