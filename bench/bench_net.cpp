@@ -247,6 +247,45 @@ void BM_rotate(benchmark::State &state)
     run(state, mib << 20, state.range(1) != 0, reps, 1, true);
 }
 
+// Encrypted vs plaintext throughput as one figure: every iteration runs both
+// (alternating which goes first), so both see the same machine load.
+// enc_over_plain = encrypted throughput / plaintext throughput.
+void BM_rotate_ratio(benchmark::State &state)
+{
+    size_t bytes = static_cast<size_t>(state.range(0)) << 20;
+    int reps = static_cast<int>(CC_MAX(static_cast<size_t>(4), static_cast<size_t>(256) / static_cast<size_t>(state.range(0))));
+    Shared *sh = shared_new();
+    double t_plain = 0, t_enc = 0;
+    int k = 0;
+    for (auto _ : state) {
+        double t[2] = {0, 0};
+        for (int pass = 0; pass < 2; pass++) {
+            bool enc = (pass + k) % 2 == 1;
+            cc_net_options o;
+            cc_net_options_default(&o);
+            o.insecure_plaintext = !enc;
+            if (const char *c = std::getenv("CARACAL_NET_CHUNK")) o.chunk_bytes = std::strtoull(c, nullptr, 10);
+            std::memset(sh, 0, sizeof *sh);
+            Job j{sh, bytes, reps, 1, true};
+            if (cc_net_launch_local(party, &j, nullptr, nullptr, &o, nullptr) != CC_OK || sh->status != CC_OK) {
+                state.SkipWithError(cc_error_message());
+                munmap(sh, sizeof *sh);
+                return;
+            }
+            t[enc] = static_cast<double>(sh->ns) * 1e-9 / static_cast<double>(sh->reps);
+        }
+        t_plain += t[0];
+        t_enc += t[1];
+        state.SetIterationTime(t[1]);
+        k++;
+    }
+    state.counters["enc_over_plain"] = t_plain / t_enc;
+    state.counters["plain_MBps"] = static_cast<double>(bytes) * k / t_plain / 1e6;
+    state.counters["enc_MBps"] = static_cast<double>(bytes) * k / t_enc / 1e6;
+    state.SetLabel("time = encrypted rotate; plaintext (--insecure-plaintext-links) measured alongside");
+    munmap(sh, sizeof *sh);
+}
+
 void BM_round(benchmark::State &state)
 {
     run(state, static_cast<size_t>(state.range(0)), state.range(1) != 0, 3000, 200, false);
@@ -297,6 +336,8 @@ BENCHMARK(BM_raw_rotate)->ArgNames({"MiB"})->Arg(1)->Arg(16)->Arg(64)
     ->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_rotate)->ArgNames({"MiB", "encrypted"})
     ->ArgsProduct({{1, 16, 64}, {0, 1}})->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_rotate_ratio)->ArgNames({"MiB"})->Arg(4)->Arg(32)
+    ->UseManualTime()->Iterations(6)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_raw_round)->ArgNames({"bytes"})->Arg(8)->Arg(4096)
     ->UseManualTime()->Iterations(3)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_round)->ArgNames({"bytes", "encrypted"})

@@ -74,7 +74,25 @@ static cc_status wait_fd(int fd, short events, uint64_t deadline_ns, uint32_t id
     }
 }
 
+static cc_status listen_on(const char *host, uint16_t *port, int *listen_fd, int *err_out);
+
+/* The configured address may not be local (a name that resolves to a NAT'd
+ * public address): then listen on every interface of that port, which is
+ * safe because every connection is authenticated by the handshake. */
 cc_status cc_net_listen(const char *host, uint16_t *port, int *listen_fd)
+{
+    int err = 0;
+    cc_status s = listen_on(host, port, listen_fd, &err);
+    if (s != CC_OK && err == EADDRNOTAVAIL) {
+        bool v6 = strchr(host, ':') != NULL;
+        cc_warn("%s is not an address of this machine: listening on %s port %u instead", host,
+                v6 ? "every IPv6 interface" : "every interface", *port);
+        s = listen_on(v6 ? "::" : "0.0.0.0", port, listen_fd, &err);
+    }
+    return s;
+}
+
+static cc_status listen_on(const char *host, uint16_t *port, int *listen_fd, int *err_out)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -95,6 +113,7 @@ cc_status cc_net_listen(const char *host, uint16_t *port, int *listen_fd)
         fd = -1;
     }
     freeaddrinfo(res);
+    *err_out = err;
     if (fd < 0) return cc_error_set(CC_ERR_IO, "cannot listen on %s:%u: %s", host, *port, strerror(err));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
