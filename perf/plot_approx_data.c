@@ -2,11 +2,14 @@
  * (both approximation sets) against libm and writes gnuplot data files
  *   <outdir>/<fn>.dat: x exact puma precise err_puma err_precise
  * plus a Markdown table of max / mean absolute error (relative for
- * reciprocal and rsqrt) on stdout.  Built and run by perf/plot_approx.sh. */
+ * reciprocal and rsqrt) on stdout.  With --costs it prints instead the
+ * declared cost (cc_nn_cost) of the benchmark shapes per party.  Built and
+ * run by perf/plot_approx.sh. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "nn.h"
 
 #define F 18u
@@ -50,8 +53,39 @@ static int sample(const char *dir, const char *name, ref_fn fn, double (*ref)(do
     return 0;
 }
 
+static void costs(void)
+{
+    static const struct { const char *name; cc_nn_fn fn; size_t rows, cols; int causal; } b[] = {
+        { "GeLU 128×3072", CC_NN_GELU, 1, 128 * 3072, 0 },
+        { "SiLU 8×11008", CC_NN_SILU, 1, 8 * 11008, 0 },
+        { "exp 16384", CC_NN_EXP, 1, 16384, 0 },
+        { "softmax 128×128", CC_NN_SOFTMAX, 128, 128, 0 },
+        { "softmax 32×8×8 causal", CC_NN_SOFTMAX, 256, 8, 1 },
+        { "reciprocal 128", CC_NN_RECIPROCAL, 1, 128, 0 },
+        { "rsqrt 128", CC_NN_RSQRT, 1, 128, 0 },
+        { "LayerNorm 128×768", CC_NN_LAYERNORM, 128, 768, 0 },
+        { "RMSNorm 8×4096", CC_NN_RMSNORM, 8, 4096, 0 },
+        { "argmax 1×32000", CC_NN_ARGMAX, 1, 32000, 0 },
+    };
+    uint8_t mask[64];
+    cc_nn_causal_mask(8, 8, 0, mask);
+    printf("| function | set | declared rounds | B/elem P0 | B/elem P1 | B/elem P2 |\n|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+        for (int set = 0; set < 2; set++) {
+            cc_nn_cfg cfg = { F, set ? CC_APPROX_PRECISE : CC_APPROX_PUMA };
+            double n = (double)(b[i].rows * b[i].cols);
+            cc_proto_cost c[3];
+            for (int p = 0; p < 3; p++)
+                c[p] = cc_nn_cost(b[i].fn, &cfg, b[i].rows, b[i].cols, b[i].causal ? mask : NULL, 8, p);
+            printf("| %s | %s | %llu | %.1f | %.1f | %.1f |\n", b[i].name, cc_approx_name(cfg.approx),
+                   (unsigned long long)c[0].rounds, c[0].bytes_sent / n, c[1].bytes_sent / n,
+                   c[2].bytes_sent / n);
+        }
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--costs") == 0) { costs(); return 0; }
     const char *dir = argc > 1 ? argv[1] : ".";
     printf("| function | range | error | puma max | puma mean | precise max | precise mean |\n");
     printf("|---|---|---|---|---|---|---|\n");
