@@ -126,6 +126,7 @@ cc_status pr_reshare_xor(cc_proto *ctx, const uint64_t *z, size_t n, uint64_t *o
 void pr_mul_local(size_t n, const cc_ashare *a, const cc_ashare *b, uint64_t *z)
 {
     const uint64_t *a0 = a->s[0], *a1 = a->s[1], *b0 = b->s[0], *b1 = b->s[1];
+    PR_OMP_FOR(n)
     for (size_t j = 0; j < n; j++) z[j] = a0[j] * (b0[j] + b1[j]) + a1[j] * b0[j];
 }
 

@@ -266,6 +266,27 @@ static bool use_bmi2(void)
  * levels on 32 → 1 spans, both ANDs of a level in one word of m bits
  * (4, 2, 1, 1, 1 bytes).  Rounds: 6.  Bytes/elem: P0 2·13 + 9 = 35,
  * P1/P2 8 + 9 = 17. */
+typedef void (*msb_level_fn)(size_t, unsigned, unsigned, const void *, const void *, size_t,
+                             uint64_t *, uint64_t *, const uint64_t *, const uint64_t *, void *,
+                             size_t);
+
+/* Run a tree level over thread-sized chunks of the elements (each chunk is
+ * the same kernel on offset pointers). */
+static void level_chunks(msb_level_fn level, size_t n, unsigned m, unsigned prev_m,
+                         const void *rin0, const void *rin1, size_t wb_in, uint64_t *G0,
+                         uint64_t *G1, const uint64_t *P0, const uint64_t *P1, void *msg_out,
+                         size_t wb_out)
+{
+    const size_t chunk = 16384, nchunks = (n + chunk - 1) / chunk;
+    #pragma omp parallel for schedule(static) if (n >= PR_PAR_MIN) num_threads(cc_thread_count())
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t j0 = c * chunk, len = CC_MIN(chunk, n - j0);
+        level(len, m, prev_m, (const uint8_t *)rin0 + j0 * wb_in,
+              (const uint8_t *)rin1 + j0 * wb_in, wb_in, G0 + j0, G1 + j0, P0 + j0, P1 + j0,
+              (uint8_t *)msg_out + j0 * wb_out, wb_out);
+    }
+}
+
 static inline uint64_t msb_T(uint64_t w, uint64_t y, uint64_t vz)
 {
     uint64_t x1 = w & 0xFFFFFFFFu, x2 = w >> 32, x3 = y & 0xFFFFFFFFu;
@@ -305,6 +326,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     const int me = ctx->party;
     if (me == 0) {
         unzip(n, x->s[0], x->s[1], Z);
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t u63 = (x->s[0][j] + x->s[1][j]) >> 63;
             uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
@@ -327,6 +349,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;      /* the F(k2) halves */
         uint64_t *qmine = p1 ? G0 : G1, *q2 = p1 ? G1 : G0;
         const uint64_t *mask = p1 ? sigA : sigB;
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
         s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qmine, 8 * n);
         if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
@@ -335,6 +358,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         if (s != CC_OK) goto out;
         /* index-2 shares arrive: w2, y2; put them in the σ slots (no longer needed
          * after q2 is formed) */
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t w2, y2 = ld5(m0 + 8 * n + 5 * j);
             memcpy(&w2, m0 + 8 * j, 8);
@@ -350,6 +374,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         for (int k = 0; k < 2; k++) {
             const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
             uint64_t *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
+            PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
                 uint64_t q = Gk[j], y = Yk[j];
                 uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */
@@ -360,16 +385,14 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
             }
         }
     }
-    void (*level)(size_t, unsigned, unsigned, const void *, const void *, size_t, uint64_t *,
-                  uint64_t *, const uint64_t *, const uint64_t *, void *, size_t) =
-        use_bmi2() ? pr_msb_level_bmi2 : pr_msb_level_portable;
+    msb_level_fn level = use_bmi2() ? pr_msb_level_bmi2 : pr_msb_level_portable;
     unsigned prev_m = 0;
     size_t wb_in = 0;
     int cur = 0;
     for (unsigned m = 32; m >= 2; m /= 2) {
         size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
         void **in = msg[cur ^ 1], **outm = msg[cur];
-        level(n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
+        level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
         /* XOR-zero mask on the packed message (linear), then the AND's reshare */
         uint64_t *mine = outm[0], *zero = outm[1];
         if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);
@@ -498,15 +521,18 @@ cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         const bool last = sh == 32;
         const size_t words = last ? n : 2 * n;
         const uint64_t *g0 = G[0], *g1 = G[1], *p0 = P[0], *p1 = P[1];
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t bg0 = g0[j] << sh, bg1 = g1[j] << sh;
             mine[j] = (p0[j] & (bg0 ^ bg1)) ^ (p1[j] & bg0);
         }
-        if (!last)
+        if (!last) {
+            PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
                 uint64_t bp0 = p0[j] << sh, bp1 = p1[j] << sh;
                 mine[n + j] = (p0[j] & (bp0 ^ bp1)) ^ (p1[j] & bp0);
             }
+        }
         cc_prss_zero_xor(&ctx->prss, words, theirs);
         cc_ring_xor(words, mine, theirs, mine);
         s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, 8 * words);

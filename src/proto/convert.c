@@ -25,6 +25,7 @@ static cc_status b2a_impl(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out)
     cc_prss_rand(&ctx->prss, n, r2s, r2n);
     if (ctx->party == 0) {
         const uint64_t *c0 = r1s, *c1 = r1n;
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++)
             m[j] = ((bit->s[0][j] ^ bit->s[1][j]) & 1) - c0[j] - c1[j];
         s = cc_net_send(ctx->net, CC_NEXT, m, 8 * n);
@@ -43,14 +44,17 @@ static cc_status b2a_impl(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out)
         /* bs may alias the output planes: take b2 before writing */
         uint64_t *b2 = r2s == sig0 ? r2n : r2s;   /* the unused rand#2 half */
         for (size_t j = 0; j < n; j++) b2[j] = bs[j] & 1;
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) ymine[j] = cmine[j] * (1 - 2 * b2[j]) + sig_mine[j];
         s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, ymine, 8 * n);
         if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m, 8 * n);  /* c2 */
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
-        if (s == CC_OK)
+        if (s == CC_OK) {
+            PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++)
                 y2[j] = m[j] * (1 - 2 * b2[j]) + b2[j] - sig0[j] - sig1[j];
+        }
     }
     pr_free(buf);
     return s;

@@ -89,11 +89,13 @@ void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, con
 void MSB_UNZIP_NAME(size_t n, const uint64_t *in, const uint64_t *add, uint64_t *out)
 {
     if (add)
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t w = (in[j] + add[j]) << 1;
             out[j] = ODD(w) | (EVEN(w) << 32);
         }
     else
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t w = in[j] << 1;
             out[j] = ODD(w) | (EVEN(w) << 32);

@@ -5,6 +5,13 @@
 #include <string.h>
 #include "core.h"
 #include "proto.h"
+#include "thread.h"
+
+/* Element loops run on cc_thread_count() OpenMP threads from PR_PAR_MIN
+ * elements up (every element is independent, so results never depend on
+ * the thread count); below that the fork/join costs more than it saves. */
+#define PR_PAR_MIN 32768
+#define PR_OMP_FOR(n) _Pragma("omp parallel for schedule(static) if ((n) >= PR_PAR_MIN) num_threads(cc_thread_count())")
 
 /* Party index arithmetic, only used to derive roles, never to address peers. */
 static inline int pr_mod3(int v) { return ((v % 3) + 3) % 3; }

@@ -44,6 +44,7 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
     if (rel == 0) {                       /* helper */
         const uint64_t *ra = A, *rc_a = A + n, *rmsb_a = A + 2 * n, *rb = B;
         if (!(m1 = pr_alloc(2 * n))) { s = CC_ERR_NOMEM; goto out; }
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t r = ra[j] + rb[j] - (z3 ? z3[j] : 0);
             m1[j] = ((r << 1) >> (d + 1)) - rc_a[j];
@@ -61,6 +62,7 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
         const cc_dir peer = is_a ? CC_NEXT : CC_PREV;
         if (!(m1 = pr_alloc(n)) || !(m2 = pr_alloc(3 * n))) { s = CC_ERR_NOMEM; goto out; }
         const uint64_t *mask = is_a ? A : B;   /* ra or rb */
+        PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t z = z3 ? z3[j] : is_a ? x->s[0][j] + x->s[1][j] : x->s[1][j];
             m1[j] = z + mask[j] + (is_a ? top : 0);
@@ -73,6 +75,7 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
         uint64_t *y_mine = m1;   /* reuse */
         if (is_a) {
             const uint64_t *rc_a = A + n, *rmsb_a = A + 2 * n, *y_next = A + 3 * n;
+            PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
                 uint64_t c = m1[j] + m2[j], c63 = c >> 63, neg = (uint64_t)0 - c63;
                 uint64_t b = ((rmsb_a[j] ^ neg) - neg) + c63;    /* rmsb_a·(1−2c63) + c63 */
@@ -83,6 +86,7 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
             /* m2 layout: [ca | rc_b (n) | rmsb_b (n)] after the dealer recv;
              * ca is in m2[0..n), the dealt shares were received at m2 + n. */
             const uint64_t *rc_b = m2 + n, *rmsb_b = m2 + 2 * n, *y_h = B + n;
+            PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
                 uint64_t c = m1[j] + m2[j], c63 = c >> 63, neg = (uint64_t)0 - c63;
                 uint64_t b = (rmsb_b[j] ^ neg) - neg;            /* rmsb_b·(1−2c63) */
