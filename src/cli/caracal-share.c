@@ -51,6 +51,13 @@ typedef struct progress {
     int last_step;
 } progress;
 
+/* "1.23 GB" or "45.6 MB", in the unit the total calls for. */
+static const char *size_unit(uint64_t total, double *scale)
+{
+    *scale = total >= 1000000000u ? 1e9 : 1e6;
+    return total >= 1000000000u ? "GB" : "MB";
+}
+
 static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *tensor)
 {
     progress *p = ctx;
@@ -58,21 +65,23 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *te
     double frac = (double)done / (double)total;
     double secs = cc_ns_to_s(cc_now_ns() - p->t0);
     double rate = secs > 0 ? (double)done / secs / 1e6 : 0.0;
+    double scale;
+    const char *unit = size_unit(total, &scale);
     if (p->tty) {
         enum { W = 30 };
         char bar[W + 1];
         int fill = (int)(frac * W);
         for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
         bar[W] = 0;
-        fprintf(stderr, "\r[%s] %3.0f%%  %.2f/%.2f GB  %4.0f MB/s  %-32.32s", bar, frac * 100,
-                (double)done / 1e9, (double)total / 1e9, rate, tensor);
+        fprintf(stderr, "\r[%s] %3.0f%%  %.2f/%.2f %s  %4.0f MB/s  %-32.32s", bar, frac * 100,
+                (double)done / scale, (double)total / scale, unit, rate, tensor);
         if (done == total) fputc('\n', stderr);
     } else {
         int step = (int)(frac * 10);   /* a line per 10% */
         if (step > p->last_step || done == total) {
             p->last_step = step;
-            fprintf(stderr, "caracal-share: %3.0f%% (%.2f of %.2f GB, %.0f MB/s), at %s\n",
-                    frac * 100, (double)done / 1e9, (double)total / 1e9, rate, tensor);
+            fprintf(stderr, "caracal-share: %3.0f%% (%.2f of %.2f %s, %.0f MB/s), at %s\n",
+                    frac * 100, (double)done / scale, (double)total / scale, unit, rate, tensor);
         }
     }
     fflush(stderr);

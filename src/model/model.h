@@ -255,7 +255,8 @@ cc_status cc_bundle_write(const cc_tensor_source *src, const char *out_dir,
 /* File names inside a bundle directory (party 0..2). */
 const char *cc_bundle_party_file(int party);   /* "party0.ccb", ... */
 
-/* ---- loader ---------------------------------------------------------------- */
+/* ---- loader ----------------------------------------------------------------
+ * A cc_bundle is used by one thread at a time (its own prefetch thread aside). */
 typedef struct cc_bundle cc_bundle;
 
 typedef struct cc_bundle_open_options {
