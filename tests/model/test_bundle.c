@@ -130,6 +130,125 @@ static void round_trip_synthetic(void **state)
     }
 }
 
+/* ---- GPT-2 and BERT geometries (biases, positions, token types, pooler,
+ * classifier, tied GPT-2 head), built in memory with the canonical names --- */
+
+typedef struct wbuild {
+    cc_model_weights w;
+    uint64_t rng;
+} wbuild;
+
+static void wadd(wbuild *b, int layer, bool linear, int64_t d0, int64_t d1, const char *fmt, ...)
+{
+    cc_model_weights *w = &b->w;
+    assert_true(w->n_tensors < w->capacity);
+    cc_tensor_f32 *t = &w->tensors[w->n_tensors++];
+    memset(t, 0, sizeof *t);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->name, sizeof t->name, fmt, ap);
+    va_end(ap);
+    t->layer = layer;
+    t->is_linear = linear;
+    t->ndim = d1 ? 2 : 1;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    t->numel = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    t->data = cc_alloc(t->numel * sizeof(float));
+    assert_non_null(t->data);
+    for (size_t i = 0; i < t->numel; i++) {
+        b->rng = b->rng * 6364136223846793005ull + 1442695040888963407ull;
+        t->data[i] = (float)((int64_t)(b->rng >> 40) - (1 << 23)) / (float)(1 << 26);
+    }
+}
+
+static void build_encoder_decoder(wbuild *b, cc_arch arch)
+{
+    memset(b, 0, sizeof *b);
+    b->rng = (uint64_t)arch;
+    cc_model_config c = {
+        .arch = arch, .dim = 32, .hidden_dim = 72, .n_layers = 2, .n_heads = 4, .n_kv_heads = 4,
+        .vocab_size = 29, .max_seq_len = 12, .norm_eps = 1e-5f,
+        .type_vocab_size = arch == CC_ARCH_BERT ? 2 : 0,
+        .n_classes = arch == CC_ARCH_BERT ? 3 : 0,
+        .tied_embeddings = arch == CC_ARCH_GPT2,
+    };
+    b->w.config = c;
+    b->w.capacity = 64;
+    b->w.tensors = cc_calloc(b->w.capacity, sizeof *b->w.tensors);
+    const int64_t d = c.dim, h = c.hidden_dim;
+    wadd(b, -1, false, c.vocab_size, d, "embed.tokens");
+    wadd(b, -1, false, c.max_seq_len, d, "embed.positions");
+    if (arch == CC_ARCH_BERT) {
+        wadd(b, -1, false, c.type_vocab_size, d, "embed.token_types");
+        wadd(b, -1, false, d, 0, "embed.norm.weight");
+        wadd(b, -1, false, d, 0, "embed.norm.bias");
+    }
+    for (int l = 0; l < c.n_layers; l++) {
+        wadd(b, l, false, d, 0, "layers.%d.attn_norm.weight", l);
+        wadd(b, l, false, d, 0, "layers.%d.attn_norm.bias", l);
+        for (const char *m = "qkvo"; *m; m++) {
+            wadd(b, l, true, d, d, "layers.%d.attn.%c.weight", l, *m);
+            wadd(b, l, false, d, 0, "layers.%d.attn.%c.bias", l, *m);
+        }
+        wadd(b, l, false, d, 0, "layers.%d.ffn_norm.weight", l);
+        wadd(b, l, false, d, 0, "layers.%d.ffn_norm.bias", l);
+        wadd(b, l, true, h, d, "layers.%d.ffn.up.weight", l);
+        wadd(b, l, false, h, 0, "layers.%d.ffn.up.bias", l);
+        wadd(b, l, true, d, h, "layers.%d.ffn.down.weight", l);
+        wadd(b, l, false, d, 0, "layers.%d.ffn.down.bias", l);
+    }
+    if (arch == CC_ARCH_GPT2) {
+        wadd(b, c.n_layers, false, d, 0, "final_norm.weight");
+        wadd(b, c.n_layers, false, d, 0, "final_norm.bias");
+    } else {
+        wadd(b, c.n_layers, true, d, d, "pooler.weight");
+        wadd(b, c.n_layers, false, d, 0, "pooler.bias");
+        wadd(b, c.n_layers, true, c.n_classes, d, "classifier.weight");
+        wadd(b, c.n_layers, false, c.n_classes, 0, "classifier.bias");
+    }
+}
+
+static void round_trip_gpt2_bert(void **state)
+{
+    (void)state;
+    cc_arch arches[] = { CC_ARCH_GPT2, CC_ARCH_BERT };
+    for (size_t a = 0; a < CC_ARRAY_LEN(arches); a++) {
+        wbuild b;
+        build_encoder_decoder(&b, arches[a]);
+        cc_tensor_source src;
+        assert_int_equal(cc_tensor_source_weights(&b.w, &src), CC_OK);
+        char dir[4096];
+        make_tmpdir(dir, sizeof dir);
+        assert_int_equal(cc_bundle_write(&src, dir, NULL), CC_OK);
+        check_round_trip(dir, &src, 18);
+        /* layouts: linears and the token embedding packed, the rest plain */
+        cc_bundle_open_options o = { .party = 1, .frac_bits = 18 };
+        cc_bundle *bd = NULL;
+        assert_int_equal(cc_bundle_open(dir, &o, &bd), CC_OK);
+        cc_bundle_layer l;
+        assert_int_equal(cc_bundle_acquire(bd, -1, &l), CC_OK);
+        assert_int_equal(cc_bundle_layer_find(&l, "embed.tokens")->layout, CC_LAYOUT_PACKED_B);
+        assert_int_equal(cc_bundle_layer_find(&l, "embed.positions")->layout, CC_LAYOUT_PLAIN);
+        assert_int_equal(cc_bundle_release(bd, -1), CC_OK);
+        assert_int_equal(cc_bundle_acquire(bd, 2, &l), CC_OK);
+        const cc_share_tensor *head = cc_bundle_layer_find(&l, "lm_head.weight");
+        if (arches[a] == CC_ARCH_GPT2) {
+            assert_non_null(head);
+            assert_int_equal(head->K, 32);
+            assert_int_equal(head->N, 29);
+        } else {
+            assert_null(head);
+            assert_int_equal(cc_bundle_layer_find(&l, "classifier.weight")->N, 3);
+        }
+        assert_int_equal(cc_bundle_release(bd, 2), CC_OK);
+        cc_bundle_close(bd);
+        cc_tensor_source_free(&src);
+        cc_weights_free(&b.w);
+        remove_dir(dir);
+    }
+}
+
 static void round_trip_stories260k(void **state)
 {
     (void)state;
@@ -392,6 +511,7 @@ int main(void)
     const struct CMUnitTest round_trip[] = {
         cmocka_unit_test(round_trip_synthetic),
         cmocka_unit_test(round_trip_stories260k),
+        cmocka_unit_test(round_trip_gpt2_bert),
         cmocka_unit_test(out_of_range_weight),
     };
     const struct CMUnitTest bad_input[] = {
