@@ -285,6 +285,8 @@ void run_job(benchmark::State &state, Fn fn, size_t rows, size_t cols)
     state.counters["x_mul_trunc"] = job->res[0].median_s / job->res[0].base_s;
     state.counters["B/elem_P0"] = job->res[0].bytes_per_call / en;
     state.counters["B/elem_max"] = bmax / en;
+    state.counters["B/elem_P1"] = job->res[1].bytes_per_call / en;
+    state.counters["B/elem_P2"] = job->res[2].bytes_per_call / en;
     state.counters["rounds"] = std::max({job->res[0].rounds_per_call, job->res[1].rounds_per_call,
                                          job->res[2].rounds_per_call});
     state.counters["max_err"] = job->res[0].max_err;
