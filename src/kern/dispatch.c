@@ -99,4 +99,10 @@ cc_status cc_kern_select(const char *name)
     return CC_OK;
 }
 
+void cc_kern_install(const cc_kern *k)
+{
+    pthread_once(&init_once, init);
+    atomic_store(&active, k);
+}
+
 const char *const *cc_kern_all_names(void) { return all_names; }

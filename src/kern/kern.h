@@ -77,6 +77,9 @@ const cc_kern *cc_kern_lookup(const char *name);
 /* Make the named ISA the active one (tests, benchmarks).  Not thread-safe
  * with respect to concurrent kernel calls. */
 cc_status cc_kern_select(const char *name);
+/* Make an arbitrary table the active one.  Tests only (e.g. the SIMDe
+ * emulation build of the avx512 kernels); the table must outlive its use. */
+void cc_kern_install(const cc_kern *k);
 /* Names of all ISAs compiled in, best first; NULL-terminated. */
 const char *const *cc_kern_all_names(void);
 

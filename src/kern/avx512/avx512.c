@@ -6,10 +6,20 @@
  * the two cross products, because vpmullq decodes to three multiply uops on
  * current Intel cores, i.e. 1.5× the multiply work of the split.  One zmm
  * holds a full packed-B row (NR = 8), so MR = 8 rows use 16 accumulators.
- * Elementwise mul uses vpmullq: there is no B reuse to amortise the split. */
+ * Elementwise mul uses vpmullq: there is no B reuse to amortise the split.
+ * Only AVX512F/DQ intrinsics that SIMDe also implements are used, so
+ * tests/kern can run this file's logic under emulation here on Zen 3. */
 #include "kern.h"
 
+#ifdef CARACAL_KERN_SIMDE
+/* Test build (tests/kern): the same source on SIMDe's portable AVX-512, so
+ * the logic is exercised on CPUs without AVX-512; table renamed. */
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#define cc_kern_avx512 cc_kern_avx512_simde
+#else
 #include <immintrin.h>
+#endif
 
 #define MR 8
 #define NR CC_KERN_NR
@@ -51,89 +61,97 @@ static void avx512_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp, si
     }
 }
 
-/* ---- elementwise: 8 lanes per step, masked tail (no scalar epilogue) ---- */
+/* ---- elementwise: 8 lanes per step, scalar tail ------------------------- */
 
-static inline __mmask8 tail_mask(size_t left) { return (__mmask8)((1u << left) - 1); }
+#define LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define STORE(p, v) _mm512_storeu_si512((void *)(p), (v))
 
-#define BINOP(name, vexpr)                                                          \
+#define BINOP(name, vexpr, sexpr)                                                   \
     static void avx512_##name(size_t n, const uint64_t *a, const uint64_t *b,       \
                               uint64_t *out)                                        \
     {                                                                               \
         size_t i = 0;                                                               \
         for (; i + 8 <= n; i += 8) {                                                \
-            __m512i x = _mm512_loadu_si512((const void *)(a + i));                 \
-            __m512i y = _mm512_loadu_si512((const void *)(b + i));                 \
-            _mm512_storeu_si512((void *)(out + i), vexpr);                          \
+            __m512i x = LOAD(a + i), y = LOAD(b + i);                               \
+            STORE(out + i, vexpr);                                                  \
         }                                                                           \
-        if (i < n) {                                                                \
-            __mmask8 m = tail_mask(n - i);                                          \
-            __m512i x = _mm512_maskz_loadu_epi64(m, a + i);                         \
-            __m512i y = _mm512_maskz_loadu_epi64(m, b + i);                         \
-            _mm512_mask_storeu_epi64(out + i, m, vexpr);                            \
+        for (; i < n; i++) {                                                        \
+            uint64_t x = a[i], y = b[i];                                            \
+            out[i] = sexpr;                                                         \
         }                                                                           \
     }
-BINOP(add, _mm512_add_epi64(x, y))
-BINOP(sub, _mm512_sub_epi64(x, y))
-BINOP(mul, _mm512_mullo_epi64(x, y))
-BINOP(xor, _mm512_xor_si512(x, y))
-BINOP(and, _mm512_and_si512(x, y))
+BINOP(add, _mm512_add_epi64(x, y), x + y)
+BINOP(sub, _mm512_sub_epi64(x, y), x - y)
+BINOP(mul, _mm512_mullo_epi64(x, y), x * y)
+BINOP(xor, _mm512_xor_si512(x, y), x ^ y)
+BINOP(and, _mm512_and_si512(x, y), x & y)
 
-/* Unary ops with one broadcast parameter; y is the parameter vector. */
-#define PARAMOP(name, ptype, pinit, vexpr)                                          \
-    static void avx512_##name(size_t n, const uint64_t *a, ptype s, uint64_t *out)  \
+/* Unary ops with one broadcast parameter p (vector y). */
+#define PARAMOP(name, ptype, vexpr, sexpr)                                          \
+    static void avx512_##name(size_t n, const uint64_t *a, ptype p, uint64_t *out)  \
     {                                                                               \
-        __m512i y = pinit;                                                          \
-        (void)y; (void)s;                                                           \
+        __m512i y = _mm512_set1_epi64((long long)p);                                \
         size_t i = 0;                                                               \
         for (; i + 8 <= n; i += 8) {                                                \
-            __m512i x = _mm512_loadu_si512((const void *)(a + i));                 \
-            _mm512_storeu_si512((void *)(out + i), vexpr);                          \
+            __m512i x = LOAD(a + i);                                                \
+            STORE(out + i, vexpr);                                                  \
         }                                                                           \
-        if (i < n) {                                                                \
-            __mmask8 m = tail_mask(n - i);                                          \
-            __m512i x = _mm512_maskz_loadu_epi64(m, a + i);                         \
-            _mm512_mask_storeu_epi64(out + i, m, vexpr);                            \
+        for (; i < n; i++) {                                                        \
+            uint64_t x = a[i];                                                      \
+            out[i] = sexpr;                                                         \
         }                                                                           \
     }
-PARAMOP(mul_scalar, uint64_t, _mm512_set1_epi64((long long)s), _mm512_mullo_epi64(x, y))
-PARAMOP(add_scalar, uint64_t, _mm512_set1_epi64((long long)s), _mm512_add_epi64(x, y))
-PARAMOP(shl, unsigned, _mm512_set1_epi64(s), _mm512_sllv_epi64(x, y))
-PARAMOP(shr_logic, unsigned, _mm512_set1_epi64(s), _mm512_srlv_epi64(x, y))
-PARAMOP(shr_arith, unsigned, _mm512_set1_epi64(s), _mm512_srav_epi64(x, y))
+PARAMOP(mul_scalar, uint64_t, _mm512_mullo_epi64(x, y), x * p)
+PARAMOP(add_scalar, uint64_t, _mm512_add_epi64(x, y), x + p)
+PARAMOP(shl, unsigned, _mm512_sllv_epi64(x, y), x << p)
+PARAMOP(shr_logic, unsigned, _mm512_srlv_epi64(x, y), x >> p)
+
+/* Arithmetic shift as logical shift OR sign fill (the fill is the
+ * all-ones-if-negative mask shifted left by 64-bits; vpsllvq gives 0 for a
+ * count of 64, i.e. bits == 0).  Written without vpsraq so the same source
+ * runs under the SIMDe emulation test on CPUs without AVX-512. */
+static void avx512_shr_arith(size_t n, const uint64_t *a, unsigned bits, uint64_t *out)
+{
+    __m512i cnt = _mm512_set1_epi64(bits), fill_cnt = _mm512_set1_epi64(64 - (long long)bits);
+    __m512i zero = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i x = LOAD(a + i);
+        __m512i sign = _mm512_sub_epi64(zero, _mm512_srli_epi64(x, 63));
+        STORE(out + i, _mm512_or_si512(_mm512_srlv_epi64(x, cnt), _mm512_sllv_epi64(sign, fill_cnt)));
+    }
+    for (; i < n; i++) {
+        uint64_t fill = bits ? (0 - (a[i] >> 63)) << (63 - bits) << 1 : 0;
+        out[i] = (a[i] >> bits) | fill;
+    }
+}
 
 static void avx512_neg(size_t n, const uint64_t *a, uint64_t *out)
 {
-    size_t i = 0;
     __m512i zero = _mm512_setzero_si512();
-    for (; i + 8 <= n; i += 8)
-        _mm512_storeu_si512((void *)(out + i),
-                            _mm512_sub_epi64(zero, _mm512_loadu_si512((const void *)(a + i))));
-    if (i < n) {
-        __mmask8 m = tail_mask(n - i);
-        _mm512_mask_storeu_epi64(out + i, m, _mm512_sub_epi64(zero, _mm512_maskz_loadu_epi64(m, a + i)));
-    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) STORE(out + i, _mm512_sub_epi64(zero, LOAD(a + i)));
+    for (; i < n; i++) out[i] = 0 - a[i];
 }
 
 static void avx512_not(size_t n, const uint64_t *a, uint64_t *out)
 {
-    size_t i = 0;
     __m512i ones = _mm512_set1_epi64(-1);
-    for (; i + 8 <= n; i += 8)
-        _mm512_storeu_si512((void *)(out + i),
-                            _mm512_xor_si512(_mm512_loadu_si512((const void *)(a + i)), ones));
-    if (i < n) {
-        __mmask8 m = tail_mask(n - i);
-        _mm512_mask_storeu_epi64(out + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi64(m, a + i), ones));
-    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) STORE(out + i, _mm512_xor_si512(LOAD(a + i), ones));
+    for (; i < n; i++) out[i] = ~a[i];
 }
 
 static uint64_t avx512_sum(size_t n, const uint64_t *a)
 {
     __m512i s = _mm512_setzero_si512();
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) s = _mm512_add_epi64(s, _mm512_loadu_si512((const void *)(a + i)));
-    if (i < n) s = _mm512_add_epi64(s, _mm512_maskz_loadu_epi64(tail_mask(n - i), a + i));
-    return (uint64_t)_mm512_reduce_add_epi64(s);
+    for (; i + 8 <= n; i += 8) s = _mm512_add_epi64(s, LOAD(a + i));
+    uint64_t lanes[8], total = 0;
+    STORE(lanes, s);
+    for (int l = 0; l < 8; l++) total += lanes[l];
+    for (; i < n; i++) total += a[i];
+    return total;
 }
 
 const cc_kern cc_kern_avx512 = {
