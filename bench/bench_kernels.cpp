@@ -128,7 +128,7 @@ void BM_dgemm_openblas_1t_wall(benchmark::State &s) { dgemm(s, 1); }
 // splits without loss.
 void gemm_shapes(benchmark::internal::Benchmark *b)
 {
-    b->ArgNames({"M", "N", "K"});
+    // Names are exactly BM_<name>/M/N/K (no arg labels), as scripts expect.
     b->Args({128, 768, 768});
     b->Args({128, 3072, 768});
     b->Args({8, 4096, 4096});
