@@ -1,4 +1,4 @@
-/* AVX2 kernels (compiled with -mavx2 -mbmi2; selected only when cpuid has AVX2).
+/* AVX2 kernels (compiled with -mavx2; selected only when cpuid has AVX2).
  *
  * AVX2 has no 64×64→64 vector multiply.  Writing a = ah·2^32 + al and
  * b = bh·2^32 + bl,
