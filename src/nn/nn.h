@@ -24,15 +24,16 @@
  * outputs (argmax) are plain integers.  Domains (outside them the output is
  * unspecified but the call still succeeds and costs the same — the parties
  * cannot see the values):
- *   gelu, silu   |x| < 2^(62-f-8) puma / 2^(62-f-26) precise (the identity
- *                piece is accumulated at 2f resp. f+26 bits)
+ *   gelu, silu   |x| < 2^(62-2f) puma / 2^(54-2f) precise (the identity
+ *                piece is accumulated at 2f resp. 2f+8 bits; f = 18: 2^26
+ *                resp. 2^18)
  *   exp          x ≤ 0 (entries below -14 give exactly 0)
  *   reciprocal   0 < x < 2^(61-2f)     (f = 18: 2^25)
  *   rsqrt        0 < x < 2^(L-f), L = min(60, f + 2K), K = 60-2f-(f-1)/2
  *   softmax      rows of logits with |x| < 2^(61-f); masked entries give 0
- *   layernorm    |mean| < 2^(43-f-lg n), variance < 2^(61-f-21),
+ *   layernorm    |mean| < 2^(42-f-⌈log2 n⌉), variance < 2^(41-f),
  *                Σ (x-mean)^2 < 2^(62-2f)
- *   rmsnorm      mean square < 2^(61-f-21), Σ x^2 < 2^(62-2f) */
+ *   rmsnorm      mean square < 2^(41-f), Σ x^2 < 2^(62-2f) */
 #ifndef CARACAL_NN_H
 #define CARACAL_NN_H
 
