@@ -31,9 +31,9 @@
  *   reciprocal   0 < x < 2^(61-2f)     (f = 18: 2^25)
  *   rsqrt        0 < x < 2^(L-f), L = min(60, f + 2K), K = 60-2f-(f-1)/2
  *   softmax      rows of logits with |x| < 2^(61-f); masked entries give 0
- *   layernorm    |mean| < 2^(42-f-⌈log2 n⌉), variance < 2^(41-f),
+ *   layernorm    |mean| < 2^(42-f-⌈log2 n⌉), variance < 2^(40-f),
  *                Σ (x-mean)^2 < 2^(62-2f)
- *   rmsnorm      mean square < 2^(41-f), Σ x^2 < 2^(62-2f) */
+ *   rmsnorm      mean square < 2^(40-f), Σ x^2 < 2^(62-2f) */
 #ifndef CARACAL_NN_H
 #define CARACAL_NN_H
 
