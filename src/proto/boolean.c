@@ -244,6 +244,7 @@ static bool use_bmi2(void)
 #define ODD(x) odd_bits(x)
 #define MSB_LEVEL_BODY msb_body_portable
 #define MSB_UNZIP_NAME pr_msb_unzip_portable
+#define EQ_UNZIP_NAME pr_eq_unzip_portable
 #include "msb_level.h"
 #undef EVEN
 #undef ODD
@@ -552,54 +553,92 @@ done:
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto a2b");
 }
 
-/* ---- equality (DESIGN.md §4: helper-dealt masked open + AND tree) -------------------------
- * d = a − b.  Helper Ph (rotating, shared counter with truncation), openers
- * Pa = next, Pb = prev of Ph.  r = ra + rb (Ph–Pa, Ph–Pb PRG); Ph boolean-
- * shares r: e_h (Ph–Pb PRG), e_{h+1} (Ph–Pa PRG), e_{h+2} = r ⊕ e_h ⊕ e_{h+1}
- * sent to both openers, while Pa and Pb open c = d + r to each other
- * (round 1).  w = ¬(c ⊕ r) is all ones iff d = 0: XOR the public-to-openers
- * c and the constant into share h+2, which only Pa and Pb hold.  Then an
- * AND tree 64 → 1 (widths 32, 16, 8, 4, 2, 1: 4+2+1+1+1+1 bytes).
- * Rounds: openers 7, helper 6 (its first AND send follows no receive).
- * Bytes/elem: Ph 16 + 10 = 26, Pa, Pb 8 + 10 = 18. */
+/* ---- equality (DESIGN.md §4: masked re-sharing + log-depth AND tree) ------------------------
+ * d = a − b = u + v with u = d0 + d1 (P0) and v = d2 (P1, P2); d = 0 iff
+ * w = ¬u ⊕ (−v) is all ones, so EQ = AND of the 64 bits of w.  As in MSB,
+ * the first AND level (32 bit pairs) is bilinear in P0's and P1/P2's data:
+ *   w_hi w_lo = (ūh ūl) ⊕ (vh vl) ⊕ ūh·vl ⊕ ūl·vh      (ū = ¬u, v ← −v)
+ * so it is computed while P0 re-shares W = ūh | ūl≪32 and Y = ūh ∧ ūl
+ * (a2 to next and prev: 8 + 4 bytes each) and P1 / P2 send their cross terms
+ * on a1 / a0 masked with σA / σB from k2 (4 bytes).  Then an AND tree
+ * 32 → 1 (widths 16, 8, 4, 2, 1: 2+1+1+1+1 bytes).  No helper, no opening.
+ * Rounds: 6.  Bytes/elem: P0 2·12 + 6 = 30, P1/P2 4 + 6 = 10. */
 static cc_status eq_impl(cc_proto *ctx, const cc_ashare *d, cc_bshare *out)
 {
     size_t n = d->n;
-    int h = (int)(ctx->trunc_calls++ % 3);
-    int rel = pr_mod3(ctx->party - h);
-    pr_book_op(ctx, CC_OP_EQ, n, 0, rel);
+    pr_book_op(ctx, CC_OP_EQ, n, 0, ctx->party);
     if (n == 0) return CC_OK;
     cc_status s = CC_OK;
-    uint64_t *A = pr_alloc(2 * n), *B = pr_alloc(2 * n), *m1 = pr_alloc(n), *m2 = pr_alloc(n);
+    const size_t mlen = 12 * n;
+    uint64_t *buf = pr_alloc(7 * n + (mlen + 7) / 8 + (4 * n + 7) / 8 * 2);
+    if (!buf) return CC_ERR_NOMEM;
+    uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n, *Z = buf + 4 * n;
+    uint64_t *A = buf + 5 * n;                         /* 2n: tree operands */
+    uint8_t *m0 = (uint8_t *)(void *)(buf + 7 * n);    /* round-1 message */
+    uint32_t *qa = (uint32_t *)(void *)(buf + 7 * n + (mlen + 7) / 8);
+    uint32_t *qb = qa + ((4 * n + 7) / 8) * 2;
     uint64_t *w0 = out->s[0], *w1 = out->s[1];
-    if (!A || !B || !m1 || !m2) { s = CC_ERR_NOMEM; goto out; }
-    pr_pair_rand(ctx, h, 2 * n, rel == 2 ? NULL : A);      /* ra | e_{h+1} */
-    pr_pair_rand(ctx, h + 2, 2 * n, rel == 1 ? NULL : B);  /* rb | e_h */
-    if (rel == 0) {
-        for (size_t j = 0; j < n; j++) m1[j] = (A[j] + B[j]) ^ B[n + j] ^ A[n + j];
-        s = cc_net_send(ctx->net, CC_NEXT, m1, 8 * n);
-        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m1, 8 * n);
+    void (*unzip)(size_t, const uint64_t *, const uint64_t *, bool, uint64_t *) =
+        use_bmi2() ? pr_eq_unzip_bmi2 : pr_eq_unzip_portable;
+    cc_prss_rand(&ctx->prss, n, W0, W1);
+    cc_prss_rand(&ctx->prss, n, Y0, Y1);
+    const int me = ctx->party;
+    if (me == 0) {
+        unzip(n, d->s[0], d->s[1], true, Z);
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = Z[j], y = w & (w >> 32) & 0xFFFFFFFFu;
+            uint64_t w2 = w ^ W0[j] ^ W1[j];
+            uint32_t y2 = (uint32_t)(y ^ Y0[j] ^ Y1[j]);
+            memcpy(m0 + 8 * j, &w2, 8);
+            memcpy(m0 + 8 * n + 4 * j, &y2, 4);
+        }
+        s = cc_net_send(ctx->net, CC_NEXT, m0, mlen);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m0, mlen);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, qb, 4 * n);   /* q1 from P1 */
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, qa, 4 * n);   /* q0 from P2 */
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
-        memcpy(w0, B + n, 8 * n);       /* e_h */
-        memcpy(w1, A + n, 8 * n);       /* e_{h+1} */
-    } else {
-        const bool is_a = rel == 1;
-        const cc_dir peer = is_a ? CC_NEXT : CC_PREV, helper = is_a ? CC_PREV : CC_NEXT;
-        const uint64_t *mask = is_a ? A : B;
-        for (size_t j = 0; j < n; j++)
-            m1[j] = (is_a ? d->s[0][j] + d->s[1][j] : d->s[1][j]) + mask[j];
-        s = cc_net_exchange(ctx->net, peer, m1, peer, m2, 8 * n);
-        /* e_{h+2} is s[1] at Pa and s[0] at Pb */
-        uint64_t *e2 = is_a ? w1 : w0, *eown = is_a ? w0 : w1;
-        if (s == CC_OK) s = cc_net_recv(ctx->net, helper, e2, 8 * n);
         if (s != CC_OK) goto out;
-        memcpy(eown, is_a ? A + n : B + n, 8 * n);
-        for (size_t j = 0; j < n; j++) e2[j] ^= ~(m1[j] + m2[j]);
+        for (size_t j = 0; j < n; j++) {
+            w0[j] = (qa[j] ^ Y0[j]) & 0xFFFFFFFFu;
+            w1[j] = (qb[j] ^ Y1[j]) & 0xFFFFFFFFu;
+        }
+    } else {
+        const bool p1 = me == 1;
+        const uint64_t *v = p1 ? d->s[1] : d->s[0];
+        uint64_t *negv = A;
+        for (size_t j = 0; j < n; j++) negv[j] = (uint64_t)0 - v[j];
+        unzip(n, negv, NULL, false, Z);                /* vh | vl ≪ 32 */
+        const uint64_t *wmine = p1 ? W0 : W1, *ymine = p1 ? Y0 : Y1;
+        const uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;
+        const uint64_t *mask = p1 ? sigA : sigB;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = wmine[j], vz = Z[j];
+            qa[j] = (uint32_t)(((w & (vz >> 32)) ^ ((w >> 32) & vz)) ^ mask[j]);
+        }
+        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qa, 4 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        /* slots: P1 (idx1, idx2), P2 (idx2, idx0) */
+        uint64_t *emine = p1 ? w0 : w1, *e2 = p1 ? w1 : w0;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w2, vz = Z[j];
+            uint32_t y2;
+            memcpy(&w2, m0 + 8 * j, 8);
+            memcpy(&y2, m0 + 8 * n + 4 * j, 4);
+            uint64_t q2 = ((w2 & (vz >> 32)) ^ ((w2 >> 32) & vz)) ^ sigA[j] ^ sigB[j];
+            uint64_t v3 = vz & (vz >> 32);              /* vh ∧ vl */
+            emine[j] = ((uint64_t)qa[j] ^ ymine[j]) & 0xFFFFFFFFu;
+            e2[j] = (q2 ^ y2 ^ v3) & 0xFFFFFFFFu;
+        }
     }
-    if (s != CC_OK) goto out;
-    /* AND tree: fold the high half onto the low half */
-    for (unsigned m = 64; m >= 2; m /= 2) {
+    /* AND tree 32 → 1: fold the high half onto the low half */
+    for (unsigned m = 32; m >= 2; m /= 2) {
         unsigned half = m / 2;
         uint64_t lo = (UINT64_C(1) << half) - 1;
         for (size_t j = 0; j < n; j++) {
@@ -610,10 +649,7 @@ static cc_status eq_impl(cc_proto *ctx, const cc_ashare *d, cc_bshare *out)
         if (s != CC_OK) goto out;
     }
 out:
-    pr_free(A);
-    pr_free(B);
-    pr_free(m1);
-    pr_free(m2);
+    pr_free(buf);
     return s;
 }
 

@@ -344,8 +344,8 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
         return role == 0 ? cost(7, 104 * N) : cost(7, 96 * N);
     case CC_OP_MSB:          /* role = party */
         return role == 0 ? cost(6, 35 * N) : cost(6, 17 * N);
-    case CC_OP_EQ:           /* role = (party - helper) mod 3 */
-        return role == 0 ? cost(6, 26 * N) : cost(7, 18 * N);
+    case CC_OP_EQ:           /* role = party */
+        return role == 0 ? cost(6, 30 * N) : cost(6, 10 * N);
     case CC_OP_B2A_BIT:      /* role = party */
         return role == 0 ? cost(1, 16 * N) : cost(1, 8 * N);
     case CC_OP_MUX:          /* b2a_bit + mul */

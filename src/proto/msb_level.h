@@ -101,3 +101,15 @@ void MSB_UNZIP_NAME(size_t n, const uint64_t *in, const uint64_t *add, uint64_t 
             out[j] = ODD(w) | (EVEN(w) << 32);
         }
 }
+
+/* out[j] = ODD(w) | EVEN(w) << 32 with w = in[j], complemented first when
+ * `invert` (equality's first level pairs all 64 bits, no shift). */
+void EQ_UNZIP_NAME(size_t n, const uint64_t *in, const uint64_t *add, bool invert, uint64_t *out)
+{
+    const uint64_t flip = invert ? ~UINT64_C(0) : 0;
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w = ((add ? in[j] + add[j] : in[j])) ^ flip;
+        out[j] = ODD(w) | (EVEN(w) << 32);
+    }
+}

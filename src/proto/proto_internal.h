@@ -69,6 +69,10 @@ void pr_msb_level_bmi2(size_t n, unsigned m, unsigned prev_m, const void *rin0, 
                        const uint64_t *P1, void *msg_out, size_t wb_out);
 void pr_msb_unzip_bmi2(size_t n, const uint64_t *in, const uint64_t *add, uint64_t *out);
 void pr_msb_unzip_portable(size_t n, const uint64_t *in, const uint64_t *add, uint64_t *out);
+void pr_eq_unzip_bmi2(size_t n, const uint64_t *in, const uint64_t *add, bool invert,
+                      uint64_t *out);
+void pr_eq_unzip_portable(size_t n, const uint64_t *in, const uint64_t *add, bool invert,
+                          uint64_t *out);
 void pr_msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void *rin0,
                            const void *rin1, size_t wb_in, uint64_t *G0, uint64_t *G1,
                            const uint64_t *P0, const uint64_t *P1, void *msg_out, size_t wb_out);

@@ -9,4 +9,5 @@
 #define ODD(x) _pext_u64((x), UINT64_C(0xAAAAAAAAAAAAAAAA))
 #define MSB_LEVEL_BODY msb_body_bmi2
 #define MSB_UNZIP_NAME pr_msb_unzip_bmi2
+#define EQ_UNZIP_NAME pr_eq_unzip_bmi2
 #include "msb_level.h"

@@ -457,6 +457,20 @@ static int body_bool(cc_proto *ctx)
         PT_TRY(cc_proto_msb(ctx, &af, &bc));
         for (size_t j = 0; j < n; j++) w[j] = full[j] >> 63;
         if (expect_b(ctx, "msb full range", &bc, w)) return 1;
+        /* equality over the whole ring: equal, off by 2^63, by 1, by a high bit */
+        {
+            uint64_t *other = calloc(n + 1, 8);
+            for (size_t j = 0; j < n; j++)
+                other[j] = j % 4 == 0 ? full[j] : j % 4 == 1 ? full[j] ^ (UINT64_C(1) << 63)
+                         : j % 4 == 2 ? full[j] + 1 : full[j] ^ (UINT64_C(1) << (j % 64));
+            cc_ashare ao;
+            PT_TRY(pt_ashare(ctx, 56, other, n, &ao));
+            PT_TRY(cc_proto_eq(ctx, &af, &ao, &bc));
+            for (size_t j = 0; j < n; j++) w[j] = full[j] == other[j];
+            if (expect_b(ctx, "eq full range", &bc, w)) return 1;
+            cc_ashare_free(&ao);
+            free(other);
+        }
         cc_ashare_free(&af);
         free(full);
 

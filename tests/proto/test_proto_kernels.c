@@ -1,4 +1,4 @@
-/* proto kernels: the BMI2 (PEXT) MSB tree level and pair unzip match the
+/* proto kernels: the BMI2 (PEXT) MSB tree level and pair unzips match the
  * portable ones bit-exactly on random inputs for every level of the tree; skipped, with a
  * message, when the CPU has no BMI2.  Local, no parties. */
 #include <stdarg.h>
@@ -48,6 +48,11 @@ static void msb_level_bmi2_matches_portable(void **state)
     pr_msb_unzip_portable(n, in0, NULL, oa);
     pr_msb_unzip_bmi2(n, in0, NULL, ob);
     assert_memory_equal(oa, ob, 8 * n);
+    for (int inv = 0; inv < 2; inv++) {          /* equality's unshifted unzip */
+        pr_eq_unzip_portable(n, in0, inv ? in1 : NULL, inv, oa);
+        pr_eq_unzip_bmi2(n, in0, inv ? in1 : NULL, inv, ob);
+        assert_memory_equal(oa, ob, 8 * n);
+    }
     free(in0); free(in1); free(P0); free(P1); free(Ga0); free(Ga1); free(Gb0); free(Gb1);
     free(oa); free(ob);
 }
