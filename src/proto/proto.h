@@ -250,8 +250,8 @@ cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
 cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                  cc_bshare *out);
 cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
-/* Equality (bit tensor): helper-dealt masked open + AND tree.  7 rounds
- * (helper 6); helper 26 B/elem, openers 18 (roles rotate per call). */
+/* Equality (bit tensor): P0 re-shares x0 + x1 while the first AND level is
+ * computed, then an AND tree.  6 rounds; P0 30 B/elem, P1/P2 10 B/elem. */
 cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
 cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
 /* Bit injection / B2A of a bit tensor: out ∈ {0,1} arithmetically.
