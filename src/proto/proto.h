@@ -123,10 +123,13 @@ void cc_proto_scope_end(cc_proto *ctx);
 
 /* Declared cost of one call of an op for this party.  `n` is the number of
  * elements the op communicates on (for matmul: batch·M·N outputs; for row
- * reductions: rows·cols inputs, `cols` in `aux`), `role` the party's role
- * in the call (0 for ops whose roles do not rotate, else as documented in
- * PROTOCOLS.md).  Declared rounds count sends that follow a receive, the way
- * cc_net counts them. */
+ * reductions: rows·cols inputs, `cols` in `aux`).  `role`: for input and
+ * input_seeded (party − owner) mod 3; for reveal_to (party − target) mod 3;
+ * for trunc / mul_trunc / matmul_trunc (party − helper) mod 3 with
+ * helper = call counter mod 3; for a2b, msb, eq, b2a_bit, mux, max_rows,
+ * argmax_rows the party index (P0 has the re-sharing role); ignored
+ * otherwise.  Rounds count sends that follow a receive, the way cc_net
+ * counts them (the op's first send included). */
 typedef struct cc_proto_cost {
     uint64_t rounds, bytes_sent;
 } cc_proto_cost;
