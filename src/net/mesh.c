@@ -241,6 +241,7 @@ cc_status cc_net_recv_begin(cc_net *net, cc_dir from, void *buf, size_t len, cc_
     CC_TRY(get_link(net, from, &l));
     cc_net_account_recv(net, len);
     cc_status s = cc_link_recv_begin(l, buf, len, cc_net_current_op(net), rx);
+    if (s == CC_OK) (*rx)->op = cc_net_current_op(net); /* points into the stats table */
     return s == CC_OK ? s : WRAP(s, "recv", from);
 }
 
@@ -248,15 +249,17 @@ cc_status cc_net_recv_begin(cc_net *net, cc_dir from, void *buf, size_t len, cc_
 cc_status cc_net_recv_wait(cc_net_rx *rx, size_t bytes)
 {
     cc_status s = cc_link_recv_wait(rx, bytes, NULL);
-    return s == CC_OK ? s : cc_error_wrap(s, "%s: recv from %s", rx->link->hub->self_name,
-                                          rx->link->name);
+    return s == CC_OK ? s : cc_error_wrap(s, "%s: recv from %s in op '%s'", rx->link->hub->self_name,
+                                          rx->link->name, rx->op ? rx->op : "?");
 }
 
 cc_status cc_net_recv_end(cc_net_rx *rx)
 {
     cc_link *l = rx->link;
+    const char *op = rx->op ? rx->op : "?";
     cc_status s = cc_link_recv_end(rx, NULL);
-    return s == CC_OK ? s : cc_error_wrap(s, "%s: recv from %s", l->hub->self_name, l->name);
+    return s == CC_OK ? s : cc_error_wrap(s, "%s: recv from %s in op '%s'", l->hub->self_name,
+                                          l->name, op);
 }
 
 cc_status cc_net_recv(cc_net *net, cc_dir from, void *buf, size_t len)

@@ -131,6 +131,7 @@ struct cc_net_rx {
     uint8_t *internal;        /* early bytes when not yet posted */
     size_t cap;
     uint32_t wire_op_hash;
+    const char *op;           /* the user's op tag at recv_begin (for errors) */
 };
 
 struct cc_link {
