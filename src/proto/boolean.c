@@ -146,73 +146,6 @@ cc_status cc_proto_bshr(cc_proto *ctx, const cc_bshare *a, unsigned bits, cc_bsh
     return CC_OK;
 }
 
-/* ---- boolean re-sharing of u = x_0 + x_1 with g = u AND x_2 in the same round ----------
- * (ABY3 §5.3 with a saved round.)  x = u + v, u = x_0 + x_1 known to P0,
- * v = x_2 known to P1 and P2 — a boolean sharing (0, 0, x_2) for free.
- * PRSS rand gives P0 (a0, a1), P1 (a1, σ), P2 (σ, a0), a second one σ'.
- *   P0: a2 = u ⊕ a0 ⊕ a1 to next and prev (16 bytes/elem).
- *   P1: g1 = (a1 ∧ v) ⊕ σ to prev = P0;  P2: g0 = (a0 ∧ v) ⊕ σ' to next = P0.
- *   P1, P2 after receiving a2: g2 = (a2 ∧ v) ⊕ σ ⊕ σ'.
- * Then g = g0 ⊕ g1 ⊕ g2 = u ∧ v and p = u ⊕ v are replicated: 1 round;
- * P0 sends 16 bytes/elem, P1 and P2 8.  The σ masks hide a1∧v, a0∧v from
- * P0; a0, a1 hide u from P2, P1. */
-static cc_status share_u_and_g(cc_proto *ctx, const cc_ashare *x, uint64_t *p0, uint64_t *p1,
-                               uint64_t *g0, uint64_t *g1)
-{
-    size_t n = x->n;
-    cc_status s = CC_OK;
-    uint64_t *r1 = pr_alloc(n), *r2 = pr_alloc(n);
-    if (!r1 || !r2) { s = CC_ERR_NOMEM; goto out; }
-    /* rand #1 → (p0, p1) hold (r_self, r_next); rand #2 → (r1, r2) */
-    cc_prss_rand(&ctx->prss, n, p0, p1);
-    cc_prss_rand(&ctx->prss, n, r1, r2);
-    if (ctx->party == 0) {
-        /* p0 = a0, p1 = a1 */
-        for (size_t j = 0; j < n; j++) r1[j] = (x->s[0][j] + x->s[1][j]) ^ p0[j] ^ p1[j];
-        s = cc_net_send(ctx->net, CC_NEXT, r1, 8 * n);
-        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, r1, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, g1, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, g0, 8 * n);
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-        /* u = (a0, a1), v = (0, 0): p = u */
-    } else if (ctx->party == 1) {
-        /* p0 = a1, p1 = σ; r2 = σ' */
-        const uint64_t *v = x->s[1];
-        uint64_t *a1 = p0, *sigma = p1, *sigma2 = r2;
-        for (size_t j = 0; j < n; j++) g0[j] = (a1[j] & v[j]) ^ sigma[j];
-        s = cc_net_send(ctx->net, CC_PREV, g0, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, r1, 8 * n);   /* a2 */
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-        if (s != CC_OK) goto out;
-        for (size_t j = 0; j < n; j++) {
-            g1[j] = (r1[j] & v[j]) ^ sigma[j] ^ sigma2[j];
-            p1[j] = r1[j] ^ v[j];                    /* p_2 = a2 ⊕ x2 */
-        }
-        /* g = (g1, g2) already in (g0, g1); p = (a1, a2 ⊕ x2) */
-    } else {
-        /* p0 = σ (F(k2)), p1 = a0; r1 = σ' */
-        const uint64_t *v = x->s[0];
-        uint64_t *sigma = p0, *a0 = p1, *sigma2 = r1;
-        for (size_t j = 0; j < n; j++) g1[j] = (a0[j] & v[j]) ^ sigma2[j];
-        s = cc_net_send(ctx->net, CC_NEXT, g1, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, r2, 8 * n);   /* a2 */
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-        if (s != CC_OK) goto out;
-        for (size_t j = 0; j < n; j++) {
-            g0[j] = (r2[j] & v[j]) ^ sigma[j] ^ sigma2[j];
-            p0[j] = r2[j] ^ v[j];
-        }
-        /* g = (g2, g0), p = (a2 ⊕ x2, a0) */
-    }
-out:
-    pr_free(r1);
-    pr_free(r2);
-    return s;
-}
-
 /* Gather the even / odd bits of a word into its low half (GF(2)-linear). */
 static inline uint64_t even_bits(uint64_t x)
 {
@@ -493,10 +426,26 @@ cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
 }
 
 /* ---- A2B: full Kogge–Stone adder (ABY3 §5.3) ----------------------------------------------
- * After share_u_and_g: for s = 1, 2, 4, 8, 16, 32:
- *   G ⊕= P ∧ (G << s),  P = P ∧ (P << s)   (both ANDs in one message;
- * the last level needs only G); sum = p ⊕ (G << 1).
- * Rounds: 7.  Bytes/elem: P0 16 + 5·16 + 8 = 104, P1/P2 8 + 88 = 96. */
+ * x = u + v (u = x0 + x1 at P0, v = x2 at P1, P2).  The first prefix level
+ * (span 2) is bilinear in (functions of u) × (functions of v), so it is
+ * computed inside P0's re-sharing round, as for MSB:
+ *   G1 = (U ∧ V) ⊕ ((U ∧ U≪1) ∧ V≪1) ⊕ (U≪1 ∧ (V ∧ V≪1))
+ *   P1 = (U ∧ U≪1) ⊕ (V ∧ V≪1) ⊕ (U ∧ V≪1) ⊕ (U≪1 ∧ V)
+ * P0 shares U and U ∧ U≪1 (a2 of both to next and prev: 16 B each); P1 and
+ * P2 send their [G1 | P1] cross terms (16 B) masked with k2 randomness that
+ * P0 lacks (σA, σB from the two PRSS draws for P1; σC, σD from the P1–P2
+ * pair stream for P2), and add the a2 terms once they arrive.  Then
+ * s = 2, 4, 8, 16, 32:  G ⊕= P ∧ (G ≪ s),  P = P ∧ (P ≪ s)  (both ANDs in
+ * one message built in one pass; the last level needs only G);
+ * sum = p ⊕ (G ≪ 1) with p = U ⊕ V.
+ * Rounds: 6.  Bytes/elem: P0 32 + 4·16 + 8 = 104, P1/P2 16 + 72 = 88. */
+static inline void a2b_T(uint64_t a, uint64_t b, uint64_t v, uint64_t *tg, uint64_t *tp)
+{
+    uint64_t a1 = a << 1, v1 = v << 1;
+    *tg = (a & v) ^ (b & v1) ^ (a1 & v & v1);
+    *tp = (a & v1) ^ (a1 & v);
+}
+
 cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
     CC_TRY(pr_check_n("a2b", "output", out->n, x->n));
@@ -506,17 +455,88 @@ cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     cc_status s = CC_OK;
     uint64_t *buf = NULL;
     if (n == 0) goto done;
-    buf = pr_alloc(10 * n);
+    buf = pr_alloc(18 * n);
     if (!buf) { s = CC_ERR_NOMEM; goto done; }
     uint64_t *p[2] = {buf, buf + n};              /* p = u ⊕ v, kept for the sum */
     uint64_t *G[2] = {buf + 2 * n, buf + 3 * n};  /* running group generate */
     uint64_t *P[2] = {buf + 4 * n, buf + 5 * n};  /* running group propagate */
     uint64_t *mine = buf + 6 * n, *theirs = buf + 8 * n;   /* [G term | P term] */
-    s = share_u_and_g(ctx, x, p[0], p[1], G[0], G[1]);
-    if (s != CC_OK) goto done;
-    memcpy(P[0], p[0], 8 * n);
-    memcpy(P[1], p[1], 8 * n);
-    for (unsigned sh = 1; sh <= 32; sh *= 2) {
+    uint64_t *B[2] = {buf + 10 * n, buf + 11 * n};         /* shares of U ∧ U≪1 */
+    uint64_t *sig = buf + 12 * n;                          /* σC | σD (P1, P2) */
+    uint64_t *r1 = buf + 14 * n, *r2 = buf + 16 * n;       /* received messages */
+    const int me = ctx->party;
+    /* ---- round 1: re-share U, U ∧ U≪1 and compute the first level */
+    cc_prss_rand(&ctx->prss, n, p[0], p[1]);               /* U shares (+ σA) */
+    cc_prss_rand(&ctx->prss, n, B[0], B[1]);               /* U∧U≪1 shares (+ σB) */
+    pr_pair_rand(ctx, 1, 2 * n, me == 0 ? NULL : sig);
+    uint64_t *qs[2];                                       /* [G | P] per slot */
+    if (me == 0) {
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t u = x->s[0][j] + x->s[1][j];
+            mine[j] = u ^ p[0][j] ^ p[1][j];
+            mine[n + j] = (u & (u << 1)) ^ B[0][j] ^ B[1][j];
+        }
+        s = cc_net_send(ctx->net, CC_NEXT, mine, 16 * n);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, mine, 16 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, r1, 16 * n);   /* q0 from P2 */
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, r2, 16 * n);   /* q1 from P1 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto done;
+        qs[0] = r1;
+        qs[1] = r2;
+    } else {
+        const bool p1 = me == 1;
+        const uint64_t *v = p1 ? x->s[1] : x->s[0];
+        /* P1 slots (idx1, idx2): own share in slot 0, σA/σB in slot 1;
+         * P2 slots (idx2, idx0): σA/σB in slot 0, own share in slot 1 */
+        const int own = p1 ? 0 : 1, two = 1 - own;
+        const uint64_t *a = p[own], *b = B[own];
+        uint64_t *sA = p[two], *sB = B[two];
+        const uint64_t *mg = p1 ? sA : sig, *mp = p1 ? sB : sig + n;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t tg, tp;
+            a2b_T(a[j], b[j], v[j], &tg, &tp);
+            mine[j] = tg ^ mg[j];
+            mine[n + j] = tp ^ mp[j];
+        }
+        const cc_dir to_p0 = p1 ? CC_PREV : CC_NEXT;
+        s = cc_net_send(ctx->net, to_p0, mine, 16 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, to_p0, r1, 16 * n);     /* a2 | b2 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto done;
+        /* q2 = T(a2, b2) ⊕ σA ⊕ σC | ⊕ σB ⊕ σD; then slot `two` holds idx 2 */
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t tg, tp, a2 = r1[j], b2 = r1[n + j];
+            a2b_T(a2, b2, v[j], &tg, &tp);
+            r2[j] = tg ^ sA[j] ^ sig[j];
+            r2[n + j] = tp ^ sB[j] ^ sig[n + j];
+            sA[j] = a2;
+            sB[j] = b2;
+        }
+        qs[own] = mine;
+        qs[two] = r2;
+    }
+    /* slots → p, G, P (idx 2 adds the v-only terms) */
+    for (int k = 0; k < 2; k++) {
+        const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
+        const uint64_t *v = me == 1 ? x->s[1] : x->s[0];
+        const uint64_t *q = qs[k];
+        uint64_t *pk = p[k], *Gk = G[k], *Pk = P[k], *bk = B[k];
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t vv = idx2 ? v[j] : 0;
+            Gk[j] = q[j];
+            Pk[j] = q[n + j] ^ bk[j] ^ (vv & (vv << 1));
+            pk[j] ^= vv;
+        }
+    }
+    /* ---- levels s = 2 .. 32 */
+    for (unsigned sh = 2; sh <= 32; sh *= 2) {
         /* both ANDs of the level, P ∧ (G ≪ s) and P ∧ (P ≪ s), in one message
          * (the last level needs only the first); one pass builds it */
         const bool last = sh == 32;

@@ -341,7 +341,7 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_MATMUL_TRUNC:
         return role == 0 ? cost(1, 16 * N) : cost(2, 16 * N);
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
-        return role == 0 ? cost(7, 104 * N) : cost(7, 96 * N);
+        return role == 0 ? cost(6, 104 * N) : cost(6, 88 * N);
     case CC_OP_MSB:          /* role = party */
         return role == 0 ? cost(6, 35 * N) : cost(6, 17 * N);
     case CC_OP_EQ:           /* role = party */

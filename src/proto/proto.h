@@ -239,8 +239,8 @@ cc_status cc_proto_mul_public_fxp(cc_proto *ctx, const cc_ashare *a, uint64_t c,
 /* ---- boolean circuits and comparisons ------------------------------------------ */
 /* AND on 64-bit words: 1 round, 64 bits/elem. */
 cc_status cc_proto_and(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out);
-/* A2B: full Kogge–Stone adder of (x0+x1) and x2.  7 rounds; P0 104 B/elem,
- * P1/P2 96. */
+/* A2B: full Kogge–Stone adder of (x0+x1) and x2, first level computed while
+ * P0 re-shares.  6 rounds; P0 104 B/elem, P1/P2 88. */
 cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 /* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree whose
  * first level is computed while P0 re-shares x0 + x1.
