@@ -64,8 +64,12 @@ static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
         if (!l) continue;
-        send_abort(l, h->fail_msg);
-        shutdown(l->fd, SHUT_RDWR); /* wakes our threads; peers see EOF at once */
+        if (l->tx_busy) { /* mid-frame: the writer sends ABORT after this frame */
+            l->abort_pending = true;
+        } else {
+            send_abort(l, h->fail_msg);
+            shutdown(l->fd, SHUT_RDWR); /* wakes our threads; peers see EOF at once */
+        }
         pthread_cond_broadcast(&l->send_cv);
     }
     pthread_cond_broadcast(&h->cv);
@@ -171,8 +175,32 @@ static cc_status send_frames(cc_link *l, const cc_send_item *it)
         CC_TRY(cc_sock_writev(l->fd, iov, 3, 0, idle));
         add(&l->tx_progress, n + sizeof hdr + tagn);
         off += n;
+        if (__atomic_load_n(&l->hub->fail_status, __ATOMIC_RELAXED) != CC_OK && off < it->len)
+            return cc_error_set(CC_ERR_PEER, "run failed"); /* stop between frames */
     } while (off < it->len);
     return CC_OK;
+}
+
+/* After a write (hub->mu held, tx_busy just cleared): if the run failed
+ * meanwhile, the frame went out whole, so the ABORT can follow it. */
+static void finish_pending_abort(cc_link *l)
+{
+    if (!l->abort_pending) return;
+    l->abort_pending = false;
+    send_abort(l, l->hub->fail_msg);
+    shutdown(l->fd, SHUT_RDWR);
+}
+
+/* A write failed because the peer went away.  Its receiving side usually
+ * knows why (an ABORT frame carrying the cause, or an orderly EOF): give the
+ * receiver thread a moment to report that first (hub->mu held). */
+static void let_receiver_explain(cc_link *l)
+{
+    cc_hub *h = l->hub;
+    struct timespec ts;
+    deadline_ts(cc_now_ns() + 250000000u, &ts);
+    while (h->fail_status == CC_OK && !l->rx_done && l->threads_started)
+        if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT) break;
 }
 
 static void *sender_main(void *arg)
@@ -190,9 +218,12 @@ static void *sender_main(void *arg)
         cc_status s = send_frames(l, &it);
         pthread_mutex_lock(&h->mu);
         l->tx_busy = false;
+        finish_pending_abort(l);
         if (s != CC_OK) {
-            cc_hub_fail_locked(h, s, "sending to %s: %s", l->name,
-                               s == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            char why[256];
+            snprintf(why, sizeof why, "%s", s == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            if (s == CC_ERR_PEER) let_receiver_explain(l);
+            cc_hub_fail_locked(h, s, "sending to %s: %s", l->name, why);
             break;
         }
         l->q_head++;
@@ -493,9 +524,12 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
         s = send_frames(l, &it);
         pthread_mutex_lock(&h->mu);
         l->tx_busy = false;
+        finish_pending_abort(l);
         if (s != CC_OK) {
-            cc_hub_fail_locked(h, s, "sending to %s: %s", l->name,
-                               s == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            char why[256];
+            snprintf(why, sizeof why, "%s", s == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            if (s == CC_ERR_PEER) let_receiver_explain(l);
+            cc_hub_fail_locked(h, s, "sending to %s: %s", l->name, why);
             s = hub_error(h);
         }
         pthread_cond_broadcast(&h->cv);

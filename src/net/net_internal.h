@@ -158,6 +158,7 @@ struct cc_link {
     uint64_t tx_progress;     /* bytes written so far (atomic) */
     struct cc_net_rx *rx_writing; /* entry the receiver is filling outside the lock */
     bool tx_busy;             /* sender is reading a user buffer outside the lock */
+    bool abort_pending;       /* run failed mid-frame: send ABORT once the frame is out */
     bool peer_bye, rx_done, tx_done;
 };
 

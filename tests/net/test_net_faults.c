@@ -374,5 +374,7 @@ int main(void)
         cmocka_unit_test(nobody_connects),
         cmocka_unit_test(malformed_frames_rejected),
     };
+    const char *filter = getenv("CARACAL_NET_TEST_FILTER");
+    if (filter) cmocka_set_test_filter(filter);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
