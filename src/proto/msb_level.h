@@ -1,37 +1,18 @@
-/* One level of the MSB carry tree, fused into a single pass (included by
- * boolean.c with portable bit gathering and by span_bmi2.c with PEXT; the
- * includer defines MSB_LEVEL_NAME, EVEN(x) and ODD(x)).
+/* One level of the MSB carry tree, fused into a single pass, and the bit-pair
+ * unzips of the MSB / equality first levels (included by boolean.c with
+ * portable bit gathering and by span_bmi2.c with PEXT; the includer defines
+ * MSB_LEVEL_NAME, MSB_LEVEL_BODY, MSB_UNZIP_NAME, EQ_UNZIP_NAME, EVEN(x)
+ * and ODD(x)).
  *
  * Per element and share plane k: take the previous level's AND result r_k
  * (from the packed messages rin_k, masked to prev_m bits) and update
  *   g_k = G_k ⊕ (r_k ∧ lo),  p_k = r_k ≫ prev_half
- * (first level, prev_m = 0: g_k = G_k, p_k = P_k as given), split the m-bit spans into high (odd) and low (even)
- * halves, keep G_k = G_hi and form the AND operands
+ * (first level, prev_m = 0: g_k = G_k, p_k = P_k as given), split the
+ * m-bit spans into high (odd) and low (even) halves, keep G_k = G_hi and form the AND operands
  *   a = P_hi | P_hi ≪ half,  b = G_lo | P_lo ≪ half   (m = 2: a = P_hi, b = G_lo)
  * then the local AND term z = a0 (b0 ⊕ b1) ⊕ a1 b0, stored in wb_out bytes
  * of msg_out.  One pass instead of six keeps the tree memory-light. */
-#ifndef MSB_LEVEL_HELPERS
-#define MSB_LEVEL_HELPERS
-static inline uint64_t msb_ld(const void *p, size_t wb, size_t j)
-{
-    switch (wb) {
-    case 8: return ((const uint64_t *)p)[j];
-    case 4: return ((const uint32_t *)p)[j];
-    case 2: return ((const uint16_t *)p)[j];
-    default: return ((const uint8_t *)p)[j];
-    }
-}
-
-static inline void msb_st(void *p, size_t wb, size_t j, uint64_t v)
-{
-    switch (wb) {
-    case 8: ((uint64_t *)p)[j] = v; break;
-    case 4: ((uint32_t *)p)[j] = (uint32_t)v; break;
-    case 2: ((uint16_t *)p)[j] = (uint16_t)v; break;
-    default: ((uint8_t *)p)[j] = (uint8_t)v; break;
-    }
-}
-#endif
+#include "msb_wire.h"
 
 /* The level body; always inlined with constant m / widths so every level
  * gets its own branch-free loop. */

@@ -77,6 +77,9 @@ void pr_msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void *ri
                            const void *rin1, size_t wb_in, uint64_t *G0, uint64_t *G1,
                            const uint64_t *P0, const uint64_t *P1, void *msg_out, size_t wb_out);
 
+/* BMI2 kernels allowed: cpuid has BMI2 and CARACAL_ISA is not "ref". */
+bool pr_use_bmi2(void);
+
 /* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 

@@ -1,0 +1,375 @@
+/* Comparisons on replicated shares: MSB / less-than and equality, both
+ * with their first circuit level inside P0's re-sharing round (DESIGN.md §4,
+ * Appendix A; ABY3 ePrint 2018/403 §5.3; derivations in docs/PROTOCOLS.md). */
+#include "proto_internal.h"
+#include "msb_wire.h"
+
+/* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
+ * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v), x = u + v with u = x0 + x1 (P0)
+ * and v = x2 (P1, P2).  The carry into bit 63 is the group generate of bits
+ * 0..62: shift left by one and reduce 64 spans → 1 with
+ *   G = G_hi ⊕ P_hi G_lo,  P = P_hi P_lo.
+ * Round 1 computes the whole first level (32 span pairs) at once, because
+ * with g = u∧v, p = u⊕v its outputs are bilinear in (bits of u) × (bits of v):
+ *   G1 = uh·vh ⊕ (uh ul)·vl ⊕ ul·(vh vl)
+ *   P1 = uh ul ⊕ vh vl ⊕ uh·vl ⊕ ul·vh
+ * (uh, ul = high / low bit of each pair of u≪1; same for v).  P0 shares
+ * W = uh | ul≪32 and Y = (uh∧ul) | u_63≪32 (PRSS shares a0, a1; a2 to next
+ * and prev, 8 + 5 bytes each), while P1 sends T(a1) ⊕ σA and P2 sends
+ * T(a0) ⊕ σB to P0, where T(w, y) = [G1 part | P1 cross part ≪ 32] is the
+ * bilinear form evaluated on one share (8 bytes); P1 and P2 add T(a2) ⊕ σA ⊕ σB
+ * once a2 arrives.  σA, σB come from k2 (P1, P2 only).  Then five more
+ * levels on 32 → 1 spans, both ANDs of a level in one word of m bits
+ * (4, 2, 1, 1, 1 bytes).  Rounds: 6.  Bytes/elem: P0 2·13 + 9 = 35,
+ * P1/P2 8 + 9 = 17. */
+typedef void (*msb_level_fn)(size_t, unsigned, unsigned, const void *, const void *, size_t,
+                             uint64_t *, uint64_t *, const uint64_t *, const uint64_t *, void *,
+                             size_t);
+
+/* Run a tree level over thread-sized chunks of the elements (each chunk is
+ * the same kernel on offset pointers). */
+static void level_chunks(msb_level_fn level, size_t n, unsigned m, unsigned prev_m,
+                         const void *rin0, const void *rin1, size_t wb_in, uint64_t *G0,
+                         uint64_t *G1, const uint64_t *P0, const uint64_t *P1, void *msg_out,
+                         size_t wb_out)
+{
+    const size_t chunk = 16384, nchunks = (n + chunk - 1) / chunk;
+    #pragma omp parallel for schedule(static) if (n >= PR_PAR_MIN) num_threads(cc_thread_count())
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t j0 = c * chunk, len = CC_MIN(chunk, n - j0);
+        level(len, m, prev_m, (const uint8_t *)rin0 + j0 * wb_in,
+              (const uint8_t *)rin1 + j0 * wb_in, wb_in, G0 + j0, G1 + j0, P0 + j0, P1 + j0,
+              (uint8_t *)msg_out + j0 * wb_out, wb_out);
+    }
+}
+
+static inline uint64_t msb_T(uint64_t w, uint64_t y, uint64_t vz)
+{
+    uint64_t x1 = w & 0xFFFFFFFFu, x2 = w >> 32, x3 = y & 0xFFFFFFFFu;
+    uint64_t vh = vz & 0xFFFFFFFFu, vl = vz >> 32;
+    uint64_t g = (x1 & vh) ^ (x3 & vl) ^ (x2 & vh & vl);
+    uint64_t pc = (x1 & vl) ^ (x2 & vh);
+    return g | (pc << 32);
+}
+
+static inline void st5(uint8_t *p, uint64_t v) { memcpy(p, &v, 5); }   /* little-endian */
+static inline uint64_t ld5(const uint8_t *p)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, 5);
+    return v;
+}
+
+cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    size_t n = x->n;
+    pr_book_op(ctx, CC_OP_MSB, n, 0, ctx->party);
+    if (n == 0) return CC_OK;
+    cc_status s = CC_OK;
+    const size_t mlen = 13 * n;                 /* a2 of W (8 B) and of Y (5 B) */
+    uint64_t *buf = pr_alloc(12 * n + (mlen + 7) / 8);
+    if (!buf) return CC_ERR_NOMEM;
+    uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n;
+    uint64_t *G0 = buf + 4 * n, *G1 = buf + 5 * n, *P0 = buf + 6 * n, *P1 = buf + 7 * n;
+    uint64_t *Z = buf + 8 * n;                  /* unzipped u or v */
+    void *msg[2][2] = {{buf + 9 * n, buf + 10 * n}, {buf + 11 * n, buf + 12 * n}};
+    uint8_t *m0 = (uint8_t *)(void *)(buf + 12 * n);   /* round-1 message (P0 out, P1/P2 in) */
+    void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
+        pr_use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
+    /* rand #1 → W shares (P1, P2 also get σA = F(k2)); rand #2 → Y shares, σB */
+    cc_prss_rand(&ctx->prss, n, W0, W1);
+    cc_prss_rand(&ctx->prss, n, Y0, Y1);
+    const int me = ctx->party;
+    if (me == 0) {
+        unzip(n, x->s[0], x->s[1], Z);
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t u63 = (x->s[0][j] + x->s[1][j]) >> 63;
+            uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
+            memcpy(m0 + 8 * j, &(uint64_t){w ^ W0[j] ^ W1[j]}, 8);
+            st5(m0 + 8 * n + 5 * j, y ^ Y0[j] ^ Y1[j]);
+        }
+        s = cc_net_send(ctx->net, CC_NEXT, m0, mlen);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m0, mlen);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, G1, 8 * n);   /* q1 from P1 */
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, G0, 8 * n);   /* q0 from P2 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+    } else {
+        /* P1: (W1, w2), σA = W1 slot 1; P2: (w2, W0), σA = slot 0 of rand #1 */
+        const bool p1 = me == 1;
+        const uint64_t *v = p1 ? x->s[1] : x->s[0];
+        unzip(n, v, NULL, Z);
+        uint64_t *wmine = p1 ? W0 : W1, *ymine = p1 ? Y0 : Y1;     /* a1 (P1) or a0 (P2) */
+        uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;      /* the F(k2) halves */
+        uint64_t *qmine = p1 ? G0 : G1, *q2 = p1 ? G1 : G0;
+        const uint64_t *mask = p1 ? sigA : sigB;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
+        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qmine, 8 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        /* index-2 shares arrive: w2, y2; put them in the σ slots (no longer needed
+         * after q2 is formed) */
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w2, y2 = ld5(m0 + 8 * n + 5 * j);
+            memcpy(&w2, m0 + 8 * j, 8);
+            q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
+            sigA[j] = w2;
+            sigB[j] = y2;
+        }
+    }
+    /* Now every party has, for its slots k = 0, 1: Y_k and Q_k (Q in G0/G1).
+     * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0). */
+    {
+        uint64_t *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
+        for (int k = 0; k < 2; k++) {
+            const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
+            uint64_t *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
+            PR_OMP_FOR(n)
+            for (size_t j = 0; j < n; j++) {
+                uint64_t q = Gk[j], y = Yk[j];
+                uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */
+                uint64_t v63 = idx2 ? (k == 1 ? x->s[1][j] : x->s[0][j]) >> 63 : 0;
+                Gk[j] = q & 0xFFFFFFFFu;
+                Pk[j] = (q >> 32) ^ (y & 0xFFFFFFFFu) ^ vv;
+                out->s[k][j] = ((y >> 32) & 1) ^ v63;
+            }
+        }
+    }
+    msb_level_fn level = pr_use_bmi2() ? pr_msb_level_bmi2 : pr_msb_level_portable;
+    unsigned prev_m = 0;
+    size_t wb_in = 0;
+    int cur = 0;
+    for (unsigned m = 32; m >= 2; m /= 2) {
+        size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
+        void **in = msg[cur ^ 1], **outm = msg[cur];
+        level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
+        /* XOR-zero mask on the packed message (linear), then the AND's reshare */
+        uint64_t *mine = outm[0], *zero = outm[1];
+        if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);
+        cc_prss_zero_xor(&ctx->prss, words, zero);
+        cc_ring_xor(words, mine, zero, mine);
+        s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, outm[1], n * wb);
+        if (s != CC_OK) goto out;
+        prev_m = m > 2 ? m : 1;
+        wb_in = wb;
+        cur ^= 1;
+    }
+    /* carry = G_hi ⊕ (P_hi ∧ G_lo) of the last level */
+    {
+        void **in = msg[cur ^ 1];
+        for (size_t j = 0; j < n; j++) {
+            out->s[0][j] ^= (G0[j] ^ msb_ld(in[0], wb_in, j)) & 1;
+            out->s[1][j] ^= (G1[j] ^ msb_ld(in[1], wb_in, j)) & 1;
+        }
+    }
+out:
+    pr_free(buf);
+    return s;
+}
+
+cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("msb", "output", out->n, x->n));
+    pr_enter(ctx, "msb");
+    cc_status s = pr_msb(ctx, x, out);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb");
+}
+
+/* Less-than = MSB(a − b), valid while |a − b| < 2^63. */
+cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("lt", "second operand", b->n, a->n));
+    CC_TRY(pr_check_n("lt", "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(pr_ashare_tmp(&d, a->n));
+    pr_enter(ctx, "lt");
+    cc_status s = cc_proto_sub(ctx, a, b, &d);
+    if (s == CC_OK) s = pr_msb(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto lt");
+}
+
+static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
+                                const uint64_t *cv, bool greater, cc_bshare *out,
+                                const char *op)
+{
+    CC_TRY(pr_check_n(op, "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(pr_ashare_tmp(&d, a->n));
+    pr_enter(ctx, op);
+    cc_status s = CC_OK;
+    /* a < c ⇔ MSB(a − c);  a > c ⇔ MSB(c − a) */
+    if (greater) {
+        s = cc_proto_neg(ctx, a, &d);
+        if (s == CC_OK) pr_add_public_plane(ctx, a->n, c, cv, d.s[0], d.s[1]);
+    } else {
+        memcpy(d.s[0], a->s[0], 8 * a->n);
+        memcpy(d.s[1], a->s[1], 8 * a->n);
+        if (cv) {
+            uint64_t *neg = pr_alloc(a->n);
+            if (!neg) s = CC_ERR_NOMEM;
+            else {
+                for (size_t j = 0; j < a->n; j++) neg[j] = (uint64_t)0 - cv[j];
+                pr_add_public_plane(ctx, a->n, 0, neg, d.s[0], d.s[1]);
+                pr_free(neg);
+            }
+        } else {
+            pr_add_public_plane(ctx, a->n, (uint64_t)0 - c, NULL, d.s[0], d.s[1]);
+        }
+    }
+    if (s == CC_OK) s = pr_msb(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", op);
+}
+
+cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, c, NULL, false, out, "lt_public");
+}
+
+cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                 cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, 0, c, false, out, "lt_public");
+}
+
+cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, c, NULL, true, out, "gt_public");
+}
+
+/* ---- equality (DESIGN.md §4: masked re-sharing + log-depth AND tree) ------------------------
+ * d = a − b = u + v with u = d0 + d1 (P0) and v = d2 (P1, P2); d = 0 iff
+ * w = ¬u ⊕ (−v) is all ones, so EQ = AND of the 64 bits of w.  As in MSB,
+ * the first AND level (32 bit pairs) is bilinear in P0's and P1/P2's data:
+ *   w_hi w_lo = (ūh ūl) ⊕ (vh vl) ⊕ ūh·vl ⊕ ūl·vh      (ū = ¬u, v ← −v)
+ * so it is computed while P0 re-shares W = ūh | ūl≪32 and Y = ūh ∧ ūl
+ * (a2 to next and prev: 8 + 4 bytes each) and P1 / P2 send their cross terms
+ * on a1 / a0 masked with σA / σB from k2 (4 bytes).  Then an AND tree
+ * 32 → 1 (widths 16, 8, 4, 2, 1: 2+1+1+1+1 bytes).  No helper, no opening.
+ * Rounds: 6.  Bytes/elem: P0 2·12 + 6 = 30, P1/P2 4 + 6 = 10. */
+static cc_status eq_impl(cc_proto *ctx, const cc_ashare *d, cc_bshare *out)
+{
+    size_t n = d->n;
+    pr_book_op(ctx, CC_OP_EQ, n, 0, ctx->party);
+    if (n == 0) return CC_OK;
+    cc_status s = CC_OK;
+    const size_t mlen = 12 * n;
+    uint64_t *buf = pr_alloc(7 * n + (mlen + 7) / 8 + (4 * n + 7) / 8 * 2);
+    if (!buf) return CC_ERR_NOMEM;
+    uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n, *Z = buf + 4 * n;
+    uint64_t *A = buf + 5 * n;                         /* 2n: tree operands */
+    uint8_t *m0 = (uint8_t *)(void *)(buf + 7 * n);    /* round-1 message */
+    uint32_t *qa = (uint32_t *)(void *)(buf + 7 * n + (mlen + 7) / 8);
+    uint32_t *qb = qa + ((4 * n + 7) / 8) * 2;
+    uint64_t *w0 = out->s[0], *w1 = out->s[1];
+    void (*unzip)(size_t, const uint64_t *, const uint64_t *, bool, uint64_t *) =
+        pr_use_bmi2() ? pr_eq_unzip_bmi2 : pr_eq_unzip_portable;
+    cc_prss_rand(&ctx->prss, n, W0, W1);
+    cc_prss_rand(&ctx->prss, n, Y0, Y1);
+    const int me = ctx->party;
+    if (me == 0) {
+        unzip(n, d->s[0], d->s[1], true, Z);
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = Z[j], y = w & (w >> 32) & 0xFFFFFFFFu;
+            uint64_t w2 = w ^ W0[j] ^ W1[j];
+            uint32_t y2 = (uint32_t)(y ^ Y0[j] ^ Y1[j]);
+            memcpy(m0 + 8 * j, &w2, 8);
+            memcpy(m0 + 8 * n + 4 * j, &y2, 4);
+        }
+        s = cc_net_send(ctx->net, CC_NEXT, m0, mlen);
+        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m0, mlen);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, qb, 4 * n);   /* q1 from P1 */
+        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, qa, 4 * n);   /* q0 from P2 */
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        for (size_t j = 0; j < n; j++) {
+            w0[j] = (qa[j] ^ Y0[j]) & 0xFFFFFFFFu;
+            w1[j] = (qb[j] ^ Y1[j]) & 0xFFFFFFFFu;
+        }
+    } else {
+        const bool p1 = me == 1;
+        const uint64_t *v = p1 ? d->s[1] : d->s[0];
+        uint64_t *negv = A;
+        for (size_t j = 0; j < n; j++) negv[j] = (uint64_t)0 - v[j];
+        unzip(n, negv, NULL, false, Z);                /* vh | vl ≪ 32 */
+        const uint64_t *wmine = p1 ? W0 : W1, *ymine = p1 ? Y0 : Y1;
+        const uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;
+        const uint64_t *mask = p1 ? sigA : sigB;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = wmine[j], vz = Z[j];
+            qa[j] = (uint32_t)(((w & (vz >> 32)) ^ ((w >> 32) & vz)) ^ mask[j]);
+        }
+        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qa, 4 * n);
+        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
+        cc_status f = cc_net_flush(ctx->net);
+        if (s == CC_OK) s = f;
+        if (s != CC_OK) goto out;
+        /* slots: P1 (idx1, idx2), P2 (idx2, idx0) */
+        uint64_t *emine = p1 ? w0 : w1, *e2 = p1 ? w1 : w0;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w2, vz = Z[j];
+            uint32_t y2;
+            memcpy(&w2, m0 + 8 * j, 8);
+            memcpy(&y2, m0 + 8 * n + 4 * j, 4);
+            uint64_t q2 = ((w2 & (vz >> 32)) ^ ((w2 >> 32) & vz)) ^ sigA[j] ^ sigB[j];
+            uint64_t v3 = vz & (vz >> 32);              /* vh ∧ vl */
+            emine[j] = ((uint64_t)qa[j] ^ ymine[j]) & 0xFFFFFFFFu;
+            e2[j] = (q2 ^ y2 ^ v3) & 0xFFFFFFFFu;
+        }
+    }
+    /* AND tree 32 → 1: fold the high half onto the low half */
+    for (unsigned m = 32; m >= 2; m /= 2) {
+        unsigned half = m / 2;
+        uint64_t lo = (UINT64_C(1) << half) - 1;
+        for (size_t j = 0; j < n; j++) {
+            A[j] = w0[j] >> half;       A[n + j] = w1[j] >> half;
+            w0[j] &= lo;                w1[j] &= lo;
+        }
+        s = pr_and_width(ctx, n, half, A, A + n, w0, w1, w0, w1);
+        if (s != CC_OK) goto out;
+    }
+out:
+    pr_free(buf);
+    return s;
+}
+
+cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("eq", "second operand", b->n, a->n));
+    CC_TRY(pr_check_n("eq", "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(pr_ashare_tmp(&d, a->n));
+    pr_enter(ctx, "eq");
+    cc_status s = cc_proto_sub(ctx, a, b, &d);
+    if (s == CC_OK) s = eq_impl(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto eq");
+}
+
+cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("eq_public", "output", out->n, a->n));
+    cc_ashare d;
+    CC_TRY(pr_ashare_tmp(&d, a->n));
+    pr_enter(ctx, "eq_public");
+    cc_status s = cc_proto_add_public(ctx, a, (uint64_t)0 - c, &d);
+    if (s == CC_OK) s = eq_impl(ctx, &d, out);
+    pr_exit(ctx);
+    cc_ashare_free(&d);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto eq_public");
+}
