@@ -328,8 +328,20 @@ static int run(const options *o)
     return rc;
 }
 
+/* The local parties share this machine's cores, so idle OpenMP workers
+ * must sleep rather than spin (libgomp reads the policy once, at load: set it
+ * and re-execute ourselves when the caller has not chosen one). */
+static void prefer_passive_openmp(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: run on with the default policy */
+}
+
 int main(int argc, char **argv)
 {
+    prefer_passive_openmp(argv);
     options o = { .n_new = 1, .reveal = "token", .approx = "precise", .frac_bits = -1 };
     enum { O_CKPT = 256, O_SHARES, O_SYNTH, O_PROMPT, O_TOK, O_IDS, O_CONFIG, O_KEY, O_PARTIES,
            O_JSON, O_ALL, O_CPUS, O_THREADS, O_REVEAL, O_APPROX, O_INSECURE, O_VERIFY };

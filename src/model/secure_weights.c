@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "prg.h"
@@ -55,12 +56,24 @@ static cc_status reserve_linear(cc_sweights *w, size_t elems)
     return CC_OK;
 }
 
+/* Small models are streamed again for every generated token; keeping their
+ * pages cached costs little.  Big ones (LLaMA-7B: 54 GB) must be dropped. */
+static bool model_fits_in_cache(const char *path)
+{
+    char data[4096];
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+    snprintf(data, sizeof data, "%s/w2.ccw", path);
+    return stat(data, &st) == 0 && st.st_size < (off_t)(1u << 30);
+}
+
 cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
                                   cc_sweights **out)
 {
     cc_sweights *w = cc_calloc(1, sizeof *w);
     if (!w) return CC_ERR_NOMEM;
-    cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify };
+    cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify,
+                                 .keep_cached = model_fits_in_cache(path) };
     cc_status s = cc_bundle_open(path, &o, &w->bundle);
     if (s != CC_OK) {
         cc_free(w);
