@@ -9,6 +9,7 @@
  *    public all-zero types; classifier logits within tolerance, same class.
  *    Head size 8 (1/√8 goes through the public multiplier path).
  *  - tanh on shares (the pooler) against libm on a grid, both sets.
+ *  - synthetic weights of the same geometry cost exactly the bytes bundles do.
  *  - an engine refuses a model of the other architecture. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +176,8 @@ typedef struct job {
     const int *tokens, *types;      /* types NULL: all type 0, not sent */
     float out[GPT2_N * 64];         /* revealed logits (client) */
     double tanh_err[2];             /* max |err| on the grid, on [-3, 3] */
+    const cc_model_config *synthetic;   /* parties derive weights from seeds */
+    uint64_t bytes_sent[3];         /* per party, all tags (model jobs) */
     cc_status client_status;
 } job;
 
@@ -269,9 +272,21 @@ static int party_main(cc_net *net, void *arg)
         s = party_tanh(net, j, &p);
     } else {
         cc_sweights *w = NULL;
-        s = cc_sweights_open_bundle(j->shares, cc_net_party(net), F, false, &w);
+        if (j->synthetic)
+            s = cc_sweights_open_synthetic(j->synthetic, cc_net_party(net), F, &w);
+        else
+            s = cc_sweights_open_bundle(j->shares, cc_net_party(net), F, false, &w);
         if (s == CC_OK) s = party_job(net, j, &p, w);
         cc_sweights_close(w);
+        /* everything this party sent, for the synthetic == bundle check */
+        cc_net_stat st[64];
+        size_t k = cc_net_stats(net, st, 64);
+        uint64_t sent = 0;
+        for (size_t i = 0; i < k && i < 64; i++) sent += st[i].bytes_sent;
+        if (s == CC_OK && j->kind != JOB_WRONG_ARCH) {
+            s = cc_net_send(net, CC_CLIENT, &sent, sizeof sent);
+            if (s == CC_OK) s = cc_net_flush(net);
+        }
     }
     if (s != CC_OK) fprintf(stderr, "P%d: %s\n", cc_net_party(net), cc_error_message());
     cc_proto_free(&p);
@@ -314,6 +329,8 @@ static int client_main(cc_client *c, void *arg)
     } else if (j->kind == JOB_TANH) {
         s = cc_client_recv(c, 0, j->tanh_err, sizeof j->tanh_err);
     }
+    for (int i = 0; s == CC_OK && (j->kind == JOB_GPT2 || j->kind == JOB_BERT) && i < 3; i++)
+        s = cc_client_recv(c, i, &j->bytes_sent[i], sizeof j->bytes_sent[i]);
     j->client_status = s;
     return s == CC_OK ? 0 : 1;
 }
@@ -466,6 +483,36 @@ static void tanh_error(void **state)
     }
 }
 
+/* --synthetic must cost exactly what real bundles cost: same geometry,
+ * same job, the same bytes sent by every party. */
+static void synthetic_communicates_like_bundles(void **state)
+{
+    (void)state;
+    for (int arch = 0; arch < 2; arch++) {
+        const cc_model_weights *w = arch ? &bert_w : &gpt2_w;
+        uint64_t sent[2][3];
+        for (int synth = 0; synth < 2; synth++) {
+            job *j = calloc(1, sizeof *j);
+            *j = (job){ .kind = arch ? JOB_BERT : JOB_GPT2, .shares = arch ? bert_dir : gpt2_dir,
+                        .approx = CC_APPROX_PUMA, .tokens = arch ? bert_tokens : gpt2_tokens,
+                        .types = arch ? bert_types : NULL,
+                        .synthetic = synth ? &w->config : NULL };
+            cc_status s = run_job(j);
+            if (s != CC_OK) fail_msg("%s run failed: %s", synth ? "synthetic" : "bundle",
+                                     cc_error_message());
+            memcpy(sent[synth], j->bytes_sent, sizeof sent[synth]);
+            free(j);
+        }
+        printf("%s bytes sent P0/P1/P2: bundle %llu/%llu/%llu, synthetic %llu/%llu/%llu\n",
+               arch ? "bert" : "gpt2", (unsigned long long)sent[0][0],
+               (unsigned long long)sent[0][1], (unsigned long long)sent[0][2],
+               (unsigned long long)sent[1][0], (unsigned long long)sent[1][1],
+               (unsigned long long)sent[1][2]);
+        assert_true(sent[0][0] > 0);
+        assert_memory_equal(sent[0], sent[1], sizeof sent[0]);
+    }
+}
+
 static void wrong_architecture_refused(void **state)
 {
     (void)state;
@@ -482,6 +529,7 @@ int main(void)
         cmocka_unit_test(gpt2_precise_matches_reference),
         cmocka_unit_test(gpt2_puma_matches_reference),
         cmocka_unit_test(bert_matches_reference),
+        cmocka_unit_test(synthetic_communicates_like_bundles),
         cmocka_unit_test(wrong_architecture_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
