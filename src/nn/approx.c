@@ -38,9 +38,13 @@ static const cc_approx_set puma_set = {
 };
 
 /* ---- precise: our fits (perf/plot_approx_fit.c) ----------------------------------
- * GeLU/SiLU = x/2 + E(x) with E even, fitted on [-a, a] as a polynomial in
- * w = (x/a)^2 under the continuity constraint E(a) = a/2, so the pieces
- * 0 | x/2 + E | x meet exactly at ±a.  Two comparisons instead of three. */
+ * GeLU = x/2 + E(x) with E even, fitted on [-4, 4] as a polynomial in
+ * w = (x/4)^2 under the continuity constraint E(4) = 2, so the pieces
+ * 0 | x/2 + E | x meet exactly at ±4.  Two comparisons instead of three.
+ * SiLU through y = |x| in three pieces (cc_silu_abs): minimax fits of
+ * E(y) = y/2·tanh(y/2) on [0, 4) in w = (y/4)^2 (error 1.08e-4) and of
+ * E(y) - y/2 = -y/(1+e^y) on [4, 12) in z = (y-8)/4 (6.9e-5); E = y/2
+ * beyond 12 (7.4e-5). */
 static const cc_approx_set precise_set = {
     .gelu = {
         .nbreaks = 2, .brk = { -4.0, 4.0 }, .var_sq_log2 = 2, .var_extra_bits = 8,
@@ -52,16 +56,14 @@ static const cc_approx_set precise_set = {
                      -5.4436320704259824 } },
             { .kind = CC_SEG_IDENTITY },
         } },
-    .silu = {
-        .nbreaks = 2, .brk = { -8.0, 8.0 }, .var_sq_log2 = 3, .var_extra_bits = 8,
-        .seg = {
-            { .kind = CC_SEG_ZERO },
-            { .kind = CC_SEG_POLY, .lin = 0.5, .deg = 8,
-              .c = { 0.0025891512694897756, 15.450263459817121, -65.420335845453522,
-                     235.79312788924918, -560.15764977506933, 832.67017870332313,
-                     -740.07733612746063, 357.95597788820533, -72.216815343880739 } },
-            { .kind = CC_SEG_IDENTITY },
-        } },
+    .silu_abs = {
+        .on = true, .a_log2 = 2, .var_extra_bits = 8, .deg_in = 6, .deg_out = 5,
+        .c_in = { 0.00010780757915467736, 3.9874836037638524, -5.0924441509095795,
+                  6.7052266926064474, -6.4739117569264781, 3.7356504133541804,
+                  -0.93416515341218642 },
+        .c_out = { -0.0027514919542636191, 0.0093241434110345068, -0.014679245144478183,
+                   0.018131711734913594, -0.018509234517380662, 0.0084796952892945872 },
+    },
     /* exp: (1 + u + u^2/2)^(2^5), u = x/2^5: error ~e^x |x|^3 / 6144 */
     .exp = { .t = 5, .taylor2 = true, .threshold = -14.0 },
     .recip_iters = 3,
@@ -125,6 +127,21 @@ void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan)
     plan->nlevels = 0;
     for (unsigned k = 2; k <= plan->maxdeg; k++) {
         if (!plan->need[k]) continue;
+        unsigned a = plan->level[plan->lhs[k]], b = plan->level[plan->rhs[k]];
+        plan->level[k] = 1 + (a > b ? a : b);
+        if (plan->level[k] > plan->nlevels) plan->nlevels = plan->level[k];
+    }
+}
+
+void cc_pow_plan_dense(unsigned deg, bool square_given, cc_pow_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    plan->maxdeg = deg;
+    for (unsigned k = 1; k <= deg; k++) plan->need[k] = true;
+    for (unsigned k = 2; k <= deg; k++) {
+        plan->lhs[k] = k / 2;
+        plan->rhs[k] = k - k / 2;
+        if (k == 2 && square_given) continue;   /* level 0 */
         unsigned a = plan->level[plan->lhs[k]], b = plan->level[plan->rhs[k]];
         plan->level[k] = 1 + (a > b ? a : b);
         if (plan->level[k] > plan->nlevels) plan->nlevels = plan->level[k];

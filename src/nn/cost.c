@@ -40,6 +40,27 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
     op(t, CC_OP_TRUNC, n);
 }
 
+/* silu_abs_mpc (mpc_act.c), op for op */
+static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
+{
+    cc_pow_plan pw, pz;
+    cc_pow_plan_dense(sa->deg_in, false, &pw);
+    cc_pow_plan_dense(sa->deg_out, true, &pz);
+    unsigned nlevels = pw.nlevels > pz.nlevels ? pw.nlevels : pz.nlevels;
+    op(t, CC_OP_MSB, n);                 /* [x < 0] */
+    mul_bit(t, n);                       /* [x < 0]·x */
+    op(t, CC_OP_MSB, 2 * n);             /* y < a, y < 3a */
+    op(t, CC_OP_MUL_TRUNC, 2 * n);       /* w, z^2 */
+    for (unsigned lvl = 1; lvl <= nlevels; lvl++) {
+        size_t m = 0;
+        for (unsigned k = 2; k <= pw.maxdeg; k++) m += pw.level[k] == lvl;
+        for (unsigned k = 2; k <= pz.maxdeg; k++) m += pz.level[k] == lvl;
+        op(t, CC_OP_MUL_TRUNC, m * n);
+    }
+    mul_bit(t, 2 * n);                   /* select the two pieces */
+    op(t, CC_OP_TRUNC, n);
+}
+
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)
 {
     op(t, CC_OP_MSB, n);
@@ -110,7 +131,10 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
     while (((size_t)1 << lg) < cols) lg++;
     switch (fn) {
     case CC_NN_GELU: pw_cost(&t, &set->gelu, n); break;
-    case CC_NN_SILU: pw_cost(&t, &set->silu, n); break;
+    case CC_NN_SILU:
+        if (set->silu_abs.on) silu_abs_cost(&t, &set->silu_abs, n);
+        else pw_cost(&t, &set->silu, n);
+        break;
     case CC_NN_EXP: exp_cost(&t, &set->exp, n); break;
     case CC_NN_RECIPROCAL: recip_cost(&t, set, f, 0, 64, n); break;
     case CC_NN_RSQRT: rsqrt_cost(&t, set, f, n); break;

@@ -135,13 +135,158 @@ done:
     return s;
 }
 
+/* Precise SiLU through y = |x| (cc_silu_abs in nn_impl.h; PUMA §4.1 style
+ * piecewise polynomials, our pieces and fits — docs/APPROXIMATIONS.md):
+ *   1. s = [x < 0] (msb), m = s·x (mul_bit), y = x - 2m     6 + 2 rounds
+ *   2. y < a and y < 3a, one lt_public_vec batch of 2n      6 rounds
+ *   3. [w | z^2] = [y | y-2a]·[y | y-2a] >> (2f + 2a - vb)  2 rounds
+ *      (y - 2a at f bits is z at f + a bits), z = (y-2a) << (vb-f-a)
+ *   4. remaining powers level by level, w- and z-powers of one level in
+ *      one mul_trunc (shift vb): 3 levels for degree 6 / 5  6 rounds
+ *   5. locally at f + vb bits: P_in - y/2 and P_out; indicators [y < a]
+ *      and [y < 3a] XOR [y < a]; one mul_bit batch of 2n    2 rounds
+ *   6. relu(x) = x - m, shifted, plus the selected pieces and half an ulp,
+ *      truncated once by vb                                 2 rounds
+ * Declared per element: msb + mul_bit (n) + msb (2n) + mul_trunc (2n) +
+ * mul_trunc (3n, 3n, 2n) + mul_bit (2n) + trunc (n): 26 rounds, P0
+ * 35 + 24 + 70 + 160 + 48 + 16 = 353 B, P1/P2 17 + 16 + 34 + 160 + 32 + 16
+ * = 275 B (PUMA SiLU: 257 / 179 B). */
+static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
+                              cc_ashare *out)
+{
+    const size_t n = x->n;
+    const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
+    cc_pow_plan pw, pz;
+    cc_pow_plan_dense(sa->deg_in, false, &pw);
+    cc_pow_plan_dense(sa->deg_out, true, &pz);
+    const unsigned nlevels = pw.nlevels > pz.nlevels ? pw.nlevels : pz.nlevels;
+
+    cc_ashare m = { 0 }, y = { 0 }, rep = { 0 }, sq = { 0 }, wbuf = { 0 }, zbuf = { 0 };
+    cc_ashare lhs = { 0 }, rhs = { 0 }, prod = { 0 }, acc = { 0 }, sel = { 0 };
+    cc_bshare sign = { 0 }, below = { 0 }, ind = { 0 };
+    uint64_t *brk = NULL;
+    cc_ashare w[CC_PW_MAXDEG + 1], z[CC_PW_MAXDEG + 1];
+    memset(w, 0, sizeof w);
+    memset(z, 0, sizeof z);
+
+    cc_status s = nn_ash_alloc_raw(&m, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&y, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&rep, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&sq, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&wbuf, (sa->deg_in + 1) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&zbuf, (sa->deg_out + 1) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&lhs, (sa->deg_in + sa->deg_out) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&rhs, (sa->deg_in + sa->deg_out) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&prod, (sa->deg_in + sa->deg_out) * n);
+    if (s == CC_OK) s = nn_ash_alloc(&acc, 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&sel, 2 * n);
+    if (s == CC_OK) s = nn_bsh_alloc(&sign, n);
+    if (s == CC_OK) s = nn_bsh_alloc(&below, 2 * n);
+    if (s == CC_OK) s = nn_bsh_alloc(&ind, 2 * n);
+    if (s == CC_OK && !(brk = cc_alloc(2 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
+    if (s != CC_OK) goto done;
+    for (unsigned k = 0; k <= sa->deg_in; k++) w[k] = cc_ashare_slice(&wbuf, k * n, n);
+    for (unsigned k = 0; k <= sa->deg_out; k++) z[k] = cc_ashare_slice(&zbuf, k * n, n);
+
+    /* 1. y = |x| = x - 2·[x < 0]·x, exact */
+    s = cc_proto_msb(p, x, &sign);
+    if (s == CC_OK) s = cc_proto_mul_bit(p, &sign, x, &m);
+    if (s != CC_OK) goto done;
+    nn_copy(&y, x);
+    nn_axpy(&y, (uint64_t)-2, &m);
+
+    /* 2. y < a, y < 3a in one batch */
+    {
+        cc_ashare r0 = cc_ashare_slice(&rep, 0, n), r1 = cc_ashare_slice(&rep, n, n);
+        nn_copy(&r0, &y);
+        nn_copy(&r1, &y);
+        for (size_t i = 0; i < n; i++) { brk[i] = 1ull << (f + a); brk[n + i] = 3ull << (f + a); }
+        s = cc_proto_lt_public_vec(p, &rep, brk, &below);
+        if (s != CC_OK) goto done;
+    }
+
+    /* 3. [w | z^2] from [y | z_raw]^2, one batch; z^1 by a shift */
+    {
+        /* rep = [y | y - 2a] (its first half still holds y) */
+        cc_ashare r1 = cc_ashare_slice(&rep, n, n);
+        s = cc_proto_add_public(p, &y, -(2ull << (f + a)), &r1);   /* z at f + a bits */
+        if (s == CC_OK) s = cc_proto_mul_trunc(p, &rep, &rep, shift, &sq);
+        if (s != CC_OK) goto done;
+        cc_ashare s0 = cc_ashare_slice(&sq, 0, n), s1 = cc_ashare_slice(&sq, n, n);
+        nn_copy(&w[1], &s0);
+        nn_copy(&z[2], &s1);
+        nn_shl(&z[1], &r1, vb - f - a);
+    }
+
+    /* 4. higher powers, w and z of one level in one batch */
+    for (unsigned lvl = 1; lvl <= nlevels; lvl++) {
+        cc_ashare *dst[2 * CC_PW_MAXDEG];
+        unsigned q = 0;
+        for (int var = 0; var < 2; var++) {
+            const cc_pow_plan *pl = var ? &pz : &pw;
+            cc_ashare *v = var ? z : w;
+            for (unsigned k = 2; k <= pl->maxdeg; k++) {
+                if (pl->level[k] != lvl) continue;
+                cc_ashare l = cc_ashare_slice(&lhs, q * n, n), r = cc_ashare_slice(&rhs, q * n, n);
+                nn_copy(&l, &v[pl->lhs[k]]);
+                nn_copy(&r, &v[pl->rhs[k]]);
+                dst[q++] = &v[k];
+            }
+        }
+        cc_ashare L = cc_ashare_slice(&lhs, 0, q * n), R = cc_ashare_slice(&rhs, 0, q * n);
+        cc_ashare P = cc_ashare_slice(&prod, 0, q * n);
+        s = cc_proto_mul_trunc(p, &L, &R, vb, &P);
+        if (s != CC_OK) goto done;
+        for (unsigned j = 0; j < q; j++) {
+            cc_ashare pr = cc_ashare_slice(&prod, j * n, n);
+            nn_copy(dst[j], &pr);
+        }
+    }
+
+    /* 5. pieces at f + vb bits, indicators, one selection batch */
+    {
+        cc_ashare inner = cc_ashare_slice(&acc, 0, n), outer = cc_ashare_slice(&acc, n, n);
+        s = cc_proto_add_public(p, &inner, cc_nn_enc(sa->c_in[0], f) << vb, &inner);
+        nn_axpy(&inner, (uint64_t)-(1ull << (vb - 1)), &y);
+        for (unsigned k = 1; k <= sa->deg_in; k++) nn_axpy(&inner, cc_nn_enc(sa->c_in[k], f), &w[k]);
+        if (s == CC_OK) s = cc_proto_add_public(p, &outer, cc_nn_enc(sa->c_out[0], f) << vb, &outer);
+        for (unsigned k = 1; k <= sa->deg_out; k++) nn_axpy(&outer, cc_nn_enc(sa->c_out[k], f), &z[k]);
+        cc_bshare b_in = cc_bshare_slice(&below, 0, n), b_out = cc_bshare_slice(&below, n, n);
+        cc_bshare i0 = cc_bshare_slice(&ind, 0, n), i1 = cc_bshare_slice(&ind, n, n);
+        if (s == CC_OK) s = cc_proto_xor_public(p, &b_in, 0, &i0);
+        if (s == CC_OK) s = cc_proto_xor(p, &b_out, &b_in, &i1);
+        if (s == CC_OK) s = cc_proto_mul_bit(p, &ind, &acc, &sel);
+        if (s != CC_OK) goto done;
+    }
+
+    /* 6. relu(x) + selected pieces + half, one truncation */
+    {
+        cc_ashare total = cc_ashare_slice(&y, 0, n);   /* y is no longer needed */
+        cc_ashare s0 = cc_ashare_slice(&sel, 0, n), s1 = cc_ashare_slice(&sel, n, n);
+        nn_shl(&total, x, vb);
+        nn_axpy(&total, (uint64_t)-(1ull << vb), &m);
+        nn_axpy(&total, 1, &s0);
+        nn_axpy(&total, 1, &s1);
+        s = cc_proto_add_public(p, &total, 1ull << (vb - 1), &total);
+        if (s == CC_OK) s = cc_proto_trunc(p, &total, vb, out);
+    }
+done:
+    nn_ash_free(&m); nn_ash_free(&y); nn_ash_free(&rep); nn_ash_free(&sq);
+    nn_ash_free(&wbuf); nn_ash_free(&zbuf); nn_ash_free(&lhs); nn_ash_free(&rhs);
+    nn_ash_free(&prod); nn_ash_free(&acc); nn_ash_free(&sel);
+    nn_bsh_free(&sign); nn_bsh_free(&below); nn_bsh_free(&ind);
+    cc_free(brk);
+    return s;
+}
+
 static cc_status run_pw(cc_proto *p, const cc_nn_cfg *cfg, const char *name, bool silu,
                         const cc_ashare *x, cc_ashare *out)
 {
     const cc_approx_set *set;
     CC_TRY(nn_check(p, cfg, name, x, x ? x->n : 0, out, x ? x->n : 0, &set));
     cc_proto_scope_begin(p, name);
-    cc_status s = pw_mpc(p, silu ? &set->silu : &set->gelu, cfg->f, x, out);
+    cc_status s = silu && set->silu_abs.on ? silu_abs_mpc(p, &set->silu_abs, cfg->f, x, out)
+                                           : pw_mpc(p, silu ? &set->silu : &set->gelu, cfg->f, x, out);
     cc_proto_scope_end(p);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn %s", name);
 }

@@ -41,6 +41,24 @@ typedef struct cc_pw {
     cc_pw_seg seg[CC_PW_MAXBREAKS + 1];
 } cc_pw;
 
+/* ---- SiLU through |x| (precise set) -----------------------------------------
+ * SiLU(x) = x/2 + E(y), y = |x|, E(y) = y/2 · tanh(y/2) even.  With a = 2^a_log2:
+ *   y < a:        E ≈ P_in(w),          w = (y/a)^2         ∈ [0, 1]
+ *   a ≤ y < 3a:   E ≈ y/2 + P_out(z),   z = (y - 2a)/a      ∈ [-1, 1)
+ *   y ≥ 3a:       E = y/2               (error 3a/(1+e^(3a)))
+ * so SiLU = relu(x) + [y < a]·(P_in - y/2) + [a ≤ y < 3a]·P_out.
+ * (y - 2a) at f bits IS z at f + a_log2 bits, and y·y and that raw z squared
+ * both reach w resp. z^2 at vb = f + var_extra_bits bits with the same shift
+ * 2f + 2·a_log2 - vb: one batched multiplication for both. */
+typedef struct cc_silu_abs {
+    bool on;                   /* false: the set uses its cc_pw SiLU */
+    unsigned a_log2;
+    unsigned var_extra_bits;
+    unsigned deg_in, deg_out;
+    double c_in[CC_PW_MAXDEG + 1];    /* P_in, monomial in w, constant first */
+    double c_out[CC_PW_MAXDEG + 1];   /* P_out, monomial in z */
+} cc_silu_abs;
+
 /* exp(x) for x ≤ 0: 0 below `threshold`, else (start(x / 2^t))^(2^t) where
  * start(u) = 1 + u (PUMA) or 1 + u + u^2/2 (taylor2). */
 typedef struct cc_exp_params {
@@ -51,6 +69,7 @@ typedef struct cc_exp_params {
 
 typedef struct cc_approx_set {
     cc_pw gelu, silu;
+    cc_silu_abs silu_abs;      /* when .on, replaces silu */
     cc_exp_params exp;
     unsigned recip_iters;      /* Goldschmidt iterations */
     double rsqrt_c[5];         /* initial guess on [0.25, 0.5): Σ c[k] u^k */
@@ -85,6 +104,11 @@ typedef struct cc_pow_plan {
     unsigned nlevels;
 } cc_pow_plan;
 void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan);
+
+/* Powers v^1..v^deg of one variable, all needed, each the product of the two
+ * most balanced lower ones; v^1 is level 0, and so is v^2 when `square_given`
+ * (the precise SiLU gets z^2 with its first multiplication). */
+void cc_pow_plan_dense(unsigned deg, bool square_given, cc_pow_plan *plan);
 
 /* Truncation that brings x·x to v's scale when v = (x/2^a)^2. */
 static inline unsigned cc_pw_var_shift(const cc_pw *pw, unsigned f)

@@ -92,9 +92,11 @@ static void gelu_vs_libm(void **state)
 static void silu_vs_libm(void **state)
 {
     (void)state;
-    const double bp[] = { -8, -4, 4 }, bq[] = { -8, 8 };
+    const double bp[] = { -8, -4, 4 }, bq[] = { -12, -4, 0, 4, 12 };
     check_activation("silu", cc_nnref_silu, silu, &PUMA, bp, 3, 0.075);
-    check_activation("silu", cc_nnref_silu, silu, &PRECISE, bq, 2, 0.005);
+    /* fit errors 1.08e-4 (|x| < 4), 6.9e-5 (4..12), 7.4e-5 (beyond), plus
+     * coefficient rounding (≤ 0.5 ulp each) and the power truncations */
+    check_activation("silu", cc_nnref_silu, silu, &PRECISE, bq, 5, 1.5e-4);
 }
 
 static void exp_vs_libm(void **state)
@@ -310,7 +312,7 @@ static void other_f(void **state)
              * covers the amplified rounding of squarings and powers */
             double slack = 64 * ulp;
             assert_true(eg <= (set ? 0.005 : 0.021) + slack);
-            assert_true(es <= (set ? 0.005 : 0.072) + slack);
+            assert_true(es <= (set ? 1.5e-4 : 0.072) + slack);
             assert_true(ee <= (set ? 3e-4 : 0.0086) + slack);
             assert_true(er <= (set ? 3e-5 : 1e-4) + slack);
             assert_true(eq <= (set ? 1e-5 : 4e-4) + slack);
