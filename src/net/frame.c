@@ -103,7 +103,8 @@ static void make_nonce(uint64_t seq, uint8_t nonce[24])
 void cc_aead_seal(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR_BYTES],
                   const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[CC_AEAD_TAG_BYTES])
 {
-    uint8_t nonce[24];
+    uint8_t nonce[24], empty[1] = {0};
+    if (!len) in = out = empty; /* libsodium wants non-NULL buffers even for 0 bytes */
     make_nonce(seq, nonce);
     unsigned long long tl;
     if (a->use_vaes)
@@ -121,7 +122,8 @@ void cc_aead_seal(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR
 bool cc_aead_open(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR_BYTES],
                   uint8_t *buf, size_t len, const uint8_t tag[CC_AEAD_TAG_BYTES])
 {
-    uint8_t nonce[24];
+    uint8_t nonce[24], empty[1];
+    if (!len) buf = empty; /* libsodium wants non-NULL buffers even for 0 bytes */
     make_nonce(seq, nonce);
     if (a->use_vaes) return cc_gcm_open(&a->gcm, nonce, hdr, CC_FRAME_HDR_BYTES, buf, len, buf, tag);
     if (a->cipher == CC_CIPHER_AESGCM)

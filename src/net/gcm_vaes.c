@@ -323,6 +323,6 @@ bool cc_gcm_open(const cc_gcm *g, const uint8_t nonce[12], const uint8_t *ad, si
     __m128i got = _mm_loadu_si128((const __m128i *)tag);
     bool ok = _mm_testz_si128(_mm_xor_si128(want, got), _mm_xor_si128(want, got)); /* constant time */
     cc_wipe(&st, sizeof st);
-    if (!ok) memset(out, 0, len);
+    if (!ok && len) memset(out, 0, len);
     return ok;
 }

@@ -66,6 +66,7 @@ static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
         if (!l) continue;
         if (l->tx_busy) { /* mid-frame: the writer sends ABORT after this frame */
             l->abort_pending = true;
+            shutdown(l->fd, SHUT_RD); /* but stop receiving now */
         } else {
             send_abort(l, h->fail_msg);
             shutdown(l->fd, SHUT_RDWR); /* wakes our threads; peers see EOF at once */
@@ -93,8 +94,21 @@ void cc_hub_fail(cc_hub *h, cc_status s, const char *fmt, ...)
     pthread_mutex_unlock(&h->mu);
 }
 
-/* Copy the hub's failure into this thread's error message. */
-static cc_status hub_error(cc_hub *h) { return cc_error_set(h->fail_status, "%s", h->fail_msg); }
+/* Copy the hub's failure into this thread's error message (user threads,
+ * hub->mu held).  Before returning an error, wait until no network thread is
+ * still inside a user buffer: callers free their buffers on error, flushed or
+ * not.  Bounded: failed links are shut down (a link finishing its current
+ * frame for an ABORT is bounded by the write's idle timeout). */
+static cc_status hub_error(cc_hub *h)
+{
+    for (int r = 0; r < 4; r++) {
+        cc_link *l = h->links[r];
+        while (l && l->threads_started && ((l->tx_busy && !l->tx_done) ||
+                                           (l->rx_writing && !l->rx_done)))
+            pthread_cond_wait(&h->cv, &h->mu);
+    }
+    return cc_error_set(h->fail_status, "%s", h->fail_msg);
+}
 
 static void deadline_ts(uint64_t abs_ns, struct timespec *ts)
 {
@@ -593,8 +607,6 @@ cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
         snprintf(what, sizeof what, "no data from %s", l->name);
         have_ctx c = {e, bytes};
         s = wait_until(h, have_enough, &c, &l->rx_progress, what);
-        if (s != CC_OK)  /* the caller may free buf: make sure the receiver is out of it */
-            while (l->rx_writing == e && !l->rx_done) pthread_cond_wait(&h->cv, &h->mu);
     }
     pthread_mutex_unlock(&h->mu);
     return s;
@@ -657,9 +669,6 @@ cc_status cc_hub_flush(cc_hub *h, const char *op)
                                "reading)", h->opt.io_timeout_ms);
         }
     }
-    if (s != CC_OK) /* the caller may free its buffers: wait until no sender reads them */
-        for (int r = 0; r < 4; r++)
-            while (h->links[r] && h->links[r]->tx_busy) pthread_cond_wait(&h->cv, &h->mu);
     pthread_mutex_unlock(&h->mu);
     return s;
 }
