@@ -36,10 +36,12 @@ cc_ashare cc_sxf_rows(const cc_ashare *t, size_t rows, size_t cols)
 }
 
 /* Extra bits of the public q scale 1/√hs when it is not a power of two: the
- * scaled product is held at 2f + Q_SCALE_BITS bits (50 at f = 18, leaving
- * |q| < 2^12) before the one truncation; the scale's relative rounding error
- * is below 2^-Q_SCALE_BITS·√hs. */
+ * scaled product is held at 2f + bits ≤ 50 bits (leaving |q| < 2^12) before
+ * the one truncation: bits = 14 at f ≤ 18, 10 at f = 20 (the largest f the
+ * nonlinear functions support); the scale's relative rounding error is below
+ * 2^-(bits+1)·√hs. */
 #define Q_SCALE_BITS 14u
+#define Q_SCALE_MAX_F 20u
 
 static void set_q_scale(cc_sxf *m)
 {
@@ -51,8 +53,7 @@ static void set_q_scale(cc_sxf *m)
         m->q_shift = k;
         return;
     }
-    unsigned bits = Q_SCALE_BITS;
-    if (2 * m->p->f + bits > 50) bits = 2 * m->p->f < 50 ? 50 - 2 * m->p->f : 0;
+    unsigned bits = CC_MIN(Q_SCALE_BITS, 50 - 2 * m->p->f);
     m->q_mul = (uint64_t)llround(ldexp(1.0 / sqrt((double)m->hs), (int)bits));
     m->q_shift = bits;
 }
@@ -72,6 +73,9 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
     if (cc_sweights_frac_bits(w) != p->f)
         return cc_error_set(CC_ERR_MISMATCH, "weights use f = %u, the protocol f = %u",
                             cc_sweights_frac_bits(w), p->f);
+    if (p->f > Q_SCALE_MAX_F)
+        return cc_error_set(CC_ERR_UNSUPPORTED, "secure %s: f = %u, at most %u fractional bits",
+                            cc_arch_name(arch), p->f, Q_SCALE_MAX_F);
     if (c->n_kv_heads != c->n_heads)
         return cc_error_set(CC_ERR_UNSUPPORTED, "secure %s: grouped-query attention",
                             cc_arch_name(arch));
