@@ -586,10 +586,12 @@ cc_status cc_link_recv_begin(cc_link *l, void *buf, uint64_t len, const char *op
 }
 
 typedef struct have_ctx { struct cc_net_rx *e; uint64_t bytes; } have_ctx;
+/* The whole message counts only once it is complete: a 0-byte message is
+ * still a synchronisation point that must arrive. */
 static bool have_enough(void *p)
 {
     have_ctx *c = p;
-    return c->e->have >= c->bytes;
+    return c->e->have >= c->bytes && (c->bytes < c->e->len || c->e->complete);
 }
 
 cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
@@ -599,13 +601,13 @@ cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
     if (bytes > e->len) bytes = e->len;
     pthread_mutex_lock(&h->mu);
     cc_status s = CC_OK;
-    if (e->have < bytes) {
-        if (l->peer_bye && !e->wire_started)
+    have_ctx c = {e, bytes};
+    if (!have_enough(&c)) {
+        if (l->peer_bye)
             cc_hub_fail_locked(h, CC_ERR_PEER, "%s has ended its run; the message we wait for "
                                "will never come", l->name);
         char what[64];
         snprintf(what, sizeof what, "no data from %s", l->name);
-        have_ctx c = {e, bytes};
         s = wait_until(h, have_enough, &c, &l->rx_progress, what);
     }
     pthread_mutex_unlock(&h->mu);

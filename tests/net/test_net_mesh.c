@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <sodium.h>
@@ -157,6 +158,37 @@ static void pipelined_receive(void **state)
         assert_true(page->party[i].values[1] > 1);
     }
     assert_int_equal(s, CC_OK);
+    shared_page_free(page);
+}
+
+/* ---- a 0-byte message is a synchronisation point ------------------------------- */
+static int zero_main(cc_net *net, void *p)
+{
+    shared_page *page = p;
+    int me = cc_net_party(net);
+    party_report *r = &page->party[me];
+    cc_status s = CC_OK;
+    uint64_t t0 = cc_now_ns();
+    if (me == 0) {
+        usleep(300000);
+        s = cc_net_send(net, CC_NEXT, NULL, 0);
+        if (s == CC_OK) s = cc_net_flush(net);
+    } else if (me == 1) {
+        uint8_t dummy;
+        s = cc_net_recv(net, CC_PREV, &dummy, 0);
+    }
+    r->elapsed_ns = cc_now_ns() - t0;
+    report(r, s);
+    return s == CC_OK ? 0 : 1;
+}
+
+static void zero_byte_message_waits(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    assert_int_equal(cc_net_launch_local(zero_main, page, NULL, NULL, NULL, NULL), CC_OK);
+    assert_int_equal(page->party[1].status, CC_OK);
+    assert_true(page->party[1].elapsed_ns >= 250000000ull); /* waited for P0's message */
     shared_page_free(page);
 }
 
@@ -350,6 +382,7 @@ int main(void)
         cmocka_unit_test(rotate_small_encrypted),
         cmocka_unit_test(rotate_small_plaintext_tiny_chunks),
         cmocka_unit_test(pipelined_receive),
+        cmocka_unit_test(zero_byte_message_waits),
         cmocka_unit_test(shared_keys_agree),
         cmocka_unit_test(client_links),
         cmocka_unit_test(stats_count_rounds_and_bytes),
