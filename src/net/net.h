@@ -14,7 +14,11 @@
  *
  * Failure: a dead, silent (timeout) or misbehaving peer makes every call on
  * this cc_net return CC_ERR_PEER / CC_ERR_TIMEOUT / CC_ERR_AUTH with a message
- * naming the peer and the current op tag; nothing blocks forever. */
+ * naming the peer and the current op tag; nothing blocks forever.  When a call
+ * returns an error, no network thread touches the caller's buffers any more
+ * (free them, flushed or not).  A 0-byte message is still a message: its
+ * receive waits for it.  One thread uses a cc_net at a time.
+ * Details, wire format and failure semantics: docs/NETWORK.md. */
 #ifndef CARACAL_NET_H
 #define CARACAL_NET_H
 
