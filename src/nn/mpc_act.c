@@ -14,8 +14,9 @@
  * (#segments)·mul_bit + trunc.  With proto's costs at the time of writing
  * (msb 6 rounds, P0 35 B / P1,P2 17 B; mul_trunc 16 B; mul_bit 24 / 16 B;
  * trunc 16 B): PUMA GeLU/SiLU 16 rounds, P0 257 B, P1/P2 179 B; precise
- * GeLU 18 rounds, 230 / 194 B; precise SiLU 18 rounds, 262 / 226 B.  The
- * network layer measures 1–3 rounds fewer (adjacent ops share rounds).
+ * GeLU 18 rounds, 230 / 178 B.  The network layer measures 1–3 rounds fewer
+ * (adjacent ops share rounds).  The precise SiLU has its own evaluation
+ * through |x| (silu_abs_mpc below).
  * MPC truncation is floor or one below, so outputs match cc_nnref_* within a
  * few ulps (the test derives the bound per function). */
 #include <string.h>
