@@ -34,6 +34,15 @@ cc_status cc_sweights_end_layer(cc_sweights *w, int layer);
 /* The linear weight `name` (canonical name, e.g. "layers.3.attn.q.weight")
  * as op(B) = K×N; valid until the next cc_sweights_linear call. */
 cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *out);
+/* op(B) shape of a linear tensor without preparing it. */
+cc_status cc_sweights_linear_shape(cc_sweights *w, const char *name, size_t *K, size_t *N);
+/* Columns [col0, col0 + ncols) only (col0 a multiple of the packed panel
+ * width, cc_sweights_panel_cols()): big matrices (embedding, LM head) go
+ * through in blocks so the buffers stay small.  Same validity as
+ * cc_sweights_linear. */
+size_t cc_sweights_panel_cols(void);
+cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
+                                  cc_proto_weight *out);
 /* A vector (norm gain) as a share view, valid until end_layer. */
 cc_status cc_sweights_vector(cc_sweights *w, const char *name, size_t n, cc_ashare *out);
 

@@ -11,9 +11,16 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+
+/* Weights above this many elements per plane (LLaMA-7B's embedding and LM
+ * head: 131M) are applied in column blocks, so a party never holds more than
+ * one FFN-sized matrix: one protocol call per block, same bytes, a few more
+ * rounds.  CARACAL_LINEAR_BLOCK_ELEMS overrides it (tests use tiny blocks). */
+#define LINEAR_BLOCK_ELEMS (48u << 20)
 
 struct cc_secure_llama {
     cc_proto *p;
@@ -29,6 +36,7 @@ struct cc_secure_llama {
     uint64_t *rope_cos, *rope_sin;                 /* [max_seq][hs/2], fixed point */
     uint64_t *rope_cos_q, *rope_sin_q;             /* the same / sqrt(head size), for q */
     uint8_t *mask;
+    size_t linear_block;                           /* see LINEAR_BLOCK_ELEMS */
     cc_secure_progress progress;
     void *progress_ctx;
 };
@@ -70,6 +78,8 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->nn = (cc_nn_cfg){ .f = p->f, .approx = approx };
     m->max_seq = max_seq;
     m->max_batch = max_batch;
+    const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");
+    m->linear_block = blk && atoll(blk) > 0 ? (size_t)atoll(blk) : LINEAR_BLOCK_ELEMS;
     m->d = (size_t)c->dim;
     m->kv = (size_t)cc_config_kv_dim(c);
     m->hs = (size_t)cc_config_head_size(c);
@@ -151,13 +161,40 @@ int cc_secure_llama_pos(const cc_secure_llama *m) { return m->pos; }
 
 /* ---- building blocks ------------------------------------------------------ */
 
+
+/* out (n × N) = x (n × K) · W; fxp: truncate once by f after accumulation
+ * (fixed-point activations), else exact (one-hot rows × embedding). */
+static cc_status linear_op(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,
+                           bool fxp, cc_ashare *out)
+{
+    size_t K, N;
+    CC_TRY(cc_sweights_linear_shape(m->w, name, &K, &N));
+    size_t nr = cc_sweights_panel_cols();
+    size_t lim = m->linear_block;
+    size_t block = K * N <= lim ? N : CC_MAX(nr, lim / K / nr * nr);
+    cc_ashare y = rows_of(out, n, N), part = {0};
+    if (block < N) CC_TRY(cc_ashare_alloc_2d(&part, n, block));
+    cc_status s = CC_OK;
+    for (size_t c0 = 0; s == CC_OK && c0 < N; c0 += block) {
+        size_t nc = CC_MIN(block, N - c0);
+        cc_proto_weight W;
+        s = cc_sweights_linear_cols(m->w, name, c0, nc, &W);
+        if (s != CC_OK) break;
+        cc_ashare dst = nc == N ? y : rows_of(&part, n, nc);
+        s = fxp ? cc_proto_matmul_weight_fxp(m->p, n, x, &W, &dst)
+                : cc_proto_matmul_weight(m->p, n, x, &W, &dst);
+        for (int pl = 0; s == CC_OK && nc != N && pl < 2; pl++)
+            for (size_t r = 0; r < n; r++)
+                memcpy(y.s[pl] + r * N + c0, dst.s[pl] + r * nc, nc * sizeof(uint64_t));
+    }
+    cc_ashare_free(&part);
+    return s;
+}
+
 static cc_status linear(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,
                         cc_ashare *out)
 {
-    cc_proto_weight W;
-    CC_TRY(cc_sweights_linear(m->w, name, &W));
-    cc_ashare y = rows_of(out, n, W.N);
-    return cc_proto_matmul_weight_fxp(m->p, n, x, &W, &y);
+    return linear_op(m, name, x, n, true, out);
 }
 
 static cc_status rmsnorm(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,
@@ -334,11 +371,9 @@ cc_status cc_secure_llama_forward(cc_secure_llama *m, const cc_ashare *onehot, i
 
     /* embedding: one-hot (integer) × E (fixed point) needs no truncation */
     CC_TRY(cc_sweights_begin_layer(m->w, -1));
-    cc_proto_weight E;
-    CC_TRY(cc_sweights_linear(m->w, "embed.tokens", &E));
     cc_ashare x = rows_of(&m->x, n, m->d);
     cc_proto_scope_begin(m->p, "embedding");
-    cc_status s = cc_proto_matmul_weight(m->p, n, onehot, &E, &x);
+    cc_status s = linear_op(m, "embed.tokens", onehot, n, false, &x);
     cc_proto_scope_end(m->p);
     CC_TRY(s);
     CC_TRY(cc_sweights_end_layer(m->w, -1));

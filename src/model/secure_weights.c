@@ -196,41 +196,69 @@ unknown:
     return cc_error_set(CC_ERR_ARG, "synthetic weights: no linear tensor named '%s'", name);
 }
 
-cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *out)
+/* Locates a linear tensor: its op(B) shape and, for bundles, its planes. */
+static cc_status find_linear(cc_sweights *w, const char *name, size_t *K, size_t *N,
+                            const uint64_t **self, const uint64_t **next)
+{
+    if (!w->bundle) return synthetic_shape(&w->config, name, K, N);
+    const cc_share_tensor *t = w->have_layer ? cc_bundle_layer_find(&w->layer, name) : NULL;
+    if (!t) return cc_error_set(CC_ERR_FORMAT, "bundle has no tensor '%s' in layer %d", name,
+                                w->layer.layer);
+    if (t->layout != CC_LAYOUT_PACKED_B)
+        return cc_error_set(CC_ERR_FORMAT, "tensor '%s' is not stored packed", name);
+    *K = t->K;
+    *N = t->N;
+    *self = t->share[0];
+    *next = t->share[1];
+    return CC_OK;
+}
+
+cc_status cc_sweights_linear_shape(cc_sweights *w, const char *name, size_t *K, size_t *N)
+{
+    const uint64_t *self, *next;
+    return find_linear(w, name, K, N, &self, &next);
+}
+
+/* The packed layout's panel width: the size of a 1 × 1 operand is one panel. */
+size_t cc_sweights_panel_cols(void) { return cc_ring_packed_size(1, 1) / sizeof(uint64_t); }
+
+cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
+                                  cc_proto_weight *out)
 {
     size_t K = 0, N = 0;
     const uint64_t *self = NULL, *next = NULL;
-    if (w->bundle) {
-        const cc_share_tensor *t = w->have_layer ? cc_bundle_layer_find(&w->layer, name) : NULL;
-        if (!t) return cc_error_set(CC_ERR_FORMAT, "bundle has no tensor '%s' in layer %d", name,
-                                    w->layer.layer);
-        if (t->layout != CC_LAYOUT_PACKED_B)
-            return cc_error_set(CC_ERR_FORMAT, "tensor '%s' is not stored packed", name);
-        K = t->K;
-        N = t->N;
-        self = t->share[0];
-        next = t->share[1];
-    } else {
-        CC_TRY(synthetic_shape(&w->config, name, &K, &N));
-    }
-    size_t elems = cc_ring_packed_size(K, N) / sizeof(uint64_t);
+    CC_TRY(find_linear(w, name, &K, &N, &self, &next));
+    if (col0 % cc_sweights_panel_cols() != 0 || ncols == 0 || col0 + ncols > N)
+        return cc_error_set(CC_ERR_ARG, "tensor '%s': column block %zu+%zu of %zu is not "
+                            "panel-aligned", name, col0, ncols, N);
+    /* the packed layout keeps each NR-column panel contiguous (docs/KERNELS.md),
+     * so a block of panels is itself a packed K × ncols operand */
+    size_t off = col0 * K, elems = cc_ring_packed_size(K, ncols) / sizeof(uint64_t);
     CC_TRY(reserve_linear(w, elems));
     if (w->bundle) {
         /* W_i stays where the loader put it (mmap or its seed buffer) */
-        cc_ring_add(elems, self, next, w->lin_sum);
+        self += off;
+        cc_ring_add(elems, self, next + off, w->lin_sum);
     } else {
         cc_prg a = w->seed_self, b = w->seed_next;
         a.stream = b.stream = synthetic_stream(name);
-        cc_prg_u64(&a, 0, elems, w->lin_self);
-        cc_prg_u64(&b, 0, elems, w->lin_sum);
+        cc_prg_u64(&a, off, elems, w->lin_self);
+        cc_prg_u64(&b, off, elems, w->lin_sum);
         cc_ring_add(elems, w->lin_sum, w->lin_self, w->lin_sum);
         self = w->lin_self;
         cc_wipe(&a, sizeof a);
         cc_wipe(&b, sizeof b);
     }
-    *out = (cc_proto_weight){ .K = K, .N = N, .packed_sum = w->lin_sum,
+    *out = (cc_proto_weight){ .K = K, .N = ncols, .packed_sum = w->lin_sum,
                               .packed_self = self, .owned = false };
     return CC_OK;
+}
+
+cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *out)
+{
+    size_t K, N;
+    CC_TRY(cc_sweights_linear_shape(w, name, &K, &N));
+    return cc_sweights_linear_cols(w, name, 0, N, out);
 }
 
 cc_status cc_sweights_vector(cc_sweights *w, const char *name, size_t n, cc_ashare *out)

@@ -195,6 +195,20 @@ static void all_logits_precise(void **state)
     assert_true(a.max <= 0.15);
 }
 
+/* LLaMA-7B's embedding and LM head go through in column blocks; force tiny
+ * blocks here so that path is exercised on the real model. */
+static void all_logits_in_column_blocks(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    setenv("CARACAL_LINEAR_BLOCK_ELEMS", "4096", 1);
+    accuracy a = all_logits_run(CC_APPROX_PRECISE);
+    unsetenv("CARACAL_LINEAR_BLOCK_ELEMS");
+    assert_int_equal(a.mismatches, 0);
+    assert_true(a.mean <= 0.02);
+    assert_true(a.max <= 0.15);
+}
+
 static void all_logits_puma_reported(void **state)
 {
     (void)state;
@@ -275,6 +289,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(all_logits_precise),
+        cmocka_unit_test(all_logits_in_column_blocks),
         cmocka_unit_test(all_logits_puma_reported),
         cmocka_unit_test(greedy_generation_matches_plaintext),
         cmocka_unit_test(mismatched_bundles_refused),
