@@ -39,7 +39,12 @@ static void child_run(int me, const cc_cluster *cl, cc_keypair *key, const cc_ne
         _exit(LAUNCH_OPEN_FAILED);
     }
     int code = party_main(net, arg);
-    if (code != 0) cc_error_log("party exited with code %d: %s", code, cc_error_message());
+    if (code != 0) {
+        char why[600];
+        snprintf(why, sizeof why, "P%d's work failed (exit code %d): %s", me, code, cc_error_message());
+        cc_error_log("party exited with code %d: %s", code, cc_error_message());
+        cc_net_abort(net, why); /* tell the others now instead of a graceful goodbye */
+    }
     cc_net_close(net);
     fflush(stdout);
     fflush(stderr);
@@ -122,7 +127,7 @@ cc_status cc_net_launch_local(cc_party_main party_main, void *party_arg,
     if (client_main) cc_keypair_wipe(&ckey);
 
     /* Collect the children.  After the first failure, allow a grace period. */
-    bool done[CC_NET_PARTIES];
+    bool done[CC_NET_PARTIES], killed[CC_NET_PARTIES] = {false, false, false};
     int first_bad = -1;
     uint64_t kill_at = 0;
     if (s != CC_OK || res->client_code != 0) kill_at = cc_now_ns() + LAUNCH_GRACE_MS * 1000000ull;
@@ -153,21 +158,30 @@ cc_status cc_net_launch_local(cc_party_main party_main, void *party_arg,
         if (all) break;
         if (kill_at && cc_now_ns() >= kill_at) {
             for (int i = 0; i < CC_NET_PARTIES; i++)
-                if (!done[i]) kill(pid[i], SIGKILL);
+                if (!done[i]) {
+                    kill(pid[i], SIGKILL);
+                    killed[i] = true;
+                }
             kill_at = 0; /* the next rounds reap them */
             continue;
         }
         sleep_ms(2);
     }
     if (s != CC_OK) return s;
-    /* Blame a party that died by a signal (the others only reacted), else
-     * the first one seen failing. */
+    /* Blame a party that died by a signal we did not send (the others only
+     * reacted), else the first one seen failing. */
     for (int i = 0; i < CC_NET_PARTIES; i++)
-        if (res->exit_code[i] > 128) first_bad = i;
+        if (res->exit_code[i] > 128 && !killed[i]) first_bad = i;
     if (first_bad >= 0) {
         int c = res->exit_code[first_bad];
         if (c > 128)
             return cc_error_set(CC_ERR_PEER, "P%d was killed by signal %d", first_bad, c - 128);
+        bool any_killed = killed[0] || killed[1] || killed[2];
+        if (any_killed)
+            return cc_error_set(CC_ERR_PEER, "P%d exited with code %d%s; parties still running "
+                                "%u ms later were killed", first_bad, c,
+                                c == LAUNCH_OPEN_FAILED ? " (could not set up its links)" : "",
+                                LAUNCH_GRACE_MS);
         return cc_error_set(CC_ERR_PEER, "P%d exited with code %d%s", first_bad, c,
                             c == LAUNCH_OPEN_FAILED ? " (could not set up its links)" : "");
     }

@@ -197,6 +197,11 @@ void cc_net_close(cc_net *net)
     cc_free(net);
 }
 
+void cc_net_abort(cc_net *net, const char *reason)
+{
+    if (net) cc_hub_fail(&net->hub, CC_ERR_PEER, "%s", reason && *reason ? reason : "aborted");
+}
+
 int cc_net_party(const cc_net *net) { return net->me; }
 bool cc_net_insecure(const cc_net *net) { return net->cipher == CC_CIPHER_NONE; }
 const char *cc_net_cipher_name(const cc_net *net) { return cc_cipher_name(net->cipher); }

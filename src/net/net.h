@@ -88,6 +88,10 @@ cc_status cc_net_listen(const char *host, uint16_t *port, int *listen_fd);
 /* Flushes pending sends, says goodbye to every peer and waits (bounded) for
  * theirs, then frees everything.  After a failure it just tears down. */
 void cc_net_close(cc_net *net);
+/* End the run on every party now: the peers' pending and future calls fail
+ * with "P<me> aborted the run: <reason>" (no graceful goodbye).  For a party
+ * whose own work failed; cc_net_close afterwards only tears down. */
+void cc_net_abort(cc_net *net, const char *reason);
 int cc_net_party(const cc_net *net);
 bool cc_net_insecure(const cc_net *net);
 /* "AES-256-GCM", "XChaCha20-Poly1305" or "INSECURE-PLAINTEXT". */

@@ -105,6 +105,30 @@ static void silent_party(void **state)
     shared_page_free(page);
 }
 
+/* ---- the launcher leaves nothing running ------------------------------------------ */
+static int straggler_main(cc_net *net, void *p)
+{
+    (void)p;
+    if (cc_net_party(net) == 0) return 7; /* fails at once */
+    sleep(60);                            /* the others ignore the network entirely */
+    return 0;
+}
+
+static void launcher_kills_stragglers(void **state)
+{
+    (void)state;
+    cc_launch_result res;
+    uint64_t t0 = cc_now_ns();
+    cc_status s = cc_net_launch_local(straggler_main, NULL, NULL, NULL, NULL, &res);
+    uint64_t dt = cc_now_ns() - t0;
+    assert_int_equal(s, CC_ERR_PEER);
+    assert_non_null(strstr(cc_error_message(), "P0 exited with code 7"));
+    assert_int_equal(res.exit_code[0], 7);
+    assert_int_equal(res.exit_code[1], 128 + SIGKILL);
+    assert_int_equal(res.exit_code[2], 128 + SIGKILL);
+    assert_true(dt < 8000000000ull); /* grace period 5 s, then killed */
+}
+
 /* ---- hand-made clusters (fork helper) ----------------------------------------------- */
 typedef struct trio {
     cc_cluster cl[3];        /* each party's own view of the cluster */
@@ -367,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_party),
         cmocka_unit_test(silent_party),
+        cmocka_unit_test(launcher_kills_stragglers),
         cmocka_unit_test(wrong_public_key_refused),
         cmocka_unit_test(impostor_without_secret_key),
         cmocka_unit_test(plaintext_mismatch_refused),
