@@ -280,6 +280,15 @@ static struct cc_net_rx *take_user_entry(cc_link *l)
     return e;
 }
 
+/* For length-mismatch errors: were the two sides even in the same op? */
+static const char *op_hint(const char *our_op, uint32_t their_hash, char *buf, size_t cap)
+{
+    if (!our_op) return "";
+    snprintf(buf, cap, "; we are in op '%s', it sent from %s op", our_op,
+             cc_op_hash(our_op) == their_hash ? "the same" : "another");
+    return buf;
+}
+
 /* Decide where the frame's payload goes (hub->mu held).  Returns false and
  * fails the hub when the frame does not fit the message stream. */
 static bool place_chunk(cc_link *l, const cc_frame_hdr *f, struct cc_net_rx **out, uint8_t **dest)
@@ -298,9 +307,11 @@ static bool place_chunk(cc_link *l, const cc_frame_hdr *f, struct cc_net_rx **ou
             return false;
         }
         if (e->len_known && e->len != f->msg_len) {
+            char hint[128];
             cc_hub_fail_locked(h, CC_ERR_MISMATCH, "%s sent a %llu-byte message where we expect "
-                               "%llu bytes (the parties disagree on the protocol)", l->name,
-                               (unsigned long long)f->msg_len, (unsigned long long)e->len);
+                               "%llu bytes (the parties disagree on the protocol%s)", l->name,
+                               (unsigned long long)f->msg_len, (unsigned long long)e->len,
+                               op_hint(e->op, f->op_hash, hint, sizeof hint));
             return false;
         }
         e->len = f->msg_len;
@@ -566,11 +577,14 @@ cc_status cc_link_recv_begin(cc_link *l, void *buf, uint64_t len, const char *op
     if (h->fail_status != CC_OK) s = hub_error(h);
     else if (!(e = take_user_entry(l))) s = cc_error_set(CC_ERR_NOMEM, "out of memory");
     else if (e->len_known && e->len != len) {
+        char hint[128];
         cc_hub_fail_locked(h, CC_ERR_MISMATCH, "%s sent a %llu-byte message where we expect %llu "
-                           "bytes (the parties disagree on the protocol)", l->name,
-                           (unsigned long long)e->len, (unsigned long long)len);
+                           "bytes (the parties disagree on the protocol%s)", l->name,
+                           (unsigned long long)e->len, (unsigned long long)len,
+                           op_hint(op, e->wire_op_hash, hint, sizeof hint));
         s = hub_error(h);
     } else {
+        e->op = op;
         e->len = len;
         e->len_known = e->claimed = true;
         e->user = buf;
