@@ -15,7 +15,9 @@
 //
 // The baseline in the same run: `bare_matmul_s`, the time of the model's
 // linear layers alone (one fused matmul+trunc per weight, same shapes, same
-// parties) — the part no protocol can avoid; `x_matmul` = wall / baseline.
+// parties) — the part no protocol can avoid; `x_matmul` = wall / baseline,
+// `x_matmul_cpu` the same in CPU seconds summed over the parties (the
+// steadier of the two on a shared machine).
 //
 // Links are encrypted (AES-256-GCM) unless CARACAL_BENCH_INSECURE=1;
 // CARACAL_BENCH_THREADS sets worker threads per party (default 1: three
@@ -46,7 +48,7 @@ constexpr int MAX_TAGS = 32;
 
 struct PartyReport {
     int ok;
-    double forward_s, cpu_s, bare_matmul_s;
+    double forward_s, cpu_s, bare_matmul_s, bare_matmul_cpu_s;
     uint64_t bytes_sent, rounds, peak_rss;
     int n_tags;
     cc_net_stat tags[MAX_TAGS];
@@ -183,7 +185,9 @@ cc_status run_party(cc_net *net, Job *job, PartyReport *r)
     cc_ashare_free(&out);
     cc_ashare_free(&index);
     cc_proto_release_cache();
+    double cpu1 = cpu_seconds();
     if (s == CC_OK) s = bare_linears(&p, w, job, &r->bare_matmul_s);
+    r->bare_matmul_cpu_s = cpu_seconds() - cpu1;
     // keep the client's links open until the baseline is done (it waits for this)
     uint8_t done = 1;
     if (s == CC_OK && me == 0) s = cc_net_send(net, CC_CLIENT, &done, 1);
@@ -268,7 +272,7 @@ void BM_model(benchmark::State &state, bool bert)
         state.SetIterationTime(job->client_wall_s);
     }
     uint64_t total = 0, rounds = 0;
-    double cpu_sum = 0;
+    double cpu_sum = 0, bare_cpu_sum = 0;
     for (int i = 0; i < 3; i++) {
         const PartyReport &r = job->rep[i];
         total += r.bytes_sent;
@@ -278,10 +282,15 @@ void BM_model(benchmark::State &state, bool bert)
         state.counters[p + "_peak_rss_GB"] = (double)r.peak_rss / 1e9;
         state.counters[p + "_cpu_s"] = r.cpu_s;
         cpu_sum += r.cpu_s;
+        bare_cpu_sum += r.bare_matmul_cpu_s;
     }
     // The three parties' CPU seconds over the machine's cores: the wall time
     // this run would take with the cores to itself (communication overlaps).
     state.counters["cpu_s_sum"] = cpu_sum;
+    // The same ratio in CPU seconds (all parties): steadier than wall time,
+    // which depends on what else the shared machine runs at each moment.
+    state.counters["bare_matmul_cpu_s_sum"] = bare_cpu_sum;
+    if (bare_cpu_sum > 0) state.counters["x_matmul_cpu"] = cpu_sum / bare_cpu_sum;
     state.counters["wall_s"] = job->client_wall_s;
     state.counters["total_GB"] = (double)total / 1e9;
     state.counters["rounds"] = (double)rounds;
