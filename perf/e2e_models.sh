@@ -45,6 +45,7 @@ print(json.dumps({
     "rounds": best["rounds"],
     "peak_rss_GB": [best["P%d_peak_rss_GB" % i] for i in range(3)],
     "x_matmul_best_run": best.get("x_matmul"),
+    "x_matmul_cpu_all": [b.get("x_matmul_cpu") for b in sorted(runs, key=lambda b: b["wall_s"])],
     "insecure_links": bool(best.get("insecure_links")),
     "threads_per_party": best.get("threads_per_party"),
     "per_op_best_run": {c: {"s": best[c + "_s"], "GB": best[c + "_GB"], "rounds": best[c + "_rounds"]}
