@@ -38,7 +38,7 @@ cc_status cc_client_open(const cc_cluster *cluster, const cc_keypair *client_key
             cc_error_wrap(s, "client");
             break;
         }
-        s = cc_link_create(&c->hub, fd, p, k.tx, k.rx, k.prss_root, &c->hub.links[p]);
+        s = cc_link_create(&c->hub, fd, p, &k, &c->hub.links[p]);
         cc_wipe(&k, sizeof k);
         if (s != CC_OK) close(fd);
     }

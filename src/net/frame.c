@@ -59,10 +59,11 @@ uint32_t cc_op_hash(const char *tag)
     return h;
 }
 
-cc_cipher cc_aead_pick(bool insecure)
+bool cc_aead_local_aes(void)
 {
-    if (insecure) return CC_CIPHER_NONE;
-    return crypto_aead_aes256gcm_is_available() ? CC_CIPHER_AESGCM : CC_CIPHER_XCHACHA;
+    const char *force = getenv("CARACAL_NET_CIPHER");
+    if (force && strcmp(force, "xchacha") == 0) return false;
+    return crypto_aead_aes256gcm_is_available();
 }
 
 const char *cc_cipher_name(cc_cipher c)

@@ -8,6 +8,9 @@
  *
  * HELLO = "CARACAL1" | version | role | target role | flags | status | 3 x 0 |
  *         static public key (32) | fresh random nonce (32)
+ * flags: bit 0 = --insecure-plaintext-links, bit 1 = can do AES-256-GCM.  The
+ * link uses AES-256-GCM when both ends can, else XChaCha20-Poly1305; the
+ * flags are in the transcript, so nobody in between can downgrade it.
  *
  * Keys: crypto_kx (lower role = kx client) gives K_lo->hi, K_hi->lo.  They
  * depend on the static keys only, so they are bound to this session with the
@@ -36,7 +39,7 @@ const char *cc_role_name(int role)
 
 typedef struct hello {
     int role, target, status;
-    bool insecure;
+    bool insecure, aes;
     uint8_t pk[32], nonce[32];
 } hello;
 
@@ -47,7 +50,7 @@ static void hello_encode(const hello *h, uint8_t out[HELLO_BYTES])
     out[8] = HELLO_VERSION;
     out[9] = (uint8_t)h->role;
     out[10] = (uint8_t)h->target;
-    out[11] = h->insecure ? 1 : 0;
+    out[11] = (uint8_t)((h->insecure ? 1 : 0) | (h->aes ? 2 : 0));
     out[12] = (uint8_t)h->status;
     memcpy(out + 16, h->pk, 32);
     memcpy(out + 48, h->nonce, 32);
@@ -59,11 +62,12 @@ static cc_status hello_decode(const uint8_t in[HELLO_BYTES], hello *h)
         return cc_error_set(CC_ERR_FORMAT, "not a caracal peer (bad handshake magic)");
     if (in[8] != HELLO_VERSION)
         return cc_error_set(CC_ERR_FORMAT, "handshake version %u, we speak %u", in[8], HELLO_VERSION);
-    if (in[9] > 3 || in[10] > 3 || in[11] > 1 || in[13] || in[14] || in[15])
+    if (in[9] > 3 || in[10] > 3 || (in[11] & ~3) || in[13] || in[14] || in[15])
         return cc_error_set(CC_ERR_FORMAT, "malformed handshake");
     h->role = in[9];
     h->target = in[10];
-    h->insecure = in[11];
+    h->insecure = in[11] & 1;
+    h->aes = (in[11] & 2) != 0;
     h->status = in[12];
     memcpy(h->pk, in + 16, 32);
     memcpy(h->nonce, in + 48, 32);
@@ -129,7 +133,8 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
                                 uint64_t deadline_ns, cc_session_keys *keys)
 {
     const char *peer = cc_role_name(peer_role);
-    hello mine = {.role = my_role, .target = peer_role, .insecure = insecure};
+    hello mine = {.role = my_role, .target = peer_role, .insecure = insecure,
+                  .aes = cc_aead_local_aes()};
     memcpy(mine.pk, me->pk, 32);
     randombytes_buf(mine.nonce, sizeof mine.nonce);
     uint8_t hi[HELLO_BYTES], hr[HELLO_BYTES];
@@ -160,6 +165,8 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
         return cc_error_set(CC_ERR_AUTH, "%s presented public key %s... but the config pins %s...",
                             peer, got, want);
     }
+    keys->cipher = insecure ? CC_CIPHER_NONE
+                 : mine.aes && theirs.aes ? CC_CIPHER_AESGCM : CC_CIPHER_XCHACHA;
     return finish(fd, my_role, me, peer_role, peer_pk, hi, hr, deadline_ns, keys);
 }
 
@@ -171,7 +178,8 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     CC_TRY(cc_sock_read(fd, hi, sizeof hi, deadline_ns, 0, NULL));
     hello theirs;
     CC_TRY(hello_decode(hi, &theirs));
-    hello mine = {.role = my_role, .target = theirs.role, .insecure = insecure};
+    hello mine = {.role = my_role, .target = theirs.role, .insecure = insecure,
+                  .aes = cc_aead_local_aes()};
     memcpy(mine.pk, me->pk, 32);
     randombytes_buf(mine.nonce, sizeof mine.nonce);
     const char *peer = cc_role_name(theirs.role);
@@ -200,5 +208,7 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     if (verdict != CC_OK) return verdict;
     if (s != CC_OK) return cc_error_wrap(s, "handshake with %s", peer);
     *peer_role = theirs.role;
+    keys->cipher = insecure ? CC_CIPHER_NONE
+                 : mine.aes && theirs.aes ? CC_CIPHER_AESGCM : CC_CIPHER_XCHACHA;
     return finish(fd, my_role, me, theirs.role, theirs.pk, hi, hr, deadline_ns, keys);
 }

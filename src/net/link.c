@@ -120,8 +120,7 @@ static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAX
 static void add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 
 /* ---- link lifetime ------------------------------------------------------------ */
-cc_status cc_link_create(cc_hub *hub, int fd, int role, const uint8_t tx_key[32],
-                         const uint8_t rx_key[32], const uint8_t prss_root[32], cc_link **out)
+cc_status cc_link_create(cc_hub *hub, int fd, int role, const cc_session_keys *keys, cc_link **out)
 {
     cc_link *l = cc_calloc(1, sizeof *l);
     if (!l) return CC_ERR_NOMEM;
@@ -129,10 +128,10 @@ cc_status cc_link_create(cc_hub *hub, int fd, int role, const uint8_t tx_key[32]
     l->fd = fd;
     l->role = role;
     snprintf(l->name, sizeof l->name, "%s", cc_role_name(role));
-    cc_cipher c = cc_aead_pick(hub->opt.insecure_plaintext);
-    cc_aead_init(&l->tx, c, tx_key);
-    cc_aead_init(&l->rx, c, rx_key);
-    memcpy(l->prss_root, prss_root, 32);
+    cc_cipher c = keys->cipher;
+    cc_aead_init(&l->tx, c, keys->tx);
+    cc_aead_init(&l->rx, c, keys->rx);
+    memcpy(l->prss_root, keys->prss_root, 32);
     l->chunk = hub->opt.chunk_bytes;
     if (c != CC_CIPHER_NONE) {
         l->seal_buf = cc_alloc(l->chunk);

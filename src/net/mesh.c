@@ -49,7 +49,7 @@ static cc_dir dir_of(int me, int role)
 static cc_status add_link(cc_net *net, int fd, int role, cc_session_keys *k)
 {
     cc_link *l = NULL;
-    cc_status s = cc_link_create(&net->hub, fd, role, k->tx, k->rx, k->prss_root, &l);
+    cc_status s = cc_link_create(&net->hub, fd, role, k, &l);
     cc_wipe(k, sizeof *k);
     if (s != CC_OK) {
         close(fd);
@@ -152,7 +152,7 @@ cc_status cc_net_open_fd(const cc_cluster *cluster, int me, const cc_keypair *my
     snprintf(self, sizeof self, "P%d", me);
     cc_hub_init(&net->hub, &o, self);
     net->me = me;
-    net->cipher = cc_aead_pick(o.insecure_plaintext);
+    net->cipher = o.insecure_plaintext ? CC_CIPHER_NONE : CC_CIPHER_AESGCM; /* lowered below */
     cc_net_stats_init(net);
     uint64_t deadline = cc_now_ns() + (uint64_t)o.connect_timeout_ms * 1000000u;
     cc_status s = dial_lower(net, cluster, my_key, deadline);
@@ -170,6 +170,10 @@ cc_status cc_net_open_fd(const cc_cluster *cluster, int me, const cc_keypair *my
         cc_free(net);
         return cc_error_set(keep, "%s", msg);
     }
+    /* report the weakest link: XChaCha20 if any peer cannot do AES-GCM */
+    for (int r = 0; r < 4; r++)
+        if (net->hub.links[r] && net->hub.links[r]->tx.cipher == CC_CIPHER_XCHACHA)
+            net->cipher = CC_CIPHER_XCHACHA;
     cc_info("P%d: links up (%s)", me, cc_cipher_name(net->cipher));
     *out = net;
     return CC_OK;

@@ -59,7 +59,9 @@ typedef struct cc_aead {
  * it, unless env CARACAL_NET_GCM=sodium forces libsodium's. */
 bool cc_aead_vaes_selected(void);
 
-cc_cipher cc_aead_pick(bool insecure);
+/* This process can do AES-256-GCM (AES-NI; env CARACAL_NET_CIPHER=xchacha
+ * says no, to test the fallback and mixed clusters). */
+bool cc_aead_local_aes(void);
 const char *cc_cipher_name(cc_cipher c);
 void cc_aead_init(cc_aead *a, cc_cipher c, const uint8_t key[32]);
 void cc_aead_wipe(cc_aead *a);
@@ -83,6 +85,8 @@ cc_status cc_sock_read(int fd, void *buf, size_t len, uint64_t deadline_ns, uint
                        bool *eof_at_start);
 cc_status cc_sock_readv(int fd, struct iovec *iov, int n, uint64_t deadline_ns, uint32_t idle_ms);
 cc_status cc_sock_writev(int fd, struct iovec *iov, int n, uint64_t deadline_ns, uint32_t idle_ms);
+
+typedef struct cc_session_keys cc_session_keys; /* keys of one link (handshake) */
 
 /* ---- hub --------------------------------------------------------------------- */
 typedef struct cc_link cc_link;
@@ -163,8 +167,7 @@ struct cc_link {
 };
 
 /* Create a link over a handshaken socket (keys from the handshake). */
-cc_status cc_link_create(cc_hub *hub, int fd, int role, const uint8_t tx_key[32],
-                         const uint8_t rx_key[32], const uint8_t prss_root[32],
+cc_status cc_link_create(cc_hub *hub, int fd, int role, const cc_session_keys *keys,
                          cc_link **out);
 cc_status cc_link_start(cc_link *l);
 /* Queue a message (hub->mu must NOT be held). */
@@ -181,9 +184,10 @@ void cc_hub_close_links(cc_hub *h);
 void cc_link_free(cc_link *l);
 
 /* ---- handshake ------------------------------------------------------------------ */
-typedef struct cc_session_keys {
+struct cc_session_keys {
     uint8_t tx[32], rx[32], prss_root[32];
-} cc_session_keys;
+    cc_cipher cipher;         /* agreed in the handshake */
+};
 
 const char *cc_role_name(int role); /* "P0".."P2", "client" */
 #define CC_ROLE_CLIENT 3

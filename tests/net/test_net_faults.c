@@ -135,10 +135,12 @@ typedef struct trio {
     cc_keypair key[3];       /* what each party loads as its key */
     cc_net_options opt[3];
     int lfd[3];
+    bool no_aes[3];          /* party runs with CARACAL_NET_CIPHER=xchacha */
 } trio;
 
 static void trio_init(trio *t)
 {
+    memset(t->no_aes, 0, sizeof t->no_aes);
     cc_cluster base;
     memset(&base, 0, sizeof base);
     for (int i = 0; i < 3; i++) {
@@ -167,6 +169,7 @@ static void trio_run(trio *t, shared_page *page)
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             for (int j = 0; j < 3; j++)
                 if (j != i) close(t->lfd[j]);
+            if (t->no_aes[i]) setenv("CARACAL_NET_CIPHER", "xchacha", 1);
             cc_net *net;
             party_report *r = &page->party[i];
             cc_status s = cc_net_open_fd(&t->cl[i], i, &t->key[i], &t->opt[i], t->lfd[i], &net);
@@ -178,6 +181,7 @@ static void trio_run(trio *t, shared_page *page)
                 if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, in2, sizeof in2);
                 if (s == CC_OK) s = cc_net_flush(net);
                 report(r, s);
+                if (s == CC_OK) snprintf(r->msg, sizeof r->msg, "%s", cc_net_cipher_name(net));
                 cc_net_close(net);
             } else {
                 report(r, s);
@@ -246,6 +250,23 @@ static void plaintext_mismatch_refused(void **state)
     for (int i = 0; i < 3; i++) assert_int_not_equal(page->party[i].status, CC_OK);
     assert_int_equal(page->party[2].status, CC_ERR_MISMATCH);
     assert_non_null(strstr(page->party[2].msg, "insecure-plaintext"));
+    shared_page_free(page);
+}
+
+/* P1 cannot do AES-GCM (e.g. no AES-NI): its links fall back to XChaCha20,
+ * the P0-P2 link keeps AES-256-GCM, and the run works. */
+static void mixed_cipher_cluster_works(void **state)
+{
+    (void)state;
+    trio t;
+    trio_init(&t);
+    t.no_aes[1] = true;
+    shared_page *page = shared_page_new();
+    trio_run(&t, page);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(page->party[i].status, CC_OK);
+        assert_string_equal(page->party[i].msg, "XChaCha20-Poly1305"); /* weakest link reported */
+    }
     shared_page_free(page);
 }
 
@@ -395,6 +416,7 @@ int main(void)
         cmocka_unit_test(wrong_public_key_refused),
         cmocka_unit_test(impostor_without_secret_key),
         cmocka_unit_test(plaintext_mismatch_refused),
+        cmocka_unit_test(mixed_cipher_cluster_works),
         cmocka_unit_test(garbage_connections_rejected),
         cmocka_unit_test(nobody_connects),
         cmocka_unit_test(malformed_frames_rejected),
