@@ -1,4 +1,5 @@
-/* The secure BERT forward pass (DESIGN.md §6) on replicated shares, built on
+/* The secure BERT forward pass (DESIGN.md §6; PUMA, arXiv 2307.12533, §3-4)
+ * on replicated shares, built on
  * the transformer blocks of secure_gpt2.c.  Reads like its plaintext
  * reference (ref_forward.c, cc_ref_bert_forward):
  *   x = LN_e(onehot·E + P[0..n) + types·T)

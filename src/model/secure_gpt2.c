@@ -1,5 +1,7 @@
-/* The secure GPT-2 forward pass (DESIGN.md §6) and the transformer blocks it
- * shares with BERT (secure_bert.c), on replicated shares.
+/* The secure GPT-2 forward pass (DESIGN.md §6; PUMA, arXiv 2307.12533, §3
+ * for the secure transformer layers, §4 for GeLU/softmax/LayerNorm in src/nn)
+ * and the transformer blocks it shares with BERT (secure_bert.c), on
+ * replicated shares.
  *
  * GPT-2 reads like its plaintext reference (ref_forward.c):
  *   x = onehot·E + P[pos]

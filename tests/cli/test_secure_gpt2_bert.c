@@ -525,6 +525,51 @@ static void synthetic_communicates_like_bundles(void **state)
     }
 }
 
+/* Argument checks happen before any communication: a protocol context
+ * without a network is enough to see them. */
+static void bad_arguments_rejected(void **state)
+{
+    (void)state;
+    cc_proto p = { .f = F };
+    cc_sweights *w;
+    cc_model_config c = gpt2_w.config;
+    assert_int_equal(cc_sweights_open_synthetic(&c, 0, F, &w), CC_OK);
+    cc_secure_gpt2 *g = NULL;
+    /* more positions than the learned position table */
+    assert_int_equal(cc_secure_gpt2_create(&p, w, CC_APPROX_PUMA, c.max_seq_len + 1, 1, &g),
+                     CC_ERR_ARG);
+    printf("expected: %s\n", cc_error_message());
+    assert_int_equal(cc_secure_gpt2_create(&p, w, CC_APPROX_PUMA, 4, 5, &g), CC_ERR_ARG);
+    assert_int_equal(cc_secure_gpt2_create(&p, w, CC_APPROX_PUMA, 8, 4, &g), CC_OK);
+    cc_ashare onehot = {0}, logits = {0};
+    assert_int_equal(cc_ashare_alloc(&onehot, 5 * 64), CC_OK);
+    assert_int_equal(cc_ashare_alloc(&logits, 64), CC_OK);
+    /* a batch larger than allocated, and mismatched tensor sizes */
+    assert_int_equal(cc_secure_gpt2_forward(g, &onehot, 5, 1, &logits), CC_ERR_ARG);
+    printf("expected: %s\n", cc_error_message());
+    assert_int_equal(cc_secure_gpt2_forward(g, &onehot, 4, 1, &logits), CC_ERR_ARG);
+    assert_int_equal(cc_secure_gpt2_forward(g, &onehot, 1, 2, &logits), CC_ERR_ARG);
+    cc_secure_gpt2_free(g);
+    /* the BERT engine refuses GPT-2 weights, and a BERT without classifier */
+    cc_secure_bert *b = NULL;
+    assert_int_equal(cc_secure_bert_create(&p, w, CC_APPROX_PUMA, 4, &b), CC_ERR_UNSUPPORTED);
+    cc_sweights_close(w);
+    c = bert_w.config;
+    c.n_classes = 0;
+    assert_int_equal(cc_sweights_open_synthetic(&c, 0, F, &w), CC_OK);
+    assert_int_equal(cc_secure_bert_create(&p, w, CC_APPROX_PUMA, 4, &b), CC_ERR_UNSUPPORTED);
+    printf("expected: %s\n", cc_error_message());
+    cc_sweights_close(w);
+    /* weights at another f than the protocol */
+    c = bert_w.config;
+    assert_int_equal(cc_sweights_open_synthetic(&c, 0, 16, &w), CC_OK);
+    assert_int_equal(cc_secure_bert_create(&p, w, CC_APPROX_PUMA, 4, &b), CC_ERR_MISMATCH);
+    printf("expected: %s\n", cc_error_message());
+    cc_sweights_close(w);
+    cc_ashare_free(&onehot);
+    cc_ashare_free(&logits);
+}
+
 static void wrong_architecture_refused(void **state)
 {
     (void)state;
@@ -543,6 +588,7 @@ int main(void)
         cmocka_unit_test(bert_matches_reference),
         cmocka_unit_test(synthetic_communicates_like_bundles),
         cmocka_unit_test(wrong_architecture_refused),
+        cmocka_unit_test(bad_arguments_rejected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
