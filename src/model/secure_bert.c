@@ -1,4 +1,4 @@
-/* The secure BERT forward pass (DESIGN.md §6; PUMA, arXiv 2307.12533, §3-4)
+/* The secure BERT forward pass (DESIGN.md §5-6; PUMA, arXiv 2307.12533)
  * on replicated shares, built on
  * the transformer blocks of secure_gpt2.c.  Reads like its plaintext
  * reference (ref_forward.c, cc_ref_bert_forward):

@@ -1,5 +1,5 @@
-/* The secure GPT-2 forward pass (DESIGN.md §6; PUMA, arXiv 2307.12533, §3
- * for the secure transformer layers, §4 for GeLU/softmax/LayerNorm in src/nn)
+/* The secure GPT-2 forward pass (DESIGN.md §5-6; PUMA, arXiv 2307.12533:
+ * its one-hot embedding and the §4 GeLU/softmax/LayerNorm of src/nn)
  * and the transformer blocks it shares with BERT (secure_bert.c), on
  * replicated shares.
  *
