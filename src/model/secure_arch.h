@@ -79,6 +79,7 @@ typedef struct cc_sxf {
     cc_ashare *k_cache, *v_cache;                /* [cache layer]: [head][max_seq][hs] */
     int cache_layers;                            /* n_layers (causal) or 1 */
     uint8_t *mask;                               /* causal mask, NULL when bidirectional */
+    size_t linear_block;   /* weights above this many elements go in column blocks */
     cc_secure_progress progress;
     void *progress_ctx;
 } cc_sxf;
@@ -92,6 +93,10 @@ cc_ashare cc_sxf_rows(const cc_ashare *t, size_t rows, size_t cols);
 cc_status cc_sxf_weight(cc_sxf *m, const char *name, cc_proto_weight *out);
 cc_status cc_sxf_vector(cc_sxf *m, const char *name, size_t n, cc_ashare *out);
 cc_status cc_sxf_begin_layer(cc_sxf *m, int layer);
+/* out (n × N) = x·W, truncated by f (fxp) or exact, booked under `tag`;
+ * big weights in column blocks (see linear_block).  *n_out = N if non-NULL. */
+cc_status cc_sxf_matmul(cc_sxf *m, const char *tag, const char *wname, const cc_ashare *x,
+                        size_t n, bool fxp, cc_ashare *out, size_t *n_out);
 /* out = x·W + b for n rows (W: "<prefix>.weight", b: "<prefix>.bias"). */
 cc_status cc_sxf_linear(cc_sxf *m, const char *prefix, const cc_ashare *x, size_t n,
                         cc_ashare *out);

@@ -98,12 +98,7 @@ static cc_status embed(cc_sxf *m, const cc_ashare *onehot, const cc_ashare *type
                        size_t n)
 {
     size_t d = m->d, T = (size_t)m->c.type_vocab_size;
-    cc_proto_weight E;
-    CC_TRY(cc_sxf_weight(m, "embed.tokens", &E));
-    cc_ashare x = cc_sxf_rows(&m->x, n, d);
-    cc_proto_scope_begin(m->p, "embedding");
-    cc_status s = cc_proto_matmul_weight(m->p, n, onehot, &E, &x);
-    cc_proto_scope_end(m->p);
+    cc_status s = cc_sxf_matmul(m, "embedding", "embed.tokens", onehot, n, false, &m->x, NULL);
     CC_TRY(s);
     cc_ashare types;
     CC_TRY(cc_sxf_vector(m, "embed.token_types", T * d, &types));

@@ -23,6 +23,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -94,6 +95,10 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->hidden = (size_t)c->hidden_dim;
     m->vocab = (size_t)c->vocab_size;
     m->cache_layers = m->causal ? c->n_layers : 1;
+    /* column blocks bounded by the largest layer matrix (tests override) */
+    const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");
+    m->linear_block = blk && atoll(blk) > 0 ? (size_t)atoll(blk)
+                                            : CC_MAX(m->d * m->hidden, m->d * m->d);
     set_q_scale(m);
     size_t B = (size_t)max_batch, S = (size_t)max_seq, H = m->heads;
     cc_status s = CC_OK;
@@ -186,18 +191,44 @@ static void add_bias(cc_ashare *x, const cc_ashare *b, size_t n, size_t cols, un
 }
 
 /* out = x·W (fixed point, one fused matmul + truncation). */
-static cc_status linear_nobias(cc_sxf *m, const char *tag, const char *wname,
-                               const cc_ashare *x, size_t n, cc_ashare *out, size_t *n_out)
+/* out (n × N) = x (n × K) · W, truncated once by f (fxp, fixed-point
+ * activations) or exact (one-hot rows × embedding).  A weight larger than
+ * m->linear_block elements per plane (the embedding and the LM head) goes
+ * through in column blocks of whole packed panels, so the weight buffers
+ * never grow past one FFN matrix: one protocol call per block, the same
+ * bytes, a few more rounds. */
+cc_status cc_sxf_matmul(cc_sxf *m, const char *tag, const char *wname, const cc_ashare *x,
+                        size_t n, bool fxp, cc_ashare *out, size_t *n_out)
 {
-    cc_proto_weight W;
-    CC_TRY(cc_sxf_weight(m, wname, &W));
-    cc_ashare xin = cc_sxf_rows(x, n, W.K), y = cc_sxf_rows(out, n, W.N);
-    if (out->n < n * W.N)
-        return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
-    cc_proto_scope_begin(m->p, tag);
-    cc_status s = cc_proto_matmul_weight_fxp(m->p, n, &xin, &W, &y);
+    size_t K, N;
+    cc_proto_scope_begin(m->p, "weights");
+    cc_status s = cc_sweights_linear_shape(m->w, wname, &K, &N);
     cc_proto_scope_end(m->p);
-    if (n_out) *n_out = W.N;
+    CC_TRY(s);
+    if (out->n < n * N)
+        return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
+    size_t nr = cc_sweights_panel_cols(), lim = m->linear_block;
+    size_t block = K * N <= lim ? N : CC_MAX(nr, lim / K / nr * nr);
+    cc_ashare xin = cc_sxf_rows(x, n, K), y = cc_sxf_rows(out, n, N), part = {0};
+    if (block < N) CC_TRY(cc_ashare_alloc_2d(&part, n, block));
+    for (size_t c0 = 0; s == CC_OK && c0 < N; c0 += block) {
+        size_t nc = CC_MIN(block, N - c0);
+        cc_proto_weight W;
+        cc_proto_scope_begin(m->p, "weights");
+        s = cc_sweights_linear_cols(m->w, wname, c0, nc, &W);
+        cc_proto_scope_end(m->p);
+        if (s != CC_OK) break;
+        cc_ashare dst = nc == N ? y : cc_sxf_rows(&part, n, nc);
+        cc_proto_scope_begin(m->p, tag);
+        s = fxp ? cc_proto_matmul_weight_fxp(m->p, n, &xin, &W, &dst)
+                : cc_proto_matmul_weight(m->p, n, &xin, &W, &dst);
+        cc_proto_scope_end(m->p);
+        for (int pl = 0; s == CC_OK && nc != N && pl < 2; pl++)
+            for (size_t r = 0; r < n; r++)
+                memcpy(y.s[pl] + r * N + c0, dst.s[pl] + r * nc, nc * sizeof(uint64_t));
+    }
+    cc_ashare_free(&part);
+    if (n_out) *n_out = N;
     return s;
 }
 
@@ -206,8 +237,8 @@ cc_status cc_sxf_linear(cc_sxf *m, const char *prefix, const cc_ashare *x, size_
 {
     char name[96];
     size_t N = 0;
-    CC_TRY(linear_nobias(m, "matmul", tensor_name(name, sizeof name, prefix, "weight"), x, n, out,
-                         &N));
+    CC_TRY(cc_sxf_matmul(m, "matmul", tensor_name(name, sizeof name, prefix, "weight"), x, n,
+                         true, out, &N));
     cc_ashare b;
     CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "bias"), N, &b));
     add_bias(out, &b, n, N, 0);
@@ -413,12 +444,7 @@ cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int
     /* embedding: one-hot (integer) × E needs no truncation; positions are
      * public, so their rows are added locally */
     CC_TRY(cc_sxf_begin_layer(m, -1));
-    cc_proto_weight E;
-    CC_TRY(cc_sxf_weight(m, "embed.tokens", &E));
-    cc_ashare x = cc_sxf_rows(&m->x, n, m->d);
-    cc_proto_scope_begin(m->p, "embedding");
-    cc_status s = cc_proto_matmul_weight(m->p, n, onehot, &E, &x);
-    cc_proto_scope_end(m->p);
+    cc_status s = cc_sxf_matmul(m, "embedding", "embed.tokens", onehot, n, false, &m->x, NULL);
     CC_TRY(s);
     CC_TRY(cc_sxf_add_positions(m, &m->x, n, (size_t)m->pos));
     CC_TRY(cc_sweights_end_layer(m->w, -1));
@@ -441,7 +467,8 @@ cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int
     tail.rows = (size_t)out_rows;
     tail.cols = m->d;
     CC_TRY(cc_sxf_layernorm(m, "final_norm", &tail, (size_t)out_rows, &m->xb));
-    CC_TRY(linear_nobias(m, "lm_head", "lm_head.weight", &m->xb, (size_t)out_rows, logits, NULL));
+    CC_TRY(cc_sxf_matmul(m, "lm_head", "lm_head.weight", &m->xb, (size_t)out_rows, true, logits,
+                         NULL));
     CC_TRY(cc_sweights_end_layer(m->w, m->c.n_layers));
     cc_sxf_report(m, m->c.n_layers, t0);
     m->pos += n_in;
