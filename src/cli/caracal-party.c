@@ -5,11 +5,14 @@
  *                 [--io-timeout-ms N] [--stats-json FILE] [--quiet]
  *   caracal-party --party client --config cluster.conf --key client.key
  *
- * Today a party sets up its authenticated links, runs a self-check with its
- * neighbours (and the client, when the config names one) and exits; the
- * model-serving loop will slot in at party_serve().  `--party client` runs
- * the client's half of the self-check, so a whole cluster can be tried with
- * four commands (docs/NETWORK.md).  Exit status: 0 ok, 1 failure, 2 usage. */
+ * With weights (--shares DIR or --synthetic GEOM) the party serves secure
+ * inference jobs from the client (llama7b_token --config ...): each job is
+ * one mesh session — connect, serve, report, close — repeated --jobs times
+ * (0: until killed).  Without weights it sets up its authenticated links,
+ * runs a self-check with its neighbours (and the client, when the config
+ * names one) and exits; `--party client` runs the client's half of the
+ * self-check, so a whole cluster can be tried with four commands
+ * (docs/NETWORK.md).  Exit status: 0 ok, 1 failure, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,9 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "model.h"
 #include "net.h"
+#include "thread.h"
 
 typedef struct party_args {
     int party;              /* 0..2, or 3 for the client */
@@ -25,6 +30,12 @@ typedef struct party_args {
     uint32_t rotate_mib;    /* optional throughput probe after the self-check */
     cc_net_options opt;
     bool quiet;
+    /* serving */
+    const char *shares, *synthetic, *cpus;
+    cc_model_config synth;
+    uint32_t jobs, threads;
+    int frac_bits;
+    bool verify;
 } party_args;
 
 static void usage(FILE *f)
@@ -32,8 +43,15 @@ static void usage(FILE *f)
     fputs("usage: caracal-party --party {0|1|2|client} --config FILE --key FILE\n"
           "                     [--insecure-plaintext-links] [--connect-timeout-ms N]\n"
           "                     [--io-timeout-ms N] [--stats-json FILE] [--rotate-mib N] [--quiet]\n"
+          "                     [--shares DIR | --synthetic GEOM] [--frac-bits N] [--verify]\n"
+          "                     [--jobs N] [--threads N] [--cpus LIST]\n"
           "  --rotate-mib N  after the self-check, send N MiB to next while receiving\n"
-          "                  N MiB from prev, 3 times, and print the throughput per link\n", f);
+          "                  N MiB from prev, 3 times, and print the throughput per link\n"
+          "  --shares DIR    serve secure inference from this party's share bundle\n"
+          "  --synthetic G   serve with seed-derived weights of geometry G (llama-7b,\n"
+          "                  stories260k): benchmarks, meaningless output\n"
+          "  --jobs N        serve N client jobs, then exit (default 0: forever)\n"
+          "  --threads N     worker threads (default: all CPUs of --cpus or the machine)\n", f);
 }
 
 static bool parse_u32(const char *s, uint32_t *out)
@@ -56,6 +74,7 @@ static int parse_args(int argc, char **argv, party_args *a)
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) { usage(stdout); exit(0); }
         else if (!strcmp(o, "--insecure-plaintext-links")) a->opt.insecure_plaintext = true;
         else if (!strcmp(o, "--quiet")) a->quiet = true;
+        else if (!strcmp(o, "--verify")) a->verify = true;
         else if (!v) { fprintf(stderr, "caracal-party: %s needs a value\n", o); return 2; }
         else if (!strcmp(o, "--party")) {
             i++;
@@ -65,6 +84,30 @@ static int parse_args(int argc, char **argv, party_args *a)
         } else if (!strcmp(o, "--config")) { a->config = v; i++; }
         else if (!strcmp(o, "--key")) { a->key = v; i++; }
         else if (!strcmp(o, "--stats-json")) { a->stats_json = v; i++; }
+        else if (!strcmp(o, "--shares")) { a->shares = v; i++; }
+        else if (!strcmp(o, "--cpus")) { a->cpus = v; i++; }
+        else if (!strcmp(o, "--synthetic")) {
+            if (cc_config_preset(v, &a->synth) != CC_OK) {
+                fprintf(stderr, "caracal-party: --synthetic: %s\n", cc_error_message());
+                return 2;
+            }
+            a->synthetic = v;
+            i++;
+        } else if (!strcmp(o, "--frac-bits")) {
+            a->frac_bits = atoi(v);
+            if (a->frac_bits < 8 || a->frac_bits > 30) {
+                fprintf(stderr, "caracal-party: --frac-bits wants 8..30\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(o, "--jobs") || !strcmp(o, "--threads")) {
+            uint32_t *dst = o[2] == 'j' ? &a->jobs : &a->threads;
+            if (!parse_u32(v, dst)) {
+                fprintf(stderr, "caracal-party: %s wants a positive count\n", o);
+                return 2;
+            }
+            i++;
+        }
         else if (!strcmp(o, "--rotate-mib")) {
             if (!parse_u32(v, &a->rotate_mib) || a->rotate_mib > 4096) {
                 fprintf(stderr, "caracal-party: --rotate-mib wants 1..4096\n");
@@ -85,6 +128,15 @@ static int parse_args(int argc, char **argv, party_args *a)
             return 2;
         }
     }
+    if (a->shares && a->synthetic) {
+        fprintf(stderr, "caracal-party: --shares and --synthetic exclude each other\n");
+        return 2;
+    }
+    if (a->party == 3 && (a->shares || a->synthetic)) {
+        fprintf(stderr, "caracal-party: the client has no weights (use llama7b_token)\n");
+        return 2;
+    }
+    a->frac_bits = a->frac_bits ? a->frac_bits : -1;
     if (a->party < 0 || !a->config || !a->key) {
         fprintf(stderr, "caracal-party: --party, --config and --key are required\n");
         usage(stderr);
@@ -178,14 +230,6 @@ static cc_status rotate_probe(cc_net *net, uint32_t mib)
     return s;
 }
 
-/* Where the model-serving loop will go (end-to-end issue). */
-static cc_status party_serve(cc_net *net, const party_args *a)
-{
-    (void)net;
-    (void)a;
-    return CC_OK;
-}
-
 static cc_status write_stats_json(cc_net *net, const char *path)
 {
     char *json;
@@ -219,12 +263,45 @@ static int run_party(const party_args *a)
         cc_info("self-check passed: links %s, ring round trip %.1f us", cc_net_cipher_name(net),
                 round_us);
         if (a->rotate_mib) s = rotate_probe(net, a->rotate_mib);
-        if (s == CC_OK) s = party_serve(net, a);
     }
     if (net && !a->quiet) cc_net_stats_print(net, stderr);
     if (s == CC_OK && net && a->stats_json) s = write_stats_json(net, a->stats_json);
     if (s != CC_OK) cc_error_log("%s", cc_error_message());
     cc_net_close(net);
+    return s == CC_OK ? 0 : 1;
+}
+
+/* Serve secure inference jobs: one mesh session per client job. */
+static int run_serving(const party_args *a)
+{
+    char tag[8];
+    snprintf(tag, sizeof tag, "P%d", a->party);
+    cc_log_set_tag(tag);
+    cc_cluster cl;
+    cc_keypair key;
+    cc_status s = cc_cluster_load(a->config, &cl);
+    if (s == CC_OK && !cl.has_client)
+        s = cc_error_set(CC_ERR_ARG, "%s names no client: serving needs its public key", a->config);
+    if (s == CC_OK) s = cc_thread_init(a->cpus, (int)a->threads);
+    if (s == CC_OK) s = cc_keypair_load(a->key, &key);
+    if (s != CC_OK) {
+        cc_error_log("%s", cc_error_message());
+        return 1;
+    }
+    cc_secure_party_options po = { .shares = a->shares, .synthetic = a->synthetic ? &a->synth : NULL,
+                                   .frac_bits = a->frac_bits, .verify = a->verify,
+                                   .progress = !a->quiet };
+    for (uint32_t job = 0; s == CC_OK && (a->jobs == 0 || job < a->jobs); job++) {
+        cc_net *net = NULL;
+        cc_info("waiting for job %u (%s weights)", job + 1, a->shares ? a->shares : a->synthetic);
+        s = cc_net_open(&cl, a->party, &key, &a->opt, &net);
+        if (s == CC_OK) s = cc_secure_party_serve(net, &po);
+        if (net && !a->quiet) cc_net_stats_print(net, stderr);
+        if (s == CC_OK && a->stats_json) s = write_stats_json(net, a->stats_json);
+        cc_net_close(net);
+        if (s != CC_OK) cc_error_log("job %u: %s", job + 1, cc_error_message());
+    }
+    cc_keypair_wipe(&key);
     return s == CC_OK ? 0 : 1;
 }
 
@@ -263,5 +340,6 @@ int main(int argc, char **argv)
     if (a.opt.insecure_plaintext)
         cc_warn("--insecure-plaintext-links: links are NOT encrypted (benchmarks on a trusted "
                 "network only)");
-    return a.party == 3 ? run_client(&a) : run_party(&a);
+    if (a.party == 3) return run_client(&a);
+    return a.shares || a.synthetic ? run_serving(&a) : run_party(&a);
 }

@@ -110,24 +110,6 @@ static bool parse_hex16(const char *s, uint8_t out[16])
     return true;
 }
 
-static bool preset(const char *name, cc_model_config *c)
-{
-    if (strcmp(name, "llama-7b") == 0) {
-        *c = cc_config_llama7b();
-        return true;
-    }
-    if (strcmp(name, "stories260k") == 0) {
-        cc_model_config s = {
-            .arch = CC_ARCH_LLAMA, .dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8,
-            .n_kv_heads = 4, .vocab_size = 512, .max_seq_len = 512, .norm_eps = 1e-5f,
-            .rope_theta = 10000.0f, .tied_embeddings = true,
-        };
-        *c = s;
-        return true;
-    }
-    return false;
-}
-
 static int fail(const char *what)
 {
     fprintf(stderr, "caracal-share: %s: %s\n", what, cc_error_message());
@@ -269,8 +251,8 @@ int main(int argc, char **argv)
         }
     } else {
         cc_model_config cfg;
-        if (!preset(synth, &cfg)) {
-            fprintf(stderr, "caracal-share: unknown synthetic preset '%s' (llama-7b, stories260k)\n", synth);
+        if (cc_config_preset(synth, &cfg) != CC_OK) {
+            fprintf(stderr, "caracal-share: --synthetic: %s\n", cc_error_message());
             return 2;
         }
         int *fields[7] = { &cfg.dim, &cfg.hidden_dim, &cfg.n_layers, &cfg.n_heads, &cfg.n_kv_heads,

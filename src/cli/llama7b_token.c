@@ -27,6 +27,7 @@ typedef struct options {
     const char *checkpoint, *shares, *synthetic, *prompt, *tokenizer, *ids;
     const char *config, *key, *parties, *json, *all_logits, *cpus, *reveal, *approx;
     int n_new, threads, frac_bits;
+    unsigned connect_timeout_ms;
     bool insecure, verify, quiet;
 } options;
 
@@ -54,6 +55,7 @@ static void usage(FILE *out)
 "  --config FILE          cluster config (docs/NETWORK.md) with the parties' keys\n"
 "  --key FILE             this client's secret key (caracal-keygen)\n"
 "  --parties H:P,H:P,H:P  override the party endpoints of the config\n"
+"  --connect-timeout-ms N give up connecting to the parties after N ms (default 30000)\n"
 "run:\n"
 "  --threads N            worker threads per local party (default: cores / 3, >= 1)\n"
 "  --cpus LIST            cpu list for the local parties' workers\n"
@@ -77,19 +79,6 @@ static int parse_ids(const char *s, int *ids, int cap)
         else if (*s) return -1;
     }
     return n;
-}
-
-static bool synthetic_geometry(const char *name, cc_model_config *c)
-{
-    if (strcmp(name, "llama-7b") == 0) { *c = cc_config_llama7b(); return true; }
-    if (strcmp(name, "stories260k") == 0) {
-        *c = (cc_model_config){ .arch = CC_ARCH_LLAMA, .dim = 64, .hidden_dim = 172, .n_layers = 5,
-                                .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512,
-                                .max_seq_len = 512, .norm_eps = 1e-5f, .rope_theta = 10000.0f,
-                                .tied_embeddings = true };
-        return true;
-    }
-    return false;
 }
 
 /* ---- local run: three forked parties + this process as the client ------------ */
@@ -205,6 +194,7 @@ static int run_remote(const options *o, client_args *ca)
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
     no.io_timeout_ms = 900000;   /* the client waits for whole forward passes */
+    if (o->connect_timeout_ms) no.connect_timeout_ms = o->connect_timeout_ms;
     cc_client *client;
     cc_status s = cc_client_open(&cl, &kp, &no, &client);
     cc_keypair_wipe(&kp);
@@ -226,8 +216,8 @@ static int run_local(const options *o, client_args *ca, local_party_args *pa, ch
         pa->po.shares = o->shares;
     } else {
         const char *geom = o->synthetic ? o->synthetic : "llama-7b";
-        if (!synthetic_geometry(geom, &pa->synth)) {
-            fprintf(stderr, "llama7b_token: unknown --synthetic geometry '%s'\n", geom);
+        if (cc_config_preset(geom, &pa->synth) != CC_OK) {
+            fprintf(stderr, "llama7b_token: --synthetic: %s\n", cc_error_message());
             return 2;
         }
         pa->po.synthetic = &pa->synth;
@@ -344,7 +334,8 @@ int main(int argc, char **argv)
     prefer_passive_openmp(argv);
     options o = { .n_new = 1, .reveal = "token", .approx = "precise", .frac_bits = -1 };
     enum { O_CKPT = 256, O_SHARES, O_SYNTH, O_PROMPT, O_TOK, O_IDS, O_CONFIG, O_KEY, O_PARTIES,
-           O_JSON, O_ALL, O_CPUS, O_THREADS, O_REVEAL, O_APPROX, O_INSECURE, O_VERIFY };
+           O_JSON, O_ALL, O_CPUS, O_THREADS, O_REVEAL, O_APPROX, O_INSECURE, O_VERIFY,
+           O_CONNECT_TIMEOUT };
     static const struct option lo[] = {
         {"checkpoint", 1, 0, O_CKPT}, {"shares", 1, 0, O_SHARES}, {"synthetic", 1, 0, O_SYNTH},
         {"prompt", 1, 0, O_PROMPT}, {"tokenizer", 1, 0, O_TOK}, {"ids", 1, 0, O_IDS},
@@ -352,6 +343,7 @@ int main(int argc, char **argv)
         {"json", 1, 0, O_JSON}, {"all-logits", 1, 0, O_ALL}, {"cpus", 1, 0, O_CPUS},
         {"threads", 1, 0, O_THREADS}, {"reveal", 1, 0, O_REVEAL}, {"approx", 1, 0, O_APPROX},
         {"insecure-plaintext-links", 0, 0, O_INSECURE}, {"verify", 0, 0, O_VERIFY},
+        {"connect-timeout-ms", 1, 0, O_CONNECT_TIMEOUT},
         {"frac-bits", 1, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     int c;
@@ -374,6 +366,10 @@ int main(int argc, char **argv)
         case O_APPROX: o.approx = optarg; break;
         case O_INSECURE: o.insecure = true; break;
         case O_VERIFY: o.verify = true; break;
+        case O_CONNECT_TIMEOUT:
+            if (atol(optarg) < 1 || atol(optarg) > 3600000) goto bad;
+            o.connect_timeout_ms = (unsigned)atol(optarg);
+            break;
         case 'n': o.n_new = atoi(optarg); if (o.n_new < 0 || o.n_new > MAX_IDS) goto bad; break;
         case 'f': o.frac_bits = atoi(optarg); if (o.frac_bits < 8 || o.frac_bits > 30) goto bad; break;
         case 'q': o.quiet = true; break;

@@ -1,4 +1,5 @@
 /* Model configuration: names and consistency checks. */
+#include <string.h>
 #include "model.h"
 #include "core.h"
 
@@ -59,4 +60,21 @@ cc_status cc_config_validate(const cc_model_config *c)
             return cc_error_set(CC_ERR_FORMAT, "model config: n_classes %d negative", c->n_classes);
     }
     return CC_OK;
+}
+
+cc_status cc_config_preset(const char *name, cc_model_config *out)
+{
+    if (name && strcmp(name, "llama-7b") == 0) {
+        *out = cc_config_llama7b();
+        return CC_OK;
+    }
+    if (name && strcmp(name, "stories260k") == 0) {
+        *out = (cc_model_config){ .arch = CC_ARCH_LLAMA, .dim = 64, .hidden_dim = 172,
+                                  .n_layers = 5, .n_heads = 8, .n_kv_heads = 4,
+                                  .vocab_size = 512, .max_seq_len = 512, .norm_eps = 1e-5f,
+                                  .rope_theta = 10000.0f, .tied_embeddings = true };
+        return CC_OK;
+    }
+    return cc_error_set(CC_ERR_ARG, "unknown model geometry '%s' (llama-7b, stories260k)",
+                        name ? name : "(null)");
 }

@@ -48,6 +48,9 @@ const char *cc_arch_name(cc_arch a);               /* "llama", "gpt2", "bert" */
 /* Checks that the numbers are positive and consistent (heads divide dim,
  * kv heads divide heads, even head size for RoPE, ...). */
 cc_status cc_config_validate(const cc_model_config *c);
+/* Named geometries for synthetic runs: "llama-7b", "stories260k" (the
+ * shape of ../shared/models/stories260K.bin).  CC_ERR_ARG names unknown ones. */
+cc_status cc_config_preset(const char *name, cc_model_config *out);
 
 /* One float32 tensor, row-major.  Every linear layer is stored [out][in]
  * (y = W·x), whatever the source format (GPT-2's Conv1D is transposed and

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The deployment path of README "Running on three servers", on loopback:
+# caracal-keygen -> caracal-share -> three caracal-party servers -> the
+# llama7b_token client, checked with ../shared/tools/compare-logits; then the
+# failures a user meets first: bad arguments, parties that are not there.
+set -euo pipefail
+bin=$1 models=${CARACAL_MODELS:-$2} tools=$3
+if [ ! -r "$models/stories260K.bin" ]; then
+  echo "SKIP: $models/stories260K.bin not found (set CARACAL_MODELS)"; exit 0
+fi
+work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$((20000 + RANDOM % 20000))
+"$bin/caracal-keygen" --local-cluster "$work/keys" --base-port "$port" >/dev/null
+"$bin/caracal-share" --checkpoint "$models/stories260K.bin" --out "$work/bundle" >/dev/null 2>&1
+for i in 0 1 2; do
+  "$bin/caracal-party" --party $i --config "$work/keys/cluster.conf" --key "$work/keys/p$i.key" \
+      --shares "$work/bundle" --jobs 1 --quiet 2>"$work/p$i.log" &
+done
+ids=$(python3 -c "
+import struct,sys; d=open(sys.argv[1],'rb').read(); L,V=struct.unpack_from('ii',d)
+print(','.join(map(str,struct.unpack_from('%di'%L,d,8))))" "$models/stories260K.golden.bin")
+"$bin/llama7b_token" --config "$work/keys/cluster.conf" --key "$work/keys/client.key" \
+    --ids "$ids" -n 0 --all-logits "$work/logits.bin" --json "$work/report.json" -q >"$work/out" 2>&1 \
+  || { cat "$work/out" "$work"/p*.log; exit 1; }
+wait
+if [ -r "$tools/compare-logits" ]; then
+  python3 "$tools/compare-logits" "$models/stories260K.golden.bin" "$work/logits.bin"
+else
+  echo "note: $tools/compare-logits not found, accuracy is checked by test_secure_llama only"
+fi
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['bytes_total'] > 0 and len(r['parties']) == 3" "$work/report.json"
+
+# bad arguments: exit 2 with a message
+if "$bin/llama7b_token" --reveal sideways 2>"$work/err"; then exit 1; fi
+grep -q -- "--reveal" "$work/err"
+if "$bin/llama7b_token" --ids 1,x,3 2>"$work/err"; then exit 1; fi
+grep -q -- "--ids" "$work/err"
+# nobody listening: a clear error within the connect timeout, not a hang
+rc=0; timeout 60 "$bin/llama7b_token" --config "$work/keys/cluster.conf" --key "$work/keys/client.key" \
+    --connect-timeout-ms 1500 --ids 1 -q >"$work/err" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { echo "expected a connect failure, got rc=$rc"; exit 1; }
+grep -qi "connect" "$work/err"
+echo "cluster test passed"
