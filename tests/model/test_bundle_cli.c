@@ -65,7 +65,7 @@ static void usage_errors(void **state)
     assert_int_equal(run(""), 2);
     assert_true(log_has("exactly one of --checkpoint or --synthetic"));
     assert_int_equal(run("--synthetic llama-3b --out %s/x", tmp), 2);
-    assert_true(log_has("unknown synthetic preset 'llama-3b'"));
+    assert_true(log_has("unknown model geometry 'llama-3b'"));
     assert_int_equal(run("--synthetic stories260k --out %s/x -f 99", tmp), 2);
     assert_true(log_has("fractional bits must be 1..40"));
     assert_int_equal(run("--synthetic stories260k --out %s/x --dim abc", tmp), 2);
