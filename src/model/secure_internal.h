@@ -6,8 +6,8 @@
  * providers: share bundles streamed from disk (src/model loader) and
  * --synthetic (every plane derived from public seeds: identical computation
  * and communication, meaningless output).  Each provider keeps ONE reusable
- * pair of linear buffers sized for the largest matrix, so resident memory
- * stays near the largest weight, not the model. */
+ * set of linear buffers (one per slot) sized for the largest matrix, so
+ * resident memory stays near a few weights, not the model. */
 #ifndef CARACAL_SECURE_INTERNAL_H
 #define CARACAL_SECURE_INTERNAL_H
 
@@ -41,6 +41,12 @@ cc_status cc_sweights_linear_shape(cc_sweights *w, const char *name, size_t *K, 
  * through in blocks so the buffers stay small.  Same validity as
  * cc_sweights_linear. */
 size_t cc_sweights_panel_cols(void);
+/* Up to CC_SWEIGHTS_SLOTS linear weights can be live at once, one per slot
+ * (Q, K, V applied in one protocol call); the calls above use slot 0.  A
+ * slot's weight stays valid until the next call for the same slot. */
+#define CC_SWEIGHTS_SLOTS 3
+cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, size_t col0,
+                                  size_t ncols, cc_proto_weight *out);
 cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
                                   cc_proto_weight *out);
 /* A vector (norm gain) as a share view, valid until end_layer. */

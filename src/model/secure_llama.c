@@ -30,7 +30,7 @@ struct cc_secure_llama {
     int max_seq, max_batch, pos;
     size_t d, kv, hs, hidden, vocab, heads, kv_heads;
     /* activations, max_batch rows each */
-    cc_ashare x, xb, qk, q, k, v, att, o, gate, up, ffn;
+    cc_ashare x, xb, qk, q, k, v, att, o, gate, up, ffn, grp;
     cc_ashare qh, kh, vh, scores, probs, ctxh;     /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                  /* [layer]: [kv_head][max_seq][hs] */
     uint64_t *rope_cos, *rope_sin;                 /* [max_seq][hs/2], fixed point */
@@ -94,6 +94,7 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     ALLOC(q, B, m->d); ALLOC(k, B, m->kv); ALLOC(v, B, m->kv);
     ALLOC(att, B, m->d); ALLOC(o, B, m->d);
     ALLOC(gate, B, m->hidden); ALLOC(up, B, m->hidden); ALLOC(ffn, B, m->hidden);
+    ALLOC(grp, B, CC_MAX(m->d + 2 * m->kv, 2 * m->hidden));
     ALLOC(qh, m->heads * B, m->hs); ALLOC(kh, m->heads * S, m->hs); ALLOC(vh, m->heads * S, m->hs);
     ALLOC(scores, m->heads * B, S); ALLOC(probs, m->heads * B, S); ALLOC(ctxh, m->heads * B, m->hs);
 #undef ALLOC
@@ -134,7 +135,7 @@ void cc_secure_llama_free(cc_secure_llama *m)
 {
     if (!m) return;
     cc_ashare *all[] = { &m->x, &m->xb, &m->qk, &m->q, &m->k, &m->v, &m->att, &m->o,
-                         &m->gate, &m->up, &m->ffn, &m->qh, &m->kh, &m->vh, &m->scores,
+                         &m->gate, &m->up, &m->ffn, &m->grp, &m->qh, &m->kh, &m->vh, &m->scores,
                          &m->probs, &m->ctxh };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->c.n_layers; l++) {
@@ -195,6 +196,34 @@ static cc_status linear(cc_secure_llama *m, const char *name, const cc_ashare *x
                         cc_ashare *out)
 {
     return linear_op(m, name, x, n, true, out);
+}
+
+/* Independent projections of the same input (Q, K, V; gate and up) in ONE
+ * truncation round: each weight in its own slot, the products side by side
+ * in m->grp, then split into the outputs. */
+static cc_status linear_group(cc_secure_llama *m, const char *const *names, size_t count,
+                              const cc_ashare *x, size_t n, cc_ashare *const *outs)
+{
+    cc_proto_weight W[CC_SWEIGHTS_SLOTS];
+    const cc_proto_weight *wp[CC_SWEIGHTS_SLOTS];
+    size_t total = 0;
+    CC_ASSERT(count <= CC_SWEIGHTS_SLOTS);
+    for (size_t j = 0; j < count; j++) {
+        size_t K, N;
+        CC_TRY(cc_sweights_linear_shape(m->w, names[j], &K, &N));
+        CC_TRY(cc_sweights_linear_slot(m->w, (int)j, names[j], 0, N, &W[j]));
+        wp[j] = &W[j];
+        total += n * N;
+    }
+    if (total > m->grp.n)
+        return cc_error_set(CC_ERR_INTERNAL, "projection group of %zu outputs exceeds %zu", total,
+                            m->grp.n);
+    cc_ashare grp = cc_ashare_slice(&m->grp, 0, total);
+    CC_TRY(cc_proto_matmul_weights_fxp(m->p, n, x, wp, count, &grp));
+    for (size_t j = 0, off = 0; j < count; off += n * W[j].N, j++)
+        for (int pl = 0; pl < 2; pl++)
+            memcpy(outs[j]->s[pl], grp.s[pl] + off, n * W[j].N * sizeof(uint64_t));
+    return CC_OK;
 }
 
 static cc_status rmsnorm(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,
@@ -319,10 +348,14 @@ static cc_status layer_forward(cc_secure_llama *m, int l, size_t n)
     /* attention block */
     CC_TRY(rmsnorm(m, W("attn_norm.weight"), &m->x, n, &m->xb));
     cc_ashare xb = rows_of(&m->xb, n, d);
+    char qn[96], kn[96], vn[96];
+    snprintf(qn, sizeof qn, "layers.%d.attn.q.weight", l);
+    snprintf(kn, sizeof kn, "layers.%d.attn.k.weight", l);
+    snprintf(vn, sizeof vn, "layers.%d.attn.v.weight", l);
+    const char *qkv_names[] = { qn, kn, vn };
+    cc_ashare *qkv[] = { &m->q, &m->k, &m->v };
     cc_proto_scope_begin(m->p, "matmul");
-    cc_status s = linear(m, W("attn.q.weight"), &xb, n, &m->q);
-    if (s == CC_OK) s = linear(m, W("attn.k.weight"), &xb, n, &m->k);
-    if (s == CC_OK) s = linear(m, W("attn.v.weight"), &xb, n, &m->v);
+    cc_status s = linear_group(m, qkv_names, 3, &xb, n, qkv);
     cc_proto_scope_end(m->p);
     CC_TRY(s);
     CC_TRY(rope(m, n));
@@ -336,9 +369,13 @@ static cc_status layer_forward(cc_secure_llama *m, int l, size_t n)
 
     /* SwiGLU feed-forward block: down(silu(gate(x)) * up(x)) */
     CC_TRY(rmsnorm(m, W("ffn_norm.weight"), &m->x, n, &m->xb));
+    char gn[96], un[96];
+    snprintf(gn, sizeof gn, "layers.%d.ffn.gate.weight", l);
+    snprintf(un, sizeof un, "layers.%d.ffn.up.weight", l);
+    const char *gu_names[] = { gn, un };
+    cc_ashare *gu[] = { &m->gate, &m->up };
     cc_proto_scope_begin(m->p, "matmul");
-    s = linear(m, W("ffn.gate.weight"), &xb, n, &m->gate);
-    if (s == CC_OK) s = linear(m, W("ffn.up.weight"), &xb, n, &m->up);
+    s = linear_group(m, gu_names, 2, &xb, n, gu);
     cc_proto_scope_end(m->p);
     CC_TRY(s);
     cc_ashare gate = rows_of(&m->gate, n, m->hidden), up = rows_of(&m->up, n, m->hidden);

@@ -18,8 +18,10 @@ struct cc_sweights {
     uint8_t hash[CC_BUNDLE_HASH_BYTES];
     /* reusable linear buffers, sized for the largest matrix: W_i + W_{i+1}
      * always, W_i too in synthetic mode (bundles hand out W_i in place) */
-    uint64_t *lin_sum, *lin_self;
-    size_t lin_cap;
+    struct {
+        uint64_t *sum, *self;
+        size_t cap;
+    } lin[CC_SWEIGHTS_SLOTS];
     /* bundle provider */
     cc_bundle *bundle;
     cc_bundle_layer layer;
@@ -40,19 +42,25 @@ static void synthetic_seed(int j, uint8_t seed[16])
     seed[15] = (uint8_t)j;
 }
 
-static cc_status reserve_linear(cc_sweights *w, size_t elems)
+static void free_linear(cc_sweights *w, int slot)
 {
-    if (elems <= w->lin_cap) return CC_OK;
+    cc_free_huge(w->lin[slot].sum, w->lin[slot].cap * sizeof(uint64_t));
+    cc_free_huge(w->lin[slot].self, w->lin[slot].cap * sizeof(uint64_t));
+    w->lin[slot].sum = w->lin[slot].self = NULL;
+    w->lin[slot].cap = 0;
+}
+
+static cc_status reserve_linear(cc_sweights *w, int slot, size_t elems)
+{
+    if (elems <= w->lin[slot].cap) return CC_OK;
     size_t bytes;
     if (!cc_mul_size(elems, sizeof(uint64_t), &bytes))
         return cc_error_set(CC_ERR_NOMEM, "linear buffer size overflow");
-    cc_free_huge(w->lin_sum, w->lin_cap * sizeof(uint64_t));
-    cc_free_huge(w->lin_self, w->lin_cap * sizeof(uint64_t));
-    w->lin_cap = 0;
-    w->lin_sum = cc_alloc_huge(bytes);
-    w->lin_self = w->bundle ? NULL : cc_alloc_huge(bytes);
-    if (!w->lin_sum || (!w->bundle && !w->lin_self)) return CC_ERR_NOMEM;
-    w->lin_cap = elems;
+    free_linear(w, slot);
+    w->lin[slot].sum = cc_alloc_huge(bytes);
+    w->lin[slot].self = w->bundle ? NULL : cc_alloc_huge(bytes);
+    if (!w->lin[slot].sum || (!w->bundle && !w->lin[slot].self)) return CC_ERR_NOMEM;
+    w->lin[slot].cap = elems;
     return CC_OK;
 }
 
@@ -138,8 +146,7 @@ void cc_sweights_close(cc_sweights *w)
 {
     if (!w) return;
     if (w->bundle) cc_bundle_close(w->bundle);
-    cc_free_huge(w->lin_sum, w->lin_cap * sizeof(uint64_t));
-    cc_free_huge(w->lin_self, w->lin_cap * sizeof(uint64_t));
+    for (int slot = 0; slot < CC_SWEIGHTS_SLOTS; slot++) free_linear(w, slot);
     cc_free(w->vec_planes);
     cc_prg_wipe(&w->seed_self);
     cc_prg_wipe(&w->seed_next);
@@ -222,9 +229,11 @@ cc_status cc_sweights_linear_shape(cc_sweights *w, const char *name, size_t *K, 
 /* The packed layout's panel width: the size of a 1 × 1 operand is one panel. */
 size_t cc_sweights_panel_cols(void) { return cc_ring_packed_size(1, 1) / sizeof(uint64_t); }
 
-cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
-                                  cc_proto_weight *out)
+cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, size_t col0,
+                                  size_t ncols, cc_proto_weight *out)
 {
+    if (slot < 0 || slot >= CC_SWEIGHTS_SLOTS)
+        return cc_error_set(CC_ERR_INTERNAL, "weight slot %d out of range", slot);
     size_t K = 0, N = 0;
     const uint64_t *self = NULL, *next = NULL;
     CC_TRY(find_linear(w, name, &K, &N, &self, &next));
@@ -234,24 +243,30 @@ cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0,
     /* the packed layout keeps each NR-column panel contiguous (docs/KERNELS.md),
      * so a block of panels is itself a packed K × ncols operand */
     size_t off = col0 * K, elems = cc_ring_packed_size(K, ncols) / sizeof(uint64_t);
-    CC_TRY(reserve_linear(w, elems));
+    CC_TRY(reserve_linear(w, slot, elems));
     if (w->bundle) {
         /* W_i stays where the loader put it (mmap or its seed buffer) */
         self += off;
-        cc_ring_add(elems, self, next + off, w->lin_sum);
+        cc_ring_add(elems, self, next + off, w->lin[slot].sum);
     } else {
         cc_prg a = w->seed_self, b = w->seed_next;
         a.stream = b.stream = synthetic_stream(name);
-        cc_prg_u64(&a, off, elems, w->lin_self);
-        cc_prg_u64(&b, off, elems, w->lin_sum);
-        cc_ring_add(elems, w->lin_sum, w->lin_self, w->lin_sum);
-        self = w->lin_self;
+        cc_prg_u64(&a, off, elems, w->lin[slot].self);
+        cc_prg_u64(&b, off, elems, w->lin[slot].sum);
+        cc_ring_add(elems, w->lin[slot].sum, w->lin[slot].self, w->lin[slot].sum);
+        self = w->lin[slot].self;
         cc_wipe(&a, sizeof a);
         cc_wipe(&b, sizeof b);
     }
-    *out = (cc_proto_weight){ .K = K, .N = ncols, .packed_sum = w->lin_sum,
+    *out = (cc_proto_weight){ .K = K, .N = ncols, .packed_sum = w->lin[slot].sum,
                               .packed_self = self, .owned = false };
     return CC_OK;
+}
+
+cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
+                                  cc_proto_weight *out)
+{
+    return cc_sweights_linear_slot(w, 0, name, col0, ncols, out);
 }
 
 cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *out)

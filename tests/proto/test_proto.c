@@ -381,6 +381,17 @@ static int body_trunc(cc_proto *ctx)
                 PT_TRY(cc_proto_weight_from_share(&wt, &b, K, N, tb));
                 PT_TRY(cc_proto_matmul_weight_fxp(ctx, M, &a, &wt, &c));
                 if (check_trunc("matmul_weight_fxp", &c, w, ctx)) return 1;
+                /* the batched form (Q, K, V in one truncation): [X·W | X·W] */
+                const cc_proto_weight *two[2] = { &wt, &wt };
+                cc_ashare c2;
+                int64_t *w2 = calloc(2 * nc + 1, 8);
+                memcpy(w2, w, nc * 8);
+                memcpy(w2 + nc, w, nc * 8);
+                PT_TRY(cc_ashare_alloc(&c2, 2 * nc));
+                PT_TRY(cc_proto_matmul_weights_fxp(ctx, M, &a, two, 2, &c2));
+                if (check_trunc("matmul_weights_fxp", &c2, w2, ctx)) return 1;
+                cc_ashare_free(&c2);
+                free(w2);
                 cc_proto_weight_free(&wt);
             }
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
