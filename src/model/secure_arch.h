@@ -74,7 +74,7 @@ typedef struct cc_sxf {
     uint64_t q_mul;
     unsigned q_shift;
     /* activations, max_batch rows each */
-    cc_ashare x, xb, q, k, v, att, o, up, act;
+    cc_ashare x, xb, q, k, v, att, o, up, act, kv;   /* kv: K and V side by side */
     cc_ashare qh, kh, vh, scores, probs, ctxh;   /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                /* [cache layer]: [head][max_seq][hs] */
     int cache_layers;                            /* n_layers (causal) or 1 */

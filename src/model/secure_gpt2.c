@@ -15,7 +15,8 @@
  * 128 bits per output):
  *   LayerNorm ×2           cc_nn_layernorm (see src/nn)
  *   Q                      matmul 1 round 64·n·d + trunc 2 rounds 128·n·d
- *   K, V, O                fxp linear each: 2 rounds, 128·n·d
+ *   K and V                one grouped fxp linear: 2 rounds, 2·128·n·d
+ *   O                      fxp linear: 2 rounds, 128·n·d
  *   scores, context        matmul_fxp: 2 rounds, 128·H·n·T and 128·n·d
  *   softmax                cc_nn_softmax on H·n × T (causal mask)
  *   FFN                    fxp linear 128·n·h, GeLU on n·h, fxp linear 128·n·d */
@@ -105,7 +106,7 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
 #define ALLOC(t, r, cl) if (s == CC_OK) s = cc_ashare_alloc_2d(&m->t, r, cl)
     ALLOC(x, B, m->d); ALLOC(xb, B, m->d); ALLOC(q, B, m->d); ALLOC(k, B, m->d);
     ALLOC(v, B, m->d); ALLOC(att, B, m->d); ALLOC(o, B, m->d);
-    ALLOC(up, B, m->hidden); ALLOC(act, B, m->hidden);
+    ALLOC(up, B, m->hidden); ALLOC(act, B, m->hidden); ALLOC(kv, B, 2 * m->d);
     ALLOC(qh, H * B, m->hs); ALLOC(kh, H * S, m->hs); ALLOC(vh, H * S, m->hs);
     ALLOC(scores, H * B, S); ALLOC(probs, H * B, S); ALLOC(ctxh, H * B, m->hs);
 #undef ALLOC
@@ -129,7 +130,7 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
 void cc_sxf_free(cc_sxf *m)
 {
     cc_ashare *all[] = { &m->x, &m->xb, &m->q, &m->k, &m->v, &m->att, &m->o, &m->up,
-                         &m->act, &m->qh, &m->kh, &m->vh, &m->scores, &m->probs, &m->ctxh };
+                         &m->act, &m->kv, &m->qh, &m->kh, &m->vh, &m->scores, &m->probs, &m->ctxh };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->cache_layers; l++) cc_ashare_free(&m->k_cache[l]);
     for (int l = 0; m->v_cache && l < m->cache_layers; l++) cc_ashare_free(&m->v_cache[l]);
@@ -351,15 +352,46 @@ static cc_status attend(cc_sxf *m, int l, size_t n)
     return CC_OK;
 }
 
+/* K and V of the same input in ONE truncation round (2 rounds, 128 bits per
+ * output, weights in provider slots 1 and 2), biases added locally.  Q has
+ * its own scaled truncation (scaled_query), so it is not in the group. */
+static cc_status key_value(cc_sxf *m, int l, const cc_ashare *in, size_t n)
+{
+    char name[2][64];
+    cc_ashare *outs[2] = { &m->k, &m->v };
+    cc_proto_weight W[2];
+    const cc_proto_weight *wp[2] = { &W[0], &W[1] };
+    cc_status s = CC_OK;
+    cc_proto_scope_begin(m->p, "weights");
+    for (int j = 0; s == CC_OK && j < 2; j++) {
+        snprintf(name[j], sizeof name[j], "layers.%d.attn.%c.weight", l, j ? 'v' : 'k');
+        s = cc_sweights_linear_slot(m->w, 1 + j, name[j], 0, m->d, &W[j]);
+    }
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    cc_ashare xin = cc_sxf_rows(in, n, m->d), kv = cc_ashare_slice(&m->kv, 0, 2 * n * m->d);
+    cc_proto_scope_begin(m->p, "matmul");
+    s = cc_proto_matmul_weights_fxp(m->p, n, &xin, wp, 2, &kv);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
+    for (int j = 0; j < 2; j++) {
+        for (int pl = 0; pl < 2; pl++)
+            memcpy(outs[j]->s[pl], kv.s[pl] + (size_t)j * n * m->d, n * m->d * sizeof(uint64_t));
+        char bias[64];
+        snprintf(bias, sizeof bias, "layers.%d.attn.%c.bias", l, j ? 'v' : 'k');
+        cc_ashare b;
+        CC_TRY(cc_sxf_vector(m, bias, m->d, &b));
+        add_bias(outs[j], &b, n, m->d, 0);
+    }
+    return CC_OK;
+}
+
 cc_status cc_sxf_attention(cc_sxf *m, int l, const cc_ashare *in, size_t n)
 {
     char prefix[64];
     snprintf(prefix, sizeof prefix, "layers.%d.attn.q", l);
     CC_TRY(scaled_query(m, prefix, in, n));
-    snprintf(prefix, sizeof prefix, "layers.%d.attn.k", l);
-    CC_TRY(cc_sxf_linear(m, prefix, in, n, &m->k));
-    snprintf(prefix, sizeof prefix, "layers.%d.attn.v", l);
-    CC_TRY(cc_sxf_linear(m, prefix, in, n, &m->v));
+    CC_TRY(key_value(m, l, in, n));
     CC_TRY(attend(m, l, n));
     snprintf(prefix, sizeof prefix, "layers.%d.attn.o", l);
     return cc_sxf_linear(m, prefix, &m->att, n, &m->o);
