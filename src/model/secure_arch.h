@@ -10,6 +10,7 @@
 #define CARACAL_SECURE_ARCH_H
 
 #include "nn.h"
+#include "secure_blocks.h"
 #include "secure_internal.h"
 #include "secure_llama.h"   /* cc_secure_progress */
 
@@ -75,10 +76,9 @@ typedef struct cc_sxf {
     unsigned q_shift;
     /* activations, max_batch rows each */
     cc_ashare x, xb, q, k, v, att, o, up, act, kv;   /* kv: K and V side by side */
-    cc_ashare qh, kh, vh, scores, probs, ctxh;   /* per-head attention tensors */
+    cc_sblk_attn attn;                           /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                /* [cache layer]: [head][max_seq][hs] */
     int cache_layers;                            /* n_layers (causal) or 1 */
-    uint8_t *mask;                               /* causal mask, NULL when bidirectional */
     size_t linear_block;   /* weights above this many elements go in column blocks */
     cc_secure_progress progress;
     void *progress_ctx;
@@ -87,8 +87,6 @@ typedef struct cc_sxf {
 cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, cc_arch arch,
                       int max_seq, int max_batch);
 void cc_sxf_free(cc_sxf *m);
-/* The first `rows` rows of a rows-major activation buffer (a view). */
-cc_ashare cc_sxf_rows(const cc_ashare *t, size_t rows, size_t cols);
 /* cc_sweights_linear / _vector / _begin_layer booked under the "weights" tag. */
 cc_status cc_sxf_weight(cc_sxf *m, const char *name, cc_proto_weight *out);
 cc_status cc_sxf_vector(cc_sxf *m, const char *name, size_t n, cc_ashare *out);

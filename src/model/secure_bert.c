@@ -104,7 +104,7 @@ static cc_status embed(cc_sxf *m, const cc_ashare *onehot, const cc_ashare *type
     CC_TRY(cc_sxf_vector(m, "embed.token_types", T * d, &types));
     if (type_onehot) {
         /* secret types: one-hot (integer) × table, no truncation */
-        cc_ashare table = types, tt = cc_sxf_rows(&m->xb, n, d);
+        cc_ashare table = types, tt = cc_sblk_rows(&m->xb, n, d);
         table.rows = T;
         table.cols = d;
         cc_proto_scope_begin(m->p, "embedding");
@@ -140,7 +140,7 @@ static cc_status bert_layer(cc_sxf *m, int l, size_t n)
 /* pooled = tanh(Wp·x[CLS] + bp); logits = Wc·pooled + bc (one row). */
 static cc_status head(cc_sxf *m, cc_ashare *class_logits)
 {
-    cc_ashare pre = cc_sxf_rows(&m->xb, 1, m->d), pooled = cc_sxf_rows(&m->att, 1, m->d);
+    cc_ashare pre = cc_sblk_rows(&m->xb, 1, m->d), pooled = cc_sblk_rows(&m->att, 1, m->d);
     CC_TRY(cc_sxf_linear(m, "pooler", &m->x, 1, &pre));
     cc_proto_scope_begin(m->p, "activations");
     cc_status s = cc_secure_tanh(m->p, &m->nn, &pre, &pooled);

@@ -31,13 +31,6 @@
 
 /* ---- the shared core -------------------------------------------------------- */
 
-cc_ashare cc_sxf_rows(const cc_ashare *t, size_t rows, size_t cols)
-{
-    cc_ashare v = cc_ashare_slice(t, 0, rows * cols);
-    v.rows = rows;
-    v.cols = cols;
-    return v;
-}
 
 /* Extra bits of the public q scale 1/√hs when it is not a power of two: the
  * scaled product is held at 2f + bits ≤ 50 bits (leaving |q| < 2^12) before
@@ -97,9 +90,7 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->vocab = (size_t)c->vocab_size;
     m->cache_layers = m->causal ? c->n_layers : 1;
     /* column blocks bounded by the largest layer matrix (tests override) */
-    const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");
-    m->linear_block = blk && atoll(blk) > 0 ? (size_t)atoll(blk)
-                                            : CC_MAX(m->d * m->hidden, m->d * m->d);
+    m->linear_block = cc_sblk_linear_block(c);
     set_q_scale(m);
     size_t B = (size_t)max_batch, S = (size_t)max_seq, H = m->heads;
     cc_status s = CC_OK;
@@ -107,14 +98,12 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
     ALLOC(x, B, m->d); ALLOC(xb, B, m->d); ALLOC(q, B, m->d); ALLOC(k, B, m->d);
     ALLOC(v, B, m->d); ALLOC(att, B, m->d); ALLOC(o, B, m->d);
     ALLOC(up, B, m->hidden); ALLOC(act, B, m->hidden); ALLOC(kv, B, 2 * m->d);
-    ALLOC(qh, H * B, m->hs); ALLOC(kh, H * S, m->hs); ALLOC(vh, H * S, m->hs);
-    ALLOC(scores, H * B, S); ALLOC(probs, H * B, S); ALLOC(ctxh, H * B, m->hs);
+    if (s == CC_OK) s = cc_sblk_attn_init(&m->attn, H, H, m->hs, B, S);
 #undef ALLOC
     if (s == CC_OK) {
         m->k_cache = cc_calloc((size_t)m->cache_layers, sizeof(cc_ashare));
         m->v_cache = cc_calloc((size_t)m->cache_layers, sizeof(cc_ashare));
-        if (m->causal) m->mask = cc_alloc(B * S);
-        if (!m->k_cache || !m->v_cache || (m->causal && !m->mask)) s = CC_ERR_NOMEM;
+        if (!m->k_cache || !m->v_cache) s = CC_ERR_NOMEM;
     }
     for (int l = 0; s == CC_OK && l < m->cache_layers; l++) {
         s = cc_ashare_alloc_2d(&m->k_cache[l], H * S, m->hs);
@@ -130,15 +119,14 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
 void cc_sxf_free(cc_sxf *m)
 {
     cc_ashare *all[] = { &m->x, &m->xb, &m->q, &m->k, &m->v, &m->att, &m->o, &m->up,
-                         &m->act, &m->kv, &m->qh, &m->kh, &m->vh, &m->scores, &m->probs, &m->ctxh };
+                         &m->act, &m->kv };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->cache_layers; l++) cc_ashare_free(&m->k_cache[l]);
     for (int l = 0; m->v_cache && l < m->cache_layers; l++) cc_ashare_free(&m->v_cache[l]);
     cc_free(m->k_cache);
     cc_free(m->v_cache);
-    cc_free(m->mask);
+    cc_sblk_attn_free(&m->attn);
     m->k_cache = m->v_cache = NULL;
-    m->mask = NULL;
 }
 
 void cc_sxf_report(cc_sxf *m, int layer, uint64_t t0)
@@ -201,36 +189,7 @@ static void add_bias(cc_ashare *x, const cc_ashare *b, size_t n, size_t cols, un
 cc_status cc_sxf_matmul(cc_sxf *m, const char *tag, const char *wname, const cc_ashare *x,
                         size_t n, bool fxp, cc_ashare *out, size_t *n_out)
 {
-    size_t K, N;
-    cc_proto_scope_begin(m->p, "weights");
-    cc_status s = cc_sweights_linear_shape(m->w, wname, &K, &N);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    if (out->n < n * N)
-        return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
-    size_t nr = cc_sweights_panel_cols(), lim = m->linear_block;
-    size_t block = K * N <= lim ? N : CC_MAX(nr, lim / K / nr * nr);
-    cc_ashare xin = cc_sxf_rows(x, n, K), y = cc_sxf_rows(out, n, N), part = {0};
-    if (block < N) CC_TRY(cc_ashare_alloc_2d(&part, n, block));
-    for (size_t c0 = 0; s == CC_OK && c0 < N; c0 += block) {
-        size_t nc = CC_MIN(block, N - c0);
-        cc_proto_weight W;
-        cc_proto_scope_begin(m->p, "weights");
-        s = cc_sweights_linear_cols(m->w, wname, c0, nc, &W);
-        cc_proto_scope_end(m->p);
-        if (s != CC_OK) break;
-        cc_ashare dst = nc == N ? y : cc_sxf_rows(&part, n, nc);
-        cc_proto_scope_begin(m->p, tag);
-        s = fxp ? cc_proto_matmul_weight_fxp(m->p, n, &xin, &W, &dst)
-                : cc_proto_matmul_weight(m->p, n, &xin, &W, &dst);
-        cc_proto_scope_end(m->p);
-        for (int pl = 0; s == CC_OK && nc != N && pl < 2; pl++)
-            for (size_t r = 0; r < n; r++)
-                memcpy(y.s[pl] + r * N + c0, dst.s[pl] + r * nc, nc * sizeof(uint64_t));
-    }
-    cc_ashare_free(&part);
-    if (n_out) *n_out = N;
-    return s;
+    return cc_sblk_matmul(m->p, m->w, m->linear_block, tag, wname, x, n, fxp, out, n_out);
 }
 
 cc_status cc_sxf_linear(cc_sxf *m, const char *prefix, const cc_ashare *x, size_t n,
@@ -253,7 +212,7 @@ cc_status cc_sxf_layernorm(cc_sxf *m, const char *prefix, const cc_ashare *x, si
     cc_ashare g, b;
     CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "weight"), m->d, &g));
     CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
-    cc_ashare xin = cc_sxf_rows(x, n, m->d), y = cc_sxf_rows(out, n, m->d);
+    cc_ashare xin = cc_sblk_rows(x, n, m->d), y = cc_sblk_rows(out, n, m->d);
     cc_proto_scope_begin(m->p, "norms");
     cc_status s = cc_nn_layernorm(m->p, &m->nn, n, m->d, &xin, &g, &b, m->c.norm_eps, &y);
     cc_proto_scope_end(m->p);
@@ -276,7 +235,7 @@ cc_status cc_sxf_add_positions(cc_sxf *m, cc_ashare *x, size_t n, size_t pos0)
 
 cc_status cc_sxf_residual(cc_sxf *m, cc_ashare *acc, const cc_ashare *delta, size_t n)
 {
-    cc_ashare a = cc_sxf_rows(acc, n, m->d), b = cc_sxf_rows(delta, n, m->d);
+    cc_ashare a = cc_sblk_rows(acc, n, m->d), b = cc_sblk_rows(delta, n, m->d);
     return cc_proto_add(m->p, &a, &b, &a);
 }
 
@@ -288,7 +247,7 @@ static cc_status scaled_query(cc_sxf *m, const char *prefix, const cc_ashare *in
     char name[96];
     cc_proto_weight W;
     CC_TRY(cc_sxf_weight(m, tensor_name(name, sizeof name, prefix, "weight"), &W));
-    cc_ashare xin = cc_sxf_rows(in, n, m->d), q = cc_sxf_rows(&m->q, n, m->d);
+    cc_ashare xin = cc_sblk_rows(in, n, m->d), q = cc_sblk_rows(&m->q, n, m->d);
     cc_proto_scope_begin(m->p, "matmul");
     cc_status s = cc_proto_matmul_weight(m->p, n, &xin, &W, &q);
     cc_proto_scope_end(m->p);
@@ -303,53 +262,14 @@ static cc_status scaled_query(cc_sxf *m, const char *prefix, const cc_ashare *in
     return s;
 }
 
-/* Scaled dot-product attention of the n new positions over all T visible
- * ones, every head in each protocol call:
- *   scores = Q_h·K_hᵀ (scale folded into q), probs = softmax (causal mask
- *   for GPT-2, none for BERT), ctx = probs·V_h, heads back to [n][d]. */
+/* Scaled dot-product attention of the n new positions over all visible
+ * ones (causal with the KV cache for GPT-2, bidirectional for BERT), the
+ * scale folded into q. */
 static cc_status attend(cc_sxf *m, int l, size_t n)
 {
-    size_t H = m->heads, hs = m->hs, d = m->d, S = (size_t)m->max_seq;
-    size_t pos0 = m->causal ? (size_t)m->pos : 0, T = pos0 + n;
-    cc_ashare *kc = &m->k_cache[m->causal ? l : 0], *vc = &m->v_cache[m->causal ? l : 0];
-    for (int pl = 0; pl < 2; pl++) {
-        for (size_t r = 0; r < n; r++)
-            for (size_t h = 0; h < H; h++) {
-                size_t dst = (h * S + pos0 + r) * hs, src = r * d + h * hs;
-                memcpy(kc->s[pl] + dst, m->k.s[pl] + src, hs * sizeof(uint64_t));
-                memcpy(vc->s[pl] + dst, m->v.s[pl] + src, hs * sizeof(uint64_t));
-            }
-        for (size_t h = 0; h < H; h++) {
-            for (size_t r = 0; r < n; r++)
-                memcpy(m->qh.s[pl] + (h * n + r) * hs, m->q.s[pl] + r * d + h * hs,
-                       hs * sizeof(uint64_t));
-            memcpy(m->kh.s[pl] + h * T * hs, kc->s[pl] + h * S * hs, T * hs * sizeof(uint64_t));
-            memcpy(m->vh.s[pl] + h * T * hs, vc->s[pl] + h * S * hs, T * hs * sizeof(uint64_t));
-        }
-    }
-    cc_ashare qh = cc_sxf_rows(&m->qh, H * n, hs), kh = cc_sxf_rows(&m->kh, H * T, hs);
-    cc_ashare vh = cc_sxf_rows(&m->vh, H * T, hs), ctxh = cc_sxf_rows(&m->ctxh, H * n, hs);
-    cc_ashare scores = cc_sxf_rows(&m->scores, H * n, T), probs = cc_sxf_rows(&m->probs, H * n, T);
-
-    cc_proto_scope_begin(m->p, "attention");
-    cc_status s = cc_proto_matmul_fxp(m->p, H, n, T, hs, CC_NOTRANS, &qh, CC_TRANS, &kh, &scores);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    if (m->causal) cc_nn_causal_mask(n, T, pos0, m->mask);
-    cc_proto_scope_begin(m->p, "softmax");
-    s = cc_nn_softmax(m->p, &m->nn, H * n, T, &scores, m->causal ? m->mask : NULL, n, &probs);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    cc_proto_scope_begin(m->p, "attention");
-    s = cc_proto_matmul_fxp(m->p, H, n, hs, T, CC_NOTRANS, &probs, CC_NOTRANS, &vh, &ctxh);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    for (int pl = 0; pl < 2; pl++)
-        for (size_t h = 0; h < H; h++)
-            for (size_t r = 0; r < n; r++)
-                memcpy(m->att.s[pl] + r * d + h * hs, m->ctxh.s[pl] + (h * n + r) * hs,
-                       hs * sizeof(uint64_t));
-    return CC_OK;
+    int cache = m->causal ? l : 0;
+    return cc_sblk_attend(m->p, &m->nn, &m->attn, m->causal, m->causal ? (size_t)m->pos : 0, n,
+                          &m->q, &m->k, &m->v, &m->k_cache[cache], &m->v_cache[cache], &m->att);
 }
 
 /* K and V of the same input in ONE truncation round (2 rounds, 128 bits per
@@ -369,7 +289,7 @@ static cc_status key_value(cc_sxf *m, int l, const cc_ashare *in, size_t n)
     }
     cc_proto_scope_end(m->p);
     CC_TRY(s);
-    cc_ashare xin = cc_sxf_rows(in, n, m->d), kv = cc_ashare_slice(&m->kv, 0, 2 * n * m->d);
+    cc_ashare xin = cc_sblk_rows(in, n, m->d), kv = cc_ashare_slice(&m->kv, 0, 2 * n * m->d);
     cc_proto_scope_begin(m->p, "matmul");
     s = cc_proto_matmul_weights_fxp(m->p, n, &xin, wp, 2, &kv);
     cc_proto_scope_end(m->p);
@@ -402,7 +322,7 @@ cc_status cc_sxf_ffn(cc_sxf *m, int l, const cc_ashare *in, size_t n)
     char prefix[64];
     snprintf(prefix, sizeof prefix, "layers.%d.ffn.up", l);
     CC_TRY(cc_sxf_linear(m, prefix, in, n, &m->up));
-    cc_ashare up = cc_sxf_rows(&m->up, n, m->hidden), act = cc_sxf_rows(&m->act, n, m->hidden);
+    cc_ashare up = cc_sblk_rows(&m->up, n, m->hidden), act = cc_sblk_rows(&m->act, n, m->hidden);
     cc_proto_scope_begin(m->p, "activations");
     cc_status s = cc_nn_gelu(m->p, &m->nn, &up, &act);
     cc_proto_scope_end(m->p);

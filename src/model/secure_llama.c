@@ -8,6 +8,7 @@
  * Weights come from cc_sweights one matrix at a time (streamed bundles or
  * synthetic seeds); activations and the KV cache are allocated once. */
 #include "secure_llama.h"
+#include "secure_blocks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,12 +16,6 @@
 #include <string.h>
 
 #include "core.h"
-
-/* Weights above this many elements per plane (LLaMA-7B's embedding and LM
- * head: 131M) are applied in column blocks, so a party never holds more than
- * one FFN-sized matrix: one protocol call per block, same bytes, a few more
- * rounds.  CARACAL_LINEAR_BLOCK_ELEMS overrides it (tests use tiny blocks). */
-#define LINEAR_BLOCK_ELEMS (48u << 20)
 
 struct cc_secure_llama {
     cc_proto *p;
@@ -31,24 +26,14 @@ struct cc_secure_llama {
     size_t d, kv, hs, hidden, vocab, heads, kv_heads;
     /* activations, max_batch rows each */
     cc_ashare x, xb, qk, q, k, v, att, o, gate, up, ffn, grp;
-    cc_ashare qh, kh, vh, scores, probs, ctxh;     /* per-head attention tensors */
+    cc_sblk_attn attn;                             /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                  /* [layer]: [kv_head][max_seq][hs] */
     uint64_t *rope_cos, *rope_sin;                 /* [max_seq][hs/2], fixed point */
     uint64_t *rope_cos_q, *rope_sin_q;             /* the same / sqrt(head size), for q */
-    uint8_t *mask;
-    size_t linear_block;                           /* see LINEAR_BLOCK_ELEMS */
+    size_t linear_block;                           /* see cc_sblk_linear_block */
     cc_secure_progress progress;
     void *progress_ctx;
 };
-
-/* The first `rows` rows of a rows-major activation buffer. */
-static cc_ashare rows_of(const cc_ashare *t, size_t rows, size_t cols)
-{
-    cc_ashare v = cc_ashare_slice(t, 0, rows * cols);
-    v.rows = rows;
-    v.cols = cols;
-    return v;
-}
 
 static cc_status alloc2(cc_ashare *t, size_t rows, size_t cols)
 {
@@ -78,8 +63,7 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->nn = (cc_nn_cfg){ .f = p->f, .approx = approx };
     m->max_seq = max_seq;
     m->max_batch = max_batch;
-    const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");
-    m->linear_block = blk && atoll(blk) > 0 ? (size_t)atoll(blk) : LINEAR_BLOCK_ELEMS;
+    m->linear_block = cc_sblk_linear_block(c);
     m->d = (size_t)c->dim;
     m->kv = (size_t)cc_config_kv_dim(c);
     m->hs = (size_t)cc_config_head_size(c);
@@ -95,8 +79,7 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     ALLOC(att, B, m->d); ALLOC(o, B, m->d);
     ALLOC(gate, B, m->hidden); ALLOC(up, B, m->hidden); ALLOC(ffn, B, m->hidden);
     ALLOC(grp, B, CC_MAX(m->d + 2 * m->kv, 2 * m->hidden));
-    ALLOC(qh, m->heads * B, m->hs); ALLOC(kh, m->heads * S, m->hs); ALLOC(vh, m->heads * S, m->hs);
-    ALLOC(scores, m->heads * B, S); ALLOC(probs, m->heads * B, S); ALLOC(ctxh, m->heads * B, m->hs);
+    if (s == CC_OK) s = cc_sblk_attn_init(&m->attn, m->heads, m->kv_heads, m->hs, B, S);
 #undef ALLOC
     m->k_cache = cc_calloc(L, sizeof(cc_ashare));
     m->v_cache = cc_calloc(L, sizeof(cc_ashare));
@@ -104,9 +87,8 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->rope_sin = cc_alloc(S * (m->hs / 2) * sizeof(uint64_t));
     m->rope_cos_q = cc_alloc(S * (m->hs / 2) * sizeof(uint64_t));
     m->rope_sin_q = cc_alloc(S * (m->hs / 2) * sizeof(uint64_t));
-    m->mask = cc_alloc(B * S);
     if (s == CC_OK && (!m->k_cache || !m->v_cache || !m->rope_cos || !m->rope_sin ||
-                      !m->rope_cos_q || !m->rope_sin_q || !m->mask))
+                      !m->rope_cos_q || !m->rope_sin_q))
         s = CC_ERR_NOMEM;
     for (size_t l = 0; s == CC_OK && l < L; l++) {
         s = alloc2(&m->k_cache[l], m->kv_heads * S, m->hs);
@@ -135,8 +117,7 @@ void cc_secure_llama_free(cc_secure_llama *m)
 {
     if (!m) return;
     cc_ashare *all[] = { &m->x, &m->xb, &m->qk, &m->q, &m->k, &m->v, &m->att, &m->o,
-                         &m->gate, &m->up, &m->ffn, &m->grp, &m->qh, &m->kh, &m->vh, &m->scores,
-                         &m->probs, &m->ctxh };
+                         &m->gate, &m->up, &m->ffn, &m->grp };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->c.n_layers; l++) {
         cc_ashare_free(&m->k_cache[l]);
@@ -148,7 +129,7 @@ void cc_secure_llama_free(cc_secure_llama *m)
     cc_free(m->rope_sin);
     cc_free(m->rope_cos_q);
     cc_free(m->rope_sin_q);
-    cc_free(m->mask);
+    cc_sblk_attn_free(&m->attn);
     cc_free(m);
 }
 
@@ -163,39 +144,10 @@ int cc_secure_llama_pos(const cc_secure_llama *m) { return m->pos; }
 /* ---- building blocks ------------------------------------------------------ */
 
 
-/* out (n × N) = x (n × K) · W; fxp: truncate once by f after accumulation
- * (fixed-point activations), else exact (one-hot rows × embedding). */
-static cc_status linear_op(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,
-                           bool fxp, cc_ashare *out)
+static cc_status linear(cc_secure_llama *m, const char *tag, const char *name, const cc_ashare *x,
+                        size_t n, cc_ashare *out)
 {
-    size_t K, N;
-    CC_TRY(cc_sweights_linear_shape(m->w, name, &K, &N));
-    size_t nr = cc_sweights_panel_cols();
-    size_t lim = m->linear_block;
-    size_t block = K * N <= lim ? N : CC_MAX(nr, lim / K / nr * nr);
-    cc_ashare y = rows_of(out, n, N), part = {0};
-    if (block < N) CC_TRY(cc_ashare_alloc_2d(&part, n, block));
-    cc_status s = CC_OK;
-    for (size_t c0 = 0; s == CC_OK && c0 < N; c0 += block) {
-        size_t nc = CC_MIN(block, N - c0);
-        cc_proto_weight W;
-        s = cc_sweights_linear_cols(m->w, name, c0, nc, &W);
-        if (s != CC_OK) break;
-        cc_ashare dst = nc == N ? y : rows_of(&part, n, nc);
-        s = fxp ? cc_proto_matmul_weight_fxp(m->p, n, x, &W, &dst)
-                : cc_proto_matmul_weight(m->p, n, x, &W, &dst);
-        for (int pl = 0; s == CC_OK && nc != N && pl < 2; pl++)
-            for (size_t r = 0; r < n; r++)
-                memcpy(y.s[pl] + r * N + c0, dst.s[pl] + r * nc, nc * sizeof(uint64_t));
-    }
-    cc_ashare_free(&part);
-    return s;
-}
-
-static cc_status linear(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,
-                        cc_ashare *out)
-{
-    return linear_op(m, name, x, n, true, out);
+    return cc_sblk_matmul(m->p, m->w, m->linear_block, tag, name, x, n, true, out, NULL);
 }
 
 /* Independent projections of the same input (Q, K, V; gate and up) in ONE
@@ -208,18 +160,25 @@ static cc_status linear_group(cc_secure_llama *m, const char *const *names, size
     const cc_proto_weight *wp[CC_SWEIGHTS_SLOTS];
     size_t total = 0;
     CC_ASSERT(count <= CC_SWEIGHTS_SLOTS);
-    for (size_t j = 0; j < count; j++) {
+    cc_status s = CC_OK;
+    cc_proto_scope_begin(m->p, "weights");
+    for (size_t j = 0; s == CC_OK && j < count; j++) {
         size_t K, N;
-        CC_TRY(cc_sweights_linear_shape(m->w, names[j], &K, &N));
-        CC_TRY(cc_sweights_linear_slot(m->w, (int)j, names[j], 0, N, &W[j]));
+        s = cc_sweights_linear_shape(m->w, names[j], &K, &N);
+        if (s == CC_OK) s = cc_sweights_linear_slot(m->w, (int)j, names[j], 0, N, &W[j]);
         wp[j] = &W[j];
-        total += n * N;
+        total += n * W[j].N;
     }
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
     if (total > m->grp.n)
         return cc_error_set(CC_ERR_INTERNAL, "projection group of %zu outputs exceeds %zu", total,
                             m->grp.n);
     cc_ashare grp = cc_ashare_slice(&m->grp, 0, total);
-    CC_TRY(cc_proto_matmul_weights_fxp(m->p, n, x, wp, count, &grp));
+    cc_proto_scope_begin(m->p, "matmul");
+    s = cc_proto_matmul_weights_fxp(m->p, n, x, wp, count, &grp);
+    cc_proto_scope_end(m->p);
+    CC_TRY(s);
     for (size_t j = 0, off = 0; j < count; off += n * W[j].N, j++)
         for (int pl = 0; pl < 2; pl++)
             memcpy(outs[j]->s[pl], grp.s[pl] + off, n * W[j].N * sizeof(uint64_t));
@@ -231,7 +190,7 @@ static cc_status rmsnorm(cc_secure_llama *m, const char *name, const cc_ashare *
 {
     cc_ashare g;
     CC_TRY(cc_sweights_vector(m->w, name, m->d, &g));
-    cc_ashare xin = rows_of(x, n, m->d), y = rows_of(out, n, m->d);
+    cc_ashare xin = cc_sblk_rows(x, n, m->d), y = cc_sblk_rows(out, n, m->d);
     cc_proto_scope_begin(m->p, "norms");
     cc_status s = cc_nn_rmsnorm(m->p, &m->nn, n, m->d, &xin, &g, m->c.norm_eps, &y);
     cc_proto_scope_end(m->p);
@@ -261,7 +220,7 @@ static cc_status rope(cc_secure_llama *m, size_t n)
                     dst[j + 1] = a * s + b * c;
                 }
         }
-    cc_ashare qk = rows_of(&m->qk, n, w);
+    cc_ashare qk = cc_sblk_rows(&m->qk, n, w);
     cc_proto_scope_begin(m->p, "rope");
     cc_status s = cc_proto_trunc(m->p, &qk, m->p->f, &qk);
     cc_proto_scope_end(m->p);
@@ -274,63 +233,18 @@ static cc_status rope(cc_secure_llama *m, size_t n)
     return CC_OK;
 }
 
-/* Causal grouped-query attention of the n new positions over all T cached
- * ones.  All heads go through each protocol call together:
- *   scores = Q_h · K_hᵀ (scale already folded into q), probs = softmax with
- *   the causal mask, ctx = probs · V_h. */
+/* Causal grouped-query attention of the n new positions over all cached
+ * ones (the 1/√hs scale is already in q, see rope()). */
 static cc_status attention(cc_secure_llama *m, size_t layer, size_t n)
 {
-    size_t H = m->heads, G = m->kv_heads, hs = m->hs, S = (size_t)m->max_seq;
-    size_t pos0 = (size_t)m->pos, T = pos0 + n, group = H / G;
-    cc_ashare *kc = &m->k_cache[layer], *vc = &m->v_cache[layer];
-    for (int pl = 0; pl < 2; pl++) {
-        /* append the new keys and values to the cache */
-        for (size_t r = 0; r < n; r++)
-            for (size_t g = 0; g < G; g++) {
-                size_t dst = (g * S + pos0 + r) * hs, src = r * m->kv + g * hs;
-                memcpy(kc->s[pl] + dst, m->k.s[pl] + src, hs * sizeof(uint64_t));
-                memcpy(vc->s[pl] + dst, m->v.s[pl] + src, hs * sizeof(uint64_t));
-            }
-        /* gather per-head operands: Q_h [n][hs], K_h and V_h [T][hs] */
-        for (size_t h = 0; h < H; h++) {
-            for (size_t r = 0; r < n; r++)
-                memcpy(m->qh.s[pl] + (h * n + r) * hs, m->q.s[pl] + r * m->d + h * hs,
-                       hs * sizeof(uint64_t));
-            size_t g = h / group;
-            memcpy(m->kh.s[pl] + h * T * hs, kc->s[pl] + g * S * hs, T * hs * sizeof(uint64_t));
-            memcpy(m->vh.s[pl] + h * T * hs, vc->s[pl] + g * S * hs, T * hs * sizeof(uint64_t));
-        }
-    }
-    cc_ashare qh = rows_of(&m->qh, H * n, hs), kh = rows_of(&m->kh, H * T, hs);
-    cc_ashare vh = rows_of(&m->vh, H * T, hs), ctxh = rows_of(&m->ctxh, H * n, hs);
-    cc_ashare scores = rows_of(&m->scores, H * n, T), probs = rows_of(&m->probs, H * n, T);
-
-    cc_proto_scope_begin(m->p, "attention");
-    cc_status s = cc_proto_matmul_fxp(m->p, H, n, T, hs, CC_NOTRANS, &qh, CC_TRANS, &kh, &scores);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    cc_nn_causal_mask(n, T, pos0, m->mask);
-    cc_proto_scope_begin(m->p, "softmax");
-    s = cc_nn_softmax(m->p, &m->nn, H * n, T, &scores, m->mask, n, &probs);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    cc_proto_scope_begin(m->p, "attention");
-    s = cc_proto_matmul_fxp(m->p, H, n, hs, T, CC_NOTRANS, &probs, CC_NOTRANS, &vh, &ctxh);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    /* back to [n][d]: head h occupies columns h*hs .. h*hs+hs-1 */
-    for (int pl = 0; pl < 2; pl++)
-        for (size_t h = 0; h < H; h++)
-            for (size_t r = 0; r < n; r++)
-                memcpy(m->att.s[pl] + r * m->d + h * hs, m->ctxh.s[pl] + (h * n + r) * hs,
-                       hs * sizeof(uint64_t));
-    return CC_OK;
+    return cc_sblk_attend(m->p, &m->nn, &m->attn, true, (size_t)m->pos, n, &m->q, &m->k, &m->v,
+                          &m->k_cache[layer], &m->v_cache[layer], &m->att);
 }
 
 static cc_status add_into(cc_secure_llama *m, cc_ashare *acc, const cc_ashare *delta, size_t n,
                           size_t cols)
 {
-    cc_ashare a = rows_of(acc, n, cols), b = rows_of(delta, n, cols);
+    cc_ashare a = cc_sblk_rows(acc, n, cols), b = cc_sblk_rows(delta, n, cols);
     return cc_proto_add(m->p, &a, &b, &a);
 }
 
@@ -347,24 +261,18 @@ static cc_status layer_forward(cc_secure_llama *m, int l, size_t n)
 #define W(leaf) (snprintf(name, sizeof name, "layers.%d.%s", l, leaf), name)
     /* attention block */
     CC_TRY(rmsnorm(m, W("attn_norm.weight"), &m->x, n, &m->xb));
-    cc_ashare xb = rows_of(&m->xb, n, d);
+    cc_ashare xb = cc_sblk_rows(&m->xb, n, d);
     char qn[96], kn[96], vn[96];
     snprintf(qn, sizeof qn, "layers.%d.attn.q.weight", l);
     snprintf(kn, sizeof kn, "layers.%d.attn.k.weight", l);
     snprintf(vn, sizeof vn, "layers.%d.attn.v.weight", l);
     const char *qkv_names[] = { qn, kn, vn };
     cc_ashare *qkv[] = { &m->q, &m->k, &m->v };
-    cc_proto_scope_begin(m->p, "matmul");
-    cc_status s = linear_group(m, qkv_names, 3, &xb, n, qkv);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    CC_TRY(linear_group(m, qkv_names, 3, &xb, n, qkv));
     CC_TRY(rope(m, n));
     CC_TRY(attention(m, (size_t)l, n));
-    cc_ashare att = rows_of(&m->att, n, d);
-    cc_proto_scope_begin(m->p, "matmul");
-    s = linear(m, W("attn.o.weight"), &att, n, &m->o);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    cc_ashare att = cc_sblk_rows(&m->att, n, d);
+    CC_TRY(linear(m, "matmul", W("attn.o.weight"), &att, n, &m->o));
     CC_TRY(add_into(m, &m->x, &m->o, n, d));
 
     /* SwiGLU feed-forward block: down(silu(gate(x)) * up(x)) */
@@ -374,21 +282,15 @@ static cc_status layer_forward(cc_secure_llama *m, int l, size_t n)
     snprintf(un, sizeof un, "layers.%d.ffn.up.weight", l);
     const char *gu_names[] = { gn, un };
     cc_ashare *gu[] = { &m->gate, &m->up };
-    cc_proto_scope_begin(m->p, "matmul");
-    s = linear_group(m, gu_names, 2, &xb, n, gu);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    cc_ashare gate = rows_of(&m->gate, n, m->hidden), up = rows_of(&m->up, n, m->hidden);
-    cc_ashare act = rows_of(&m->ffn, n, m->hidden);
+    CC_TRY(linear_group(m, gu_names, 2, &xb, n, gu));
+    cc_ashare gate = cc_sblk_rows(&m->gate, n, m->hidden), up = cc_sblk_rows(&m->up, n, m->hidden);
+    cc_ashare act = cc_sblk_rows(&m->ffn, n, m->hidden);
     cc_proto_scope_begin(m->p, "activations");
-    s = cc_nn_silu(m->p, &m->nn, &gate, &act);
+    cc_status s = cc_nn_silu(m->p, &m->nn, &gate, &act);
     if (s == CC_OK) s = cc_proto_mul_fxp(m->p, &act, &up, &act);
     cc_proto_scope_end(m->p);
     CC_TRY(s);
-    cc_proto_scope_begin(m->p, "matmul");
-    s = linear(m, W("ffn.down.weight"), &act, n, &m->o);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    CC_TRY(linear(m, "matmul", W("ffn.down.weight"), &act, n, &m->o));
     return add_into(m, &m->x, &m->o, n, d);
 #undef W
 }
@@ -408,18 +310,15 @@ cc_status cc_secure_llama_forward(cc_secure_llama *m, const cc_ashare *onehot, i
 
     /* embedding: one-hot (integer) × E (fixed point) needs no truncation */
     CC_TRY(cc_sweights_begin_layer(m->w, -1));
-    cc_ashare x = rows_of(&m->x, n, m->d);
-    cc_proto_scope_begin(m->p, "embedding");
-    cc_status s = linear_op(m, "embed.tokens", onehot, n, false, &x);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    CC_TRY(cc_sblk_matmul(m->p, m->w, m->linear_block, "embedding", "embed.tokens", onehot, n,
+                          false, &m->x, NULL));
     CC_TRY(cc_sweights_end_layer(m->w, -1));
     report(m, -1, t0);
 
     for (int l = 0; l < m->c.n_layers; l++) {
         t0 = cc_now_ns();
         CC_TRY(cc_sweights_begin_layer(m->w, l));
-        s = layer_forward(m, l, n);
+        cc_status s = layer_forward(m, l, n);
         if (s != CC_OK) return cc_error_wrap(s, "layer %d", l);
         CC_TRY(cc_sweights_end_layer(m->w, l));
         report(m, l, t0);
@@ -433,11 +332,8 @@ cc_status cc_secure_llama_forward(cc_secure_llama *m, const cc_ashare *onehot, i
     tail.rows = (size_t)out_rows;
     tail.cols = m->d;
     CC_TRY(rmsnorm(m, "final_norm.weight", &tail, (size_t)out_rows, &m->xb));
-    cc_ashare xb = rows_of(&m->xb, (size_t)out_rows, m->d);
-    cc_proto_scope_begin(m->p, "lm_head");
-    s = linear(m, "lm_head.weight", &xb, (size_t)out_rows, logits);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    cc_ashare xb = cc_sblk_rows(&m->xb, (size_t)out_rows, m->d);
+    CC_TRY(linear(m, "lm_head", "lm_head.weight", &xb, (size_t)out_rows, logits));
     CC_TRY(cc_sweights_end_layer(m->w, m->c.n_layers));
     report(m, m->c.n_layers, t0);
     m->pos += n_in;

@@ -1,0 +1,139 @@
+/* Building blocks shared by the secure transformer engines: views, the
+ * column-blocked weight matmul, and multi-head attention on shares. */
+#include "secure_blocks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+cc_ashare cc_sblk_rows(const cc_ashare *t, size_t rows, size_t cols)
+{
+    cc_ashare v = cc_ashare_slice(t, 0, rows * cols);
+    v.rows = rows;
+    v.cols = cols;
+    return v;
+}
+
+size_t cc_sblk_linear_block(const cc_model_config *c)
+{
+    const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");
+    if (blk && atoll(blk) > 0) return (size_t)atoll(blk);
+    size_t d = (size_t)c->dim;
+    return CC_MAX(d * (size_t)c->hidden_dim, d * d);
+}
+
+cc_status cc_sblk_matmul(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
+                         const char *wname, const cc_ashare *x, size_t n, bool fxp,
+                         cc_ashare *out, size_t *n_out)
+{
+    size_t K, N;
+    cc_proto_scope_begin(p, "weights");
+    cc_status s = cc_sweights_linear_shape(w, wname, &K, &N);
+    cc_proto_scope_end(p);
+    CC_TRY(s);
+    if (out->n < n * N)
+        return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
+    size_t nr = cc_sweights_panel_cols();
+    size_t cols = K * N <= block ? N : CC_MAX(nr, block / K / nr * nr);
+    cc_ashare xin = cc_sblk_rows(x, n, K), y = cc_sblk_rows(out, n, N), part = {0};
+    if (cols < N) CC_TRY(cc_ashare_alloc_2d(&part, n, cols));
+    for (size_t c0 = 0; s == CC_OK && c0 < N; c0 += cols) {
+        size_t nc = CC_MIN(cols, N - c0);
+        cc_proto_weight W;
+        cc_proto_scope_begin(p, "weights");
+        s = cc_sweights_linear_cols(w, wname, c0, nc, &W);
+        cc_proto_scope_end(p);
+        if (s != CC_OK) break;
+        cc_ashare dst = nc == N ? y : cc_sblk_rows(&part, n, nc);
+        cc_proto_scope_begin(p, tag);
+        s = fxp ? cc_proto_matmul_weight_fxp(p, n, &xin, &W, &dst)
+                : cc_proto_matmul_weight(p, n, &xin, &W, &dst);
+        cc_proto_scope_end(p);
+        for (int pl = 0; s == CC_OK && nc != N && pl < 2; pl++)
+            for (size_t r = 0; r < n; r++)
+                memcpy(y.s[pl] + r * N + c0, dst.s[pl] + r * nc, nc * sizeof(uint64_t));
+    }
+    cc_ashare_free(&part);
+    if (n_out) *n_out = N;
+    return s;
+}
+
+cc_status cc_sblk_attn_init(cc_sblk_attn *a, size_t heads, size_t kv_heads, size_t hs,
+                            size_t max_batch, size_t max_seq)
+{
+    memset(a, 0, sizeof *a);
+    *a = (cc_sblk_attn){ .heads = heads, .kv_heads = kv_heads, .hs = hs,
+                         .max_batch = max_batch, .max_seq = max_seq };
+    size_t H = heads, B = max_batch, S = max_seq;
+    cc_status s = cc_ashare_alloc_2d(&a->qh, H * B, hs);
+    if (s == CC_OK) s = cc_ashare_alloc_2d(&a->kh, H * S, hs);
+    if (s == CC_OK) s = cc_ashare_alloc_2d(&a->vh, H * S, hs);
+    if (s == CC_OK) s = cc_ashare_alloc_2d(&a->scores, H * B, S);
+    if (s == CC_OK) s = cc_ashare_alloc_2d(&a->probs, H * B, S);
+    if (s == CC_OK) s = cc_ashare_alloc_2d(&a->ctxh, H * B, hs);
+    if (s == CC_OK && !(a->mask = cc_alloc(B * S))) s = CC_ERR_NOMEM;
+    if (s != CC_OK) cc_sblk_attn_free(a);
+    return s;
+}
+
+void cc_sblk_attn_free(cc_sblk_attn *a)
+{
+    cc_ashare *all[] = { &a->qh, &a->kh, &a->vh, &a->scores, &a->probs, &a->ctxh };
+    for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
+    cc_free(a->mask);
+    a->mask = NULL;
+}
+
+cc_status cc_sblk_attend(cc_proto *p, const cc_nn_cfg *nn, cc_sblk_attn *a, bool causal,
+                         size_t pos0, size_t n, const cc_ashare *q, const cc_ashare *k,
+                         const cc_ashare *v, cc_ashare *kc, cc_ashare *vc, cc_ashare *att)
+{
+    size_t H = a->heads, G = a->kv_heads, hs = a->hs, S = a->max_seq, T = pos0 + n;
+    size_t d = H * hs, kvd = G * hs, group = H / G;
+    if (n > a->max_batch || T > S)
+        return cc_error_set(CC_ERR_INTERNAL, "attention: %zu positions at %zu exceed %zu/%zu", n,
+                            pos0, a->max_batch, S);
+    for (int pl = 0; pl < 2; pl++) {
+        /* append the new keys and values to the cache */
+        for (size_t r = 0; r < n; r++)
+            for (size_t g = 0; g < G; g++) {
+                size_t dst = (g * S + pos0 + r) * hs, src = r * kvd + g * hs;
+                memcpy(kc->s[pl] + dst, k->s[pl] + src, hs * sizeof(uint64_t));
+                memcpy(vc->s[pl] + dst, v->s[pl] + src, hs * sizeof(uint64_t));
+            }
+        /* gather per-head operands: Q_h [n][hs], K_h and V_h [T][hs] */
+        for (size_t h = 0; h < H; h++) {
+            for (size_t r = 0; r < n; r++)
+                memcpy(a->qh.s[pl] + (h * n + r) * hs, q->s[pl] + r * d + h * hs,
+                       hs * sizeof(uint64_t));
+            size_t g = h / group;
+            memcpy(a->kh.s[pl] + h * T * hs, kc->s[pl] + g * S * hs, T * hs * sizeof(uint64_t));
+            memcpy(a->vh.s[pl] + h * T * hs, vc->s[pl] + g * S * hs, T * hs * sizeof(uint64_t));
+        }
+    }
+    cc_ashare qh = cc_sblk_rows(&a->qh, H * n, hs), kh = cc_sblk_rows(&a->kh, H * T, hs);
+    cc_ashare vh = cc_sblk_rows(&a->vh, H * T, hs), ctxh = cc_sblk_rows(&a->ctxh, H * n, hs);
+    cc_ashare scores = cc_sblk_rows(&a->scores, H * n, T), probs = cc_sblk_rows(&a->probs, H * n, T);
+
+    cc_proto_scope_begin(p, "attention");
+    cc_status s = cc_proto_matmul_fxp(p, H, n, T, hs, CC_NOTRANS, &qh, CC_TRANS, &kh, &scores);
+    cc_proto_scope_end(p);
+    CC_TRY(s);
+    if (causal) cc_nn_causal_mask(n, T, pos0, a->mask);
+    cc_proto_scope_begin(p, "softmax");
+    s = cc_nn_softmax(p, nn, H * n, T, &scores, causal ? a->mask : NULL, n, &probs);
+    cc_proto_scope_end(p);
+    CC_TRY(s);
+    cc_proto_scope_begin(p, "attention");
+    s = cc_proto_matmul_fxp(p, H, n, hs, T, CC_NOTRANS, &probs, CC_NOTRANS, &vh, &ctxh);
+    cc_proto_scope_end(p);
+    CC_TRY(s);
+    /* back to [n][d]: head h occupies columns h*hs .. h*hs+hs-1 */
+    for (int pl = 0; pl < 2; pl++)
+        for (size_t h = 0; h < H; h++)
+            for (size_t r = 0; r < n; r++)
+                memcpy(att->s[pl] + r * d + h * hs, a->ctxh.s[pl] + (h * n + r) * hs,
+                       hs * sizeof(uint64_t));
+    return CC_OK;
+}
