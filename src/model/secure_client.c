@@ -4,6 +4,7 @@
  * one who reconstructs outputs. */
 #include "model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,21 @@ static cc_status receive_output(cc_client *c, cc_reveal_mode mode, size_t rows, 
     return CC_OK;
 }
 
+static cc_status client_run(cc_client *c, const cc_secure_request *r, cc_secure_result *res);
+
 cc_status cc_secure_client_run(cc_client *c, const cc_secure_request *r, cc_secure_result *res)
+{
+    cc_status s = client_run(c, r, res);
+    if (s != CC_OK) {
+        /* the parties would otherwise wait for input that never comes */
+        char reason[256];
+        snprintf(reason, sizeof reason, "client gave up: %s", cc_error_message());
+        cc_client_abort(c, reason);
+    }
+    return s;
+}
+
+static cc_status client_run(cc_client *c, const cc_secure_request *r, cc_secure_result *res)
 {
     memset(res, 0, sizeof *res);
     if (r->n_prompt < 1 || r->n_new < 0 || r->n_new > (int)CC_ARRAY_LEN(res->tokens))

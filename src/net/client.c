@@ -65,6 +65,11 @@ void cc_client_close(cc_client *c)
     cc_free(c);
 }
 
+void cc_client_abort(cc_client *c, const char *reason)
+{
+    if (c) cc_hub_fail(&c->hub, CC_ERR_PEER, "%s", reason && *reason ? reason : "aborted");
+}
+
 static cc_status party_link(cc_client *c, int party, cc_link **l)
 {
     if (party < 0 || party >= CC_NET_PARTIES)

@@ -144,6 +144,10 @@ void cc_client_close(cc_client *c);
 cc_status cc_client_send(cc_client *c, int party, const void *buf, size_t len);
 cc_status cc_client_recv(cc_client *c, int party, void *buf, size_t len);
 cc_status cc_client_flush(cc_client *c);
+/* End the run for all three parties at once: each fails with "client
+ * aborted the run: <reason>" instead of waiting for input that will never
+ * come (e.g. the client rejected its own prompt). */
+void cc_client_abort(cc_client *c, const char *reason);
 
 /* ---- local launcher ------------------------------------------------------------
  * Forks three party processes on loopback with fresh keys and free ports.

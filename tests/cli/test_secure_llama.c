@@ -285,6 +285,24 @@ static void mismatched_bundles_refused(void **state)
     assert_int_not_equal(j.client_status, CC_OK);
 }
 
+/* A prompt the model cannot take is refused by the client, and the parties
+ * learn it at once (client abort) instead of waiting for input. */
+static void bad_prompt_ends_every_party_quickly(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    int ids[2] = { CC_TOKEN_BOS, 9999 };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    j.req = (cc_secure_request){ .prompt = ids, .n_prompt = 2, .n_new = 1 };
+    uint64_t t0 = cc_now_ns();
+    cc_status s = run_job(&j);
+    double secs = cc_ns_to_s(cc_now_ns() - t0);
+    assert_int_not_equal(s, CC_OK);
+    assert_int_equal(j.client_status, CC_ERR_RANGE);
+    assert_non_null(strstr(j.client_error, "outside the model's vocabulary"));
+    assert_true(secs < 5.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +311,7 @@ int main(void)
         cmocka_unit_test(all_logits_puma_reported),
         cmocka_unit_test(greedy_generation_matches_plaintext),
         cmocka_unit_test(mismatched_bundles_refused),
+        cmocka_unit_test(bad_prompt_ends_every_party_quickly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
