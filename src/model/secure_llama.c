@@ -35,11 +35,6 @@ struct cc_secure_llama {
     void *progress_ctx;
 };
 
-static cc_status alloc2(cc_ashare *t, size_t rows, size_t cols)
-{
-    return cc_ashare_alloc_2d(t, rows, cols);
-}
-
 static uint64_t fxp(double v, unsigned f) { return (uint64_t)(int64_t)llround(v * (double)(1ull << f)); }
 
 cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, int max_seq,
@@ -73,7 +68,7 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->kv_heads = (size_t)c->n_kv_heads;
     size_t B = (size_t)max_batch, S = (size_t)max_seq, L = (size_t)c->n_layers;
     cc_status s = CC_OK;
-#define ALLOC(t, r, cl) if (s == CC_OK) s = alloc2(&m->t, r, cl)
+#define ALLOC(t, r, cl) if (s == CC_OK) s = cc_ashare_alloc_2d(&m->t, r, cl)
     ALLOC(x, B, m->d); ALLOC(xb, B, m->d); ALLOC(qk, B, m->d + m->kv);
     ALLOC(q, B, m->d); ALLOC(k, B, m->kv); ALLOC(v, B, m->kv);
     ALLOC(att, B, m->d); ALLOC(o, B, m->d);
@@ -91,8 +86,8 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
                       !m->rope_cos_q || !m->rope_sin_q))
         s = CC_ERR_NOMEM;
     for (size_t l = 0; s == CC_OK && l < L; l++) {
-        s = alloc2(&m->k_cache[l], m->kv_heads * S, m->hs);
-        if (s == CC_OK) s = alloc2(&m->v_cache[l], m->kv_heads * S, m->hs);
+        s = cc_ashare_alloc_2d(&m->k_cache[l], m->kv_heads * S, m->hs);
+        if (s == CC_OK) s = cc_ashare_alloc_2d(&m->v_cache[l], m->kv_heads * S, m->hs);
     }
     if (s != CC_OK) {
         cc_secure_llama_free(m);
@@ -143,7 +138,6 @@ int cc_secure_llama_pos(const cc_secure_llama *m) { return m->pos; }
 
 /* ---- building blocks ------------------------------------------------------ */
 
-
 static cc_status linear(cc_secure_llama *m, const char *tag, const char *name, const cc_ashare *x,
                         size_t n, cc_ashare *out)
 {
@@ -163,11 +157,11 @@ static cc_status linear_group(cc_secure_llama *m, const char *const *names, size
     cc_status s = CC_OK;
     cc_proto_scope_begin(m->p, "weights");
     for (size_t j = 0; s == CC_OK && j < count; j++) {
-        size_t K, N;
+        size_t K = 0, N = 0;
         s = cc_sweights_linear_shape(m->w, names[j], &K, &N);
         if (s == CC_OK) s = cc_sweights_linear_slot(m->w, (int)j, names[j], 0, N, &W[j]);
         wp[j] = &W[j];
-        total += n * W[j].N;
+        total += n * N;
     }
     cc_proto_scope_end(m->p);
     CC_TRY(s);
