@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "core.h"
+#include "kern.h"
 #include "model.h"
 #include "net.h"
 #include "thread.h"
@@ -337,6 +338,10 @@ int main(int argc, char **argv)
     party_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc;
+    if (cc_kern_init() != CC_OK) {   /* e.g. CARACAL_ISA names a missing ISA */
+        fprintf(stderr, "%s: %s\n", "caracal-party", cc_error_message());
+        return 2;
+    }
     if (a.opt.insecure_plaintext)
         cc_warn("--insecure-plaintext-links: links are NOT encrypted (benchmarks on a trusted "
                 "network only)");

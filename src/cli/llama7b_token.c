@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "kern.h"
 #include "llama7b_report.h"
 #include "model.h"
 #include "net.h"
@@ -332,6 +333,10 @@ static void prefer_passive_openmp(char **argv)
 int main(int argc, char **argv)
 {
     prefer_passive_openmp(argv);
+    if (cc_kern_init() != CC_OK) {   /* e.g. CARACAL_ISA names a missing ISA */
+        fprintf(stderr, "%s: %s\n", "llama7b_token", cc_error_message());
+        return 2;
+    }
     options o = { .n_new = 1, .reveal = "token", .approx = "precise", .frac_bits = -1 };
     enum { O_CKPT = 256, O_SHARES, O_SYNTH, O_PROMPT, O_TOK, O_IDS, O_CONFIG, O_KEY, O_PARTIES,
            O_JSON, O_ALL, O_CPUS, O_THREADS, O_REVEAL, O_APPROX, O_INSECURE, O_VERIFY,
