@@ -1,13 +1,13 @@
 /* Private to the secure engine (secure_*.c): the per-party weight provider.
  *
  * A party needs, for every linear layer, its replicated pair (W_i, W_{i+1})
- * in the GEMM's packed layout, prepared as cc_proto_weight (pack(W_i+W_{i+1})
- * and pack(W_i)), and for every norm its pair as an arithmetic share.  Two
- * providers: share bundles streamed from disk (src/model loader) and
- * --synthetic (every plane derived from public seeds: identical computation
- * and communication, meaningless output).  Each provider keeps ONE reusable
- * set of linear buffers (one per slot) sized for the largest matrix, so
- * resident memory stays near a few weights, not the model. */
+ * in the GEMM's packed layout, handed out as cc_proto_weight (packed_self,
+ * packed_next), and for every norm its pair as an arithmetic share.  Two
+ * providers: share bundles streamed from disk (src/model loader; the planes
+ * are used where the loader maps or expands them) and --synthetic (every
+ * plane derived from public seeds into one reusable buffer pair per slot:
+ * identical computation and communication, meaningless output).  Resident
+ * memory stays near a few weights, not the model. */
 #ifndef CARACAL_SECURE_INTERNAL_H
 #define CARACAL_SECURE_INTERNAL_H
 

@@ -16,10 +16,10 @@ struct cc_sweights {
     unsigned f;
     int party;
     uint8_t hash[CC_BUNDLE_HASH_BYTES];
-    /* reusable linear buffers, sized for the largest matrix: W_i + W_{i+1}
-     * always, W_i too in synthetic mode (bundles hand out W_i in place) */
+    /* synthetic mode: reusable linear buffers per slot, sized for the largest
+     * matrix (bundles hand out both planes in place) */
     struct {
-        uint64_t *sum, *self;
+        uint64_t *self, *next;   /* synthetic mode's expanded W_i, W_{i+1} */
         size_t cap;
     } lin[CC_SWEIGHTS_SLOTS];
     /* bundle provider */
@@ -44,9 +44,9 @@ static void synthetic_seed(int j, uint8_t seed[16])
 
 static void free_linear(cc_sweights *w, int slot)
 {
-    cc_free_huge(w->lin[slot].sum, w->lin[slot].cap * sizeof(uint64_t));
     cc_free_huge(w->lin[slot].self, w->lin[slot].cap * sizeof(uint64_t));
-    w->lin[slot].sum = w->lin[slot].self = NULL;
+    cc_free_huge(w->lin[slot].next, w->lin[slot].cap * sizeof(uint64_t));
+    w->lin[slot].self = w->lin[slot].next = NULL;
     w->lin[slot].cap = 0;
 }
 
@@ -57,9 +57,9 @@ static cc_status reserve_linear(cc_sweights *w, int slot, size_t elems)
     if (!cc_mul_size(elems, sizeof(uint64_t), &bytes))
         return cc_error_set(CC_ERR_NOMEM, "linear buffer size overflow");
     free_linear(w, slot);
-    w->lin[slot].sum = cc_alloc_huge(bytes);
-    w->lin[slot].self = w->bundle ? NULL : cc_alloc_huge(bytes);
-    if (!w->lin[slot].sum || (!w->bundle && !w->lin[slot].self)) return CC_ERR_NOMEM;
+    w->lin[slot].self = cc_alloc_huge(bytes);
+    w->lin[slot].next = cc_alloc_huge(bytes);
+    if (!w->lin[slot].self || !w->lin[slot].next) return CC_ERR_NOMEM;
     w->lin[slot].cap = elems;
     return CC_OK;
 }
@@ -243,23 +243,25 @@ cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, si
     /* the packed layout keeps each NR-column panel contiguous (docs/KERNELS.md),
      * so a block of panels is itself a packed K × ncols operand */
     size_t off = col0 * K, elems = cc_ring_packed_size(K, ncols) / sizeof(uint64_t);
-    CC_TRY(reserve_linear(w, slot, elems));
+    const uint64_t *next_plane;
     if (w->bundle) {
-        /* W_i stays where the loader put it (mmap or its seed buffer) */
+        /* both planes stay where the loader put them (mmap or its seed buffer) */
         self += off;
-        cc_ring_add(elems, self, next + off, w->lin[slot].sum);
+        next_plane = next + off;
     } else {
+        CC_TRY(reserve_linear(w, slot, elems));
         cc_prg a = w->seed_self, b = w->seed_next;
         a.stream = b.stream = synthetic_stream(name);
         cc_prg_u64(&a, off, elems, w->lin[slot].self);
-        cc_prg_u64(&b, off, elems, w->lin[slot].sum);
-        cc_ring_add(elems, w->lin[slot].sum, w->lin[slot].self, w->lin[slot].sum);
+        cc_prg_u64(&b, off, elems, w->lin[slot].next);
         self = w->lin[slot].self;
+        next_plane = w->lin[slot].next;
         cc_wipe(&a, sizeof a);
         cc_wipe(&b, sizeof b);
     }
-    *out = (cc_proto_weight){ .K = K, .N = ncols, .packed_sum = w->lin[slot].sum,
-                              .packed_self = self, .owned = false };
+    /* (X_i + X_{i+1})·W_i + X_i·W_{i+1}: no W_i + W_{i+1} pass needed */
+    *out = (cc_proto_weight){ .K = K, .N = ncols, .packed_self = self,
+                              .packed_next = next_plane, .owned = false };
     return CC_OK;
 }
 

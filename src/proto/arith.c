@@ -241,11 +241,24 @@ void cc_proto_weight_free(cc_proto_weight *w)
     memset(w, 0, sizeof *w);
 }
 
-/* z (M×N) = X_i·pack(W_i + W_{i+1}) + X_{i+1}·pack(W_i). */
-void pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w, uint64_t *z)
+/* z (M×N) = X_i·pack(W_i + W_{i+1}) + X_{i+1}·pack(W_i), or with the
+ * planes as stored, (X_i + X_{i+1})·pack(W_i) + X_i·pack(W_{i+1}). */
+cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w,
+                                 uint64_t *z)
 {
+    if (w->packed_next) {
+        uint64_t *xs = pr_alloc(M * w->K);
+        if (!xs) return CC_ERR_NOMEM;
+        cc_ring_add(M * w->K, x->s[0], x->s[1], xs);
+        cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, xs, w->K, w->packed_self, z, w->N, false);
+        cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[0], w->K, w->packed_next, z, w->N,
+                            true);
+        pr_free(xs);
+        return CC_OK;
+    }
     cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[0], w->K, w->packed_sum, z, w->N, false);
     cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[1], w->K, w->packed_self, z, w->N, true);
+    return CC_OK;
 }
 
 cc_status pr_check_weight(const char *op, size_t M, const cc_ashare *x,
@@ -265,8 +278,8 @@ cc_status cc_proto_matmul_weight(cc_proto *ctx, size_t M, const cc_ashare *x,
     pr_book_op(ctx, CC_OP_MATMUL, out->n, 0, 0);
     cc_status s = CC_OK;
     if (out->n) {
-        pr_matmul_weight_local(M, x, w, out->s[0]);
-        s = pr_reshare(ctx, out->s[0], out);
+        s = pr_matmul_weight_local(M, x, w, out->s[0]);
+        if (s == CC_OK) s = pr_reshare(ctx, out->s[0], out);
     }
     pr_exit(ctx);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto matmul_weight");

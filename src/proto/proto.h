@@ -78,6 +78,11 @@ typedef struct cc_proto_weight {
     size_t K, N;
     const uint64_t *packed_sum;   /* pack(W_i + W_{i+1}) */
     const uint64_t *packed_self;  /* pack(W_i) */
+    /* Alternative to packed_sum: pack(W_{i+1}) as stored (an mmap'd bundle
+     * plane or a seed expansion).  When set, packed_sum is ignored and
+     * Z_i = (X_i + X_{i+1})·W_i + X_i·W_{i+1}: the same two GEMMs, and no
+     * pass over the weight to form W_i + W_{i+1}. */
+    const uint64_t *packed_next;
     bool owned;
 } cc_proto_weight;
 

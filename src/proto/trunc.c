@@ -178,8 +178,8 @@ cc_status cc_proto_matmul_weight_fxp(cc_proto *ctx, size_t M, const cc_ashare *x
     uint64_t *z = pr_alloc(out->n);
     cc_status s = z ? CC_OK : CC_ERR_NOMEM;
     if (s == CC_OK) {
-        if (out->n) pr_matmul_weight_local(M, x, w, z);
-        s = pr_trunc_core_ex(ctx, CC_OP_MATMUL_TRUNC, out->n, ctx->f, z, NULL, out);
+        if (out->n) s = pr_matmul_weight_local(M, x, w, z);
+        if (s == CC_OK) s = pr_trunc_core_ex(ctx, CC_OP_MATMUL_TRUNC, out->n, ctx->f, z, NULL, out);
     }
     pr_free(z);
     pr_exit(ctx);
@@ -208,9 +208,9 @@ cc_status cc_proto_matmul_weights_fxp(cc_proto *ctx, size_t M, const cc_ashare *
     uint64_t *z = pr_alloc(total);
     cc_status s = z ? CC_OK : CC_ERR_NOMEM;
     if (s == CC_OK) {
-        for (size_t j = 0, off = 0; j < count; off += M * w[j]->N, j++)
-            if (M != 0 && w[j]->N != 0) pr_matmul_weight_local(M, x, w[j], z + off);
-        s = pr_trunc_core_ex(ctx, CC_OP_MATMUL_TRUNC, total, ctx->f, z, NULL, out);
+        for (size_t j = 0, off = 0; s == CC_OK && j < count; off += M * w[j]->N, j++)
+            if (M != 0 && w[j]->N != 0) s = pr_matmul_weight_local(M, x, w[j], z + off);
+        if (s == CC_OK) s = pr_trunc_core_ex(ctx, CC_OP_MATMUL_TRUNC, total, ctx->f, z, NULL, out);
     }
     pr_free(z);
     pr_exit(ctx);

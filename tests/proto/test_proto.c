@@ -392,6 +392,18 @@ static int body_trunc(cc_proto *ctx)
                 if (check_trunc("matmul_weights_fxp", &c2, w2, ctx)) return 1;
                 cc_ashare_free(&c2);
                 free(w2);
+                /* the planes as stored (bundles): pack(W_i), pack(W_{i+1}) */
+                size_t ld = tb == CC_TRANS ? K : N;
+                uint64_t *self = cc_alloc(cc_ring_packed_size(K, N) + 8);
+                uint64_t *next = cc_alloc(cc_ring_packed_size(K, N) + 8);
+                cc_ring_pack_b(tb, K, N, b.s[0], ld, self);
+                cc_ring_pack_b(tb, K, N, b.s[1], ld, next);
+                cc_proto_weight planes = { .K = K, .N = N, .packed_self = self,
+                                           .packed_next = next };
+                PT_TRY(cc_proto_matmul_weight_fxp(ctx, M, &a, &planes, &c));
+                if (check_trunc("matmul_weight_fxp", &c, w, ctx)) return 1;
+                cc_free(self);
+                cc_free(next);
                 cc_proto_weight_free(&wt);
             }
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
