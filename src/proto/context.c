@@ -6,16 +6,31 @@
 
 /* ---- tensors ------------------------------------------------------------------ */
 
-static cc_status alloc_planes(uint64_t *s[2], size_t n)
+/* Both planes in one block; `zero` unless the caller overwrites everything. */
+static cc_status alloc_planes(uint64_t *s[2], size_t n, bool zero)
 {
     size_t words;
     if (!cc_mul_size(n ? n : 1, 2, &words))
         return cc_error_set(CC_ERR_NOMEM, "share tensor of %zu elements overflows", n);
     uint64_t *p = pr_alloc(words);
     if (!p) return cc_error_wrap(CC_ERR_NOMEM, "share tensor of %zu elements", n);
-    memset(p, 0, 8 * words);
+    if (zero) memset(p, 0, 8 * words);
     s[0] = p;
     s[1] = p + n;
+    return CC_OK;
+}
+
+/* Arithmetic and boolean tensors share one layout: planes, n, rows × cols. */
+static cc_status alloc_2d(uint64_t *s[2], size_t *n, size_t *r, size_t *c, size_t rows,
+                          size_t cols)
+{
+    size_t count;
+    if (!cc_mul_size(rows, cols, &count))
+        return cc_error_set(CC_ERR_ARG, "share tensor %zu x %zu overflows", rows, cols);
+    CC_TRY(alloc_planes(s, count, true));
+    *n = count;
+    *r = rows;
+    *c = cols;
     return CC_OK;
 }
 
@@ -25,13 +40,7 @@ cc_status cc_ashare_alloc(cc_ashare *t, size_t n) { return cc_ashare_alloc_2d(t,
 cc_status pr_ashare_tmp(cc_ashare *t, size_t n)
 {
     memset(t, 0, sizeof *t);
-    size_t words;
-    if (!cc_mul_size(n ? n : 1, 2, &words))
-        return cc_error_set(CC_ERR_NOMEM, "share tensor of %zu elements overflows", n);
-    uint64_t *p = pr_alloc(words);
-    if (!p) return cc_error_wrap(CC_ERR_NOMEM, "share tensor of %zu elements", n);
-    t->s[0] = p;
-    t->s[1] = p + n;
+    CC_TRY(alloc_planes(t->s, n, false));
     t->n = n;
     t->rows = 1;
     t->cols = n;
@@ -41,14 +50,7 @@ cc_status pr_ashare_tmp(cc_ashare *t, size_t n)
 cc_status cc_ashare_alloc_2d(cc_ashare *t, size_t rows, size_t cols)
 {
     memset(t, 0, sizeof *t);
-    size_t n;
-    if (!cc_mul_size(rows, cols, &n))
-        return cc_error_set(CC_ERR_ARG, "share tensor %zu x %zu overflows", rows, cols);
-    CC_TRY(alloc_planes(t->s, n));
-    t->n = n;
-    t->rows = rows;
-    t->cols = cols;
-    return CC_OK;
+    return alloc_2d(t->s, &t->n, &t->rows, &t->cols, rows, cols);
 }
 
 void cc_ashare_free(cc_ashare *t)
@@ -62,14 +64,7 @@ cc_status cc_bshare_alloc(cc_bshare *t, size_t n) { return cc_bshare_alloc_2d(t,
 cc_status cc_bshare_alloc_2d(cc_bshare *t, size_t rows, size_t cols)
 {
     memset(t, 0, sizeof *t);
-    size_t n;
-    if (!cc_mul_size(rows, cols, &n))
-        return cc_error_set(CC_ERR_ARG, "share tensor %zu x %zu overflows", rows, cols);
-    CC_TRY(alloc_planes(t->s, n));
-    t->n = n;
-    t->rows = rows;
-    t->cols = cols;
-    return CC_OK;
+    return alloc_2d(t->s, &t->n, &t->rows, &t->cols, rows, cols);
 }
 
 void cc_bshare_free(cc_bshare *t)
