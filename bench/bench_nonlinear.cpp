@@ -16,6 +16,8 @@
 // OpenMP team size, or idle libgomp threads spin on the shared cores).
 #include <benchmark/benchmark.h>
 
+#include "bench_parties.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -251,31 +253,18 @@ int party_main(cc_net *net, void *arg)
 
 void run_job(benchmark::State &state, Fn fn, size_t rows, size_t cols)
 {
-    void *page = mmap(nullptr, sizeof(Job), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) { state.SkipWithError("mmap"); return; }
-    Job *job = new (page) Job{};
+    Job *job = bench_shared_job<Job>(state);
+    if (!job) return;
     job->fn = fn;
     job->approx = state.range(0) ? CC_APPROX_PRECISE : CC_APPROX_PUMA;
     job->rows = rows;
     job->cols = cols;
     size_t n = rows * cols;
     job->reps = n >= 300000 ? 3 : n >= 50000 ? 5 : 10;
-    const char *th = getenv("CARACAL_BENCH_THREADS");
-    job->threads = th ? atoi(th) : 1;
-    cc_net_options o;
-    cc_net_options_default(&o);
-    const char *sec = getenv("CARACAL_BENCH_SECURE");
-    o.insecure_plaintext = !(sec && atoi(sec));
+    job->threads = bench_threads_per_party();
+    cc_net_options o = bench_net_options();
     for (auto _ : state) {
-        cc_launch_result res;
-        cc_status s = cc_net_launch_local(party_main, job, nullptr, nullptr, &o, &res);
-        if (s != CC_OK || job->res[0].status || job->res[1].status || job->res[2].status) {
-            char msg[900];
-            snprintf(msg, sizeof msg, "launch: %s | P0: %s | P1: %s | P2: %s", cc_error_message(),
-                     job->res[0].msg, job->res[1].msg, job->res[2].msg);
-            state.SkipWithError(msg);
-            break;
-        }
+        if (!bench_run_parties(state, party_main, job, o)) break;
         state.SetIterationTime(job->res[0].median_s);
     }
     double en = (double)n;
@@ -294,7 +283,7 @@ void run_job(benchmark::State &state, Fn fn, size_t rows, size_t cols)
     snprintf(label, sizeof label, "%s, %s", cc_approx_name(job->approx),
              o.insecure_plaintext ? "insecure-plaintext-links" : "AEAD links");
     state.SetLabel(label);
-    munmap(page, sizeof(Job));
+    bench_release_job(job);
 }
 
 #define NL_BENCH(name, fn, rows, cols)                                                   \

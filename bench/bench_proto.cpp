@@ -9,6 +9,8 @@
 // (default 1: three parties share the machine's cores).
 #include <benchmark/benchmark.h>
 
+#include "bench_parties.h"
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -207,29 +209,16 @@ void run_job(benchmark::State &state, Op op, size_t M, size_t N, size_t K)
 {
     const bool matmul = op >= OP_MATMUL;
     size_t n = matmul ? M * N : (size_t)state.range(0);
-    void *page = mmap(nullptr, sizeof(Job), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) { state.SkipWithError("mmap"); return; }
-    Job *job = new (page) Job{};
+    Job *job = bench_shared_job<Job>(state);
+    if (!job) return;
     job->op = op;
     job->n = n;
     job->M = M; job->N = N; job->K = K;
     job->reps = n >= 1000000 || matmul ? 5 : n >= 100000 ? 10 : 30;
-    const char *th = getenv("CARACAL_BENCH_THREADS");
-    job->threads = th ? atoi(th) : 1;
-    cc_net_options o;
-    cc_net_options_default(&o);
-    const char *sec = getenv("CARACAL_BENCH_SECURE");
-    o.insecure_plaintext = !(sec && atoi(sec));
+    job->threads = bench_threads_per_party();
+    cc_net_options o = bench_net_options();
     for (auto _ : state) {
-        cc_launch_result res;
-        cc_status s = cc_net_launch_local(party_main, job, nullptr, nullptr, &o, &res);
-        if (s != CC_OK || job->res[0].status || job->res[1].status || job->res[2].status) {
-            char msg[2048];
-            snprintf(msg, sizeof msg, "launch: %s | P0: %s | P1: %s | P2: %s", cc_error_message(),
-                     job->res[0].msg, job->res[1].msg, job->res[2].msg);
-            state.SkipWithError(msg);
-            break;
-        }
+        if (!bench_run_parties(state, party_main, job, o)) break;
         state.SetIterationTime(job->res[0].median_s);
     }
     double en = matmul ? 1.0 : (double)n;   // matmul: bytes for the whole op
@@ -245,7 +234,7 @@ void run_job(benchmark::State &state, Op op, size_t M, size_t N, size_t K)
                                              job->res[1].rounds_per_call,
                                              job->res[2].rounds_per_call});
     state.SetLabel(o.insecure_plaintext ? "insecure-plaintext-links" : "AEAD links");
-    munmap(page, sizeof(Job));
+    bench_release_job(job);
 }
 
 #define ELEMWISE(name, op)                                                              \
