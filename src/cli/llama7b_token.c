@@ -59,7 +59,8 @@ static void usage(FILE *out)
 "  --connect-timeout-ms N give up connecting to the parties after N ms (default 30000)\n"
 "run:\n"
 "  --threads N            worker threads per local party (default: cores / 3, >= 1)\n"
-"  --cpus LIST            cpu list for the local parties' workers\n"
+"  --cpus LIST            cpu list for the local parties' workers (default: each\n"
+"                         party its own third of the cores, when there are >= 3)\n"
 "  --insecure-plaintext-links  no link encryption (benchmarks on a trusted network)\n"
 "  --json FILE            write the report as JSON\n"
 "  -q, --quiet            no per-layer progress\n"
@@ -99,7 +100,17 @@ typedef struct client_args {
 static int party_main(cc_net *net, void *arg)
 {
     local_party_args *a = arg;
-    if (cc_thread_init(a->cpus, a->threads) != CC_OK) return 2;
+    /* Without --cpus each party gets its own third of the cores (NUMA- and
+     * cache-friendly); below three cores the OS balances unbound threads. */
+    char share[256];
+    const char *cpus = a->cpus;
+    if (!cpus && cc_thread_machine_cores() >= 3 &&
+        cc_thread_share(cc_net_party(net), 3, share, sizeof share) == CC_OK)
+        cpus = share;
+    if (cc_thread_init(cpus, a->threads) != CC_OK) {
+        cc_error_log("%s", cc_error_message());
+        return 2;
+    }
     cc_secure_party_options po = a->po;
     po.progress = po.progress && cc_net_party(net) == 0;
     cc_status s = cc_secure_party_serve(net, &po);
@@ -278,6 +289,11 @@ static int run(const options *o)
     ca.req.prompt = ids;
     ca.req.n_prompt = n_ids;
 
+    if (o->cpus) {   /* refuse a bad list here, not in three forked parties */
+        int cpu_ids[1024], n_cpus;
+        if (cc_thread_parse_cpus(o->cpus, cpu_ids, (int)CC_ARRAY_LEN(cpu_ids), &n_cpus) != CC_OK)
+            return fprintf(stderr, "llama7b_token: --cpus: %s\n", cc_error_message()), 2;
+    }
     local_party_args pa = { .threads = o->threads, .cpus = o->cpus };
     if (!pa.threads) pa.threads = CC_MAX(1, cc_thread_machine_cores() / 3);
     pa.po.frac_bits = o->frac_bits;
