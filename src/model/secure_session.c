@@ -18,8 +18,50 @@
 #include "core.h"
 #include "nn.h"
 #include "secure_internal.h"
+#include "secure_arch.h"
 #include "secure_llama.h"
 
+
+/* ---- the decoder engines a job can run ---------------------------------------
+ * LLaMA and GPT-2 have the same shape (one-hot rows in, logits out, KV
+ * cache); BERT classifies whole sequences and is not a generation job. */
+
+typedef struct decoder {
+    cc_secure_llama *llama;
+    cc_secure_gpt2 *gpt2;
+} decoder;
+
+static cc_status decoder_create(decoder *d, cc_proto *p, cc_sweights *w, cc_approx approx,
+                                int max_seq, int max_batch)
+{
+    *d = (decoder){0};
+    cc_arch arch = cc_sweights_config(w)->arch;
+    if (arch == CC_ARCH_GPT2)
+        return cc_secure_gpt2_create(p, w, approx, max_seq, max_batch, &d->gpt2);
+    if (arch == CC_ARCH_LLAMA)
+        return cc_secure_llama_create(p, w, approx, max_seq, max_batch, &d->llama);
+    return cc_error_set(CC_ERR_UNSUPPORTED, "a %s model cannot serve token generation jobs",
+                        cc_arch_name(arch));
+}
+
+static cc_status decoder_forward(decoder *d, const cc_ashare *onehot, int n, int out_rows,
+                                 cc_ashare *logits)
+{
+    return d->gpt2 ? cc_secure_gpt2_forward(d->gpt2, onehot, n, out_rows, logits)
+                   : cc_secure_llama_forward(d->llama, onehot, n, out_rows, logits);
+}
+
+static void decoder_on_progress(decoder *d, cc_secure_progress fn, void *ctx)
+{
+    if (d->gpt2) cc_secure_gpt2_on_progress(d->gpt2, fn, ctx);
+    else cc_secure_llama_on_progress(d->llama, fn, ctx);
+}
+
+static void decoder_free(decoder *d)
+{
+    cc_secure_gpt2_free(d->gpt2);
+    cc_secure_llama_free(d->llama);
+}
 
 /* ---- party side ------------------------------------------------------------- */
 
@@ -138,16 +180,16 @@ static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_option
     cc_proto p;
     CC_TRY(cc_proto_init(&p, net, cc_sweights_frac_bits(w)));
     cc_nn_cfg nn = { .f = p.f, .approx = (cc_approx)job.approx };
-    cc_secure_llama *m = NULL;
+    decoder m = {0};
     cc_ashare onehot = {0}, logits = {0}, index = {0};
     int n_prompt = (int)job.n_prompt, n_new = (int)job.n_new;
     int out_rows = job.all_logits ? n_prompt : 1;
-    s = cc_secure_llama_create(&p, w, nn.approx, n_prompt + CC_MAX(n_new, 1), n_prompt, &m);
+    s = decoder_create(&m, &p, w, nn.approx, n_prompt + CC_MAX(n_new, 1), n_prompt);
     if (s == CC_OK) s = cc_ashare_alloc(&onehot, (size_t)n_prompt * V);
     if (s == CC_OK) s = cc_ashare_alloc(&logits, (size_t)out_rows * V);
     if (s == CC_OK) s = cc_ashare_alloc(&index, 1);
     cc_party_report rep = {0};
-    if (s == CC_OK && o->progress) cc_secure_llama_on_progress(m, party_progress, "prefill");
+    if (s == CC_OK && o->progress) decoder_on_progress(&m, party_progress, "prefill");
 
     /* prefill: all prompt positions in one pass */
     uint64_t t0 = cc_now_ns();
@@ -156,7 +198,7 @@ static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_option
         s = cc_proto_input_client(&p, &onehot);
         cc_proto_scope_end(&p);
     }
-    if (s == CC_OK) s = cc_secure_llama_forward(m, &onehot, n_prompt, out_rows, &logits);
+    if (s == CC_OK) s = decoder_forward(&m, &onehot, n_prompt, out_rows, &logits);
     if (s == CC_OK)
         s = reveal_output(&p, &nn, job.all_logits ? CC_REVEAL_LOGITS : (cc_reveal_mode)job.reveal,
                           &logits, V, &index);
@@ -164,13 +206,13 @@ static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_option
 
     /* generation: one new position per token, the client feeds it back */
     t0 = cc_now_ns();
-    if (s == CC_OK && o->progress) cc_secure_llama_on_progress(m, party_progress, "generate");
+    if (s == CC_OK && o->progress) decoder_on_progress(&m, party_progress, "generate");
     for (int t = 1; s == CC_OK && t < n_new; t++) {
         cc_ashare row = cc_ashare_slice(&onehot, 0, V), last = cc_ashare_slice(&logits, 0, V);
         cc_proto_scope_begin(&p, "input");
         s = cc_proto_input_client(&p, &row);
         cc_proto_scope_end(&p);
-        if (s == CC_OK) s = cc_secure_llama_forward(m, &row, 1, 1, &last);
+        if (s == CC_OK) s = decoder_forward(&m, &row, 1, 1, &last);
         if (s == CC_OK) s = reveal_output(&p, &nn, (cc_reveal_mode)job.reveal, &last, V, &index);
     }
     rep.generate_ns = cc_now_ns() - t0;
@@ -185,7 +227,7 @@ static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_option
     cc_ashare_free(&onehot);
     cc_ashare_free(&logits);
     cc_ashare_free(&index);
-    cc_secure_llama_free(m);
+    decoder_free(&m);
     cc_proto_free(&p);
     return s;
 }
