@@ -1,6 +1,7 @@
 /* Model configuration: names and consistency checks. */
 #include <string.h>
 #include "model.h"
+#include "secure_arch.h"
 #include "core.h"
 
 const char *cc_arch_name(cc_arch a)
@@ -75,6 +76,10 @@ cc_status cc_config_preset(const char *name, cc_model_config *out)
                                   .rope_theta = 10000.0f, .tied_embeddings = true };
         return CC_OK;
     }
-    return cc_error_set(CC_ERR_ARG, "unknown model geometry '%s' (llama-7b, stories260k)",
-                        name ? name : "(null)");
+    if (name && strcmp(name, "gpt2-base") == 0) {
+        *out = cc_config_gpt2_base();
+        return CC_OK;
+    }
+    return cc_error_set(CC_ERR_ARG, "unknown model geometry '%s' (llama-7b, stories260k, "
+                        "gpt2-base)", name ? name : "(null)");
 }

@@ -49,7 +49,8 @@ const char *cc_arch_name(cc_arch a);               /* "llama", "gpt2", "bert" */
  * kv heads divide heads, even head size for RoPE, ...). */
 cc_status cc_config_validate(const cc_model_config *c);
 /* Named geometries for synthetic runs: "llama-7b", "stories260k" (the
- * shape of ../shared/models/stories260K.bin).  CC_ERR_ARG names unknown ones. */
+ * shape of ../shared/models/stories260K.bin), "gpt2-base".  CC_ERR_ARG names
+ * unknown ones. */
 cc_status cc_config_preset(const char *name, cc_model_config *out);
 
 /* One float32 tensor, row-major.  Every linear layer is stored [out][in]
