@@ -244,8 +244,11 @@ cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o)
                                                                           : 18u, &w);
     else
         s = cc_error_set(CC_ERR_ARG, "party needs --shares DIR or --synthetic");
-    if (s != CC_OK) return cc_error_wrap(s, "P%d opening weights", me);
-    s = serve(net, w, o);
+    if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
+    else s = serve(net, w, o);
     cc_sweights_close(w);
+    /* whatever failed here, the other parties and the client learn it now
+     * (with the reason) instead of waiting for messages that never come */
+    if (s != CC_OK) cc_net_abort(net, cc_error_message());
     return s;
 }
