@@ -284,14 +284,21 @@ static int run_serving(const party_args *a)
     if (s == CC_OK && !cl.has_client)
         s = cc_error_set(CC_ERR_ARG, "%s names no client: serving needs its public key", a->config);
     if (s == CC_OK) s = cc_thread_init(a->cpus, (int)a->threads);
+    if (s == CC_OK && a->shares) {   /* a bad bundle is a start-up error, not a job error */
+        cc_bundle *b;
+        cc_bundle_open_options bo = { .party = a->party, .frac_bits = a->frac_bits,
+                                      .verify = a->verify, .no_prefetch = true };
+        s = cc_bundle_open(a->shares, &bo, &b);
+        if (s == CC_OK) cc_bundle_close(b);
+    }
     if (s == CC_OK) s = cc_keypair_load(a->key, &key);
     if (s != CC_OK) {
         cc_error_log("%s", cc_error_message());
         return 1;
     }
     cc_secure_party_options po = { .shares = a->shares, .synthetic = a->synthetic ? &a->synth : NULL,
-                                   .frac_bits = a->frac_bits, .verify = a->verify,
-                                   .progress = !a->quiet };
+                                   .frac_bits = a->frac_bits, .verify = false,
+                                   .progress = !a->quiet };   /* --verify ran at start-up */
     for (uint32_t job = 0; s == CC_OK && (a->jobs == 0 || job < a->jobs); job++) {
         cc_net *net = NULL;
         cc_info("waiting for job %u (%s weights)", job + 1, a->shares ? a->shares : a->synthetic);
