@@ -139,21 +139,22 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
     return remove(p);
 }
 
-/* --checkpoint: the model owner's step, done here for a one-machine run. */
+/* --checkpoint: the model owner's step, done here for a one-machine run.  The
+ * checkpoint is read tensor by tensor, so a 7B model converts in a few GB. */
 static cc_status share_checkpoint(const char *path, int f, char *dir, size_t cap)
 {
-    cc_model_weights w = {0};
-    CC_TRY(cc_checkpoint_load(path, &w));
+    cc_checkpoint *ck = NULL;
+    CC_TRY(cc_checkpoint_open(path, &ck));
     snprintf(dir, cap, "%s/caracal-shares-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     cc_status s = mkdtemp(dir) ? CC_OK : cc_error_set(CC_ERR_IO, "mkdtemp %s: %s", dir, strerror(errno));
     cc_tensor_source src;
-    if (s == CC_OK) s = cc_tensor_source_weights(&w, &src);
+    if (s == CC_OK) s = cc_checkpoint_source(ck, &src);
     if (s == CC_OK) {
         cc_bundle_write_options wo = { .frac_bits = f > 0 ? (unsigned)f : 0 };
         s = cc_bundle_write(&src, dir, &wo);
         cc_tensor_source_free(&src);
     }
-    cc_weights_free(&w);
+    cc_checkpoint_close(ck);
     return s;
 }
 
