@@ -285,6 +285,39 @@ static void mismatched_bundles_refused(void **state)
     assert_int_not_equal(j.client_status, CC_OK);
 }
 
+/* Logits mode: the client gets each step's logits (and picks the token
+ * itself); the first step's row is the golden row of the last prompt token. */
+static void logits_mode_reveals_rows(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    enum { N = 8, NEW = 3 };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    j.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = N, .n_new = NEW,
+                                 .reveal = CC_REVEAL_LOGITS, .approx = CC_APPROX_PRECISE };
+    cc_status s = run_job(&j);
+    if (s != CC_OK) fail_msg("secure run failed: %s / client: %s", cc_error_message(), j.client_error);
+    assert_int_equal(j.res.n_tokens, NEW);
+    assert_non_null(j.res.last_logits);
+    assert_int_equal(j.res.ring_elems_received, (uint64_t)NEW * golden_V);
+    double maxd = 0;
+    const float *want = golden_logits + (size_t)(N - 1) * golden_V;
+    for (int v = 0; v < golden_V; v++) {
+        double d = fabs((double)j.res.last_logits[v] - want[v]);
+        if (d > maxd) maxd = d;
+    }
+    printf("logits mode: first step max |d| %.4f vs golden row %d\n", maxd, N - 1);
+    assert_true(maxd <= 0.15);
+    for (int t = 0; t < NEW; t++) {
+        const float *row = j.res.last_logits + (size_t)t * golden_V;
+        int best = 0;
+        for (int v = 1; v < golden_V; v++)
+            if (row[v] > row[best]) best = v;
+        assert_int_equal(j.res.tokens[t], best);
+    }
+    cc_secure_result_free(&j.res);
+}
+
 /* A prompt the model cannot take is refused by the client, and the parties
  * learn it at once (client abort) instead of waiting for input. */
 static void bad_prompt_ends_every_party_quickly(void **state)
@@ -311,6 +344,7 @@ int main(void)
         cmocka_unit_test(all_logits_puma_reported),
         cmocka_unit_test(greedy_generation_matches_plaintext),
         cmocka_unit_test(mismatched_bundles_refused),
+        cmocka_unit_test(logits_mode_reveals_rows),
         cmocka_unit_test(bad_prompt_ends_every_party_quickly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
