@@ -15,48 +15,77 @@ cc_ashare cc_sblk_rows(const cc_ashare *t, size_t rows, size_t cols)
     return v;
 }
 
-size_t cc_sblk_linear_block(const cc_model_config *c)
+size_t cc_sblk_linear_block(cc_sweights *w)
 {
     const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");
     if (blk && atoll(blk) > 0) return (size_t)atoll(blk);
-    size_t d = (size_t)c->dim;
-    return CC_MAX(d * (size_t)c->hidden_dim, d * d);
+    return cc_sweights_block_hint(w);
+}
+
+cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
+                               const char *const *names, size_t count, const cc_ashare *x,
+                               size_t n, bool fxp, cc_ashare *const *outs)
+{
+    size_t K[CC_SBLK_GROUP_MAX], N[CC_SBLK_GROUP_MAX], total = 0;
+    if (count == 0 || count > CC_SBLK_GROUP_MAX)
+        return cc_error_set(CC_ERR_INTERNAL, "secure engine: group of %zu weights", count);
+    cc_status s = CC_OK;
+    cc_proto_scope_begin(p, "weights");
+    for (size_t j = 0; s == CC_OK && j < count; j++) {
+        s = cc_sweights_linear_shape(w, names[j], &K[j], &N[j]);
+        if (s == CC_OK && outs[j]->n < n * N[j])
+            s = cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", names[j]);
+        total += n * N[j];
+    }
+    cc_proto_scope_end(p);
+    CC_TRY(s);
+    /* every weight's 3-out-of-3 terms side by side in z, block by block:
+     * a block's planes are consumed while still in cache */
+    uint64_t *z = cc_alloc((total ? total : 1) * sizeof(uint64_t));
+    if (!z) return CC_ERR_NOMEM;
+    size_t nr = cc_sweights_panel_cols();
+    for (size_t j = 0, off = 0; s == CC_OK && j < count; off += n * N[j], j++) {
+        cc_ashare xin = cc_sblk_rows(x, n, K[j]);
+        size_t cols = K[j] * N[j] <= block ? N[j] : CC_MAX(nr, block / K[j] / nr * nr);
+        for (size_t c0 = 0; s == CC_OK && c0 < N[j]; c0 += cols) {
+            cc_proto_weight W;
+            cc_proto_scope_begin(p, "weights");
+            s = cc_sweights_linear_cols(w, names[j], c0, CC_MIN(cols, N[j] - c0), &W);
+            cc_proto_scope_end(p);
+            if (s != CC_OK) break;
+            cc_proto_scope_begin(p, tag);
+            s = cc_proto_matmul_weight_term(p, n, &xin, &W, z + off + c0, N[j]);
+            cc_proto_scope_end(p);
+        }
+    }
+    /* one reshare (or fused truncation) for the whole group */
+    cc_ashare res = {0};
+    if (s == CC_OK) {
+        if (count == 1) res = cc_sblk_rows(outs[0], n, N[0]);
+        else s = cc_ashare_alloc(&res, total);
+    }
+    if (s == CC_OK) {
+        cc_proto_scope_begin(p, tag);
+        s = cc_proto_finish_terms(p, z, fxp, &res);
+        cc_proto_scope_end(p);
+    }
+    for (size_t j = 0, off = 0; s == CC_OK && count > 1 && j < count; off += n * N[j], j++)
+        for (int pl = 0; pl < 2; pl++)
+            memcpy(outs[j]->s[pl], res.s[pl] + off, n * N[j] * sizeof(uint64_t));
+    if (count > 1) cc_ashare_free(&res);
+    cc_free(z);
+    return s;
 }
 
 cc_status cc_sblk_matmul(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
                          const char *wname, const cc_ashare *x, size_t n, bool fxp,
                          cc_ashare *out, size_t *n_out)
 {
-    size_t K, N;
-    cc_proto_scope_begin(p, "weights");
-    cc_status s = cc_sweights_linear_shape(w, wname, &K, &N);
-    cc_proto_scope_end(p);
-    CC_TRY(s);
-    if (out->n < n * N)
-        return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small", wname);
-    size_t nr = cc_sweights_panel_cols();
-    size_t cols = K * N <= block ? N : CC_MAX(nr, block / K / nr * nr);
-    cc_ashare xin = cc_sblk_rows(x, n, K), y = cc_sblk_rows(out, n, N), part = {0};
-    if (cols < N) CC_TRY(cc_ashare_alloc_2d(&part, n, cols));
-    for (size_t c0 = 0; s == CC_OK && c0 < N; c0 += cols) {
-        size_t nc = CC_MIN(cols, N - c0);
-        cc_proto_weight W;
-        cc_proto_scope_begin(p, "weights");
-        s = cc_sweights_linear_cols(w, wname, c0, nc, &W);
-        cc_proto_scope_end(p);
-        if (s != CC_OK) break;
-        cc_ashare dst = nc == N ? y : cc_sblk_rows(&part, n, nc);
-        cc_proto_scope_begin(p, tag);
-        s = fxp ? cc_proto_matmul_weight_fxp(p, n, &xin, &W, &dst)
-                : cc_proto_matmul_weight(p, n, &xin, &W, &dst);
-        cc_proto_scope_end(p);
-        for (int pl = 0; s == CC_OK && nc != N && pl < 2; pl++)
-            for (size_t r = 0; r < n; r++)
-                memcpy(y.s[pl] + r * N + c0, dst.s[pl] + r * nc, nc * sizeof(uint64_t));
+    if (n_out) {
+        size_t K;
+        CC_TRY(cc_sweights_linear_shape(w, wname, &K, n_out));
     }
-    cc_ashare_free(&part);
-    if (n_out) *n_out = N;
-    return s;
+    return cc_sblk_matmul_group(p, w, block, tag, &wname, 1, x, n, fxp, &out);
 }
 
 cc_status cc_sblk_attn_init(cc_sblk_attn *a, size_t heads, size_t kv_heads, size_t hs,

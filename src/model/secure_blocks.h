@@ -9,17 +9,23 @@
 /* The first `rows` rows of a row-major activation buffer (a view). */
 cc_ashare cc_sblk_rows(const cc_ashare *t, size_t rows, size_t cols);
 
-/* Weights above this many elements per plane (embedding, LM head) are
- * applied in column blocks: the largest layer matrix of the model, or
- * CARACAL_LINEAR_BLOCK_ELEMS (tests use tiny blocks). */
-size_t cc_sblk_linear_block(const cc_model_config *c);
+/* Weights above this many elements per plane are applied in column blocks:
+ * the provider's hint (cache-sized for seed-expanded planes, whole tensors
+ * for planes used in place), or CARACAL_LINEAR_BLOCK_ELEMS (tests). */
+size_t cc_sblk_linear_block(cc_sweights *w);
 
-/* out (n × N) = x (n × K) · W, truncated once by f (fxp: fixed-point
- * activations) or exact (one-hot rows × embedding), booked under `tag`;
- * weight access is booked under "weights".  A weight above `block` elements
- * per plane goes through in column blocks of whole packed panels: one
- * protocol call per block, the same bytes, a few more rounds, and weight
- * buffers that never grow past one layer matrix.  *n_out = N if non-NULL. */
+/* outs[j] (n × N_j) = x (n × K) · W_j for `count` weights of the same input
+ * (Q, K, V; gate and up), truncated once by f (fxp: fixed-point activations)
+ * or exact (one-hot rows × embedding): ONE protocol call for the group,
+ * booked under `tag` (weight access under "weights").  A weight above
+ * `block` elements per plane goes through in column blocks of whole packed
+ * panels, each block's local terms computed while its planes are in cache;
+ * the communication is the same as for whole weights. */
+#define CC_SBLK_GROUP_MAX 4
+cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
+                               const char *const *names, size_t count, const cc_ashare *x,
+                               size_t n, bool fxp, cc_ashare *const *outs);
+/* The group of one; *n_out = N if non-NULL. */
 cc_status cc_sblk_matmul(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
                          const char *wname, const cc_ashare *x, size_t n, bool fxp,
                          cc_ashare *out, size_t *n_out);

@@ -90,7 +90,7 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->vocab = (size_t)c->vocab_size;
     m->cache_layers = m->causal ? c->n_layers : 1;
     /* column blocks bounded by the largest layer matrix (tests override) */
-    m->linear_block = cc_sblk_linear_block(c);
+    m->linear_block = cc_sblk_linear_block(w);
     set_q_scale(m);
     size_t B = (size_t)max_batch, S = (size_t)max_seq, H = m->heads;
     cc_status s = CC_OK;

@@ -41,6 +41,10 @@ cc_status cc_sweights_linear_shape(cc_sweights *w, const char *name, size_t *K, 
  * through in blocks so the buffers stay small.  Same validity as
  * cc_sweights_linear. */
 size_t cc_sweights_panel_cols(void);
+/* Column-block size (elements per plane) that suits this provider:
+ * cache-sized for synthetic planes, which are expanded block by block and
+ * consumed at once; whole tensors for bundle planes used in place. */
+size_t cc_sweights_block_hint(const cc_sweights *w);
 /* Up to CC_SWEIGHTS_SLOTS linear weights can be live at once, one per slot
  * (Q, K, V applied in one protocol call); the calls above use slot 0.  A
  * slot's weight stays valid until the next call for the same slot. */

@@ -25,7 +25,7 @@ struct cc_secure_llama {
     int max_seq, max_batch, pos;
     size_t d, kv, hs, hidden, vocab, heads, kv_heads;
     /* activations, max_batch rows each */
-    cc_ashare x, xb, qk, q, k, v, att, o, gate, up, ffn, grp;
+    cc_ashare x, xb, qk, q, k, v, att, o, gate, up, ffn;
     cc_sblk_attn attn;                             /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                  /* [layer]: [kv_head][max_seq][hs] */
     uint64_t *rope_cos, *rope_sin;                 /* [max_seq][hs/2], fixed point */
@@ -58,7 +58,7 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     m->nn = (cc_nn_cfg){ .f = p->f, .approx = approx };
     m->max_seq = max_seq;
     m->max_batch = max_batch;
-    m->linear_block = cc_sblk_linear_block(c);
+    m->linear_block = cc_sblk_linear_block(w);
     m->d = (size_t)c->dim;
     m->kv = (size_t)cc_config_kv_dim(c);
     m->hs = (size_t)cc_config_head_size(c);
@@ -73,7 +73,6 @@ cc_status cc_secure_llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, 
     ALLOC(q, B, m->d); ALLOC(k, B, m->kv); ALLOC(v, B, m->kv);
     ALLOC(att, B, m->d); ALLOC(o, B, m->d);
     ALLOC(gate, B, m->hidden); ALLOC(up, B, m->hidden); ALLOC(ffn, B, m->hidden);
-    ALLOC(grp, B, CC_MAX(m->d + 2 * m->kv, 2 * m->hidden));
     if (s == CC_OK) s = cc_sblk_attn_init(&m->attn, m->heads, m->kv_heads, m->hs, B, S);
 #undef ALLOC
     m->k_cache = cc_calloc(L, sizeof(cc_ashare));
@@ -112,7 +111,7 @@ void cc_secure_llama_free(cc_secure_llama *m)
 {
     if (!m) return;
     cc_ashare *all[] = { &m->x, &m->xb, &m->qk, &m->q, &m->k, &m->v, &m->att, &m->o,
-                         &m->gate, &m->up, &m->ffn, &m->grp };
+                         &m->gate, &m->up, &m->ffn };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->c.n_layers; l++) {
         cc_ashare_free(&m->k_cache[l]);
@@ -145,38 +144,12 @@ static cc_status linear(cc_secure_llama *m, const char *tag, const char *name, c
 }
 
 /* Independent projections of the same input (Q, K, V; gate and up) in ONE
- * truncation round: each weight in its own slot, the products side by side
- * in m->grp, then split into the outputs. */
+ * truncation round. */
 static cc_status linear_group(cc_secure_llama *m, const char *const *names, size_t count,
                               const cc_ashare *x, size_t n, cc_ashare *const *outs)
 {
-    cc_proto_weight W[CC_SWEIGHTS_SLOTS];
-    const cc_proto_weight *wp[CC_SWEIGHTS_SLOTS];
-    size_t total = 0;
-    CC_ASSERT(count <= CC_SWEIGHTS_SLOTS);
-    cc_status s = CC_OK;
-    cc_proto_scope_begin(m->p, "weights");
-    for (size_t j = 0; s == CC_OK && j < count; j++) {
-        size_t K = 0, N = 0;
-        s = cc_sweights_linear_shape(m->w, names[j], &K, &N);
-        if (s == CC_OK) s = cc_sweights_linear_slot(m->w, (int)j, names[j], 0, N, &W[j]);
-        wp[j] = &W[j];
-        total += n * N;
-    }
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    if (total > m->grp.n)
-        return cc_error_set(CC_ERR_INTERNAL, "projection group of %zu outputs exceeds %zu", total,
-                            m->grp.n);
-    cc_ashare grp = cc_ashare_slice(&m->grp, 0, total);
-    cc_proto_scope_begin(m->p, "matmul");
-    s = cc_proto_matmul_weights_fxp(m->p, n, x, wp, count, &grp);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    for (size_t j = 0, off = 0; j < count; off += n * W[j].N, j++)
-        for (int pl = 0; pl < 2; pl++)
-            memcpy(outs[j]->s[pl], grp.s[pl] + off, n * W[j].N * sizeof(uint64_t));
-    return CC_OK;
+    return cc_sblk_matmul_group(m->p, m->w, m->linear_block, "matmul", names, count, x, n, true,
+                                outs);
 }
 
 static cc_status rmsnorm(cc_secure_llama *m, const char *name, const cc_ashare *x, size_t n,

@@ -2,6 +2,7 @@
  * See secure_internal.h for the contract. */
 #include "secure_internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
@@ -224,6 +225,13 @@ cc_status cc_sweights_linear_shape(cc_sweights *w, const char *name, size_t *K, 
 {
     const uint64_t *self, *next;
     return find_linear(w, name, K, N, &self, &next);
+}
+
+/* 512 Ki elements: two 4 MB planes per party stay in the L2/L3 caches while
+ * the GEMM consumes them. */
+size_t cc_sweights_block_hint(const cc_sweights *w)
+{
+    return w->bundle ? SIZE_MAX : (size_t)1 << 19;
 }
 
 /* The packed layout's panel width: the size of a 1 × 1 operand is one panel. */

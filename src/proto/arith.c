@@ -246,19 +246,52 @@ void cc_proto_weight_free(cc_proto_weight *w)
 cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w,
                                  uint64_t *z)
 {
+    return pr_matmul_weight_local_ld(M, x, w, z, w->N);
+}
+
+cc_status pr_matmul_weight_local_ld(size_t M, const cc_ashare *x, const cc_proto_weight *w,
+                                    uint64_t *z, size_t ldz)
+{
     if (w->packed_next) {
         uint64_t *xs = pr_alloc(M * w->K);
         if (!xs) return CC_ERR_NOMEM;
         cc_ring_add(M * w->K, x->s[0], x->s[1], xs);
-        cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, xs, w->K, w->packed_self, z, w->N, false);
-        cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[0], w->K, w->packed_next, z, w->N,
+        cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, xs, w->K, w->packed_self, z, ldz, false);
+        cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[0], w->K, w->packed_next, z, ldz,
                             true);
         pr_free(xs);
         return CC_OK;
     }
-    cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[0], w->K, w->packed_sum, z, w->N, false);
-    cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[1], w->K, w->packed_self, z, w->N, true);
+    cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[0], w->K, w->packed_sum, z, ldz, false);
+    cc_ring_gemm_packed(CC_NOTRANS, M, w->N, w->K, x->s[1], w->K, w->packed_self, z, ldz, true);
     return CC_OK;
+}
+
+cc_status cc_proto_matmul_weight_term(cc_proto *ctx, size_t M, const cc_ashare *x,
+                                      const cc_proto_weight *w, uint64_t *z, size_t ldz)
+{
+    (void)ctx;
+    CC_TRY(pr_check_n("matmul_weight_term", "input", x->n, M * w->K));
+    if (ldz < w->N)
+        return cc_error_set(CC_ERR_ARG, "matmul_weight_term: row stride %zu < %zu columns", ldz,
+                            w->N);
+    if (M == 0 || w->N == 0) return CC_OK;
+    return pr_matmul_weight_local_ld(M, x, w, z, ldz);
+}
+
+cc_status cc_proto_finish_terms(cc_proto *ctx, const uint64_t *z, bool fxp, cc_ashare *out)
+{
+    cc_status s;
+    if (fxp) {
+        pr_enter(ctx, "matmul_weight_fxp");
+        s = pr_trunc_core_ex(ctx, CC_OP_MATMUL_TRUNC, out->n, ctx->f, z, NULL, out);
+    } else {
+        pr_enter(ctx, "matmul_weight");
+        pr_book_op(ctx, CC_OP_MATMUL, out->n, 0, 0);
+        s = pr_reshare(ctx, z, out);
+    }
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto finish_terms");
 }
 
 cc_status pr_check_weight(const char *op, size_t M, const cc_ashare *x,

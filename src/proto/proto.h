@@ -237,6 +237,15 @@ cc_status cc_proto_matmul_fxp(cc_proto *ctx, size_t batch, size_t M, size_t N, s
                               cc_ashare *out);
 cc_status cc_proto_matmul_weight_fxp(cc_proto *ctx, size_t M, const cc_ashare *x,
                                      const cc_proto_weight *w, cc_ashare *out);
+/* The two halves of share×weight, for weights that arrive in pieces (column
+ * blocks expanded into cache-sized buffers): _term writes this party's
+ * 3-out-of-3 term of X·W (M × w->N, row stride ldz: a column block of a
+ * wider output) with no communication; _finish_terms turns n = out->n terms
+ * into a replicated share — truncated by f (fxp; 2 rounds, 128 bits/elem) or
+ * reshared (1 round, 64 bits/elem) — booked like matmul_weight(_fxp). */
+cc_status cc_proto_matmul_weight_term(cc_proto *ctx, size_t M, const cc_ashare *x,
+                                      const cc_proto_weight *w, uint64_t *z, size_t ldz);
+cc_status cc_proto_finish_terms(cc_proto *ctx, const uint64_t *z, bool fxp, cc_ashare *out);
 /* The same X times `count` weights (Q, K, V; gate and up) with ONE fused
  * truncation: out holds the results one after another, block j being
  * M × w[j]->N row-major.  2 rounds, 128 bits per output element in total. */

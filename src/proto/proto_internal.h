@@ -89,6 +89,8 @@ cc_status pr_matmul_local(size_t batch, size_t M, size_t N, size_t K, cc_trans t
                           const cc_ashare *a, cc_trans tb, const cc_ashare *b, uint64_t *z);
 cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w,
                                  uint64_t *z);
+cc_status pr_matmul_weight_local_ld(size_t M, const cc_ashare *x, const cc_proto_weight *w,
+                                    uint64_t *z, size_t ldz);
 cc_status pr_check_weight(const char *op, size_t M, const cc_ashare *x,
                           const cc_proto_weight *w, const cc_ashare *out);
 

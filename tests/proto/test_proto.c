@@ -277,6 +277,24 @@ static int body_mul(cc_proto *ctx)
                 PT_TRY(cc_proto_matmul_weight(ctx, M, &a, &wt, &c));
                 snprintf(what, sizeof what, "matmul_weight %zux%zux%zu t%d", M, N, K, t);
                 if (expect_a(ctx, what, &c, w)) return 1;
+                /* in two column halves: local terms side by side, one reshare */
+                uint64_t *z = calloc(nc + 1, 8);
+                size_t half = N / 2;
+                cc_proto_weight lo = wt, hi = wt;
+                lo.N = half;
+                hi.N = N - half;
+                if (half % 8 == 0) {   /* whole packed panels: the halves are operands */
+                    hi.packed_sum = wt.packed_sum + half * K;
+                    hi.packed_self = wt.packed_self + half * K;
+                    PT_TRY(cc_proto_matmul_weight_term(ctx, M, &a, &lo, z, N));
+                    PT_TRY(cc_proto_matmul_weight_term(ctx, M, &a, &hi, z + half, N));
+                } else {
+                    PT_TRY(cc_proto_matmul_weight_term(ctx, M, &a, &wt, z, N));
+                }
+                PT_TRY(cc_proto_finish_terms(ctx, z, false, &c));
+                snprintf(what, sizeof what, "matmul_weight_term %zux%zux%zu t%d", M, N, K, t);
+                if (expect_a(ctx, what, &c, w)) return 1;
+                free(z);
                 cc_proto_weight_free(&wt);
             }
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
