@@ -243,18 +243,28 @@ static cc_status write_stats_json(cc_net *net, const char *path)
     return s;
 }
 
-static int run_party(const party_args *a)
+/* Log tag, cluster config and this party's key, which must be the one the
+ * config pins for it. */
+static cc_status load_identity(const party_args *a, cc_cluster *cl, cc_keypair *key)
 {
     char tag[8];
     snprintf(tag, sizeof tag, "P%d", a->party);
     cc_log_set_tag(tag);
+    CC_TRY(cc_cluster_load(a->config, cl));
+    CC_TRY(cc_keypair_load(a->key, key));
+    if (sodium_memcmp(key->pk, cl->party[a->party].pk, CC_NET_PUBKEY_BYTES) != 0) {
+        cc_keypair_wipe(key);
+        return cc_error_set(CC_ERR_AUTH, "%s is not P%d's key according to %s", a->key, a->party,
+                            a->config);
+    }
+    return CC_OK;
+}
+
+static int run_party(const party_args *a)
+{
     cc_cluster cl;
     cc_keypair key;
-    cc_status s = cc_cluster_load(a->config, &cl);
-    if (s == CC_OK) s = cc_keypair_load(a->key, &key);
-    if (s == CC_OK && sodium_memcmp(key.pk, cl.party[a->party].pk, CC_NET_PUBKEY_BYTES) != 0)
-        s = cc_error_set(CC_ERR_AUTH, "%s is not P%d's key according to %s", a->key, a->party,
-                         a->config);
+    cc_status s = load_identity(a, &cl, &key);
     cc_net *net = NULL;
     if (s == CC_OK) s = cc_net_open(&cl, a->party, &key, &a->opt, &net);
     cc_keypair_wipe(&key);
@@ -275,12 +285,10 @@ static int run_party(const party_args *a)
 /* Serve secure inference jobs: one mesh session per client job. */
 static int run_serving(const party_args *a)
 {
-    char tag[8];
-    snprintf(tag, sizeof tag, "P%d", a->party);
-    cc_log_set_tag(tag);
     cc_cluster cl;
     cc_keypair key;
-    cc_status s = cc_cluster_load(a->config, &cl);
+    cc_status s = load_identity(a, &cl, &key);
+    bool have_key = s == CC_OK;
     if (s == CC_OK && !cl.has_client)
         s = cc_error_set(CC_ERR_ARG, "%s names no client: serving needs its public key", a->config);
     if (s == CC_OK) s = cc_thread_init(a->cpus, (int)a->threads);
@@ -291,9 +299,9 @@ static int run_serving(const party_args *a)
         s = cc_bundle_open(a->shares, &bo, &b);
         if (s == CC_OK) cc_bundle_close(b);
     }
-    if (s == CC_OK) s = cc_keypair_load(a->key, &key);
     if (s != CC_OK) {
         cc_error_log("%s", cc_error_message());
+        if (have_key) cc_keypair_wipe(&key);
         return 1;
     }
     cc_secure_party_options po = { .shares = a->shares, .synthetic = a->synthetic ? &a->synth : NULL,
