@@ -15,6 +15,20 @@ cc_ashare cc_sblk_rows(const cc_ashare *t, size_t rows, size_t cols)
     return v;
 }
 
+cc_status cc_sblk_check_step(const char *engine, int n_in, int out_rows, int pos, int max_batch,
+                             int max_seq, size_t vocab, const cc_ashare *onehot,
+                             const cc_ashare *logits)
+{
+    if (n_in < 1 || n_in > max_batch || pos + n_in > max_seq)
+        return cc_error_set(CC_ERR_ARG, "secure %s: %d positions at %d exceed the %d/%d "
+                            "allocated", engine, n_in, pos, max_batch, max_seq);
+    if (out_rows < 1 || out_rows > n_in || onehot->n != (size_t)n_in * vocab ||
+        logits->n != (size_t)out_rows * vocab)
+        return cc_error_set(CC_ERR_ARG, "secure %s: tensor sizes do not match %d positions",
+                            engine, n_in);
+    return CC_OK;
+}
+
 size_t cc_sblk_linear_block(cc_sweights *w)
 {
     const char *blk = getenv("CARACAL_LINEAR_BLOCK_ELEMS");

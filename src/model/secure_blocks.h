@@ -9,6 +9,13 @@
 /* The first `rows` rows of a row-major activation buffer (a view). */
 cc_ashare cc_sblk_rows(const cc_ashare *t, size_t rows, size_t cols);
 
+/* The checks every decoder step makes: n_in new positions fit the
+ * allocation, out_rows logits rows are 1..n_in, the tensors have the sizes
+ * of n_in one-hot rows and out_rows logits rows over `vocab`. */
+cc_status cc_sblk_check_step(const char *engine, int n_in, int out_rows, int pos, int max_batch,
+                             int max_seq, size_t vocab, const cc_ashare *onehot,
+                             const cc_ashare *logits);
+
 /* Weights above this many elements per plane are applied in column blocks:
  * the provider's hint (cache-sized for seed-expanded planes, whole tensors
  * for planes used in place), or CARACAL_LINEAR_BLOCK_ELEMS (tests). */

@@ -383,13 +383,8 @@ cc_status cc_secure_gpt2_forward(cc_secure_gpt2 *g, const cc_ashare *onehot, int
                                  int out_rows, cc_ashare *logits)
 {
     cc_sxf *m = &g->core;
-    if (n_in < 1 || n_in > m->max_batch || m->pos + n_in > m->max_seq)
-        return cc_error_set(CC_ERR_ARG, "secure gpt2: %d positions at %d exceed the %d/%d "
-                            "allocated", n_in, m->pos, m->max_batch, m->max_seq);
-    if (out_rows < 1 || out_rows > n_in || onehot->n != (size_t)n_in * m->vocab ||
-        logits->n != (size_t)out_rows * m->vocab)
-        return cc_error_set(CC_ERR_ARG, "secure gpt2: tensor sizes do not match %d positions",
-                            n_in);
+    CC_TRY(cc_sblk_check_step("gpt2", n_in, out_rows, m->pos, m->max_batch, m->max_seq, m->vocab,
+                              onehot, logits));
     size_t n = (size_t)n_in;
     uint64_t t0 = cc_now_ns();
 

@@ -265,13 +265,8 @@ static cc_status layer_forward(cc_secure_llama *m, int l, size_t n)
 cc_status cc_secure_llama_forward(cc_secure_llama *m, const cc_ashare *onehot, int n_in,
                                   int out_rows, cc_ashare *logits)
 {
-    if (n_in < 1 || n_in > m->max_batch || m->pos + n_in > m->max_seq)
-        return cc_error_set(CC_ERR_ARG, "secure forward: %d positions at %d exceed the %d/%d "
-                            "allocated", n_in, m->pos, m->max_batch, m->max_seq);
-    if (out_rows < 1 || out_rows > n_in || onehot->n != (size_t)n_in * m->vocab ||
-        logits->n != (size_t)out_rows * m->vocab)
-        return cc_error_set(CC_ERR_ARG, "secure forward: tensor sizes do not match %d positions",
-                            n_in);
+    CC_TRY(cc_sblk_check_step("llama", n_in, out_rows, m->pos, m->max_batch, m->max_seq, m->vocab,
+                              onehot, logits));
     size_t n = (size_t)n_in;
     uint64_t t0 = cc_now_ns();
 
