@@ -75,7 +75,7 @@ typedef struct cc_sxf {
     uint64_t q_mul;
     unsigned q_shift;
     /* activations, max_batch rows each */
-    cc_ashare x, xb, q, k, v, att, o, up, act, kv;   /* kv: K and V side by side */
+    cc_ashare x, xb, q, k, v, att, o, up, act;
     cc_sblk_attn attn;                           /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                /* [cache layer]: [head][max_seq][hs] */
     int cache_layers;                            /* n_layers (causal) or 1 */
@@ -87,8 +87,7 @@ typedef struct cc_sxf {
 cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, cc_arch arch,
                       int max_seq, int max_batch);
 void cc_sxf_free(cc_sxf *m);
-/* cc_sweights_linear / _vector / _begin_layer booked under the "weights" tag. */
-cc_status cc_sxf_weight(cc_sxf *m, const char *name, cc_proto_weight *out);
+/* cc_sweights_vector / _begin_layer booked under the "weights" tag. */
 cc_status cc_sxf_vector(cc_sxf *m, const char *name, size_t n, cc_ashare *out);
 cc_status cc_sxf_begin_layer(cc_sxf *m, int layer);
 /* out (n × N) = x·W, truncated by f (fxp) or exact, booked under `tag`;

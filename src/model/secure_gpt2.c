@@ -97,7 +97,7 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
 #define ALLOC(t, r, cl) if (s == CC_OK) s = cc_ashare_alloc_2d(&m->t, r, cl)
     ALLOC(x, B, m->d); ALLOC(xb, B, m->d); ALLOC(q, B, m->d); ALLOC(k, B, m->d);
     ALLOC(v, B, m->d); ALLOC(att, B, m->d); ALLOC(o, B, m->d);
-    ALLOC(up, B, m->hidden); ALLOC(act, B, m->hidden); ALLOC(kv, B, 2 * m->d);
+    ALLOC(up, B, m->hidden); ALLOC(act, B, m->hidden);
     if (s == CC_OK) s = cc_sblk_attn_init(&m->attn, H, H, m->hs, B, S);
 #undef ALLOC
     if (s == CC_OK) {
@@ -119,7 +119,7 @@ cc_status cc_sxf_init(cc_sxf *m, cc_proto *p, cc_sweights *w, cc_approx approx, 
 void cc_sxf_free(cc_sxf *m)
 {
     cc_ashare *all[] = { &m->x, &m->xb, &m->q, &m->k, &m->v, &m->att, &m->o, &m->up,
-                         &m->act, &m->kv };
+                         &m->act };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->cache_layers; l++) cc_ashare_free(&m->k_cache[l]);
     for (int l = 0; m->v_cache && l < m->cache_layers; l++) cc_ashare_free(&m->v_cache[l]);
@@ -139,17 +139,6 @@ static const char *tensor_name(char *buf, size_t cap, const char *prefix, const 
 {
     snprintf(buf, cap, "%s.%s", prefix, leaf);
     return buf;
-}
-
-/* Weight access booked under "weights": expanding seed-derived planes (P0
- * always, everyone in synthetic mode) or faulting in stored ones is a real
- * per-inference cost, reported apart from the protocol ops. */
-cc_status cc_sxf_weight(cc_sxf *m, const char *name, cc_proto_weight *out)
-{
-    cc_proto_scope_begin(m->p, "weights");
-    cc_status s = cc_sweights_linear(m->w, name, out);
-    cc_proto_scope_end(m->p);
-    return s;
 }
 
 cc_status cc_sxf_begin_layer(cc_sxf *m, int layer)
@@ -245,19 +234,16 @@ cc_status cc_sxf_residual(cc_sxf *m, cc_ashare *acc, const cc_ashare *delta, siz
 static cc_status scaled_query(cc_sxf *m, const char *prefix, const cc_ashare *in, size_t n)
 {
     char name[96];
-    cc_proto_weight W;
-    CC_TRY(cc_sxf_weight(m, tensor_name(name, sizeof name, prefix, "weight"), &W));
-    cc_ashare xin = cc_sblk_rows(in, n, m->d), q = cc_sblk_rows(&m->q, n, m->d);
-    cc_proto_scope_begin(m->p, "matmul");
-    cc_status s = cc_proto_matmul_weight(m->p, n, &xin, &W, &q);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    CC_TRY(cc_sblk_matmul(m->p, m->w, m->linear_block, "matmul",
+                          tensor_name(name, sizeof name, prefix, "weight"), in, n, false, &m->q,
+                          NULL));
+    cc_ashare q = cc_sblk_rows(&m->q, n, m->d);
     cc_ashare b;
     CC_TRY(cc_sxf_vector(m, tensor_name(name, sizeof name, prefix, "bias"), m->d, &b));
     add_bias(&q, &b, n, m->d, m->p->f);
     if (m->q_mul != 1) CC_TRY(cc_proto_mul_public(m->p, &q, m->q_mul, &q));
     cc_proto_scope_begin(m->p, "matmul");
-    s = cc_proto_trunc(m->p, &q, m->p->f + m->q_shift, &q);
+    cc_status s = cc_proto_trunc(m->p, &q, m->p->f + m->q_shift, &q);
     cc_proto_scope_end(m->p);
     return s;
 }
@@ -273,30 +259,18 @@ static cc_status attend(cc_sxf *m, int l, size_t n)
 }
 
 /* K and V of the same input in ONE truncation round (2 rounds, 128 bits per
- * output, weights in provider slots 1 and 2), biases added locally.  Q has
- * its own scaled truncation (scaled_query), so it is not in the group. */
+ * output), biases added locally.  Q has its own scaled truncation
+ * (scaled_query), so it is not in the group. */
 static cc_status key_value(cc_sxf *m, int l, const cc_ashare *in, size_t n)
 {
     char name[2][64];
+    const char *names[2] = { name[0], name[1] };
     cc_ashare *outs[2] = { &m->k, &m->v };
-    cc_proto_weight W[2];
-    const cc_proto_weight *wp[2] = { &W[0], &W[1] };
-    cc_status s = CC_OK;
-    cc_proto_scope_begin(m->p, "weights");
-    for (int j = 0; s == CC_OK && j < 2; j++) {
+    for (int j = 0; j < 2; j++)
         snprintf(name[j], sizeof name[j], "layers.%d.attn.%c.weight", l, j ? 'v' : 'k');
-        s = cc_sweights_linear_slot(m->w, 1 + j, name[j], 0, m->d, &W[j]);
-    }
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    cc_ashare xin = cc_sblk_rows(in, n, m->d), kv = cc_ashare_slice(&m->kv, 0, 2 * n * m->d);
-    cc_proto_scope_begin(m->p, "matmul");
-    s = cc_proto_matmul_weights_fxp(m->p, n, &xin, wp, 2, &kv);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
+    CC_TRY(cc_sblk_matmul_group(m->p, m->w, m->linear_block, "matmul", names, 2, in, n, true,
+                                outs));
     for (int j = 0; j < 2; j++) {
-        for (int pl = 0; pl < 2; pl++)
-            memcpy(outs[j]->s[pl], kv.s[pl] + (size_t)j * n * m->d, n * m->d * sizeof(uint64_t));
         char bias[64];
         snprintf(bias, sizeof bias, "layers.%d.attn.%c.bias", l, j ? 'v' : 'k');
         cc_ashare b;
