@@ -5,7 +5,7 @@
  * packed_next), and for every norm its pair as an arithmetic share.  Two
  * providers: share bundles streamed from disk (src/model loader; the planes
  * are used where the loader maps or expands them) and --synthetic (every
- * plane derived from public seeds into one reusable buffer pair per slot:
+ * plane derived from public seeds into one reusable buffer pair:
  * identical computation and communication, meaningless output).  Resident
  * memory stays near a few weights, not the model. */
 #ifndef CARACAL_SECURE_INTERNAL_H
@@ -45,12 +45,6 @@ size_t cc_sweights_panel_cols(void);
  * cache-sized for synthetic planes, which are expanded block by block and
  * consumed at once; whole tensors for bundle planes used in place. */
 size_t cc_sweights_block_hint(const cc_sweights *w);
-/* Up to CC_SWEIGHTS_SLOTS linear weights can be live at once, one per slot
- * (Q, K, V applied in one protocol call); the calls above use slot 0.  A
- * slot's weight stays valid until the next call for the same slot. */
-#define CC_SWEIGHTS_SLOTS 3
-cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, size_t col0,
-                                  size_t ncols, cc_proto_weight *out);
 cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
                                   cc_proto_weight *out);
 /* A vector (norm gain) as a share view, valid until end_layer. */

@@ -17,12 +17,10 @@ struct cc_sweights {
     unsigned f;
     int party;
     uint8_t hash[CC_BUNDLE_HASH_BYTES];
-    /* synthetic mode: reusable linear buffers per slot, sized for the largest
-     * matrix (bundles hand out both planes in place) */
-    struct {
-        uint64_t *self, *next;   /* synthetic mode's expanded W_i, W_{i+1} */
-        size_t cap;
-    } lin[CC_SWEIGHTS_SLOTS];
+    /* synthetic mode: one reusable buffer pair, sized for the largest block
+     * asked for (bundles hand out both planes in place) */
+    uint64_t *lin_self, *lin_next;   /* synthetic mode's expanded W_i, W_{i+1} */
+    size_t lin_cap;
     /* bundle provider */
     cc_bundle *bundle;
     cc_bundle_layer layer;
@@ -43,25 +41,25 @@ static void synthetic_seed(int j, uint8_t seed[16])
     seed[15] = (uint8_t)j;
 }
 
-static void free_linear(cc_sweights *w, int slot)
+static void free_linear(cc_sweights *w)
 {
-    cc_free_huge(w->lin[slot].self, w->lin[slot].cap * sizeof(uint64_t));
-    cc_free_huge(w->lin[slot].next, w->lin[slot].cap * sizeof(uint64_t));
-    w->lin[slot].self = w->lin[slot].next = NULL;
-    w->lin[slot].cap = 0;
+    cc_free_huge(w->lin_self, w->lin_cap * sizeof(uint64_t));
+    cc_free_huge(w->lin_next, w->lin_cap * sizeof(uint64_t));
+    w->lin_self = w->lin_next = NULL;
+    w->lin_cap = 0;
 }
 
-static cc_status reserve_linear(cc_sweights *w, int slot, size_t elems)
+static cc_status reserve_linear(cc_sweights *w, size_t elems)
 {
-    if (elems <= w->lin[slot].cap) return CC_OK;
+    if (elems <= w->lin_cap) return CC_OK;
     size_t bytes;
     if (!cc_mul_size(elems, sizeof(uint64_t), &bytes))
         return cc_error_set(CC_ERR_NOMEM, "linear buffer size overflow");
-    free_linear(w, slot);
-    w->lin[slot].self = cc_alloc_huge(bytes);
-    w->lin[slot].next = cc_alloc_huge(bytes);
-    if (!w->lin[slot].self || !w->lin[slot].next) return CC_ERR_NOMEM;
-    w->lin[slot].cap = elems;
+    free_linear(w);
+    w->lin_self = cc_alloc_huge(bytes);
+    w->lin_next = cc_alloc_huge(bytes);
+    if (!w->lin_self || !w->lin_next) return CC_ERR_NOMEM;
+    w->lin_cap = elems;
     return CC_OK;
 }
 
@@ -147,7 +145,7 @@ void cc_sweights_close(cc_sweights *w)
 {
     if (!w) return;
     if (w->bundle) cc_bundle_close(w->bundle);
-    for (int slot = 0; slot < CC_SWEIGHTS_SLOTS; slot++) free_linear(w, slot);
+    free_linear(w);
     cc_free(w->vec_planes);
     cc_prg_wipe(&w->seed_self);
     cc_prg_wipe(&w->seed_next);
@@ -237,11 +235,9 @@ size_t cc_sweights_block_hint(const cc_sweights *w)
 /* The packed layout's panel width: the size of a 1 × 1 operand is one panel. */
 size_t cc_sweights_panel_cols(void) { return cc_ring_packed_size(1, 1) / sizeof(uint64_t); }
 
-cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, size_t col0,
-                                  size_t ncols, cc_proto_weight *out)
+cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
+                                  cc_proto_weight *out)
 {
-    if (slot < 0 || slot >= CC_SWEIGHTS_SLOTS)
-        return cc_error_set(CC_ERR_INTERNAL, "weight slot %d out of range", slot);
     size_t K = 0, N = 0;
     const uint64_t *self = NULL, *next = NULL;
     CC_TRY(find_linear(w, name, &K, &N, &self, &next));
@@ -257,13 +253,13 @@ cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, si
         self += off;
         next_plane = next + off;
     } else {
-        CC_TRY(reserve_linear(w, slot, elems));
+        CC_TRY(reserve_linear(w, elems));
         cc_prg a = w->seed_self, b = w->seed_next;
         a.stream = b.stream = synthetic_stream(name);
-        cc_prg_u64(&a, off, elems, w->lin[slot].self);
-        cc_prg_u64(&b, off, elems, w->lin[slot].next);
-        self = w->lin[slot].self;
-        next_plane = w->lin[slot].next;
+        cc_prg_u64(&a, off, elems, w->lin_self);
+        cc_prg_u64(&b, off, elems, w->lin_next);
+        self = w->lin_self;
+        next_plane = w->lin_next;
         cc_wipe(&a, sizeof a);
         cc_wipe(&b, sizeof b);
     }
@@ -271,12 +267,6 @@ cc_status cc_sweights_linear_slot(cc_sweights *w, int slot, const char *name, si
     *out = (cc_proto_weight){ .K = K, .N = ncols, .packed_self = self,
                               .packed_next = next_plane, .owned = false };
     return CC_OK;
-}
-
-cc_status cc_sweights_linear_cols(cc_sweights *w, const char *name, size_t col0, size_t ncols,
-                                  cc_proto_weight *out)
-{
-    return cc_sweights_linear_slot(w, 0, name, col0, ncols, out);
 }
 
 cc_status cc_sweights_linear(cc_sweights *w, const char *name, cc_proto_weight *out)

@@ -246,12 +246,6 @@ cc_status cc_proto_matmul_weight_fxp(cc_proto *ctx, size_t M, const cc_ashare *x
 cc_status cc_proto_matmul_weight_term(cc_proto *ctx, size_t M, const cc_ashare *x,
                                       const cc_proto_weight *w, uint64_t *z, size_t ldz);
 cc_status cc_proto_finish_terms(cc_proto *ctx, const uint64_t *z, bool fxp, cc_ashare *out);
-/* The same X times `count` weights (Q, K, V; gate and up) with ONE fused
- * truncation: out holds the results one after another, block j being
- * M × w[j]->N row-major.  2 rounds, 128 bits per output element in total. */
-cc_status cc_proto_matmul_weights_fxp(cc_proto *ctx, size_t M, const cc_ashare *x,
-                                      const cc_proto_weight *const *w, size_t count,
-                                      cc_ashare *out);
 /* Multiply by a public fixed-point constant (scalar / per element) and
  * truncate by f once: local mul + trunc (2 rounds). */
 cc_status cc_proto_mul_public_fxp(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_ashare *out);

@@ -186,37 +186,6 @@ cc_status cc_proto_matmul_weight_fxp(cc_proto *ctx, size_t M, const cc_ashare *x
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto matmul_weight_fxp");
 }
 
-/* Several weights applied to the same X in one truncation round (Q, K, V
- * or gate and up): the local products go into one buffer, one fused
- * truncation covers them all.  Cost: that of one matmul_weight_fxp with
- * Σ M·N_j outputs — 2 rounds, 128 bits per output element. */
-cc_status cc_proto_matmul_weights_fxp(cc_proto *ctx, size_t M, const cc_ashare *x,
-                                      const cc_proto_weight *const *w, size_t count,
-                                      cc_ashare *out)
-{
-    size_t total = 0;
-    for (size_t j = 0; j < count; j++) {
-        if (w[j]->K * M != x->n)
-            return cc_error_set(CC_ERR_ARG, "matmul_weights_fxp: weight %zu has K = %zu, the "
-                                "input %zu rows of %zu", j, w[j]->K, M, M ? x->n / M : 0);
-        total += M * w[j]->N;
-    }
-    CC_TRY(pr_check_n("matmul_weights_fxp", "output", out->n, total));
-    if (out->n && out->s[0] == x->s[0])
-        return cc_error_set(CC_ERR_ARG, "matmul_weights_fxp: output aliases the input");
-    pr_enter(ctx, "matmul_weight_fxp");
-    uint64_t *z = pr_alloc(total);
-    cc_status s = z ? CC_OK : CC_ERR_NOMEM;
-    if (s == CC_OK) {
-        for (size_t j = 0, off = 0; s == CC_OK && j < count; off += M * w[j]->N, j++)
-            if (M != 0 && w[j]->N != 0) s = pr_matmul_weight_local(M, x, w[j], z + off);
-        if (s == CC_OK) s = pr_trunc_core_ex(ctx, CC_OP_MATMUL_TRUNC, total, ctx->f, z, NULL, out);
-    }
-    pr_free(z);
-    pr_exit(ctx);
-    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto matmul_weights_fxp");
-}
-
 cc_status cc_proto_mul_public_fxp(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_ashare *out)
 {
     CC_TRY(pr_check_n("mul_public_fxp", "output", out->n, a->n));

@@ -399,17 +399,21 @@ static int body_trunc(cc_proto *ctx)
                 PT_TRY(cc_proto_weight_from_share(&wt, &b, K, N, tb));
                 PT_TRY(cc_proto_matmul_weight_fxp(ctx, M, &a, &wt, &c));
                 if (check_trunc("matmul_weight_fxp", &c, w, ctx)) return 1;
-                /* the batched form (Q, K, V in one truncation): [X·W | X·W] */
-                const cc_proto_weight *two[2] = { &wt, &wt };
+                /* a group in one truncation (Q, K, V): the terms of X·W twice,
+                 * side by side, finished once: [X·W | X·W] */
                 cc_ashare c2;
                 int64_t *w2 = calloc(2 * nc + 1, 8);
+                uint64_t *z2 = calloc(2 * nc + 1, 8);
                 memcpy(w2, w, nc * 8);
                 memcpy(w2 + nc, w, nc * 8);
                 PT_TRY(cc_ashare_alloc(&c2, 2 * nc));
-                PT_TRY(cc_proto_matmul_weights_fxp(ctx, M, &a, two, 2, &c2));
-                if (check_trunc("matmul_weights_fxp", &c2, w2, ctx)) return 1;
+                PT_TRY(cc_proto_matmul_weight_term(ctx, M, &a, &wt, z2, N));
+                PT_TRY(cc_proto_matmul_weight_term(ctx, M, &a, &wt, z2 + nc, N));
+                PT_TRY(cc_proto_finish_terms(ctx, z2, true, &c2));
+                if (check_trunc("matmul_weight_term + finish_terms (fxp)", &c2, w2, ctx)) return 1;
                 cc_ashare_free(&c2);
                 free(w2);
+                free(z2);
                 /* the planes as stored (bundles): pack(W_i), pack(W_{i+1}) */
                 size_t ld = tb == CC_TRANS ? K : N;
                 uint64_t *self = cc_alloc(cc_ring_packed_size(K, N) + 8);
