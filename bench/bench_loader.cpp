@@ -35,6 +35,7 @@
 
 extern "C" {
 #include "core.h"
+#include "bundle.h"
 #include "model.h"
 }
 
@@ -270,7 +271,8 @@ bool prepare_bundle()
         if (!mkdtemp(buf.data())) { perror("mkdtemp"); return false; }
         g_dir = buf.data();
         g_owned = true;
-        cc_model_config c = cc_config_llama7b();
+        cc_model_config c;
+        cc_config_preset("llama-7b", &c);
         c.dim = (int)env_long("CARACAL_BENCH_LOADER_DIM", 2048);
         c.hidden_dim = (int)env_long("CARACAL_BENCH_LOADER_HIDDEN", 5504);
         c.n_layers = (int)env_long("CARACAL_BENCH_LOADER_LAYERS", 8);

@@ -37,7 +37,7 @@ extern "C" {
 #include "model.h"
 #include "nn.h"
 #include "proto.h"
-#include "secure_arch.h"
+#include "secure.h"
 #include "thread.h"
 }
 
@@ -95,16 +95,19 @@ cc_status bare_linears(cc_proto *p, cc_sweights *w, const Job *job, double *seco
     if (s == CC_OK) s = cc_ashare_alloc(&y, n * h);
     uint64_t t0 = cc_now_ns();
     static const char *leaf[] = { "attn.q", "attn.k", "attn.v", "attn.o", "ffn.up", "ffn.down" };
-    for (int l = 0; s == CC_OK && l < c.n_layers; l++)
+    for (int l = 0; s == CC_OK && l < c.n_layers; l++) {
+        s = cc_sweights_begin_layer(w, l);
         for (const char *lf : leaf) {
-            char name[64];
-            snprintf(name, sizeof name, "layers.%d.%s.weight", l, lf);
+            cc_wref ref;
             cc_proto_weight W;
-            s = cc_sweights_linear(w, name, &W);
+            if (s == CC_OK) s = cc_sweights_ref(w, true, &ref, "layers.%d.%s.weight", l, lf);
+            if (s == CC_OK) s = cc_sweights_linear(w, &ref, &W);
             if (s != CC_OK) break;
             cc_ashare xin = cc_ashare_slice(&x, 0, n * W.K), yout = cc_ashare_slice(&y, 0, n * W.N);
             s = cc_proto_matmul_weight_fxp(p, n, &xin, &W, &yout);
         }
+        if (s == CC_OK) s = cc_sweights_end_layer(w, l);
+    }
     (void)d;
     *seconds = cc_ns_to_s(cc_now_ns() - t0);
     cc_ashare_free(&x);
@@ -127,16 +130,13 @@ cc_status run_party(cc_net *net, Job *job, PartyReport *r)
     size_t n = (size_t)job->n_tokens, V = (size_t)c.vocab_size, T = (size_t)c.type_vocab_size;
     cc_nn_cfg nn{F, CC_APPROX_PUMA};
     cc_ashare onehot{}, types{}, out{}, index{};
-    cc_secure_gpt2 *g = nullptr;
-    cc_secure_bert *b = nullptr;
+    cc_engine *e = nullptr;
+    s = cc_engine_create(&p, w, nn.approx, job->n_tokens + (job->bert ? 0 : 1), job->n_tokens, &e);
+    if (s == CC_OK && me == 0) cc_engine_on_progress(e, progress, nullptr);
     if (job->bert) {
-        s = cc_secure_bert_create(&p, w, nn.approx, job->n_tokens, &b);
-        if (s == CC_OK && me == 0) cc_secure_bert_on_progress(b, progress, nullptr);
         if (s == CC_OK) s = cc_ashare_alloc(&types, n * T);
         if (s == CC_OK) s = cc_ashare_alloc(&out, (size_t)c.n_classes);
     } else {
-        s = cc_secure_gpt2_create(&p, w, nn.approx, job->n_tokens + 1, job->n_tokens, &g);
-        if (s == CC_OK && me == 0) cc_secure_gpt2_on_progress(g, progress, nullptr);
         if (s == CC_OK) s = cc_ashare_alloc(&out, V);
         if (s == CC_OK) s = cc_ashare_alloc(&index, 1);
     }
@@ -151,12 +151,12 @@ cc_status run_party(cc_net *net, Job *job, PartyReport *r)
         cc_proto_scope_end(&p);
     }
     if (s == CC_OK && job->bert) {
-        s = cc_secure_bert_forward(b, &onehot, &types, job->n_tokens, &out);
+        s = cc_engine_forward(e, &onehot, &types, job->n_tokens, 1, &out);
         cc_proto_scope_begin(&p, "output");
         if (s == CC_OK) s = cc_proto_reveal_client(&p, &out);
         cc_proto_scope_end(&p);
     } else if (s == CC_OK) {
-        s = cc_secure_gpt2_forward(g, &onehot, job->n_tokens, 1, &out);
+        s = cc_engine_forward(e, &onehot, nullptr, job->n_tokens, 1, &out);
         cc_proto_scope_begin(&p, "argmax");
         if (s == CC_OK) s = cc_nn_argmax(&p, &nn, 1, V, &out, &index);
         cc_proto_scope_end(&p);
@@ -178,8 +178,7 @@ cc_status run_party(cc_net *net, Job *job, PartyReport *r)
         }
         r->peak_rss = cc_peak_rss_bytes();
     }
-    cc_secure_gpt2_free(g);
-    cc_secure_bert_free(b);
+    cc_engine_free(e);
     cc_ashare_free(&onehot);
     cc_ashare_free(&types);
     cc_ashare_free(&out);
@@ -251,7 +250,10 @@ void BM_model(benchmark::State &state, bool bert)
     job->n_tokens = (int)state.range(0);
     const char *th = getenv("CARACAL_BENCH_THREADS");
     job->threads = th && atoi(th) > 0 ? atoi(th) : 1;
-    job->config = bert ? cc_config_bert_base() : cc_config_gpt2_base();
+    if (cc_config_preset(bert ? "bert-base" : "gpt2-base", &job->config) != CC_OK) {
+        state.SkipWithError(cc_error_message());
+        return;
+    }
     const char *ins = getenv("CARACAL_BENCH_INSECURE");
     bool insecure = ins && ins[0] == '1';
     for (auto _ : state) {

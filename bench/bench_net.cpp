@@ -33,7 +33,7 @@ extern "C" {
 #include "core.h"
 #include "net.h"
 }
-#include "gcm.h"
+#include "net_impl.h"
 
 namespace {
 

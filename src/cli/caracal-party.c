@@ -21,6 +21,8 @@
 
 #include "core.h"
 #include "kern.h"
+#include "bundle.h"
+#include "job.h"
 #include "model.h"
 #include "net.h"
 #include "thread.h"

@@ -13,7 +13,10 @@
 #include <string.h>
 
 #include "core.h"
+#include "import.h"
 #include "model.h"
+#include "ref.h"
+#include "tokenizer.h"
 
 static void usage(FILE *out)
 {

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "bundle.h"
+#include "import.h"
 #include "model.h"
 #include "prg.h"
 

@@ -3,7 +3,7 @@
 #define CARACAL_LLAMA7B_REPORT_H
 
 #include <stdio.h>
-#include "model.h"
+#include "job.h"
 
 typedef struct run_info {
     const char *weights;      /* "synthetic llama-7b", a bundle path, ... */

@@ -52,6 +52,12 @@ void  cc_wipe(void *p, size_t bytes);
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t cc_peak_rss_bytes(void);
 
+/* ---- files and strings ------------------------------------------------------ */
+/* Reads a whole regular file into a cc_alloc'd buffer (*len bytes; the buffer
+ * is never NULL on success, even for an empty file). */
+cc_status cc_read_file(const char *path, unsigned char **data, size_t *len);
+bool cc_str_ends_with(const char *s, const char *suffix);
+
 /* ---- clocks ---------------------------------------------------------------- */
 uint64_t cc_now_ns(void);            /* CLOCK_MONOTONIC */
 static inline double cc_ns_to_s(uint64_t ns) { return (double)ns * 1e-9; }

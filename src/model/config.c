@@ -1,8 +1,10 @@
-/* Model configuration: names and consistency checks. */
+/* Model configuration: architecture names, consistency checks and the
+ * preset table. */
+#include <stdio.h>
 #include <string.h>
-#include "model.h"
-#include "secure_arch.h"
+
 #include "core.h"
+#include "model.h"
 
 const char *cc_arch_name(cc_arch a)
 {
@@ -13,7 +15,6 @@ const char *cc_arch_name(cc_arch a)
     }
     return "unknown";
 }
-
 cc_status cc_config_validate(const cc_model_config *c)
 {
     if (c->arch != CC_ARCH_LLAMA && c->arch != CC_ARCH_GPT2 && c->arch != CC_ARCH_BERT)
@@ -63,23 +64,36 @@ cc_status cc_config_validate(const cc_model_config *c)
     return CC_OK;
 }
 
+/* Every named geometry in one place.  All sizes are public. */
+static const struct preset {
+    const char *name;
+    cc_model_config config;
+} presets[] = {
+    { "llama-7b", { .arch = CC_ARCH_LLAMA, .dim = 4096, .hidden_dim = 11008, .n_layers = 32,
+                    .n_heads = 32, .n_kv_heads = 32, .vocab_size = 32000, .max_seq_len = 2048,
+                    .norm_eps = 1e-5f, .rope_theta = 10000.0f } },
+    { "stories260k", { .arch = CC_ARCH_LLAMA, .dim = 64, .hidden_dim = 172, .n_layers = 5,
+                       .n_heads = 8, .n_kv_heads = 4, .vocab_size = 512, .max_seq_len = 512,
+                       .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied_embeddings = true } },
+    { "gpt2-base", { .arch = CC_ARCH_GPT2, .dim = 768, .hidden_dim = 3072, .n_layers = 12,
+                     .n_heads = 12, .n_kv_heads = 12, .vocab_size = 50257, .max_seq_len = 1024,
+                     .norm_eps = 1e-5f, .tied_embeddings = true } },
+    { "bert-base", { .arch = CC_ARCH_BERT, .dim = 768, .hidden_dim = 3072, .n_layers = 12,
+                     .n_heads = 12, .n_kv_heads = 12, .vocab_size = 30522, .max_seq_len = 512,
+                     .norm_eps = 1e-12f, .type_vocab_size = 2, .n_classes = 2 } },
+};
+
 cc_status cc_config_preset(const char *name, cc_model_config *out)
 {
-    if (name && strcmp(name, "llama-7b") == 0) {
-        *out = cc_config_llama7b();
-        return CC_OK;
-    }
-    if (name && strcmp(name, "stories260k") == 0) {
-        *out = (cc_model_config){ .arch = CC_ARCH_LLAMA, .dim = 64, .hidden_dim = 172,
-                                  .n_layers = 5, .n_heads = 8, .n_kv_heads = 4,
-                                  .vocab_size = 512, .max_seq_len = 512, .norm_eps = 1e-5f,
-                                  .rope_theta = 10000.0f, .tied_embeddings = true };
-        return CC_OK;
-    }
-    if (name && strcmp(name, "gpt2-base") == 0) {
-        *out = cc_config_gpt2_base();
-        return CC_OK;
-    }
-    return cc_error_set(CC_ERR_ARG, "unknown model geometry '%s' (llama-7b, stories260k, "
-                        "gpt2-base)", name ? name : "(null)");
+    for (size_t i = 0; name && i < CC_ARRAY_LEN(presets); i++)
+        if (strcmp(name, presets[i].name) == 0) {
+            *out = presets[i].config;
+            return CC_OK;
+        }
+    char known[128] = "";
+    for (size_t i = 0; i < CC_ARRAY_LEN(presets); i++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                 presets[i].name);
+    return cc_error_set(CC_ERR_ARG, "unknown model geometry '%s' (%s)", name ? name : "(null)",
+                        known);
 }

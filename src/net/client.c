@@ -1,6 +1,6 @@
 /* The client's view: one authenticated link to each compute party.  The
  * client dials every party (role "client", id 3 in the handshake). */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +102,6 @@ cc_status cc_client_flush(cc_client *c)
     return s == CC_OK ? s : cc_error_wrap(s, "client: flush");
 }
 
-/* Test hook (net_internal.h): the raw socket to one party, for injecting
+/* Test hook (net_impl.h): the raw socket to one party, for injecting
  * malformed frames. */
 int cc_client_raw_fd(cc_client *c, int party) { return c->hub.links[party]->fd; }

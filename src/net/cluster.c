@@ -7,7 +7,7 @@
  *   client <64 hex digits>          (optional)
  *
  * Every error names the file and line. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * header, including the sequence number, is the associated data: a replayed,
  * reordered or edited frame fails to verify even before the receiver's own
  * sequence check. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * dot(a, b) = a*b*x^-128 mod x^128+x^127+x^126+x^121+1, reduced with two
  * folding multiplications by 0xC2<<56 (no bit shifts needed).  Eight blocks
  * are folded per reduction: S' = (S^X1)H^8 + X2 H^7 + ... + X8 H^1. */
-#include "gcm.h"
+#include "net_impl.h"
 
 #include <immintrin.h>
 #include <string.h>

@@ -20,7 +20,7 @@
  *   3 lo confirm, 4 hi confirm, 5 PRSS root (cc_net_shared_key).
  * Static-static DH authenticates both ends implicitly; CONFIRM makes it
  * explicit, so a peer lacking the secret key is refused at start-up. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * (so loading it alone gives the whole pair), the public-key file holds pk.
  * Secret-key files are created with mode 0600 and refused if group/other
  * can read them. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
  * report their own error; whatever still runs then is killed.  The children
  * end with _exit(): they are forks of the caller and must not run its atexit
  * handlers or flush its stdio buffers twice. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -8,7 +8,7 @@
  * otherwise into a per-message buffer that grows with the bytes actually
  * received (never with the length the peer announces) and is copied over
  * when the user posts. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -7,7 +7,7 @@
  * dropped with a warning and accepting goes on; a known peer presenting the
  * wrong key, or a plaintext/encrypted mismatch, ends start-up with an error
  * naming that peer. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

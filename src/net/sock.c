@@ -1,6 +1,6 @@
 /* TCP plumbing: non-blocking sockets where every wait has a deadline, so no
  * call can hang on a dead or silent peer. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -6,7 +6,7 @@
  * op is recorded under "untagged".  A round is counted when a party sends
  * after having received since its previous send within that op (the first
  * send of an op opens its first round). */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * aesenc has a latency of several cycles but a throughput of one or two per
  * cycle, so one block at a time leaves the AES units mostly idle.  The
  * counter kernel keeps 8 independent blocks in flight per round key. */
-#include "aes_impl.h"
+#include "prg_impl.h"
 
 #include <immintrin.h>
 

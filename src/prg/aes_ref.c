@@ -9,7 +9,7 @@
  * it.  Plane q[k] holds bit k of all 64 bytes.  ShiftRows and MixColumns are
  * then rotations and masks of each plane; SubBytes is GF(2^8) arithmetic
  * done with AND/XOR across the eight planes (64 S-boxes at once). */
-#include "aes_impl.h"
+#include "prg_impl.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
  * One vaesenc on a ymm register does a round on two blocks.  Zen 3 issues
  * two of them per cycle with a latency of 4, so 8 registers (16 blocks) are
  * in flight per round key to keep both AES units busy. */
-#include "aes_impl.h"
+#include "prg_impl.h"
 
 #include <immintrin.h>
 

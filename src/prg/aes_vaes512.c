@@ -2,7 +2,7 @@
  * -mavx512f -maes -mvaes; selected only when cpuid reports AVX-512F + VAES
  * and the OS saves zmm state).  One vaesenc does a round on four blocks;
  * 8 registers (32 blocks) are in flight per round key. */
-#include "aes_impl.h"
+#include "prg_impl.h"
 
 #include <immintrin.h>
 

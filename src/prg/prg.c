@@ -1,7 +1,7 @@
 /* AES-128 counter-mode streams: path selection, the stream layout of prg.h
  * (element j = word j&1 of block j>>1, block c = AES_k(LE64(c)||LE64(stream))),
  * odd offsets and tails, and the OpenMP split of large ranges. */
-#include "aes_impl.h"
+#include "prg_impl.h"
 #include "core.h"
 
 #include <omp.h>

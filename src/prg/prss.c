@@ -3,7 +3,7 @@
  * k_i (with prev) and k_{i+1} (with next); F(k, c) is the AES-CTR stream of
  * key k at element c.  All functions are local: 0 rounds, 0 bytes. */
 #include "core.h"
-#include "aes_impl.h"
+#include "prg_impl.h"
 
 void cc_prss_init(cc_prss *s, const uint8_t key_prev[16], const uint8_t key_next[16])
 {

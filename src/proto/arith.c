@@ -1,6 +1,6 @@
 /* Arithmetic ops on replicated shares: local linear ops, multiplication,
  * matrix products (DESIGN.md §4, Appendix A "Matmul"; ABY3 §3.1). */
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 /* ---- local ops: 0 rounds, 0 bytes ------------------------------------------------ */
 

@@ -1,8 +1,8 @@
 /* Boolean shares: AND with narrow wire widths, local boolean ops, and the
- * portable instance of the comparison-tree kernels (msb_level.h)
+ * portable instance of the comparison-tree kernels (msb_level.inc)
  * (DESIGN.md §4; ABY3 ePrint 2018/403 §3.1). */
 #include <stdlib.h>
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 size_t pr_width_bytes(unsigned width)
 {
@@ -179,7 +179,7 @@ bool pr_use_bmi2(void)
 #define MSB_LEVEL_BODY msb_body_portable
 #define MSB_UNZIP_NAME pr_msb_unzip_portable
 #define EQ_UNZIP_NAME pr_eq_unzip_portable
-#include "msb_level.h"
+#include "msb_level.inc"
 #undef EVEN
 #undef ODD
 

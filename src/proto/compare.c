@@ -1,8 +1,7 @@
 /* Comparisons on replicated shares: MSB / less-than and equality, both
  * with their first circuit level inside P0's re-sharing round (DESIGN.md §4,
  * Appendix A; ABY3 ePrint 2018/403 §5.3; derivations in docs/PROTOCOLS.md). */
-#include "proto_internal.h"
-#include "msb_wire.h"
+#include "proto_impl.h"
 
 /* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
  * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v), x = u + v with u = x0 + x1 (P0)

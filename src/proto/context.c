@@ -2,7 +2,7 @@
  * share tensor allocation. */
 #include <stdio.h>
 #include <string.h>
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 /* ---- tensors ------------------------------------------------------------------ */
 

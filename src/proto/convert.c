@@ -1,7 +1,7 @@
 /* Bit injection (B2A of a bit), bit × arithmetic select, and row reductions
  * (max, argmax) built from compare + select (DESIGN.md §4, Appendix A
  * "Bit × arithmetic"; ABY3 ePrint 2018/403 §5.4). */
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 /* ---- bit injection ------------------------------------------------------------------------
  * b = b0 ⊕ b1 ⊕ b2 (bit 0).  P0 knows c = b0 ⊕ b1, P1 and P2 know b2, and

@@ -3,7 +3,7 @@
  * Replicated sharing: P_i holds (x_i, x_{i+1}).  Shares that two parties can
  * derive from a common PRSS key never travel; only the one share that
  * carries the secret is sent, to the two parties that hold it. */
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 /* Element j of a seeded stream (fresh 16-byte seeds per call). */
 #define CC_SEEDED_STREAM UINT64_C(0x5345454445440000)   /* "SEEDED" */

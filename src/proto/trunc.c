@@ -19,7 +19,7 @@
  * bits of c are below those of r) — never a wrap-around error.
  * Cost per element: Ph 16 bytes, 1 round (send); Pa and Pb 16 bytes,
  * 2 rounds.  Fusing with a multiplication removes the product's reshare. */
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
                            const uint64_t *z3, const cc_ashare *x, cc_ashare *out)

@@ -14,7 +14,7 @@
  * rows when there are too few panels; each C element is written by exactly
  * one thread, so results never depend on the thread count. */
 #include "ring.h"
-#include "ring_internal.h"
+#include "ring_impl.h"
 #include "core.h"
 #include "kern.h"
 #include "thread.h"

@@ -8,7 +8,7 @@
  *   between panels; any depth slice [p0, p1) of a panel is contiguous, which
  *   is what lets the blocked GEMM use it in place. */
 #include "ring.h"
-#include "ring_internal.h"
+#include "ring_impl.h"
 #include "core.h"
 #include "kern.h"
 #include "thread.h"

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "net_internal.h"
+#include "net_impl.h"
 #include "net_test_util.h"
 
 /* ---- killed / silent party (launcher) -------------------------------------------- */

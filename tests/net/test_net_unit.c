@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "net_internal.h"
+#include "net_impl.h"
 
 static char tmpdir[256];
 

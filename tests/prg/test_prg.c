@@ -12,7 +12,7 @@
 
 #include "core.h"
 #include "prg.h"
-#include "aes_impl.h"   /* cc_aes_ref_sbox_table: the portable S-box, for one test */
+#include "prg_impl.h"   /* cc_aes_ref_sbox_table: the portable S-box, for one test */
 
 static void hex(const char *s, uint8_t *out, size_t n)
 {

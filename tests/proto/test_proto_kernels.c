@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "proto_test_util.h"
-#include "proto_internal.h"
+#include "proto_impl.h"
 
 static void msb_level_bmi2_matches_portable(void **state)
 {

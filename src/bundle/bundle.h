@@ -1,0 +1,121 @@
+/* bundle — seed-compressed weight shares on disk: the format, the converter
+ * (any cc_tensor_source -> three party bundles), a synthetic tensor source,
+ * and the mmap loader that streams one layer at a time.  The file format,
+ * the seed compression and the security argument are in docs/BUNDLES.md.
+ *
+ * Party i holds the replicated pair (w_i, w_{i+1}) of every weight W =
+ * w0 + w1 + w2 (mod 2^64, fixed point with f fractional bits).  w0 and w1 are
+ * PRG outputs of seeds s0, s1 (one PRG stream per tensor, in stored order);
+ * only w2 is written out.  A bundle directory holds party0.ccb (s0, s1),
+ * party1.ccb (s1 + table), party2.ccb (s0 + table) and w2.ccw (the one
+ * explicit share, used by P1 and P2). */
+#ifndef CARACAL_BUNDLE_H
+#define CARACAL_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "model.h"
+
+#define CC_BUNDLE_VERSION 1u
+#define CC_BUNDLE_HASH_BYTES 32
+
+/* How a tensor's elements are stored.  PACKED_B: the right operand of the
+ * ring GEMM in cc_ring_pack_b's layout, op(B) = K×N (a linear layer [out][in]
+ * has K = in, N = out; the token embedding [V][d], used as one-hot × E, has
+ * K = V, N = d).  PLAIN: row-major in the tensor's own shape. */
+typedef enum cc_bundle_layout { CC_LAYOUT_PLAIN = 0, CC_LAYOUT_PACKED_B = 1 } cc_bundle_layout;
+
+/* LLaMA-shaped pseudo-random weights of realistic magnitude: linear layers
+ * and embeddings ~ N(0, 1/dim) (std 1/sqrt(dim)), norm gains ~ 1 ± 0.05.
+ * Deterministic in `seed`.  Only CC_ARCH_LLAMA geometries. */
+cc_status cc_tensor_source_synthetic(const cc_model_config *c, const uint8_t seed[16],
+                                     cc_tensor_source *out);
+
+typedef struct cc_bundle_write_options {
+    unsigned frac_bits;          /* f; 0 means the default 18 */
+    /* Called after each tensor: bytes of w2 written so far, of the total. */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total, const char *tensor);
+    void *progress_ctx;
+} cc_bundle_write_options;
+
+/* Converts `src` to fixed point, splits it into seed-compressed shares and
+ * writes the bundle directory `out_dir` (created if missing; files are
+ * written under temporary names and renamed at the end).  Seeds come from
+ * the OS RNG and are wiped.  A weight outside the fixed-point range is
+ * CC_ERR_RANGE naming the tensor.  Packed tensors: see cc_bundle_layout; a
+ * tied LM head becomes its own packed tensor "lm_head.weight". */
+cc_status cc_bundle_write(const cc_tensor_source *src, const char *out_dir,
+                          const cc_bundle_write_options *opt);
+/* File names inside a bundle directory (party 0..2). */
+const char *cc_bundle_party_file(int party);   /* "party0.ccb", ... */
+
+/* ---- loader ----------------------------------------------------------------
+ * A cc_bundle is used by one thread at a time (its own prefetch thread aside). */
+typedef struct cc_bundle cc_bundle;
+
+typedef struct cc_bundle_open_options {
+    int party;            /* the party this process is; the bundle must match */
+    int frac_bits;        /* expected f; -1 accepts the bundle's */
+    bool verify;          /* BLAKE2b every stored tensor at open (reads all data) */
+    bool no_prefetch;     /* no prefetch thread (tests, measurements) */
+    bool keep_cached;     /* release unmaps but leaves pages in the page cache:
+                             for models that fit in RAM and are streamed again
+                             and again (the default drops them: 54 GB would not) */
+    const char *data_path;/* the w2 data file; NULL: next to the party file */
+} cc_bundle_open_options;
+
+/* `path` is a party file, or a bundle directory (then party<p>.ccb in it).
+ * Checks magic, version, header checksum, party, f, ring, the packed layout,
+ * table sanity, data file size and its content hash (and every tensor
+ * checksum with verify).  Each failure is a distinct, named error. */
+cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc_bundle **out);
+void cc_bundle_close(cc_bundle *b);
+
+int cc_bundle_party(const cc_bundle *b);
+unsigned cc_bundle_frac_bits(const cc_bundle *b);
+const cc_model_config *cc_bundle_config(const cc_bundle *b);
+/* The model identity all three parties agree on (config, f, tensor table and
+ * w2 checksums, salted); exchange it at connect. */
+const uint8_t *cc_bundle_content_hash(const cc_bundle *b);
+/* CC_ERR_MISMATCH naming the peer when its hash differs from ours. */
+cc_status cc_bundle_check_peer(const cc_bundle *b, const uint8_t peer_hash[CC_BUNDLE_HASH_BYTES],
+                               const char *peer_name);
+
+/* One tensor's two share planes as this party holds them. */
+typedef struct cc_share_tensor {
+    const char *name;
+    int layer;
+    int ndim;
+    int64_t shape[CC_TENSOR_MAX_DIMS];
+    cc_bundle_layout layout;
+    size_t K, N;                 /* PACKED_B: op(B) is K×N */
+    size_t n_elems;              /* u64 elements per plane (packed size incl. padding) */
+    const uint64_t *share[2];    /* share[0] = w_i, share[1] = w_{i+1}; valid until release */
+} cc_share_tensor;
+
+typedef struct cc_bundle_layer {
+    int layer;                   /* -1: embeddings, 0..n_layers-1, n_layers: final norm, head */
+    size_t n_tensors;
+    const cc_share_tensor *tensors;
+} cc_bundle_layer;
+
+/* Makes layer `layer` (-1 .. n_layers) available: stored planes point into
+ * the read-only mapping (faulted in), seed-derived planes are expanded into
+ * one reusable buffer.  One layer is held at a time; the prefetch thread
+ * starts reading the next layer (n_layers wraps to -1) meanwhile. */
+cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out);
+/* Drops the layer's pages from this process and the page cache. */
+cc_status cc_bundle_release(cc_bundle *b, int layer);
+const cc_share_tensor *cc_bundle_layer_find(const cc_bundle_layer *l, const char *name);
+/* Looking a tensor up once, by its position in the table: the index of
+ * `name` (CC_ERR_FORMAT naming it when absent), and the tensor at an index
+ * (metadata always; planes only while its layer is acquired, else NULL). */
+cc_status cc_bundle_find(const cc_bundle *b, const char *name, size_t *index);
+const cc_share_tensor *cc_bundle_tensor(const cc_bundle *b, size_t index);
+/* Bytes of share planes (both planes) in layer `layer`, and the largest such
+ * layer: what resident memory should stay near. */
+uint64_t cc_bundle_layer_bytes(const cc_bundle *b, int layer);
+uint64_t cc_bundle_max_layer_bytes(const cc_bundle *b);
+
+#endif

@@ -1,0 +1,171 @@
+/* Loader, part 2: layer-by-layer streaming (DESIGN.md §7).
+ *
+ *   acquire(L): stored planes are faulted in from the mapping (already in the
+ *               page cache if the prefetch thread got there first); seed
+ *               planes are expanded by the PRG into the reusable buffer; the
+ *               prefetch thread is pointed at layer L+1.
+ *   release(L): MADV_DONTNEED drops the pages from this process,
+ *               POSIX_FADV_DONTNEED from the page cache.
+ * So resident memory is about one layer's two planes, whatever the model. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "bundle_impl.h"
+#include "core.h"
+#include "prg.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi)
+{
+    if (!b->map || hi <= lo) return;
+    madvise((void *)(b->map + lo), (size_t)(hi - lo), MADV_DONTNEED);
+    if (!b->keep_cached)
+        posix_fadvise(b->data_fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
+}
+
+static void will_need(cc_bundle *b, const ccb_group *g)
+{
+    if (g->hi > g->lo) madvise((void *)(b->map + g->lo), (size_t)(g->hi - g->lo), MADV_WILLNEED);
+}
+
+static void *prefetch_main(void *arg)
+{
+    cc_bundle *b = arg;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (b->pending < 0 && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
+        if (b->stop) break;
+        long g = b->pending;
+        b->pending = -1;
+        pthread_mutex_unlock(&b->mu);
+        will_need(b, &b->groups[g]);   /* advisory: failures only cost speed */
+        pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+cc_status ccb_stream_start(cc_bundle *b)
+{
+    if (pthread_mutex_init(&b->mu, NULL) != 0 || pthread_cond_init(&b->cv, NULL) != 0)
+        return cc_error_set(CC_ERR_INTERNAL, "prefetch thread: mutex init failed");
+    b->pending = -1;
+    b->stop = false;
+    int rc = pthread_create(&b->prefetch_thread, NULL, prefetch_main, b);
+    if (rc != 0) return cc_error_set(CC_ERR_INTERNAL, "starting the prefetch thread: %s", strerror(rc));
+    b->prefetch_on = true;
+    return CC_OK;
+}
+
+void ccb_stream_stop(cc_bundle *b)
+{
+    if (!b->prefetch_on) return;
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->prefetch_thread, NULL);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    b->prefetch_on = false;
+}
+
+static void prefetch_group(cc_bundle *b, size_t g)
+{
+    if (!b->prefetch_on) return;
+    pthread_mutex_lock(&b->mu);
+    b->pending = (long)g;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
+{
+    memset(out, 0, sizeof *out);
+    const int L = b->h.config.n_layers;
+    if (layer < -1 || layer > L)
+        return cc_error_set(CC_ERR_ARG, "acquire: layer %d outside -1..%d", layer, L);
+    if (b->held != CCB_NO_LAYER)
+        return cc_error_set(CC_ERR_ARG, "acquire layer %d: layer %d is still held (release it first)",
+                            layer, b->held);
+    const size_t g = (size_t)(layer + 1);
+    const ccb_group *gr = &b->groups[g];
+    if (gr->hi > gr->lo) {
+        /* Fault the stored planes in now, in one call, so the caller's
+         * kernels never stall on a page fault.  Older kernels lack
+         * POPULATE_READ; then pages fault in on first touch. */
+        void *p = (void *)(b->map + gr->lo);
+        size_t n = (size_t)(gr->hi - gr->lo);
+        will_need(b, gr);   /* no-op when the prefetch thread already read it */
+        if (madvise(p, n, MADV_POPULATE_READ) != 0 && errno != EINVAL)
+            return cc_error_set(CC_ERR_IO, "reading layer %d of %s: %s", layer, b->data_path,
+                                strerror(errno));
+    }
+    /* Then start on the next layer in use order (after the head comes the
+     * embedding again, for the next generated token), so the two reads do
+     * not compete. */
+    prefetch_group(b, (g + 1) % b->n_groups);
+
+    uint64_t *slot = b->buf;
+    for (size_t i = gr->first; i < gr->first + gr->count; i++) {
+        const ccb_entry *e = &b->e[i];
+        cc_share_tensor *v = &b->views[i];
+        for (unsigned pl = 0; pl < 2; pl++) {
+            if (b->h.plane_kind[pl] == CCB_PLANE_STORED) {
+                v->share[pl] = (const uint64_t *)(b->map + e->offset);
+            } else {
+                cc_prg prg;
+                cc_prg_init(&prg, b->seed + 16 * pl, e->stream);
+                cc_prg_u64(&prg, 0, (size_t)e->n_elems, slot);
+                cc_prg_wipe(&prg);
+                v->share[pl] = slot;
+                slot += (e->n_elems + 7) / 8 * 8;
+            }
+        }
+    }
+    b->held = layer;
+    out->layer = layer;
+    out->n_tensors = gr->count;
+    out->tensors = &b->views[gr->first];
+    return CC_OK;
+}
+
+cc_status cc_bundle_release(cc_bundle *b, int layer)
+{
+    if (b->held != layer)
+        return cc_error_set(CC_ERR_ARG, "release layer %d: it is not the layer held (%d)", layer,
+                            b->held == CCB_NO_LAYER ? -2 : b->held);
+    const ccb_group *gr = &b->groups[(size_t)(layer + 1)];
+    ccb_drop_range(b, gr->lo, gr->hi);
+    for (size_t i = gr->first; i < gr->first + gr->count; i++)
+        b->views[i].share[0] = b->views[i].share[1] = NULL;
+    b->held = CCB_NO_LAYER;
+    return CC_OK;
+}
+
+const cc_share_tensor *cc_bundle_layer_find(const cc_bundle_layer *l, const char *name)
+{
+    for (size_t i = 0; i < l->n_tensors; i++)
+        if (strcmp(l->tensors[i].name, name) == 0) return &l->tensors[i];
+    return NULL;
+}
+
+cc_status cc_bundle_find(const cc_bundle *b, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < b->h.n_tensors; i++)
+        if (strcmp(b->views[i].name, name) == 0) {
+            *index = i;
+            return CC_OK;
+        }
+    return cc_error_set(CC_ERR_FORMAT, "bundle has no tensor '%s'", name);
+}
+
+const cc_share_tensor *cc_bundle_tensor(const cc_bundle *b, size_t index)
+{
+    return index < b->h.n_tensors ? &b->views[index] : NULL;
+}

@@ -1,0 +1,93 @@
+/* import (private) — the format table and what the importers share. */
+#ifndef CARACAL_IMPORT_IMPL_H
+#define CARACAL_IMPORT_IMPL_H
+
+#include <stdint.h>
+#include "import.h"
+
+/* ---- lazy checkpoints (checkpoint.c) -----------------------------------------
+ * An importer builds a plan: one entry per canonical tensor saying where its
+ * values come from; reading an entry converts just that tensor. */
+
+typedef enum ckpt_xform {
+    XF_AS_IS,           /* same layout */
+    XF_TRANSPOSE,       /* source [d1][d0] (GPT-2 Conv1D) */
+    XF_ROPE_UNPERMUTE,  /* HF LLaMA q/k rows back to interleaved pairs */
+    XF_COLUMNS,         /* column block `part` of a source [d1][3·d0], transposed (GPT-2 c_attn) */
+    XF_SLICE,           /* elements part·d0 .. (part+1)·d0 of a vector (GPT-2 c_attn bias) */
+} ckpt_xform;
+
+typedef struct ckpt_entry {
+    cc_tensor_f32 meta;       /* .data stays NULL */
+    uint64_t offset;          /* llama2.c: byte offset in the file */
+    char src[192];            /* HF: tensor name as stored */
+    ckpt_xform xform;
+    int heads;                /* XF_ROPE_UNPERMUTE */
+    int part;                 /* XF_COLUMNS / XF_SLICE */
+} ckpt_entry;
+
+/* One checkpoint file format.  probe() says whether `path` (already known to
+ * exist, `is_dir` from stat) looks like this format; open() fills ck's
+ * config, plan and format state, validating everything it can without
+ * reading weights; read() converts one planned tensor; close() releases the
+ * format state (also after a failed open). */
+typedef struct ckpt_format {
+    const char *name;
+    bool (*probe)(const char *path, bool is_dir);
+    cc_status (*open)(cc_checkpoint *ck, const char *path);
+    cc_status (*read)(cc_checkpoint *ck, const ckpt_entry *e, float *out);
+    void (*close)(cc_checkpoint *ck);
+} ckpt_format;
+
+/* The formats, in probing order (the last accepts any regular file). */
+extern const ckpt_format ckpt_format_hf, ckpt_format_llama2c;
+
+struct cc_checkpoint {
+    const ckpt_format *format;
+    cc_model_config config;
+    ckpt_entry *e;
+    size_t n, cap;
+    char path[4096];          /* for messages */
+    int fd;                   /* llama2.c file, -1 otherwise */
+    void *hf;                 /* HF: the mapped safetensors (checkpoint_hf.c) */
+    float *tmp;               /* conversion scratch, grown on demand */
+    size_t tmp_cap;
+};
+
+/* Appends a plan entry [d0] (d1 == 0) or [d0][d1] named by `fmt`. */
+cc_status ckpt_add(cc_checkpoint *ck, int layer, bool is_linear, int64_t d0, int64_t d1,
+                   ckpt_entry **e, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+float *ckpt_scratch(cc_checkpoint *ck, size_t n);
+
+/* ---- safetensors (safetensors.c) -------------------------------------------
+ * A checkpoint as one or more mmap'd .safetensors files (shards). */
+typedef enum st_dtype { ST_F32, ST_F16, ST_BF16 } st_dtype;
+
+typedef struct st_tensor {
+    st_dtype dtype;
+    int ndim;
+    int64_t shape[CC_TENSOR_MAX_DIMS];
+    size_t numel;
+    const unsigned char *data;   /* little-endian elements inside the mapping */
+} st_tensor;
+
+typedef struct st_file st_file;
+typedef struct st_source {
+    int n_files;
+    st_file **files;
+} st_source;
+
+/* Opens `paths[0..n)`, validating every header entry (dtype known and
+ * supported, shape, offsets inside the file, byte length = numel·size). */
+cc_status st_source_open(st_source *src, const char *const *paths, int n);
+void st_source_close(st_source *src);
+/* Finds a tensor by its name in the file (not the canonical name); false
+ * when no shard has it. */
+bool st_source_find(const st_source *src, const char *name, st_tensor *out);
+/* Converts numel elements to float32. */
+void st_to_f32(const st_tensor *t, float *dst);
+
+float cc_f16_to_f32(uint16_t h);
+float cc_bf16_to_f32(uint16_t b);
+
+#endif

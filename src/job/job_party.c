@@ -1,0 +1,197 @@
+/* The party side of one secure inference job (wire protocol: job_impl.h):
+ * receive the job, agree with both peers on the weights, run the engine of
+ * the model's architecture over the prompt and each generated token, reveal
+ * each step's output to the client, send the report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "job_impl.h"
+#include "nn.h"
+#include "secure.h"
+
+/* ---- party side ------------------------------------------------------------- */
+
+static void party_progress(void *ctx, int layer, int n_layers, double seconds)
+{
+    const char *phase = ctx;
+    if (layer < 0)
+        cc_info("%s: embedding %.2f s", phase, seconds);
+    else if (layer == n_layers)
+        cc_info("%s: final norm + LM head %.2f s", phase, seconds);
+    else
+        cc_info("%s: layer %d/%d %.2f s", phase, layer + 1, n_layers, seconds);
+}
+
+/* Every party must hold shares of the same model: compare the weights hash
+ * with both neighbours before any secret is touched. */
+static cc_status check_peers(cc_net *net, const uint8_t hash[CC_BUNDLE_HASH_BYTES])
+{
+    uint8_t from_prev[CC_BUNDLE_HASH_BYTES], from_next[CC_BUNDLE_HASH_BYTES];
+    cc_net_op_begin(net, "setup");
+    cc_status s = cc_net_send(net, CC_NEXT, hash, CC_BUNDLE_HASH_BYTES);
+    if (s == CC_OK) s = cc_net_send(net, CC_PREV, hash, CC_BUNDLE_HASH_BYTES);
+    if (s == CC_OK) s = cc_net_recv(net, CC_PREV, from_prev, sizeof from_prev);
+    if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, from_next, sizeof from_next);
+    if (s == CC_OK) s = cc_net_flush(net);
+    cc_net_op_end(net);
+    CC_TRY(s);
+    int me = cc_net_party(net);
+    if (memcmp(hash, from_prev, CC_BUNDLE_HASH_BYTES) != 0)
+        return cc_error_set(CC_ERR_MISMATCH, "P%d holds shares of a different model than P%d "
+                            "(weights hash differs)", (me + 2) % 3, me);
+    if (memcmp(hash, from_next, CC_BUNDLE_HASH_BYTES) != 0)
+        return cc_error_set(CC_ERR_MISMATCH, "P%d holds shares of a different model than P%d "
+                            "(weights hash differs)", (me + 1) % 3, me);
+    return CC_OK;
+}
+
+static cc_status recv_job(cc_net *net, cc_wire_job *job)
+{
+    cc_net_op_begin(net, "setup");
+    cc_status s = cc_net_recv(net, CC_CLIENT, job, sizeof *job);
+    cc_net_op_end(net);
+    CC_TRY(s);
+    return cc_wire_job_check(job);
+}
+
+/* Reveal one step's output to the client: the token id (secure argmax) or
+ * the logits rows. */
+static cc_status reveal_output(cc_proto *p, const cc_nn_cfg *nn, cc_reveal_mode mode,
+                               const cc_ashare *logits, size_t vocab, cc_ashare *index)
+{
+    cc_status s;
+    if (mode == CC_REVEAL_TOKEN) {
+        cc_proto_scope_begin(p, "argmax");
+        cc_ashare last = cc_ashare_slice(logits, logits->n - vocab, vocab);
+        s = cc_nn_argmax(p, nn, 1, vocab, &last, index);
+        cc_proto_scope_end(p);
+        CC_TRY(s);
+        cc_proto_scope_begin(p, "output");
+        s = cc_proto_reveal_client(p, index);
+    } else {
+        cc_proto_scope_begin(p, "output");
+        s = cc_proto_reveal_client(p, logits);
+    }
+    cc_proto_scope_end(p);
+    return s;
+}
+
+static void fill_report(cc_net *net, cc_party_report *r)
+{
+    cc_net_stat st[CC_REPORT_TAGS];
+    size_t n = cc_net_stats(net, st, CC_REPORT_TAGS);
+    if (n > CC_REPORT_TAGS) n = CC_REPORT_TAGS;
+    r->n_tags = (uint32_t)n;
+    r->insecure = cc_net_insecure(net);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(r->tags[i].tag, sizeof r->tags[i].tag, "%.47s", st[i].tag);
+        r->tags[i].calls = st[i].calls;
+        r->tags[i].rounds = st[i].rounds;
+        r->tags[i].bytes_sent = st[i].bytes_sent;
+        r->tags[i].bytes_recv = st[i].bytes_recv;
+        r->tags[i].ns = st[i].ns;
+        r->bytes_sent += st[i].bytes_sent;
+        r->bytes_recv += st[i].bytes_recv;
+        r->rounds += st[i].rounds;
+    }
+    r->peak_rss = cc_peak_rss_bytes();
+}
+
+static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_options *o)
+{
+    const cc_model_config *c = cc_sweights_config(w);
+    size_t V = (size_t)c->vocab_size;
+    uint64_t t_start = cc_now_ns();
+    cc_wire_job job;
+    CC_TRY(recv_job(net, &job));
+    CC_TRY(check_peers(net, cc_sweights_hash(w)));
+    cc_wire_hello hello = { .magic = CC_HELLO_MAGIC, .vocab = (uint32_t)c->vocab_size,
+                         .dim = (uint32_t)c->dim, .n_layers = (uint32_t)c->n_layers,
+                         .f = cc_sweights_frac_bits(w) };
+    memcpy(hello.hash, cc_sweights_hash(w), sizeof hello.hash);
+    cc_net_op_begin(net, "setup");
+    cc_status s = cc_net_send(net, CC_CLIENT, &hello, sizeof hello);
+    if (s == CC_OK) s = cc_net_flush(net);
+    cc_net_op_end(net);
+    CC_TRY(s);
+
+    cc_proto p;
+    CC_TRY(cc_proto_init(&p, net, cc_sweights_frac_bits(w)));
+    cc_nn_cfg nn = { .f = p.f, .approx = (cc_approx)job.approx };
+    cc_engine *m = NULL;
+    cc_ashare onehot = {0}, logits = {0}, index = {0};
+    int n_prompt = (int)job.n_prompt, n_new = (int)job.n_new;
+    int out_rows = job.all_logits ? n_prompt : 1;
+    s = cc_engine_create(&p, w, nn.approx, n_prompt + CC_MAX(n_new, 1), n_prompt, &m);
+    if (s == CC_OK && !cc_engine_generates(m))
+        s = cc_error_set(CC_ERR_UNSUPPORTED, "a %s model cannot serve token generation jobs",
+                         cc_arch_name(c->arch));
+    if (s == CC_OK) s = cc_ashare_alloc(&onehot, (size_t)n_prompt * V);
+    if (s == CC_OK) s = cc_ashare_alloc(&logits, (size_t)out_rows * V);
+    if (s == CC_OK) s = cc_ashare_alloc(&index, 1);
+    cc_party_report rep = {0};
+    if (s == CC_OK && o->progress) cc_engine_on_progress(m, party_progress, "prefill");
+
+    /* prefill: all prompt positions in one pass */
+    uint64_t t0 = cc_now_ns();
+    if (s == CC_OK) {
+        cc_proto_scope_begin(&p, "input");
+        s = cc_proto_input_client(&p, &onehot);
+        cc_proto_scope_end(&p);
+    }
+    if (s == CC_OK) s = cc_engine_forward(m, &onehot, NULL, n_prompt, out_rows, &logits);
+    if (s == CC_OK)
+        s = reveal_output(&p, &nn, job.all_logits ? CC_REVEAL_LOGITS : (cc_reveal_mode)job.reveal,
+                          &logits, V, &index);
+    rep.prefill_ns = cc_now_ns() - t0;
+
+    /* generation: one new position per token, the client feeds it back */
+    t0 = cc_now_ns();
+    if (s == CC_OK && o->progress) cc_engine_on_progress(m, party_progress, "generate");
+    for (int t = 1; s == CC_OK && t < n_new; t++) {
+        cc_ashare row = cc_ashare_slice(&onehot, 0, V), last = cc_ashare_slice(&logits, 0, V);
+        cc_proto_scope_begin(&p, "input");
+        s = cc_proto_input_client(&p, &row);
+        cc_proto_scope_end(&p);
+        if (s == CC_OK) s = cc_engine_forward(m, &row, NULL, 1, 1, &last);
+        if (s == CC_OK) s = reveal_output(&p, &nn, (cc_reveal_mode)job.reveal, &last, V, &index);
+    }
+    rep.generate_ns = cc_now_ns() - t0;
+    if (s == CC_OK) {
+        rep.wall_ns = cc_now_ns() - t_start;
+        fill_report(net, &rep);
+        cc_net_op_begin(net, "report");
+        s = cc_net_send(net, CC_CLIENT, &rep, sizeof rep);
+        if (s == CC_OK) s = cc_net_flush(net);
+        cc_net_op_end(net);
+    }
+    cc_ashare_free(&onehot);
+    cc_ashare_free(&logits);
+    cc_ashare_free(&index);
+    cc_engine_free(m);
+    cc_proto_free(&p);
+    return s;
+}
+
+cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o)
+{
+    cc_sweights *w = NULL;
+    int me = cc_net_party(net);
+    cc_status s;
+    if (o->shares)
+        s = cc_sweights_open_bundle(o->shares, me, o->frac_bits, o->verify, &w);
+    else if (o->synthetic)
+        s = cc_sweights_open_synthetic(o->synthetic, me, o->frac_bits > 0 ? (unsigned)o->frac_bits
+                                                                          : 18u, &w);
+    else
+        s = cc_error_set(CC_ERR_ARG, "party needs --shares DIR or --synthetic");
+    if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
+    else s = serve(net, w, o);
+    cc_sweights_close(w);
+    /* whatever failed here, the other parties and the client learn it now
+     * (with the reason) instead of waiting for messages that never come */
+    if (s != CC_OK) cc_net_abort(net, cc_error_message());
+    return s;
+}

@@ -1,0 +1,356 @@
+/* Secure LLaMA end to end (issue 7 acceptance, DESIGN.md §6):
+ *  - --all-logits on the golden sequence vs stories260K.golden.bin: top-1
+ *    equal wherever the reference margin >= 0.05; mean |d| <= 0.02 and
+ *    max |d| <= 0.15 with the default (precise) set; puma figures reported;
+ *  - greedy generation of 32 tokens from BOS equals plaintext greedy
+ *    generation (a near-tie < 0.05 in the plaintext logits is reported);
+ *  - token mode reveals one ring element per generated token;
+ *  - parties holding bundles of different models refuse to run. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <ftw.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core.h"
+#include "bundle.h"
+#include "import.h"
+#include "job.h"
+#include "model.h"
+#include "ref.h"
+#include "tokenizer.h"
+#include "net.h"
+#include "nn.h"
+#include "thread.h"
+#include "test_data.h"
+
+static char models[512];
+static char bundle_dir[256], other_dir[256];
+static int golden_L, golden_V;
+static int golden_tokens[64];
+static float *golden_logits;
+
+static const char *models_dir(void)
+{
+    return cc_test_models_dir();
+}
+
+static int load_golden(void)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/stories260K.golden.bin", models);
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int ok = fread(&golden_L, 4, 1, f) == 1 && fread(&golden_V, 4, 1, f) == 1 &&
+             golden_L > 0 && golden_L <= 64 && golden_V == 512 &&
+             fread(golden_tokens, 4, (size_t)golden_L, f) == (size_t)golden_L;
+    if (ok) {
+        golden_logits = malloc((size_t)golden_L * golden_V * sizeof(float));
+        ok = fread(golden_logits, sizeof(float), (size_t)golden_L * golden_V, f) ==
+             (size_t)golden_L * golden_V;
+    }
+    fclose(f);
+    return ok ? 0 : -1;
+}
+
+static cc_status share_model(const char *dir)
+{
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/stories260K.bin", models);
+    cc_model_weights w = {0};
+    CC_TRY(cc_checkpoint_load(ckpt, &w));
+    cc_tensor_source src;
+    cc_status s = cc_tensor_source_weights(&w, &src);
+    if (s == CC_OK) {
+        cc_bundle_write_options o = { .frac_bits = 18 };
+        s = cc_bundle_write(&src, dir, &o);
+        cc_tensor_source_free(&src);
+    }
+    cc_weights_free(&w);
+    return s;
+}
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(models, sizeof models, "%s", models_dir());
+    if (load_golden() != 0) return 0;   /* tests skip */
+    snprintf(bundle_dir, sizeof bundle_dir, "/tmp/cc-secure-test-XXXXXX");
+    snprintf(other_dir, sizeof other_dir, "/tmp/cc-secure-other-XXXXXX");
+    if (!mkdtemp(bundle_dir) || !mkdtemp(other_dir)) return -1;
+    if (share_model(bundle_dir) != CC_OK || share_model(other_dir) != CC_OK) {
+        fprintf(stderr, "sharing stories260K failed: %s\n", cc_error_message());
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (bundle_dir[0] && bundle_dir[0] != 'X') nftw(bundle_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (other_dir[0]) nftw(other_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(golden_logits);
+    return 0;
+}
+
+#define SKIP_WITHOUT_MODELS() do { if (!golden_logits) { \
+    CC_TEST_MISSING_DATA(models); } } while (0)
+
+/* ---- running a job on three local parties ------------------------------------ */
+
+typedef struct job {
+    const char *shares[3];       /* per party */
+    cc_secure_request req;
+    cc_secure_result res;
+    cc_status client_status;
+    char client_error[512];
+} job;
+
+static int party_main(cc_net *net, void *arg)
+{
+    job *j = arg;
+    cc_thread_init(NULL, 1);
+    cc_secure_party_options o = { .shares = j->shares[cc_net_party(net)], .frac_bits = -1 };
+    return cc_secure_party_serve(net, &o) == CC_OK ? 0 : 1;
+}
+
+static int client_main(cc_client *c, void *arg)
+{
+    job *j = arg;
+    j->client_status = cc_secure_client_run(c, &j->req, &j->res);
+    snprintf(j->client_error, sizeof j->client_error, "%s", cc_error_message());
+    return j->client_status == CC_OK ? 0 : 1;
+}
+
+static cc_status run_job(job *j)
+{
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 20000;
+    cc_launch_result lr;
+    return cc_net_launch_local(party_main, j, client_main, j, &o, &lr);
+}
+
+/* ---- accuracy against the golden logits ---------------------------------------- */
+
+typedef struct accuracy { int checked, mismatches; double mean, max; } accuracy;
+
+static accuracy compare(const float *got)
+{
+    accuracy a = {0};
+    size_t n = (size_t)golden_L * golden_V;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)golden_logits[i]);
+        a.mean += d;
+        if (d > a.max) a.max = d;
+    }
+    a.mean /= (double)n;
+    for (int r = 0; r < golden_L; r++) {
+        const float *ref = golden_logits + (size_t)r * golden_V, *g = got + (size_t)r * golden_V;
+        int b1 = 0, b2 = -1, bg = 0;
+        for (int v = 1; v < golden_V; v++) {
+            if (ref[v] > ref[b1]) { b2 = b1; b1 = v; }
+            else if (b2 < 0 || ref[v] > ref[b2]) b2 = v;
+            if (g[v] > g[bg]) bg = v;
+        }
+        if (ref[b1] - ref[b2] >= 0.05f) {
+            a.checked++;
+            if (bg != b1) a.mismatches++;
+        }
+    }
+    return a;
+}
+
+static accuracy all_logits_run(cc_approx approx)
+{
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    j.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = golden_L, .n_new = 0,
+                                 .reveal = CC_REVEAL_TOKEN, .all_logits = true, .approx = approx };
+    cc_status s = run_job(&j);
+    if (s != CC_OK) fail_msg("secure run failed: %s / client: %s", cc_error_message(), j.client_error);
+    assert_non_null(j.res.all_logits);
+    accuracy a = compare(j.res.all_logits);
+    printf("secure stories260K, %s: top-1 mismatches %d/%d (margin >= 0.05), mean |d| %.5f, "
+           "max |d| %.5f\n", cc_approx_name(approx), a.mismatches, a.checked, a.mean, a.max);
+    cc_secure_result_free(&j.res);
+    return a;
+}
+
+static void all_logits_precise(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    accuracy a = all_logits_run(CC_APPROX_PRECISE);
+    assert_true(a.checked >= golden_L / 2);
+    assert_int_equal(a.mismatches, 0);
+    assert_true(a.mean <= 0.02);
+    assert_true(a.max <= 0.15);
+}
+
+/* LLaMA-7B's embedding and LM head go through in column blocks; force tiny
+ * blocks here so that path is exercised on the real model. */
+static void all_logits_in_column_blocks(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    setenv("CARACAL_LINEAR_BLOCK_ELEMS", "4096", 1);
+    accuracy a = all_logits_run(CC_APPROX_PRECISE);
+    unsetenv("CARACAL_LINEAR_BLOCK_ELEMS");
+    assert_int_equal(a.mismatches, 0);
+    assert_true(a.mean <= 0.02);
+    assert_true(a.max <= 0.15);
+}
+
+static void all_logits_puma_reported(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    accuracy a = all_logits_run(CC_APPROX_PUMA);
+    /* PUMA's own constants are coarser; the figures are reported, and the
+     * model must still be recognisably the same network. */
+    assert_true(a.checked >= golden_L / 2);
+    assert_true(a.mismatches <= a.checked / 4);
+}
+
+/* ---- greedy generation vs plaintext -------------------------------------------- */
+
+static void greedy_generation_matches_plaintext(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    enum { N_NEW = 32 };
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/stories260K.bin", models);
+    cc_model_weights w = {0};
+    assert_int_equal(cc_checkpoint_load(ckpt, &w), CC_OK);
+    cc_ref_model *ref;
+    assert_int_equal(cc_ref_create(&w, 0, &ref), CC_OK);
+    int bos = CC_TOKEN_BOS, seq[N_NEW + 1] = { bos };
+    /* plaintext greedy with the margin of every step */
+    float *logits = malloc((size_t)w.config.vocab_size * sizeof(float));
+    double min_margin = 1e9;
+    for (int t = 0; t < N_NEW; t++) {
+        assert_int_equal(cc_ref_forward(ref, &seq[t], 1, t, logits), CC_OK);
+        int b1 = 0, b2 = 1;
+        if (logits[b2] > logits[b1]) { b1 = 1; b2 = 0; }
+        for (int v = 2; v < w.config.vocab_size; v++) {
+            if (logits[v] > logits[b1]) { b2 = b1; b1 = v; }
+            else if (logits[v] > logits[b2]) b2 = v;
+        }
+        if (logits[b1] - logits[b2] < min_margin) min_margin = logits[b1] - logits[b2];
+        seq[t + 1] = b1;
+    }
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    j.req = (cc_secure_request){ .prompt = &bos, .n_prompt = 1, .n_new = N_NEW,
+                                 .reveal = CC_REVEAL_TOKEN, .approx = CC_APPROX_PRECISE };
+    cc_status s = run_job(&j);
+    if (s != CC_OK) fail_msg("secure run failed: %s / client: %s", cc_error_message(), j.client_error);
+    assert_int_equal(j.res.n_tokens, N_NEW);
+    int first_diff = -1;
+    for (int t = 0; t < N_NEW && first_diff < 0; t++)
+        if (j.res.tokens[t] != seq[t + 1]) first_diff = t;
+    printf("greedy 32 tokens: plaintext min top-1/top-2 margin %.4f, first difference at %d\n",
+           min_margin, first_diff);
+    if (first_diff >= 0 && min_margin < 0.05)
+        printf("NOTE: a near-tie (< 0.05) was met; sequences may diverge there\n");
+    else
+        assert_int_equal(first_diff, -1);
+    /* token mode: exactly one revealed ring element per generated token */
+    assert_int_equal(j.res.ring_elems_received, N_NEW);
+    cc_secure_result_free(&j.res);
+    cc_ref_free(ref);
+    cc_weights_free(&w);
+    free(logits);
+}
+
+/* ---- parties with bundles of different models refuse --------------------------- */
+
+static void mismatched_bundles_refused(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    int bos = CC_TOKEN_BOS;
+    job j = { .shares = { bundle_dir, other_dir, other_dir } };
+    j.req = (cc_secure_request){ .prompt = &bos, .n_prompt = 1, .n_new = 1 };
+    cc_status s = run_job(&j);
+    assert_int_not_equal(s, CC_OK);
+    assert_int_not_equal(j.client_status, CC_OK);
+}
+
+/* Logits mode: the client gets each step's logits (and picks the token
+ * itself); the first step's row is the golden row of the last prompt token. */
+static void logits_mode_reveals_rows(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    enum { N = 8, NEW = 3 };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    j.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = N, .n_new = NEW,
+                                 .reveal = CC_REVEAL_LOGITS, .approx = CC_APPROX_PRECISE };
+    cc_status s = run_job(&j);
+    if (s != CC_OK) fail_msg("secure run failed: %s / client: %s", cc_error_message(), j.client_error);
+    assert_int_equal(j.res.n_tokens, NEW);
+    assert_non_null(j.res.last_logits);
+    assert_int_equal(j.res.ring_elems_received, (uint64_t)NEW * golden_V);
+    double maxd = 0;
+    const float *want = golden_logits + (size_t)(N - 1) * golden_V;
+    for (int v = 0; v < golden_V; v++) {
+        double d = fabs((double)j.res.last_logits[v] - want[v]);
+        if (d > maxd) maxd = d;
+    }
+    printf("logits mode: first step max |d| %.4f vs golden row %d\n", maxd, N - 1);
+    assert_true(maxd <= 0.15);
+    for (int t = 0; t < NEW; t++) {
+        const float *row = j.res.last_logits + (size_t)t * golden_V;
+        int best = 0;
+        for (int v = 1; v < golden_V; v++)
+            if (row[v] > row[best]) best = v;
+        assert_int_equal(j.res.tokens[t], best);
+    }
+    cc_secure_result_free(&j.res);
+}
+
+/* A prompt the model cannot take is refused by the client, and the parties
+ * learn it at once (client abort) instead of waiting for input. */
+static void bad_prompt_ends_every_party_quickly(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    int ids[2] = { CC_TOKEN_BOS, 9999 };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    j.req = (cc_secure_request){ .prompt = ids, .n_prompt = 2, .n_new = 1 };
+    uint64_t t0 = cc_now_ns();
+    cc_status s = run_job(&j);
+    double secs = cc_ns_to_s(cc_now_ns() - t0);
+    assert_int_not_equal(s, CC_OK);
+    assert_int_equal(j.client_status, CC_ERR_RANGE);
+    assert_non_null(strstr(j.client_error, "outside the model's vocabulary"));
+    assert_true(secs < 5.0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(all_logits_precise),
+        cmocka_unit_test(all_logits_in_column_blocks),
+        cmocka_unit_test(all_logits_puma_reported),
+        cmocka_unit_test(greedy_generation_matches_plaintext),
+        cmocka_unit_test(mismatched_bundles_refused),
+        cmocka_unit_test(logits_mode_reveals_rows),
+        cmocka_unit_test(bad_prompt_ends_every_party_quickly),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
