@@ -21,7 +21,11 @@
  * once a2 arrives.  σA, σB come from k2 (P1, P2 only).  Then five more
  * levels on 32 → 1 spans, both ANDs of a level in one word of m bits
  * (4, 2, 1, 1, 1 bytes).  Rounds: 6.  Bytes/elem: P0 2·13 + 9 = 35,
- * P1/P2 8 + 9 = 17. */
+ * P1/P2 8 + 9 = 17.  "P0" is a role, not a party: the elements are split
+ * into thirds and P_t re-shares on third t (pr_third_lo), all thirds in the
+ * same round-1 messages, so every party sends (35 + 17 + 17)/3 = 23 B/elem
+ * (±1 element) and the total stays 69 B/elem.  The tree levels after round 1
+ * are the same for every role. */
 typedef void (*msb_level_fn)(size_t, unsigned, unsigned, const void *, const void *, size_t,
                              uint64_t *, uint64_t *, const uint64_t *, const uint64_t *, void *,
                              size_t);
@@ -60,67 +64,128 @@ static inline uint64_t ld5(const uint8_t *p)
     return v;
 }
 
+/* Round 1 of the MSB for one third of the elements (pointers already offset
+ * to it, nt elements), in this party's role r for that third.  Role 0 (the
+ * re-sharer, "P0" above) writes W, Y shares a2 into msg (8·nt then 5·nt
+ * bytes, sent to next and prev); role 1 ("P1") writes its masked cross term
+ * q to msg (8·nt, to prev), role 2 ("P2") likewise (to next). */
+static void msb_r1_send(int r, size_t n, const uint64_t *x0, const uint64_t *x1,
+                        const uint64_t *W0, const uint64_t *W1, const uint64_t *Y0,
+                        const uint64_t *Y1, uint64_t *G0, uint64_t *G1, uint64_t *Z, uint8_t *msg)
+{
+    void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
+        pr_use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
+    if (r == 0) {
+        unzip(n, x0, x1, Z);
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t u63 = (x0[j] + x1[j]) >> 63;
+            uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
+            memcpy(msg + 8 * j, &(uint64_t){w ^ W0[j] ^ W1[j]}, 8);
+            st5(msg + 8 * n + 5 * j, y ^ Y0[j] ^ Y1[j]);
+        }
+        return;
+    }
+    /* role 1: (W1, w2), σA = W1 slot 1; role 2: (w2, W0), σA = slot 0 of rand #1 */
+    const bool r1 = r == 1;
+    unzip(n, r1 ? x1 : x0, NULL, Z);
+    const uint64_t *wmine = r1 ? W0 : W1, *ymine = r1 ? Y0 : Y1;   /* a1 (r1) or a0 (r2) */
+    const uint64_t *mask = r1 ? W1 : Y0;                           /* σA (r1) or σB (r2) */
+    uint64_t *qmine = r1 ? G0 : G1;
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
+        memcpy(msg + 8 * j, &qmine[j], 8);
+    }
+}
+
+/* The receiving half: role 0 takes q from next (→ G1) or prev (→ G0); roles
+ * 1 and 2 take the index-2 shares w2, y2, form q2 and keep w2, y2 in the σ
+ * slots (no longer needed once q2 is formed). */
+static void msb_r1_recv(int r, bool from_next, size_t n, uint64_t *W0, uint64_t *W1,
+                        uint64_t *Y0, uint64_t *Y1, uint64_t *G0, uint64_t *G1,
+                        const uint64_t *Z, const uint8_t *msg)
+{
+    if (r == 0) {
+        memcpy(from_next ? G1 : G0, msg, 8 * n);
+        return;
+    }
+    const bool r1 = r == 1;
+    uint64_t *sigA = r1 ? W1 : W0, *sigB = r1 ? Y1 : Y0, *q2 = r1 ? G1 : G0;
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w2, y2 = ld5(msg + 8 * n + 5 * j);
+        memcpy(&w2, msg + 8 * j, 8);
+        q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
+        sigA[j] = w2;
+        sigB[j] = y2;
+    }
+}
+
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
     size_t n = x->n;
     pr_book_op(ctx, CC_OP_MSB, n, 0, ctx->party);
     if (n == 0) return CC_OK;
     cc_status s = CC_OK;
-    const size_t mlen = 13 * n;                 /* a2 of W (8 B) and of Y (5 B) */
-    uint64_t *buf = pr_alloc(12 * n + (mlen + 7) / 8);
+    const int me = ctx->party;
+    size_t lo[4], snd[2] = {0, 0}, rcv[2] = {0, 0};   /* [0]: next link, [1]: prev link */
+    int role[3];
+    for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
+    for (int t = 0; t < 3; t++) {
+        size_t nt = lo[t + 1] - lo[t];
+        role[t] = pr_mod3(me - t);
+        if (role[t] == 0) { snd[0] += 13 * nt; snd[1] += 13 * nt; rcv[0] += 8 * nt; rcv[1] += 8 * nt; }
+        if (role[t] == 1) { snd[1] += 8 * nt; rcv[1] += 13 * nt; }
+        if (role[t] == 2) { snd[0] += 8 * nt; rcv[0] += 13 * nt; }
+    }
+    const size_t mw = (13 * n + 7) / 8;          /* words of one round-1 message buffer */
+    uint64_t *buf = pr_alloc(9 * n + 4 * mw);
     if (!buf) return CC_ERR_NOMEM;
     uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n;
     uint64_t *G0 = buf + 4 * n, *G1 = buf + 5 * n, *P0 = buf + 6 * n, *P1 = buf + 7 * n;
     uint64_t *Z = buf + 8 * n;                  /* unzipped u or v */
-    void *msg[2][2] = {{buf + 9 * n, buf + 10 * n}, {buf + 11 * n, buf + 12 * n}};
-    uint8_t *m0 = (uint8_t *)(void *)(buf + 12 * n);   /* round-1 message (P0 out, P1/P2 in) */
-    void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
-        pr_use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
-    /* rand #1 → W shares (P1, P2 also get σA = F(k2)); rand #2 → Y shares, σB */
+    uint8_t *sm[2] = {(uint8_t *)(void *)(buf + 9 * n), (uint8_t *)(void *)(buf + 9 * n + mw)};
+    uint8_t *rm[2] = {(uint8_t *)(void *)(buf + 9 * n + 2 * mw),
+                      (uint8_t *)(void *)(buf + 9 * n + 3 * mw)};
+    /* the tree levels' messages reuse the round-1 buffers (≤ 4 bytes/elem each) */
+    void *msg[2][2] = {{sm[0], sm[1]}, {rm[0], rm[1]}};
+    /* rand #1 → W shares (roles 1, 2 also get σA = F(k of the pair without
+     * the re-sharer)); rand #2 → Y shares, σB */
     cc_prss_rand(&ctx->prss, n, W0, W1);
     cc_prss_rand(&ctx->prss, n, Y0, Y1);
-    const int me = ctx->party;
-    if (me == 0) {
-        unzip(n, x->s[0], x->s[1], Z);
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t u63 = (x->s[0][j] + x->s[1][j]) >> 63;
-            uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
-            memcpy(m0 + 8 * j, &(uint64_t){w ^ W0[j] ^ W1[j]}, 8);
-            st5(m0 + 8 * n + 5 * j, y ^ Y0[j] ^ Y1[j]);
+    {
+        size_t off[2] = {0, 0};
+        for (int t = 0; t < 3; t++) {
+            size_t a = lo[t], nt = lo[t + 1] - a;
+            if (nt == 0) continue;
+            const int r = role[t];
+            int d = r == 1 ? 1 : 0;              /* role 1 writes to the prev message */
+            msb_r1_send(r, nt, x->s[0] + a, x->s[1] + a, W0 + a, W1 + a, Y0 + a, Y1 + a,
+                        G0 + a, G1 + a, Z + a, sm[d] + off[d]);
+            if (r == 0) memcpy(sm[1] + off[1], sm[0] + off[0], 13 * nt);
+            if (r == 0) { off[0] += 13 * nt; off[1] += 13 * nt; }
+            else off[d] += 8 * nt;
         }
-        s = cc_net_send(ctx->net, CC_NEXT, m0, mlen);
-        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m0, mlen);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, G1, 8 * n);   /* q1 from P1 */
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, G0, 8 * n);   /* q0 from P2 */
+        if (snd[0]) s = cc_net_send(ctx->net, CC_NEXT, sm[0], snd[0]);
+        if (s == CC_OK && snd[1]) s = cc_net_send(ctx->net, CC_PREV, sm[1], snd[1]);
+        if (s == CC_OK && rcv[0]) s = cc_net_recv(ctx->net, CC_NEXT, rm[0], rcv[0]);
+        if (s == CC_OK && rcv[1]) s = cc_net_recv(ctx->net, CC_PREV, rm[1], rcv[1]);
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
         if (s != CC_OK) goto out;
-    } else {
-        /* P1: (W1, w2), σA = W1 slot 1; P2: (w2, W0), σA = slot 0 of rand #1 */
-        const bool p1 = me == 1;
-        const uint64_t *v = p1 ? x->s[1] : x->s[0];
-        unzip(n, v, NULL, Z);
-        uint64_t *wmine = p1 ? W0 : W1, *ymine = p1 ? Y0 : Y1;     /* a1 (P1) or a0 (P2) */
-        uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;      /* the F(k2) halves */
-        uint64_t *qmine = p1 ? G0 : G1, *q2 = p1 ? G1 : G0;
-        const uint64_t *mask = p1 ? sigA : sigB;
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
-        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qmine, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-        if (s != CC_OK) goto out;
-        /* index-2 shares arrive: w2, y2; put them in the σ slots (no longer needed
-         * after q2 is formed) */
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t w2, y2 = ld5(m0 + 8 * n + 5 * j);
-            memcpy(&w2, m0 + 8 * j, 8);
-            q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
-            sigA[j] = w2;
-            sigB[j] = y2;
+        off[0] = off[1] = 0;
+        for (int t = 0; t < 3; t++) {
+            size_t a = lo[t], nt = lo[t + 1] - a;
+            if (nt == 0) continue;
+            const int r = role[t];
+            /* role 0 hears from both links; role 1 from prev, role 2 from next */
+            for (int d = 0; d < 2; d++) {
+                if ((r == 1 && d == 0) || (r == 2 && d == 1)) continue;
+                msb_r1_recv(r, d == 0, nt, W0 + a, W1 + a, Y0 + a, Y1 + a, G0 + a, G1 + a,
+                            Z + a, rm[d] + off[d]);
+                off[d] += (r == 0 ? 8 : 13) * nt;
+            }
         }
     }
     /* Now every party has, for its slots k = 0, 1: Y_k and Q_k (Q in G0/G1).
@@ -128,10 +193,11 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     {
         uint64_t *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
         for (int k = 0; k < 2; k++) {
-            const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
             uint64_t *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
             PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
+                const int r = role[j < lo[1] ? 0 : j < lo[2] ? 1 : 2];
+                const bool idx2 = (r == 1 && k == 1) || (r == 2 && k == 0);
                 uint64_t q = Gk[j], y = Yk[j];
                 uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */
                 uint64_t v63 = idx2 ? (k == 1 ? x->s[1][j] : x->s[0][j]) >> 63 : 0;

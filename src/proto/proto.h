@@ -132,7 +132,8 @@ void cc_proto_scope_end(cc_proto *ctx);
  * input_seeded (party − owner) mod 3; for reveal_to (party − target) mod 3;
  * for trunc / mul_trunc / matmul_trunc (party − helper) mod 3 with
  * helper = call counter mod 3; for a2b, msb, eq, b2a_bit, mux, max_rows,
- * argmax_rows the party index (P0 has the re-sharing role); ignored
+ * argmax_rows the party index (a2b, eq: P0 re-shares; msb, b2a_bit, mux
+ * and the row reductions rotate the re-sharer over thirds); ignored
  * otherwise.  Rounds count sends that follow a receive, the way cc_net
  * counts them (the op's first send included). */
 typedef struct cc_proto_cost {
@@ -257,8 +258,10 @@ cc_status cc_proto_and(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc
  * P0 re-shares.  6 rounds; P0 104 B/elem, P1/P2 88. */
 cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 /* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree whose
- * first level is computed while P0 re-shares x0 + x1.
- * 6 rounds; P0 35 B/elem, P1/P2 17 B/elem. */
+ * first level is computed while one party re-shares the sum of its two
+ * shares; that role rotates over thirds of the elements (P_t on third t).
+ * 6 rounds; 35 B/elem on the party's own third, 17 B/elem on the other two
+ * (23 B/elem on average, the same for every party). */
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 /* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
  * scalar / per-element vector; greater-than-public is lt with swapped sign. */
@@ -272,9 +275,9 @@ cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
 cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
 cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
 /* Bit injection / B2A of a bit tensor: out ∈ {0,1} arithmetically.
- * 1 round; P0 16 B/elem, P1/P2 8. */
+ * 1 round; 16 B/elem on the party's own third (re-sharer), 8 elsewhere. */
 cc_status cc_proto_b2a_bit(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out);
-/* out = bit ? x : y (mux, Π_Mul_BA).  2 rounds; P0 24 B/elem, P1/P2 16. */
+/* out = bit ? x : y (mux, Π_Mul_BA).  2 rounds; b2a_bit + 8 B/elem. */
 cc_status cc_proto_select(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *x,
                           const cc_ashare *y, cc_ashare *out);
 /* out = bit · x. */
