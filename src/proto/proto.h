@@ -231,6 +231,13 @@ cc_status cc_proto_trunc(cc_proto *ctx, const cc_ashare *x, unsigned d, cc_ashar
  * reshare).  The fixed-point forms use d = ctx->f. */
 cc_status cc_proto_mul_trunc(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b,
                              unsigned d, cc_ashare *out);
+/* Sum of products truncated once: out = ⌊(Σ_{k<terms} a_k ⊙ b_k + c) / 2^d⌋
+ * (or one below), a and b holding `terms` blocks of n = out->n elements, c
+ * (n elements) optional.  Costs one mul_trunc of n elements whatever
+ * `terms`: 2 rounds, 128 bits/elem for each role.  out must not alias a or b. */
+cc_status cc_proto_mul_sum_trunc(cc_proto *ctx, size_t terms, const cc_ashare *a,
+                                 const cc_ashare *b, const cc_ashare *c, unsigned d,
+                                 cc_ashare *out);
 cc_status cc_proto_mul_fxp(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
 cc_status cc_proto_square_fxp(cc_proto *ctx, const cc_ashare *a, cc_ashare *out);
 cc_status cc_proto_matmul_fxp(cc_proto *ctx, size_t batch, size_t M, size_t N, size_t K,

@@ -371,6 +371,41 @@ static int body_trunc(cc_proto *ctx)
         for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(x[j] * (uint64_t)-3000), F);
         PT_TRY(cc_proto_mul_public_fxp(ctx, &a, (uint64_t)-3000, &c));
         if (check_trunc("mul_public_fxp", &c, w, ctx)) return 1;
+        /* sum of three products plus an addend, one truncation by d:
+         * [u | v | u] ⊙ [v | v | u] + 5u with |u|, |v| < 2^29 */
+        {
+            uint64_t *u = calloc(n + 1, 8), *v = calloc(n + 1, 8);
+            fill(1000 + n, n, 29, u);
+            fill(1100 + n, n, 29, v);
+            cc_ashare au, av, L, R, A5;
+            PT_TRY(pt_ashare(ctx, 33, u, n, &au));
+            PT_TRY(pt_ashare(ctx, 34, v, n, &av));
+            PT_TRY(cc_ashare_alloc(&L, 3 * n));
+            PT_TRY(cc_ashare_alloc(&R, 3 * n));
+            PT_TRY(cc_ashare_alloc(&A5, n));
+            for (int k = 0; k < 2; k++) {
+                memcpy(L.s[k], au.s[k], 8 * n); memcpy(L.s[k] + n, av.s[k], 8 * n);
+                memcpy(L.s[k] + 2 * n, au.s[k], 8 * n);
+                memcpy(R.s[k], av.s[k], 8 * n); memcpy(R.s[k] + n, av.s[k], 8 * n);
+                memcpy(R.s[k] + 2 * n, au.s[k], 8 * n);
+            }
+            PT_TRY(cc_proto_mul_public(ctx, &au, 5, &A5));
+            for (unsigned d = 7; d <= 40; d += 33) {
+                for (size_t j = 0; j < n; j++)
+                    w[j] = floor_shift((int64_t)(u[j] * v[j] + v[j] * v[j] + u[j] * u[j] + 5 * u[j]), d);
+                PT_TRY(cc_proto_mul_sum_trunc(ctx, 3, &L, &R, &A5, d, &c));
+                if (check_trunc("mul_sum_trunc", &c, w, ctx)) return 1;
+            }
+            for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(u[j] * v[j]), F);
+            cc_ashare L1 = cc_ashare_slice(&L, 0, n), R1 = cc_ashare_slice(&R, 0, n);
+            PT_TRY(cc_proto_mul_sum_trunc(ctx, 1, &L1, &R1, NULL, F, &c));
+            if (check_trunc("mul_sum_trunc 1 term", &c, w, ctx)) return 1;
+            pt_check(n == 0 || cc_proto_mul_sum_trunc(ctx, 2, &L, &R, NULL, F, &c) == CC_ERR_ARG,
+                     "mul_sum_trunc accepted 3n operands for 2 terms");
+            cc_ashare_free(&au); cc_ashare_free(&av);
+            cc_ashare_free(&L); cc_ashare_free(&R); cc_ashare_free(&A5);
+            free(u); free(v);
+        }
         cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
         free(x); free(y); free(w);
     }
