@@ -20,11 +20,13 @@
  * bilinear form evaluated on one share (8 bytes); P1 and P2 add T(a2) ⊕ σA ⊕ σB
  * once a2 arrives.  σA, σB come from k2 (P1, P2 only).  Then five more
  * levels on 32 → 1 spans, both ANDs of a level in one word of m bits
- * (4, 2, 1, 1, 1 bytes).  Rounds: 6.  Bytes/elem: P0 2·13 + 9 = 35,
- * P1/P2 8 + 9 = 17.  "P0" is a role, not a party: the elements are split
+ * (4, 2, 1 bytes; the 4-bit and 1-bit levels bit-packed, 2 resp. 8
+ * elements per byte).  Rounds: 6.  Bytes/elem: P0 2·13 + 7 + 1/2 + 1/8
+ * = 33.625, P1/P2 8 + 7.625 = 15.625 (each level's message is rounded up
+ * to whole bytes once, not per element).  "P0" is a role, not a party: the elements are split
  * into thirds and P_t re-shares on third t (pr_third_lo), all thirds in the
- * same round-1 messages, so every party sends (35 + 17 + 17)/3 = 23 B/elem
- * (±1 element) and the total stays 69 B/elem.  The tree levels after round 1
+ * same round-1 messages, so every party sends 14 + 7.625 = 21.625 B/elem
+ * (±1 element) and the total is 64.9 B/elem.  The tree levels after round 1
  * are the same for every role. */
 typedef void (*msb_level_fn)(size_t, unsigned, unsigned, const void *, const void *, size_t,
                              uint64_t *, uint64_t *, const uint64_t *, const uint64_t *, void *,
@@ -62,6 +64,29 @@ static inline uint64_t ld5(const uint8_t *p)
     uint64_t v = 0;
     memcpy(&v, p, 5);
     return v;
+}
+
+/* The low `bits` (1 or 4) of each byte-per-element message, 8 / bits
+ * elements per byte (little-endian within the byte); pack zero-fills the
+ * `words` words of its output. */
+static void pack_bits(size_t n, unsigned bits, const void *in, uint64_t *out, size_t words)
+{
+    const uint8_t *b = in;
+    uint8_t *o = (uint8_t *)out;
+    const unsigned per = 8 / bits;
+    const uint8_t mask = (uint8_t)((1u << bits) - 1);
+    memset(out, 0, 8 * words);
+    for (size_t j = 0; j < n; j++)
+        o[j / per] |= (uint8_t)((b[j] & mask) << (bits * (j % per)));
+}
+
+static void unpack_bits(size_t n, unsigned bits, const uint64_t *in, void *out)
+{
+    const uint8_t *p = (const uint8_t *)in;
+    uint8_t *o = out;
+    const unsigned per = 8 / bits;
+    const uint8_t mask = (uint8_t)((1u << bits) - 1);
+    for (size_t j = 0; j < n; j++) o[j] = (p[j / per] >> (bits * (j % per))) & mask;
 }
 
 /* Round 1 of the MSB for one third of the elements (pointers already offset
@@ -140,7 +165,8 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         if (role[t] == 2) { snd[0] += 8 * nt; rcv[0] += 13 * nt; }
     }
     const size_t mw = (13 * n + 7) / 8;          /* words of one round-1 message buffer */
-    uint64_t *buf = pr_alloc(9 * n + 4 * mw);
+    const size_t kw = (n + 15) / 16 + 1;         /* words of a 4-bit packed level message */
+    uint64_t *buf = pr_alloc(9 * n + 4 * mw + 2 * kw);
     if (!buf) return CC_ERR_NOMEM;
     uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n;
     uint64_t *G0 = buf + 4 * n, *G1 = buf + 5 * n, *P0 = buf + 6 * n, *P1 = buf + 7 * n;
@@ -148,6 +174,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     uint8_t *sm[2] = {(uint8_t *)(void *)(buf + 9 * n), (uint8_t *)(void *)(buf + 9 * n + mw)};
     uint8_t *rm[2] = {(uint8_t *)(void *)(buf + 9 * n + 2 * mw),
                       (uint8_t *)(void *)(buf + 9 * n + 3 * mw)};
+    uint64_t *pk = buf + 9 * n + 4 * mw;        /* bit-packed level messages (2 × kw) */
     /* the tree levels' messages reuse the round-1 buffers (≤ 4 bytes/elem each) */
     void *msg[2][2] = {{sm[0], sm[1]}, {rm[0], rm[1]}};
     /* rand #1 → W shares (roles 1, 2 also get σA = F(k of the pair without
@@ -215,6 +242,24 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
         size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
         void **in = msg[cur ^ 1], **outm = msg[cur];
         level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
+        const unsigned bits = m > 2 ? m : 1;    /* significant bits per element */
+        if (bits < 8) {
+            /* the last two levels carry 4 and 1 bits: several elements per
+             * byte on the wire, unpacked to bytes for the next level */
+            size_t pb = (n * bits + 7) / 8, pw = (pb + 7) / 8;
+            uint64_t *mine = pk, *theirs = pk + pw;
+            pack_bits(n, bits, outm[0], mine, pw);
+            cc_prss_zero_xor(&ctx->prss, pw, theirs);
+            cc_ring_xor(pw, mine, theirs, mine);
+            s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, pb);
+            if (s != CC_OK) goto out;
+            unpack_bits(n, bits, mine, outm[0]);
+            unpack_bits(n, bits, theirs, outm[1]);
+            prev_m = bits;
+            wb_in = wb;
+            cur ^= 1;
+            continue;
+        }
         /* XOR-zero mask on the packed message (linear), then the AND's reshare */
         uint64_t *mine = outm[0], *zero = outm[1];
         if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);

@@ -326,8 +326,12 @@ static uint64_t rotated_bytes(size_t n, int party, uint64_t b0, uint64_t b1, uin
 }
 
 /* MSB (compare.c): round 1 re-sharer 2·13 bytes, the others 8; then five
- * tree levels of 4 + 2 + 1 + 1 + 1 bytes for everyone. */
-static uint64_t msb_bytes(size_t n, int party) { return rotated_bytes(n, party, 35, 17, 17); }
+ * tree levels of 4 + 2 + 1 bytes and bit-packed 4 and 1 bits for everyone. */
+static uint64_t msb_bytes(size_t n, int party)
+{
+    uint64_t N = n;
+    return rotated_bytes(n, party, 26, 8, 8) + 7 * N + (N + 1) / 2 + (N + 7) / 8;
+}
 /* bit injection (convert.c): re-sharer 2·8 bytes, the others 8. */
 static uint64_t b2a_bytes(size_t n, int party) { return rotated_bytes(n, party, 16, 8, 8); }
 
