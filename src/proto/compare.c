@@ -94,13 +94,58 @@ static void unpack_bits(size_t n, unsigned bits, const uint64_t *in, void *out)
  * re-sharer, "P0" above) writes W, Y shares a2 into msg (8·nt then 5·nt
  * bytes, sent to next and prev); role 1 ("P1") writes its masked cross term
  * q to msg (8·nt, to prev), role 2 ("P2") likewise (to next). */
-static void msb_r1_send(int r, size_t n, const uint64_t *x0, const uint64_t *x1,
+/* Narrow MSB (|x| < 2^32): the 32 low bits pair up into 16 spans, unzipped
+ * as hi | lo << 16; T16 is msb_T on 16-bit halves. */
+static inline uint64_t even16(uint64_t x)
+{
+    x &= 0x55555555u;
+    x = (x | (x >> 1)) & 0x33333333u;
+    x = (x | (x >> 2)) & 0x0F0F0F0Fu;
+    x = (x | (x >> 4)) & 0x00FF00FFu;
+    x = (x | (x >> 8)) & 0x0000FFFFu;
+    return x;
+}
+static inline uint64_t unzip16(uint64_t w) { return even16(w >> 1) | (even16(w) << 16); }
+
+static inline uint64_t msb_T16(uint64_t w, uint64_t y, uint64_t vz)
+{
+    uint64_t x1 = w & 0xFFFFu, x2 = (w >> 16) & 0xFFFFu, x3 = y & 0xFFFFu;
+    uint64_t vh = vz & 0xFFFFu, vl = (vz >> 16) & 0xFFFFu;
+    uint64_t g = (x1 & vh) ^ (x3 & vl) ^ (x2 & vh & vl);
+    uint64_t pc = (x1 & vl) ^ (x2 & vh);
+    return g | (pc << 16);
+}
+
+/* Round-1 message sizes per element: role 0's W and Y shares, the others' q. */
+static inline size_t r1_wy_bytes(bool narrow) { return narrow ? 7 : 13; }
+static inline size_t r1_q_bytes(bool narrow) { return narrow ? 4 : 8; }
+
+/* Round 1 of the MSB for one third of the elements (pointers already offset
+ * to it, n elements), in this party's role r for that third.  Role 0 (the
+ * re-sharer, "P0" above) writes W, Y shares a2 into msg (8·n then 5·n
+ * bytes; narrow: 4·n then 3·n), sent to next and prev; role 1 ("P1") writes
+ * its masked cross term q to msg (8·n, narrow 4·n; to prev), role 2 ("P2")
+ * likewise (to next). */
+static void msb_r1_send(int r, bool narrow, size_t n, const uint64_t *x0, const uint64_t *x1,
                         const uint64_t *W0, const uint64_t *W1, const uint64_t *Y0,
                         const uint64_t *Y1, uint64_t *G0, uint64_t *G1, uint64_t *Z, uint8_t *msg)
 {
     void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
         pr_use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
     if (r == 0) {
+        if (narrow) {
+            PR_OMP_FOR(n)
+            for (size_t j = 0; j < n; j++) {
+                uint64_t u = x0[j] + x1[j], w = unzip16(u & 0xFFFFFFFFu);
+                uint64_t y = (w & (w >> 16) & 0xFFFFu) | (((u >> 32) & 1) << 16);
+                Z[j] = w;
+                uint32_t wm = (uint32_t)(w ^ W0[j] ^ W1[j]);
+                uint64_t ym = y ^ Y0[j] ^ Y1[j];
+                memcpy(msg + 4 * j, &wm, 4);
+                memcpy(msg + 4 * n + 3 * j, &ym, 3);   /* little-endian: 17 bits */
+            }
+            return;
+        }
         unzip(n, x0, x1, Z);
         PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
@@ -113,45 +158,68 @@ static void msb_r1_send(int r, size_t n, const uint64_t *x0, const uint64_t *x1,
     }
     /* role 1: (W1, w2), σA = W1 slot 1; role 2: (w2, W0), σA = slot 0 of rand #1 */
     const bool r1 = r == 1;
-    unzip(n, r1 ? x1 : x0, NULL, Z);
+    const uint64_t *v = r1 ? x1 : x0;
+    if (narrow) {
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) Z[j] = unzip16(v[j] & 0xFFFFFFFFu);
+    } else {
+        unzip(n, v, NULL, Z);
+    }
     const uint64_t *wmine = r1 ? W0 : W1, *ymine = r1 ? Y0 : Y1;   /* a1 (r1) or a0 (r2) */
     const uint64_t *mask = r1 ? W1 : Y0;                           /* σA (r1) or σB (r2) */
     uint64_t *qmine = r1 ? G0 : G1;
+    const size_t qb = r1_q_bytes(narrow);
     PR_OMP_FOR(n)
     for (size_t j = 0; j < n; j++) {
-        qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
-        memcpy(msg + 8 * j, &qmine[j], 8);
+        uint64_t q = narrow ? (msb_T16(wmine[j], ymine[j], Z[j]) ^ mask[j]) & 0xFFFFFFFFu
+                            : msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
+        qmine[j] = q;
+        memcpy(msg + qb * j, &q, qb);
     }
 }
 
 /* The receiving half: role 0 takes q from next (→ G1) or prev (→ G0); roles
  * 1 and 2 take the index-2 shares w2, y2, form q2 and keep w2, y2 in the σ
  * slots (no longer needed once q2 is formed). */
-static void msb_r1_recv(int r, bool from_next, size_t n, uint64_t *W0, uint64_t *W1,
-                        uint64_t *Y0, uint64_t *Y1, uint64_t *G0, uint64_t *G1,
+static void msb_r1_recv(int r, bool narrow, bool from_next, size_t n, uint64_t *W0,
+                        uint64_t *W1, uint64_t *Y0, uint64_t *Y1, uint64_t *G0, uint64_t *G1,
                         const uint64_t *Z, const uint8_t *msg)
 {
     if (r == 0) {
-        memcpy(from_next ? G1 : G0, msg, 8 * n);
+        uint64_t *q = from_next ? G1 : G0;
+        if (!narrow) { memcpy(q, msg, 8 * n); return; }
+        for (size_t j = 0; j < n; j++) {
+            uint32_t v;
+            memcpy(&v, msg + 4 * j, 4);
+            q[j] = v;
+        }
         return;
     }
     const bool r1 = r == 1;
     uint64_t *sigA = r1 ? W1 : W0, *sigB = r1 ? Y1 : Y0, *q2 = r1 ? G1 : G0;
     PR_OMP_FOR(n)
     for (size_t j = 0; j < n; j++) {
-        uint64_t w2, y2 = ld5(msg + 8 * n + 5 * j);
-        memcpy(&w2, msg + 8 * j, 8);
-        q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
+        uint64_t w2 = 0, y2 = 0;
+        if (narrow) {
+            memcpy(&w2, msg + 4 * j, 4);
+            memcpy(&y2, msg + 4 * n + 3 * j, 3);
+            q2[j] = (msb_T16(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j]) & 0xFFFFFFFFu;
+        } else {
+            y2 = ld5(msg + 8 * n + 5 * j);
+            memcpy(&w2, msg + 8 * j, 8);
+            q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
+        }
         sigA[j] = w2;
         sigB[j] = y2;
     }
 }
 
-cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+static cc_status msb_core(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out)
 {
     size_t n = x->n;
-    pr_book_op(ctx, CC_OP_MSB, n, 0, ctx->party);
+    pr_book_op(ctx, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, n, 0, ctx->party);
     if (n == 0) return CC_OK;
+    const size_t wy = r1_wy_bytes(narrow), qb = r1_q_bytes(narrow);
     cc_status s = CC_OK;
     const int me = ctx->party;
     size_t lo[4], snd[2] = {0, 0}, rcv[2] = {0, 0};   /* [0]: next link, [1]: prev link */
@@ -160,9 +228,9 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     for (int t = 0; t < 3; t++) {
         size_t nt = lo[t + 1] - lo[t];
         role[t] = pr_mod3(me - t);
-        if (role[t] == 0) { snd[0] += 13 * nt; snd[1] += 13 * nt; rcv[0] += 8 * nt; rcv[1] += 8 * nt; }
-        if (role[t] == 1) { snd[1] += 8 * nt; rcv[1] += 13 * nt; }
-        if (role[t] == 2) { snd[0] += 8 * nt; rcv[0] += 13 * nt; }
+        if (role[t] == 0) { snd[0] += wy * nt; snd[1] += wy * nt; rcv[0] += qb * nt; rcv[1] += qb * nt; }
+        if (role[t] == 1) { snd[1] += qb * nt; rcv[1] += wy * nt; }
+        if (role[t] == 2) { snd[0] += qb * nt; rcv[0] += wy * nt; }
     }
     const size_t mw = (13 * n + 7) / 8;          /* words of one round-1 message buffer */
     const size_t kw = (n + 15) / 16 + 1;         /* words of a 4-bit packed level message */
@@ -188,11 +256,11 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
             if (nt == 0) continue;
             const int r = role[t];
             int d = r == 1 ? 1 : 0;              /* role 1 writes to the prev message */
-            msb_r1_send(r, nt, x->s[0] + a, x->s[1] + a, W0 + a, W1 + a, Y0 + a, Y1 + a,
+            msb_r1_send(r, narrow, nt, x->s[0] + a, x->s[1] + a, W0 + a, W1 + a, Y0 + a, Y1 + a,
                         G0 + a, G1 + a, Z + a, sm[d] + off[d]);
-            if (r == 0) memcpy(sm[1] + off[1], sm[0] + off[0], 13 * nt);
-            if (r == 0) { off[0] += 13 * nt; off[1] += 13 * nt; }
-            else off[d] += 8 * nt;
+            if (r == 0) memcpy(sm[1] + off[1], sm[0] + off[0], wy * nt);
+            if (r == 0) { off[0] += wy * nt; off[1] += wy * nt; }
+            else off[d] += qb * nt;
         }
         if (snd[0]) s = cc_net_send(ctx->net, CC_NEXT, sm[0], snd[0]);
         if (s == CC_OK && snd[1]) s = cc_net_send(ctx->net, CC_PREV, sm[1], snd[1]);
@@ -209,14 +277,17 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
             /* role 0 hears from both links; role 1 from prev, role 2 from next */
             for (int d = 0; d < 2; d++) {
                 if ((r == 1 && d == 0) || (r == 2 && d == 1)) continue;
-                msb_r1_recv(r, d == 0, nt, W0 + a, W1 + a, Y0 + a, Y1 + a, G0 + a, G1 + a,
+                msb_r1_recv(r, narrow, d == 0, nt, W0 + a, W1 + a, Y0 + a, Y1 + a, G0 + a, G1 + a,
                             Z + a, rm[d] + off[d]);
-                off[d] += (r == 0 ? 8 : 13) * nt;
+                off[d] += (r == 0 ? qb : wy) * nt;
             }
         }
     }
     /* Now every party has, for its slots k = 0, 1: Y_k and Q_k (Q in G0/G1).
-     * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0). */
+     * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0).  Narrow:
+     * the same on 16-bit halves, and the result bit is bit 32. */
+    const unsigned hb = narrow ? 16 : 32, topbit = narrow ? 32 : 63;
+    const uint64_t hm = (UINT64_C(1) << hb) - 1;
     {
         uint64_t *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
         for (int k = 0; k < 2; k++) {
@@ -226,11 +297,11 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
                 const int r = role[j < lo[1] ? 0 : j < lo[2] ? 1 : 2];
                 const bool idx2 = (r == 1 && k == 1) || (r == 2 && k == 0);
                 uint64_t q = Gk[j], y = Yk[j];
-                uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */
-                uint64_t v63 = idx2 ? (k == 1 ? x->s[1][j] : x->s[0][j]) >> 63 : 0;
-                Gk[j] = q & 0xFFFFFFFFu;
-                Pk[j] = (q >> 32) ^ (y & 0xFFFFFFFFu) ^ vv;
-                out->s[k][j] = ((y >> 32) & 1) ^ v63;
+                uint64_t vv = idx2 ? (Z[j] & (Z[j] >> hb) & hm) : 0;   /* vh ∧ vl */
+                uint64_t vtop = idx2 ? (x->s[k][j] >> topbit) & 1 : 0;
+                Gk[j] = q & hm;
+                Pk[j] = ((q >> hb) ^ y ^ vv) & hm;
+                out->s[k][j] = ((y >> hb) & 1) ^ vtop;
             }
         }
     }
@@ -238,7 +309,7 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     unsigned prev_m = 0;
     size_t wb_in = 0;
     int cur = 0;
-    for (unsigned m = 32; m >= 2; m /= 2) {
+    for (unsigned m = hb; m >= 2; m /= 2) {
         size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
         void **in = msg[cur ^ 1], **outm = msg[cur];
         level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
@@ -284,6 +355,11 @@ out:
     return s;
 }
 
+cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return msb_core(ctx, x, false, out);
+}
+
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
     CC_TRY(pr_check_n("msb", "output", out->n, x->n));
@@ -291,6 +367,15 @@ cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     cc_status s = pr_msb(ctx, x, out);
     pr_exit(ctx);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb");
+}
+
+cc_status cc_proto_msb_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("msb_narrow", "output", out->n, x->n));
+    pr_enter(ctx, "msb_narrow");
+    cc_status s = msb_core(ctx, x, true, out);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb_narrow");
 }
 
 /* Less-than = MSB(a − b), valid while |a − b| < 2^63. */
@@ -309,7 +394,7 @@ cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_
 }
 
 static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
-                                const uint64_t *cv, bool greater, cc_bshare *out,
+                                const uint64_t *cv, bool greater, bool narrow, cc_bshare *out,
                                 const char *op)
 {
     CC_TRY(pr_check_n(op, "output", out->n, a->n));
@@ -336,7 +421,7 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
             pr_add_public_plane(ctx, a->n, (uint64_t)0 - c, NULL, d.s[0], d.s[1]);
         }
     }
-    if (s == CC_OK) s = pr_msb(ctx, &d, out);
+    if (s == CC_OK) s = msb_core(ctx, &d, narrow, out);
     pr_exit(ctx);
     cc_ashare_free(&d);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", op);
@@ -344,18 +429,24 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
 
 cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, c, NULL, false, out, "lt_public");
+    return lt_public_impl(ctx, a, c, NULL, false, false, out, "lt_public");
 }
 
 cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                  cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, 0, c, false, out, "lt_public");
+    return lt_public_impl(ctx, a, 0, c, false, false, out, "lt_public");
+}
+
+cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                        cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, 0, c, false, true, out, "lt_public_narrow");
 }
 
 cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, c, NULL, true, out, "gt_public");
+    return lt_public_impl(ctx, a, c, NULL, true, false, out, "gt_public");
 }
 
 /* ---- equality (DESIGN.md §4: masked re-sharing + log-depth AND tree) ------------------------

@@ -49,8 +49,9 @@ MSB_LEVEL_BODY(size_t n, const unsigned m, const unsigned prev_m, const void *ri
 }
 
 /* The levels of the tree after the one-round first level (m = 64 → 32 is
- * done while re-sharing, see boolean.c): (m, prev_m, wire bytes in → out) =
- * (32, 0, – → 4), (16, 32, 4 → 2), (8, 16, 2 → 1), (4, 8, 1 → 1), (2, 4, 1 → 1). */
+ * done while re-sharing, see compare.c): (m, prev_m, wire bytes in → out) =
+ * (32, 0, – → 4), (16, 32, 4 → 2), (8, 16, 2 → 1), (4, 8, 1 → 1), (2, 4, 1 → 1);
+ * the narrow MSB starts at (16, 0, – → 2). */
 void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, const void *rin1,
                     size_t wb_in, uint64_t *G0, uint64_t *G1, const uint64_t *P0,
                     const uint64_t *P1, void *msg_out, size_t wb_out)
@@ -58,7 +59,10 @@ void MSB_LEVEL_NAME(size_t n, unsigned m, unsigned prev_m, const void *rin0, con
     (void)prev_m; (void)wb_in; (void)wb_out;
     switch (m) {
     case 32: MSB_LEVEL_BODY(n, 32, 0, rin0, rin1, 0, G0, G1, P0, P1, msg_out, 4); break;
-    case 16: MSB_LEVEL_BODY(n, 16, 32, rin0, rin1, 4, G0, G1, P0, P1, msg_out, 2); break;
+    case 16:   /* after round 1 of the narrow MSB (prev_m = 0) or after m = 32 */
+        if (prev_m == 0) MSB_LEVEL_BODY(n, 16, 0, rin0, rin1, 0, G0, G1, P0, P1, msg_out, 2);
+        else MSB_LEVEL_BODY(n, 16, 32, rin0, rin1, 4, G0, G1, P0, P1, msg_out, 2);
+        break;
     case 8: MSB_LEVEL_BODY(n, 8, 16, rin0, rin1, 2, G0, G1, P0, P1, msg_out, 1); break;
     case 4: MSB_LEVEL_BODY(n, 4, 8, rin0, rin1, 1, G0, G1, P0, P1, msg_out, 1); break;
     default: MSB_LEVEL_BODY(n, 2, 4, rin0, rin1, 1, G0, G1, P0, P1, msg_out, 1); break;

@@ -145,7 +145,7 @@ typedef enum cc_proto_op {
     CC_OP_REVEAL, CC_OP_REVEAL_TO, CC_OP_REVEAL_CLIENT,
     CC_OP_MUL, CC_OP_MATMUL, CC_OP_TRUNC, CC_OP_MUL_TRUNC, CC_OP_MATMUL_TRUNC,
     CC_OP_AND, CC_OP_A2B, CC_OP_MSB, CC_OP_EQ, CC_OP_B2A_BIT, CC_OP_MUX,
-    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS,
+    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS, CC_OP_MSB_NARROW,
     CC_OP_COUNT
 } cc_proto_op;
 const char *cc_proto_op_name(cc_proto_op op);
@@ -267,9 +267,18 @@ cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 /* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree whose
  * first level is computed while one party re-shares the sum of its two
  * shares; that role rotates over thirds of the elements (P_t on third t).
- * 6 rounds; 35 B/elem on the party's own third, 17 B/elem on the other two
- * (23 B/elem on average, the same for every party). */
+ * 6 rounds; 33.6 B/elem on the party's own third, 15.6 B/elem on the other
+ * two (21.6 B/elem on average, the same for every party). */
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+/* Narrow MSB for x known to lie in [-2^32, 2^32) (bit 32 of x; outside that
+ * range the result is unspecified): the carry tree runs over the 32 low bits
+ * (16 spans) instead of 63.  5 rounds; the re-sharer 2·7 B/elem in round 1,
+ * the others 4, then 2 + 1 + 1/2 + 1/8 B/elem for everyone; rotated like
+ * msb: 11 B/elem per party on average (msb: 21.6).  lt_public_vec_narrow is
+ * lt_public_vec through it (valid while |a - c| < 2^32). */
+cc_status cc_proto_msb_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                        cc_bshare *out);
 /* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
  * scalar / per-element vector; greater-than-public is lt with swapped sign. */
 cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);

@@ -554,6 +554,40 @@ static int body_bool(cc_proto *ctx)
         cc_ashare_free(&af);
         free(full);
 
+        /* narrow MSB / lt over [-2^32, 2^32): random values of every
+         * magnitude up to 2^32 plus the range's edges */
+        {
+            uint64_t *nv = calloc(n + 1, 8), *thr = calloc(n + 1, 8);
+            fill(1450 + n, n, 32, nv);
+            static const int64_t nedge[] = {0, -1, 1, INT64_C(1) << 31, -(INT64_C(1) << 31),
+                                            (INT64_C(1) << 32) - 1, -(INT64_C(1) << 32),
+                                            (INT64_C(1) << 31) - 1};
+            for (size_t j = 0; j < n && j < CC_ARRAY_LEN(nedge); j++) nv[j] = (uint64_t)nedge[j];
+            for (size_t j = 0; j < n; j++) {
+                if ((int64_t)nv[j] >= (INT64_C(1) << 32)) nv[j] = (INT64_C(1) << 32) - 1;
+                if ((int64_t)nv[j] < -(INT64_C(1) << 32)) nv[j] = (uint64_t)-(INT64_C(1) << 32);
+            }
+            cc_ashare an;
+            PT_TRY(pt_ashare(ctx, 57, nv, n, &an));
+            PT_TRY(cc_proto_msb_narrow(ctx, &an, &bc));
+            for (size_t j = 0; j < n; j++) w[j] = (int64_t)nv[j] < 0;
+            if (expect_b(ctx, "msb_narrow", &bc, w)) return 1;
+            /* thresholds within 2^31 of values within 2^31 */
+            for (size_t j = 0; j < n; j++) {
+                nv[j] = (uint64_t)((int64_t)nv[j] >> 1);
+                thr[j] = (uint64_t)(((int64_t)(nv[j] * 0x9E3779B97F4A7C15u) >> 33));
+                if (j % 5 == 0) thr[j] = nv[j];                 /* equal: not less */
+                if (j % 7 == 0) thr[j] = nv[j] + 1;             /* one above */
+            }
+            cc_ashare_free(&an);
+            PT_TRY(pt_ashare(ctx, 58, nv, n, &an));
+            PT_TRY(cc_proto_lt_public_vec_narrow(ctx, &an, thr, &bc));
+            for (size_t j = 0; j < n; j++) w[j] = (int64_t)nv[j] < (int64_t)thr[j];
+            if (expect_b(ctx, "lt_public_vec_narrow", &bc, w)) return 1;
+            cc_ashare_free(&an);
+            free(nv); free(thr);
+        }
+
         PT_TRY(cc_proto_lt(ctx, &a, &b, &bc));
         for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j];
         if (expect_b(ctx, "lt", &bc, w)) return 1;
