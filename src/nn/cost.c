@@ -11,7 +11,7 @@ typedef struct tally { uint64_t rounds, bytes; int party; } tally;
 static void op(tally *t, cc_proto_op o, size_t n)
 {
     int role = 0;
-    if (o == CC_OP_MSB || o == CC_OP_B2A_BIT) role = t->party;
+    if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_B2A_BIT) role = t->party;
     if (o == CC_OP_TRUNC || o == CC_OP_MUL_TRUNC) role = 1;
     cc_proto_cost c = cc_proto_op_cost(o, n, 0, role);
     t->rounds += c.rounds;
@@ -45,9 +45,9 @@ static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
     cc_pow_plan pt;
     cc_pow_plan_dense(sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out, false, &pt);
-    op(t, CC_OP_MSB, n);                 /* [x < 0] */
+    op(t, CC_OP_MSB_NARROW, n);          /* [x < 0] */
     mul_bit(t, n);                       /* [x < 0]·x */
-    op(t, CC_OP_MSB, 2 * n);             /* y < a, y < 3a */
+    op(t, CC_OP_MSB_NARROW, 2 * n);      /* y < a, y < 3a */
     op(t, CC_OP_MUL_TRUNC, n);           /* w */
     op(t, CC_OP_B2A_BIT, 2 * n);         /* the two indicators */
     op(t, CC_OP_MUL, n);                 /* t = w + b_out·(z - w) */

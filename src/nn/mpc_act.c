@@ -139,8 +139,11 @@ done:
  * z = (y-8)/4; only one of them is ever selected, so both are evaluated on
  * ONE variable t = [4 ≤ y < 12] ? z : w and its powers serve both pieces
  * (6 powers instead of 6 + 5):
- *   1. s = [x < 0] (msb), m = s·x (mul_bit), y = x - 2m     6 + 2 rounds
- *   2. y < a and y < 3a, one lt_public_vec batch of 2n      6 rounds
+ * Domain |x| < 2^(32-f) = 16384 (f = 18): x and y - c then lie in
+ * [-2^32, 2^32), so the comparisons use the 32-bit narrow MSB.
+ *   1. s = [x < 0] (narrow msb), m = s·x (mul_bit),
+ *      y = x - 2m                                           5 + 2 rounds
+ *   2. y < a and y < 3a, one narrow lt batch of 2n          5 rounds
  *   3. w = y·y >> (2f + 2a - vb) (mul_trunc)                2 rounds
  *   4. indicators b_in = [y < a], b_out = [y < 3a] XOR b_in
  *      to arithmetic (one b2a_bit batch of 2n)              1 round
@@ -151,11 +154,12 @@ done:
  *      relu(x)·2^vb + half + b_in·P_in + b_out·P_out as one
  *      sum of products truncated once by vb                 2 rounds
  * Unselected pieces and t itself may hold garbage for large y; a 0
- * indicator removes it exactly.  Declared per element (msb 23 B, b2a_bit
- * 10.7 B per party, rotated): msb (n) + mul_bit (n) + msb (2n) + mul_trunc
- * (n) + b2a_bit (2n) + mul (n) + mul_trunc (n, 2n, 2n) + mul_trunc (n):
- * 26 rounds, 23 + 18.7 + 46 + 16 + 21.3 + 8 + 80 + 16 = 229 B per party
- * (before: 301 B per party, P0 353 / P1, P2 275 B unrotated). */
+ * indicator removes it exactly.  Declared per element (narrow msb 11 B,
+ * b2a_bit 10.7 B per party, rotated): msb_narrow (n) + mul_bit (n) +
+ * msb_narrow (2n) + mul_trunc (n) + b2a_bit (2n) + mul (n) + mul_trunc (n,
+ * 2n, 2n) + mul_trunc (n): 24 rounds, 11 + 18.7 + 22 + 16 + 21.3 + 8 + 80
+ * + 16 = 193 B per party (before this design: 26 rounds, P0 353 / P1, P2
+ * 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
                               cc_ashare *out)
 {
@@ -189,20 +193,21 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
     if (s != CC_OK) goto done;
     for (unsigned k = 0; k <= deg; k++) t[k] = cc_ashare_slice(&tbuf, k * n, n);
 
-    /* 1. y = |x| = x - 2·[x < 0]·x, exact */
-    s = cc_proto_msb(p, x, &sign);
+    /* 1. y = |x| = x - 2·[x < 0]·x, exact.  The domain |x| < 2^(32-f)
+     * (16384 at f = 18) lets every comparison run on 32 bits (narrow msb) */
+    s = cc_proto_msb_narrow(p, x, &sign);
     if (s == CC_OK) s = cc_proto_mul_bit(p, &sign, x, &m);
     if (s != CC_OK) goto done;
     nn_copy(&y, x);
     nn_axpy(&y, (uint64_t)-2, &m);
 
-    /* 2. y < a, y < 3a in one batch */
+    /* 2. y < a, y < 3a in one batch (y < 2^32: narrow) */
     {
         cc_ashare r0 = cc_ashare_slice(&rep, 0, n), r1 = cc_ashare_slice(&rep, n, n);
         nn_copy(&r0, &y);
         nn_copy(&r1, &y);
         for (size_t i = 0; i < n; i++) { brk[i] = 1ull << (f + a); brk[n + i] = 3ull << (f + a); }
-        s = cc_proto_lt_public_vec(p, &rep, brk, &below);
+        s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);
         if (s != CC_OK) goto done;
     }
 
