@@ -45,18 +45,16 @@ static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
     cc_pow_plan pt;
     cc_pow_plan_dense(sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out, false, &pt);
-    op(t, CC_OP_MSB_NARROW, n);          /* [x < 0] */
-    mul_bit(t, n);                       /* [x < 0]·x */
-    op(t, CC_OP_MSB_NARROW, 2 * n);      /* y < a, y < 3a */
+    op(t, CC_OP_MSB_NARROW, 4 * n);      /* x vs ±a, ±3a */
     op(t, CC_OP_MUL_TRUNC, n);           /* w */
-    op(t, CC_OP_B2A_BIT, 2 * n);         /* the two indicators */
-    op(t, CC_OP_MUL, n);                 /* t = w + b_out·(z - w) */
+    op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
+    op(t, CC_OP_MUL, n);                 /* t: one sum of two products */
     for (unsigned lvl = 1; lvl <= pt.nlevels; lvl++) {
         size_t m = 0;
         for (unsigned k = 2; k <= pt.maxdeg; k++) m += pt.level[k] == lvl;
         op(t, CC_OP_MUL_TRUNC, m * n);
     }
-    op(t, CC_OP_MUL_TRUNC, n);           /* relu + Σ b·piece, one truncation */
+    op(t, CC_OP_MUL_TRUNC, n);           /* Σ b·piece, one truncation */
 }
 
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)

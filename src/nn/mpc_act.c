@@ -133,111 +133,110 @@ done:
     return s;
 }
 
-/* Precise SiLU through y = |x| (cc_silu_abs in nn_impl.h; PUMA §4.1 style
- * piecewise polynomials, our pieces and fits — docs/APPROXIMATIONS.md).
- * The inner piece is a polynomial in w = (y/4)^2, the outer one in
- * z = (y-8)/4; only one of them is ever selected, so both are evaluated on
- * ONE variable t = [4 ≤ y < 12] ? z : w and its powers serve both pieces
- * (6 powers instead of 6 + 5):
- * Domain |x| < 2^(32-f) = 16384 (f = 18): x and y - c then lie in
- * [-2^32, 2^32), so the comparisons use the 32-bit narrow MSB.
- *   1. s = [x < 0] (narrow msb), m = s·x (mul_bit),
- *      y = x - 2m                                           5 + 2 rounds
- *   2. y < a and y < 3a, one narrow lt batch of 2n          5 rounds
- *   3. w = y·y >> (2f + 2a - vb) (mul_trunc)                2 rounds
- *   4. indicators b_in = [y < a], b_out = [y < 3a] XOR b_in
- *      to arithmetic (one b2a_bit batch of 2n)              1 round
- *   5. t = w + b_out·(z - w) (mul; z = (y-2a) << (vb-f-a)
- *      is exact) — t = z on the outer piece, w elsewhere    1 round
- *   6. t^2..t^6 level by level (mul_trunc, shift vb)        6 rounds
- *   7. at f + vb bits: P_in(t) - y/2 and P_out(t); then
- *      relu(x)·2^vb + half + b_in·P_in + b_out·P_out as one
- *      sum of products truncated once by vb                 2 rounds
- * Unselected pieces and t itself may hold garbage for large y; a 0
- * indicator removes it exactly.  Declared per element (narrow msb 11 B,
- * b2a_bit 10.7 B per party, rotated): msb_narrow (n) + mul_bit (n) +
- * msb_narrow (2n) + mul_trunc (n) + b2a_bit (2n) + mul (n) + mul_trunc (n,
- * 2n, 2n) + mul_trunc (n): 24 rounds, 11 + 18.7 + 22 + 16 + 21.3 + 8 + 80
- * + 16 = 193 B per party (before this design: 26 rounds, P0 353 / P1, P2
- * 275 B). */
+/* Precise SiLU (cc_silu_abs in nn_impl.h; PUMA §4.1 style piecewise
+ * polynomials, our pieces and fits — docs/APPROXIMATIONS.md).  The model
+ * (ref_act.c) is written in y = |x|: SiLU = relu(x) + [y < a]·(P_in(w) - y/2)
+ * + [a ≤ y < 3a]·P_out(z), w = (y/a)^2, z = (y - 2a)/a.  The MPC computes
+ * the same integers with every comparison on x itself, so no step waits
+ * for |x|:
+ *   - with A = a at f bits, c1 = [x ≤ -3A], c2 = [x ≤ -A], c3 = [x < A],
+ *     c4 = [x < 3A] (monotone): b_in = c3 - c2, b_op = c4 - c3 (outer,
+ *     x > 0), b_on = c2 - c1 (outer, x < 0), b_pf = 1 - c3 = [x ≥ A];
+ *   - on the inner piece relu(x) - y/2 = x/2, elsewhere relu(x) = b_pf·x,
+ *     and y = x on b_op, -x on b_on; so
+ *     SiLU·2^vb = b_in·(x·2^(vb-1) + P_in) + b_out·P_out + b_pf·x·2^vb,
+ *     a sum of bit × value products;
+ *   - both pieces run on ONE variable t = w + b_op·(z+ - w) + b_on·(z- - w)
+ *     (z± = (±x - 2A) << (vb - f - a), exact): t = z on the outer piece,
+ *     w elsewhere, and t^2..t^6 serve both pieces (6 powers, not 10).
+ * Steps:
+ *   1. c1..c4, one narrow (32-bit) lt batch of 4n           5 rounds
+ *   2. w = x·x >> (2f + 2a - vb) (mul_trunc)                2 rounds
+ *   3. c1..c4 to arithmetic (one b2a_bit batch of 4n)       1 round
+ *   4. t (one mul_sum of two products)                      1 round
+ *   5. t^2..t^6 level by level (mul_trunc, shift vb)        6 rounds
+ *   6. the three products + half an ulp, one
+ *      mul_sum_trunc by vb                                  2 rounds
+ * Domain: |x - c| < 2^32 for the thresholds c, i.e. |x| < 2^(32-f) - 3a
+ * (16372 at f = 18, a = 4).  Unselected pieces and t itself (|x| ≥ 3a) may
+ * hold garbage; a 0 indicator removes it exactly.  Declared per element
+ * and party (narrow msb 11 B, b2a_bit 10.7 B, rotated): 44 + 16 + 42.7 + 8
+ * + 80 + 16 = 206.7 B, 17 rounds (before issue 11: 26 rounds, P0 353 /
+ * P1, P2 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
                               cc_ashare *out)
 {
     const size_t n = x->n;
     const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
     const unsigned deg = sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out;
+    const uint64_t A = 1ull << (f + a);
     cc_pow_plan pt;
     cc_pow_plan_dense(deg, false, &pt);
 
-    cc_ashare m = { 0 }, y = { 0 }, rep = { 0 }, tbuf = { 0 }, d = { 0 };
-    cc_ashare lhs = { 0 }, rhs = { 0 }, prod = { 0 }, acc = { 0 }, bits = { 0 };
-    cc_bshare sign = { 0 }, below = { 0 }, ind = { 0 };
+    cc_ashare rep = { 0 }, tbuf = { 0 }, fac = { 0 }, val = { 0 }, half = { 0 };
+    cc_ashare lhs = { 0 }, rhs = { 0 }, prod = { 0 }, C = { 0 };
+    cc_bshare below = { 0 };
     uint64_t *brk = NULL;
     cc_ashare t[CC_PW_MAXDEG + 1];
     memset(t, 0, sizeof t);
 
-    cc_status s = nn_ash_alloc_raw(&m, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&y, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&rep, 2 * n);
+    cc_status s = nn_ash_alloc_raw(&rep, 4 * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&tbuf, (deg + 1) * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&d, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&fac, 3 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&val, 3 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&half, n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&lhs, deg * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&rhs, deg * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&prod, deg * n);
-    if (s == CC_OK) s = nn_ash_alloc(&acc, 2 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&bits, 2 * n);
-    if (s == CC_OK) s = nn_bsh_alloc(&sign, n);
-    if (s == CC_OK) s = nn_bsh_alloc(&below, 2 * n);
-    if (s == CC_OK) s = nn_bsh_alloc(&ind, 2 * n);
-    if (s == CC_OK && !(brk = cc_alloc(2 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK) s = nn_ash_alloc_raw(&C, 4 * n);
+    if (s == CC_OK) s = nn_bsh_alloc(&below, 4 * n);
+    if (s == CC_OK && !(brk = cc_alloc(4 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     for (unsigned k = 0; k <= deg; k++) t[k] = cc_ashare_slice(&tbuf, k * n, n);
+    cc_ashare C1 = cc_ashare_slice(&C, 0, n), C2 = cc_ashare_slice(&C, n, n);
+    cc_ashare C3 = cc_ashare_slice(&C, 2 * n, n), C4 = cc_ashare_slice(&C, 3 * n, n);
 
-    /* 1. y = |x| = x - 2·[x < 0]·x, exact.  The domain |x| < 2^(32-f)
-     * (16384 at f = 18) lets every comparison run on 32 bits (narrow msb) */
-    s = cc_proto_msb_narrow(p, x, &sign);
-    if (s == CC_OK) s = cc_proto_mul_bit(p, &sign, x, &m);
-    if (s != CC_OK) goto done;
-    nn_copy(&y, x);
-    nn_axpy(&y, (uint64_t)-2, &m);
-
-    /* 2. y < a, y < 3a in one batch (y < 2^32: narrow) */
+    /* 1. c1..c4: x < -3A + 1, x < -A + 1, x < A, x < 3A (x - c within 2^32) */
     {
-        cc_ashare r0 = cc_ashare_slice(&rep, 0, n), r1 = cc_ashare_slice(&rep, n, n);
-        nn_copy(&r0, &y);
-        nn_copy(&r1, &y);
-        for (size_t i = 0; i < n; i++) { brk[i] = 1ull << (f + a); brk[n + i] = 3ull << (f + a); }
+        const uint64_t thr[4] = { 1 - 3 * A, 1 - A, A, 3 * A };
+        for (unsigned q = 0; q < 4; q++) {
+            cc_ashare r = cc_ashare_slice(&rep, q * n, n);
+            nn_copy(&r, x);
+            for (size_t i = 0; i < n; i++) brk[q * n + i] = thr[q];
+        }
         s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);
         if (s != CC_OK) goto done;
     }
 
-    /* 3. w at vb bits */
-    s = cc_proto_mul_trunc(p, &y, &y, shift, &t[1]);
+    /* 2. w at vb bits (x^2 = y^2) */
+    s = cc_proto_mul_trunc(p, x, x, shift, &t[1]);
     if (s != CC_OK) goto done;
 
-    /* 4. indicators, arithmetic: bits = [b_in | b_out] */
+    /* 3. the four bits, arithmetic */
+    s = cc_proto_b2a_bit(p, &below, &C);
+    if (s != CC_OK) goto done;
+
+    /* 4. t = w + b_op·(z+ - w) + b_on·(z- - w); fac = [b_op | b_on],
+     *    val = [z+ - w | z- - w] */
     {
-        cc_bshare b_in = cc_bshare_slice(&below, 0, n), b_out = cc_bshare_slice(&below, n, n);
-        cc_bshare i0 = cc_bshare_slice(&ind, 0, n), i1 = cc_bshare_slice(&ind, n, n);
-        s = cc_proto_xor_public(p, &b_in, 0, &i0);
-        if (s == CC_OK) s = cc_proto_xor(p, &b_out, &b_in, &i1);
-        if (s == CC_OK) s = cc_proto_b2a_bit(p, &ind, &bits);
+        cc_ashare bop = cc_ashare_slice(&fac, 0, n), bon = cc_ashare_slice(&fac, n, n);
+        cc_ashare dp = cc_ashare_slice(&val, 0, n), dn = cc_ashare_slice(&val, n, n);
+        nn_copy(&bop, &C4); nn_axpy(&bop, (uint64_t)-1, &C3);
+        nn_copy(&bon, &C2); nn_axpy(&bon, (uint64_t)-1, &C1);
+        s = cc_proto_add_public(p, x, (uint64_t)0 - 2 * A, &dp);          /* x - 2A */
+        if (s == CC_OK) s = cc_proto_neg(p, x, &dn);
+        if (s == CC_OK) s = cc_proto_add_public(p, &dn, (uint64_t)0 - 2 * A, &dn);   /* -x - 2A */
+        if (s != CC_OK) goto done;
+        nn_shl(&dp, &dp, vb - f - a);
+        nn_shl(&dn, &dn, vb - f - a);
+        nn_axpy(&dp, (uint64_t)-1, &t[1]);
+        nn_axpy(&dn, (uint64_t)-1, &t[1]);
+        cc_ashare F = cc_ashare_slice(&fac, 0, 2 * n), V = cc_ashare_slice(&val, 0, 2 * n);
+        s = cc_proto_mul_sum(p, 2, &F, &V, &t[1], &t[1]);
         if (s != CC_OK) goto done;
     }
 
-    /* 5. t = w + b_out·(z - w); z = (y - 2a) at f + a bits, shifted to vb */
-    {
-        cc_ashare b_out = cc_ashare_slice(&bits, n, n);
-        s = cc_proto_add_public(p, &y, -(2ull << (f + a)), &d);
-        if (s != CC_OK) goto done;
-        nn_shl(&d, &d, vb - f - a);
-        nn_axpy(&d, (uint64_t)-1, &t[1]);
-        s = cc_proto_mul(p, &b_out, &d, &d);
-        if (s != CC_OK) goto done;
-        nn_axpy(&t[1], 1, &d);
-    }
-
-    /* 6. t^2..t^deg, one batch per level */
+    /* 5. t^2..t^deg, one batch per level */
     for (unsigned lvl = 1; lvl <= pt.nlevels; lvl++) {
         cc_ashare *dst[CC_PW_MAXDEG];
         unsigned q = 0;
@@ -258,25 +257,33 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
         }
     }
 
-    /* 7. pieces at f + vb bits; relu(x) + half + Σ b·piece, one truncation */
+    /* 6. fac = [b_in | b_out | b_pf], val = [x/2 + P_in | P_out | x] at
+     *    f + vb bits; Σ fac·val + half, one truncation by vb */
     {
-        cc_ashare inner = cc_ashare_slice(&acc, 0, n), outer = cc_ashare_slice(&acc, n, n);
-        s = cc_proto_add_public(p, &inner, cc_nn_enc(sa->c_in[0], f) << vb, &inner);
-        nn_axpy(&inner, (uint64_t)-(1ull << (vb - 1)), &y);
+        cc_ashare bin = cc_ashare_slice(&fac, 0, n), bout = cc_ashare_slice(&fac, n, n);
+        cc_ashare bpf = cc_ashare_slice(&fac, 2 * n, n);
+        cc_ashare inner = cc_ashare_slice(&val, 0, n), outer = cc_ashare_slice(&val, n, n);
+        cc_ashare far = cc_ashare_slice(&val, 2 * n, n);
+        nn_copy(&bin, &C3); nn_axpy(&bin, (uint64_t)-1, &C2);
+        nn_copy(&bout, &C4); nn_axpy(&bout, (uint64_t)-1, &C3);
+        nn_axpy(&bout, 1, &C2); nn_axpy(&bout, (uint64_t)-1, &C1);
+        s = cc_proto_neg(p, &C3, &bpf);
+        if (s == CC_OK) s = cc_proto_add_public(p, &bpf, 1, &bpf);
+        nn_shl(&inner, x, vb - 1);
+        if (s == CC_OK) s = cc_proto_add_public(p, &inner, cc_nn_enc(sa->c_in[0], f) << vb, &inner);
         for (unsigned k = 1; k <= sa->deg_in; k++) nn_axpy(&inner, cc_nn_enc(sa->c_in[k], f), &t[k]);
+        memset(outer.s[0], 0, 8 * n);
+        memset(outer.s[1], 0, 8 * n);
         if (s == CC_OK) s = cc_proto_add_public(p, &outer, cc_nn_enc(sa->c_out[0], f) << vb, &outer);
         for (unsigned k = 1; k <= sa->deg_out; k++) nn_axpy(&outer, cc_nn_enc(sa->c_out[k], f), &t[k]);
-        cc_ashare total = cc_ashare_slice(&y, 0, n);   /* y is no longer needed */
-        nn_shl(&total, x, vb);
-        nn_axpy(&total, (uint64_t)-(1ull << vb), &m);
-        if (s == CC_OK) s = cc_proto_add_public(p, &total, 1ull << (vb - 1), &total);
-        if (s == CC_OK) s = cc_proto_mul_sum_trunc(p, 2, &bits, &acc, &total, vb, out);
+        nn_shl(&far, x, vb);
+        if (s == CC_OK) s = cc_proto_add_public(p, &half, 1ull << (vb - 1), &half);
+        if (s == CC_OK) s = cc_proto_mul_sum_trunc(p, 3, &fac, &val, &half, vb, out);
     }
 done:
-    nn_ash_free(&m); nn_ash_free(&y); nn_ash_free(&rep); nn_ash_free(&tbuf);
-    nn_ash_free(&d); nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
-    nn_ash_free(&acc); nn_ash_free(&bits);
-    nn_bsh_free(&sign); nn_bsh_free(&below); nn_bsh_free(&ind);
+    nn_ash_free(&rep); nn_ash_free(&tbuf); nn_ash_free(&fac); nn_ash_free(&val);
+    nn_ash_free(&half); nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
+    nn_ash_free(&C); nn_bsh_free(&below);
     cc_free(brk);
     return s;
 }

@@ -238,6 +238,10 @@ cc_status cc_proto_mul_trunc(cc_proto *ctx, const cc_ashare *a, const cc_ashare 
 cc_status cc_proto_mul_sum_trunc(cc_proto *ctx, size_t terms, const cc_ashare *a,
                                  const cc_ashare *b, const cc_ashare *c, unsigned d,
                                  cc_ashare *out);
+/* The same without truncation: out = Σ_k a_k ⊙ b_k + c, re-shared once —
+ * the cost of one mul of n elements (1 round, 64 bits/elem). */
+cc_status cc_proto_mul_sum(cc_proto *ctx, size_t terms, const cc_ashare *a, const cc_ashare *b,
+                           const cc_ashare *c, cc_ashare *out);
 cc_status cc_proto_mul_fxp(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
 cc_status cc_proto_square_fxp(cc_proto *ctx, const cc_ashare *a, cc_ashare *out);
 cc_status cc_proto_matmul_fxp(cc_proto *ctx, size_t batch, size_t M, size_t N, size_t K,

@@ -396,6 +396,14 @@ static int body_trunc(cc_proto *ctx)
                 PT_TRY(cc_proto_mul_sum_trunc(ctx, 3, &L, &R, &A5, d, &c));
                 if (check_trunc("mul_sum_trunc", &c, w, ctx)) return 1;
             }
+            {
+                /* untruncated: exact */
+                uint64_t *ex = calloc(n + 1, 8);
+                for (size_t j = 0; j < n; j++) ex[j] = u[j] * v[j] + v[j] * v[j] + u[j] * u[j] + 5 * u[j];
+                PT_TRY(cc_proto_mul_sum(ctx, 3, &L, &R, &A5, &c));
+                if (expect_a(ctx, "mul_sum", &c, ex)) return 1;
+                free(ex);
+            }
             for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(u[j] * v[j]), F);
             cc_ashare L1 = cc_ashare_slice(&L, 0, n), R1 = cc_ashare_slice(&R, 0, n);
             PT_TRY(cc_proto_mul_sum_trunc(ctx, 1, &L1, &R1, NULL, F, &c));
