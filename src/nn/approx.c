@@ -104,8 +104,15 @@ const cc_approx_set *cc_nn_set(const cc_nn_cfg *cfg)
     return NULL;
 }
 
-/* v^k for k ≥ 2 as the product of the two most balanced lower powers: depth
- * ⌈log2 k⌉, so all powers of one level go out in one batched round. */
+static unsigned ceil_log2(size_t n)
+{
+    unsigned lg = 0;
+    while (((size_t)1 << lg) < n) lg++;
+    return lg;
+}
+
+/* v^k for k ≥ 2 as the product of two lower powers at depth ⌈log2 k⌉, so
+ * all powers of one level go out in one batched round. */
 void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan)
 {
     memset(plan, 0, sizeof *plan);
@@ -116,11 +123,21 @@ void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan)
             if (sg->c[k] != 0.0) plan->need[k] = true;
         if (sg->deg > plan->maxdeg) plan->maxdeg = sg->deg;
     }
+    /* v^k = v^i · v^(k-i) at the least depth ⌈log2 k⌉, choosing among the
+     * splits of that depth the one that adds the fewest powers nobody needs
+     * yet (PUMA SiLU: v^6 = v^2·v^4 rather than v^3·v^3 saves v^3), the most
+     * balanced on ties. */
     for (unsigned k = plan->maxdeg; k >= 2; k--) {
         if (!plan->need[k]) continue;
-        plan->lhs[k] = k / 2;
-        plan->rhs[k] = k - k / 2;
-        plan->need[k / 2] = plan->need[k - k / 2] = true;
+        unsigned best = k / 2, best_new = 3;
+        for (unsigned i = k / 2; i >= 1; i--) {
+            if (ceil_log2(k - i) + 1 > ceil_log2(k)) break;
+            unsigned fresh = !plan->need[i] + (i != k - i && !plan->need[k - i]);
+            if (fresh < best_new) { best = i; best_new = fresh; }
+        }
+        plan->lhs[k] = best;
+        plan->rhs[k] = k - best;
+        plan->need[best] = plan->need[k - best] = true;
     }
     plan->need[1] = plan->maxdeg >= 1;
     plan->level[1] = 0;
@@ -195,13 +212,6 @@ uint64_t cc_norm_eval(const uint64_t *delta, unsigned L, uint64_t x)
     for (unsigned i = 0; i < L; i++)
         if ((int64_t)(x - (1ull << i)) >= 0) acc += delta[i];
     return acc;
-}
-
-static unsigned ceil_log2(size_t n)
-{
-    unsigned lg = 0;
-    while (((size_t)1 << lg) < n) lg++;
-    return lg;
 }
 
 void cc_rowmean_plan_make(size_t n, cc_rowmean_plan *rp)

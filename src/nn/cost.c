@@ -11,7 +11,7 @@ typedef struct tally { uint64_t rounds, bytes; int party; } tally;
 static void op(tally *t, cc_proto_op o, size_t n)
 {
     int role = 0;
-    if (o == CC_OP_MSB || o == CC_OP_B2A_BIT) role = t->party;
+    if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_B2A_BIT) role = t->party;
     if (o == CC_OP_TRUNC || o == CC_OP_MUL_TRUNC) role = 1;
     cc_proto_cost c = cc_proto_op_cost(o, n, 0, role);
     t->rounds += c.rounds;
@@ -36,29 +36,25 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
         for (unsigned k = 2; k <= plan.maxdeg; k++) m += plan.need[k] && plan.level[k] == lvl;
         op(t, CC_OP_MUL_TRUNC, m * n);
     }
-    mul_bit(t, nseg * n);
-    op(t, CC_OP_TRUNC, n);
+    op(t, CC_OP_B2A_BIT, nseg * n);
+    op(t, CC_OP_MUL_TRUNC, n);           /* Σ_s b_s·piece_s, one truncation */
 }
 
 /* silu_abs_mpc (mpc_act.c), op for op */
 static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
-    cc_pow_plan pw, pz;
-    cc_pow_plan_dense(sa->deg_in, false, &pw);
-    cc_pow_plan_dense(sa->deg_out, true, &pz);
-    unsigned nlevels = pw.nlevels > pz.nlevels ? pw.nlevels : pz.nlevels;
-    op(t, CC_OP_MSB, n);                 /* [x < 0] */
-    mul_bit(t, n);                       /* [x < 0]·x */
-    op(t, CC_OP_MSB, 2 * n);             /* y < a, y < 3a */
-    op(t, CC_OP_MUL_TRUNC, 2 * n);       /* w, z^2 */
-    for (unsigned lvl = 1; lvl <= nlevels; lvl++) {
+    cc_pow_plan pt;
+    cc_pow_plan_dense(sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out, false, &pt);
+    op(t, CC_OP_MSB_NARROW, 4 * n);      /* x vs ±a, ±3a */
+    op(t, CC_OP_MUL_TRUNC, n);           /* w */
+    op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
+    op(t, CC_OP_MUL, n);                 /* t: one sum of two products */
+    for (unsigned lvl = 1; lvl <= pt.nlevels; lvl++) {
         size_t m = 0;
-        for (unsigned k = 2; k <= pw.maxdeg; k++) m += pw.level[k] == lvl;
-        for (unsigned k = 2; k <= pz.maxdeg; k++) m += pz.level[k] == lvl;
+        for (unsigned k = 2; k <= pt.maxdeg; k++) m += pt.level[k] == lvl;
         op(t, CC_OP_MUL_TRUNC, m * n);
     }
-    mul_bit(t, 2 * n);                   /* select the two pieces */
-    op(t, CC_OP_TRUNC, n);
+    op(t, CC_OP_MUL_TRUNC, n);           /* Σ b·piece, one truncation */
 }
 
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)

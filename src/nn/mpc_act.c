@@ -7,15 +7,19 @@
  *      (⌈log2 D⌉ levels, + 1 for the precise variable w = (x/a)^2)  2 rounds each
  *   3. each segment accumulated locally at f + var bits (public
  *      coefficients times powers, no truncation yet)
- *   4. segment indicators b_s XOR b_{s-1} (local), one mul_bit
- *      batch for the non-zero segments                              2 rounds
- *   5. one truncation of the selected sum                           2 rounds
+ *   4. segment indicators b_s XOR b_{s-1} (local), one b2a_bit
+ *      batch for the non-zero segments                              1 round
+ *   5. Σ_s b_s·piece_s as one sum of products truncated once
+ *      (cc_proto_mul_sum_trunc: the products' 3-out-of-3 terms add
+ *      up locally, no re-share per segment)                         2 rounds
  * Declared cost per element, in proto ops: B·msb + (#powers)·mul_trunc +
- * (#segments)·mul_bit + trunc.  With proto's costs at the time of writing
- * (msb 6 rounds, P0 35 B / P1,P2 17 B; mul_trunc 16 B; mul_bit 24 / 16 B;
- * trunc 16 B): PUMA GeLU/SiLU 16 rounds, P0 257 B, P1/P2 179 B; precise
- * GeLU 18 rounds, 230 / 178 B.  The network layer measures 1–3 rounds fewer
- * (adjacent ops share rounds).  The precise SiLU has its own evaluation
+ * (#segments)·b2a_bit + mul_trunc.  With proto's costs at the time of
+ * writing (msb 6 rounds, 23 B per party; mul_trunc 16 B; b2a_bit 10.7 B per
+ * party): PUMA GeLU/SiLU 15 rounds, 69 + 64 + 32 + 16 = 181 B (GeLU; SiLU
+ * has 3 powers: 165 B); precise GeLU 17 rounds, 46 + 96 + 21.3 + 16 =
+ * 179.3 B.  (Before: mul_bit per segment then a truncation, 8 B more per
+ * segment and one more round.)  The network layer measures 1–3 rounds
+ * fewer (adjacent ops share rounds).  The precise SiLU has its own evaluation
  * through |x| (silu_abs_mpc below).
  * MPC truncation is floor or one below, so outputs match cc_nnref_* within a
  * few ulps (the test derives the bound per function). */
@@ -117,17 +121,10 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
     }
     if (s != CC_OK) goto done;
 
-    /* 5. select (one batch), sum, truncate once */
-    s = cc_proto_mul_bit(p, &ind, &acc, &sel);
-    if (s != CC_OK) goto done;
-    {
-        cc_ashare total = cc_ashare_slice(&sel, 0, n);
-        for (unsigned j = 1; j < nseg; j++) {
-            cc_ashare part = cc_ashare_slice(&sel, j * n, n);
-            nn_axpy(&total, 1, &part);
-        }
-        s = cc_proto_trunc(p, &total, vb, out);
-    }
+    /* 5. indicators to arithmetic (one batch), then Σ_s b_s·piece_s truncated
+     * once: the products never need their own re-share */
+    s = cc_proto_b2a_bit(p, &ind, &sel);
+    if (s == CC_OK) s = cc_proto_mul_sum_trunc(p, nseg, &sel, &acc, NULL, vb, out);
 done:
     nn_ash_free(&rep); nn_ash_free(&powbuf); nn_ash_free(&lhs);
     nn_ash_free(&rhs); nn_ash_free(&prod); nn_ash_free(&acc);
@@ -136,103 +133,119 @@ done:
     return s;
 }
 
-/* Precise SiLU through y = |x| (cc_silu_abs in nn_impl.h; PUMA §4.1 style
- * piecewise polynomials, our pieces and fits — docs/APPROXIMATIONS.md):
- *   1. s = [x < 0] (msb), m = s·x (mul_bit), y = x - 2m     6 + 2 rounds
- *   2. y < a and y < 3a, one lt_public_vec batch of 2n      6 rounds
- *   3. [w | z^2] = [y | y-2a]·[y | y-2a] >> (2f + 2a - vb)  2 rounds
- *      (y - 2a at f bits is z at f + a bits), z = (y-2a) << (vb-f-a)
- *   4. remaining powers level by level, w- and z-powers of one level in
- *      one mul_trunc (shift vb): 3 levels for degree 6 / 5  6 rounds
- *   5. locally at f + vb bits: P_in - y/2 and P_out; indicators [y < a]
- *      and [y < 3a] XOR [y < a]; one mul_bit batch of 2n    2 rounds
- *   6. relu(x) = x - m, shifted, plus the selected pieces and half an ulp,
- *      truncated once by vb                                 2 rounds
- * Declared per element: msb + mul_bit (n) + msb (2n) + mul_trunc (2n) +
- * mul_trunc (3n, 3n, 2n) + mul_bit (2n) + trunc (n): 26 rounds, P0
- * 35 + 24 + 70 + 160 + 48 + 16 = 353 B, P1/P2 17 + 16 + 34 + 160 + 32 + 16
- * = 275 B (PUMA SiLU: 257 / 179 B). */
+/* Precise SiLU (cc_silu_abs in nn_impl.h; PUMA §4.1 style piecewise
+ * polynomials, our pieces and fits — docs/APPROXIMATIONS.md).  The model
+ * (ref_act.c) is written in y = |x|: SiLU = relu(x) + [y < a]·(P_in(w) - y/2)
+ * + [a ≤ y < 3a]·P_out(z), w = (y/a)^2, z = (y - 2a)/a.  The MPC computes
+ * the same integers with every comparison on x itself, so no step waits
+ * for |x|:
+ *   - with A = a at f bits, c1 = [x ≤ -3A], c2 = [x ≤ -A], c3 = [x < A],
+ *     c4 = [x < 3A] (monotone): b_in = c3 - c2, b_op = c4 - c3 (outer,
+ *     x > 0), b_on = c2 - c1 (outer, x < 0), b_pf = 1 - c3 = [x ≥ A];
+ *   - on the inner piece relu(x) - y/2 = x/2, elsewhere relu(x) = b_pf·x,
+ *     and y = x on b_op, -x on b_on; so
+ *     SiLU·2^vb = b_in·(x·2^(vb-1) + P_in) + b_out·P_out + b_pf·x·2^vb,
+ *     a sum of bit × value products;
+ *   - both pieces run on ONE variable t = w + b_op·(z+ - w) + b_on·(z- - w)
+ *     (z± = (±x - 2A) << (vb - f - a), exact): t = z on the outer piece,
+ *     w elsewhere, and t^2..t^6 serve both pieces (6 powers, not 10).
+ * Steps:
+ *   1. c1..c4, one narrow (32-bit) lt batch of 4n           5 rounds
+ *   2. w = x·x >> (2f + 2a - vb) (mul_trunc)                2 rounds
+ *   3. c1..c4 to arithmetic (one b2a_bit batch of 4n)       1 round
+ *   4. t (one mul_sum of two products)                      1 round
+ *   5. t^2..t^6 level by level (mul_trunc, shift vb)        6 rounds
+ *   6. the three products + half an ulp, one
+ *      mul_sum_trunc by vb                                  2 rounds
+ * Domain: |x - c| < 2^32 for the thresholds c, i.e. |x| < 2^(32-f) - 3a
+ * (16372 at f = 18, a = 4).  Unselected pieces and t itself (|x| ≥ 3a) may
+ * hold garbage; a 0 indicator removes it exactly.  Declared per element
+ * and party (narrow msb 11 B, b2a_bit 10.7 B, rotated): 44 + 16 + 42.7 + 8
+ * + 80 + 16 = 206.7 B, 17 rounds (before issue 11: 26 rounds, P0 353 /
+ * P1, P2 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
                               cc_ashare *out)
 {
     const size_t n = x->n;
     const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
-    cc_pow_plan pw, pz;
-    cc_pow_plan_dense(sa->deg_in, false, &pw);
-    cc_pow_plan_dense(sa->deg_out, true, &pz);
-    const unsigned nlevels = pw.nlevels > pz.nlevels ? pw.nlevels : pz.nlevels;
+    const unsigned deg = sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out;
+    const uint64_t A = 1ull << (f + a);
+    cc_pow_plan pt;
+    cc_pow_plan_dense(deg, false, &pt);
 
-    cc_ashare m = { 0 }, y = { 0 }, rep = { 0 }, sq = { 0 }, wbuf = { 0 }, zbuf = { 0 };
-    cc_ashare lhs = { 0 }, rhs = { 0 }, prod = { 0 }, acc = { 0 }, sel = { 0 };
-    cc_bshare sign = { 0 }, below = { 0 }, ind = { 0 };
+    cc_ashare rep = { 0 }, tbuf = { 0 }, fac = { 0 }, val = { 0 }, half = { 0 };
+    cc_ashare lhs = { 0 }, rhs = { 0 }, prod = { 0 }, C = { 0 };
+    cc_bshare below = { 0 };
     uint64_t *brk = NULL;
-    cc_ashare w[CC_PW_MAXDEG + 1], z[CC_PW_MAXDEG + 1];
-    memset(w, 0, sizeof w);
-    memset(z, 0, sizeof z);
+    cc_ashare t[CC_PW_MAXDEG + 1];
+    memset(t, 0, sizeof t);
 
-    cc_status s = nn_ash_alloc_raw(&m, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&y, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&rep, 2 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&sq, 2 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&wbuf, (sa->deg_in + 1) * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&zbuf, (sa->deg_out + 1) * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&lhs, (sa->deg_in + sa->deg_out) * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&rhs, (sa->deg_in + sa->deg_out) * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&prod, (sa->deg_in + sa->deg_out) * n);
-    if (s == CC_OK) s = nn_ash_alloc(&acc, 2 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&sel, 2 * n);
-    if (s == CC_OK) s = nn_bsh_alloc(&sign, n);
-    if (s == CC_OK) s = nn_bsh_alloc(&below, 2 * n);
-    if (s == CC_OK) s = nn_bsh_alloc(&ind, 2 * n);
-    if (s == CC_OK && !(brk = cc_alloc(2 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
+    cc_status s = nn_ash_alloc_raw(&rep, 4 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&tbuf, (deg + 1) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&fac, 3 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&val, 3 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&half, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&lhs, deg * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&rhs, deg * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&prod, deg * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&C, 4 * n);
+    if (s == CC_OK) s = nn_bsh_alloc(&below, 4 * n);
+    if (s == CC_OK && !(brk = cc_alloc(4 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
-    for (unsigned k = 0; k <= sa->deg_in; k++) w[k] = cc_ashare_slice(&wbuf, k * n, n);
-    for (unsigned k = 0; k <= sa->deg_out; k++) z[k] = cc_ashare_slice(&zbuf, k * n, n);
+    for (unsigned k = 0; k <= deg; k++) t[k] = cc_ashare_slice(&tbuf, k * n, n);
+    cc_ashare C1 = cc_ashare_slice(&C, 0, n), C2 = cc_ashare_slice(&C, n, n);
+    cc_ashare C3 = cc_ashare_slice(&C, 2 * n, n), C4 = cc_ashare_slice(&C, 3 * n, n);
 
-    /* 1. y = |x| = x - 2·[x < 0]·x, exact */
-    s = cc_proto_msb(p, x, &sign);
-    if (s == CC_OK) s = cc_proto_mul_bit(p, &sign, x, &m);
-    if (s != CC_OK) goto done;
-    nn_copy(&y, x);
-    nn_axpy(&y, (uint64_t)-2, &m);
-
-    /* 2. y < a, y < 3a in one batch */
+    /* 1. c1..c4: x < -3A + 1, x < -A + 1, x < A, x < 3A (x - c within 2^32) */
     {
-        cc_ashare r0 = cc_ashare_slice(&rep, 0, n), r1 = cc_ashare_slice(&rep, n, n);
-        nn_copy(&r0, &y);
-        nn_copy(&r1, &y);
-        for (size_t i = 0; i < n; i++) { brk[i] = 1ull << (f + a); brk[n + i] = 3ull << (f + a); }
-        s = cc_proto_lt_public_vec(p, &rep, brk, &below);
+        const uint64_t thr[4] = { 1 - 3 * A, 1 - A, A, 3 * A };
+        for (unsigned q = 0; q < 4; q++) {
+            cc_ashare r = cc_ashare_slice(&rep, q * n, n);
+            nn_copy(&r, x);
+            for (size_t i = 0; i < n; i++) brk[q * n + i] = thr[q];
+        }
+        s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);
         if (s != CC_OK) goto done;
     }
 
-    /* 3. [w | z^2] from [y | z_raw]^2, one batch; z^1 by a shift */
+    /* 2. w at vb bits (x^2 = y^2) */
+    s = cc_proto_mul_trunc(p, x, x, shift, &t[1]);
+    if (s != CC_OK) goto done;
+
+    /* 3. the four bits, arithmetic */
+    s = cc_proto_b2a_bit(p, &below, &C);
+    if (s != CC_OK) goto done;
+
+    /* 4. t = w + b_op·(z+ - w) + b_on·(z- - w); fac = [b_op | b_on],
+     *    val = [z+ - w | z- - w] */
     {
-        /* rep = [y | y - 2a] (its first half still holds y) */
-        cc_ashare r1 = cc_ashare_slice(&rep, n, n);
-        s = cc_proto_add_public(p, &y, -(2ull << (f + a)), &r1);   /* z at f + a bits */
-        if (s == CC_OK) s = cc_proto_mul_trunc(p, &rep, &rep, shift, &sq);
+        cc_ashare bop = cc_ashare_slice(&fac, 0, n), bon = cc_ashare_slice(&fac, n, n);
+        cc_ashare dp = cc_ashare_slice(&val, 0, n), dn = cc_ashare_slice(&val, n, n);
+        nn_copy(&bop, &C4); nn_axpy(&bop, (uint64_t)-1, &C3);
+        nn_copy(&bon, &C2); nn_axpy(&bon, (uint64_t)-1, &C1);
+        s = cc_proto_add_public(p, x, (uint64_t)0 - 2 * A, &dp);          /* x - 2A */
+        if (s == CC_OK) s = cc_proto_neg(p, x, &dn);
+        if (s == CC_OK) s = cc_proto_add_public(p, &dn, (uint64_t)0 - 2 * A, &dn);   /* -x - 2A */
         if (s != CC_OK) goto done;
-        cc_ashare s0 = cc_ashare_slice(&sq, 0, n), s1 = cc_ashare_slice(&sq, n, n);
-        nn_copy(&w[1], &s0);
-        nn_copy(&z[2], &s1);
-        nn_shl(&z[1], &r1, vb - f - a);
+        nn_shl(&dp, &dp, vb - f - a);
+        nn_shl(&dn, &dn, vb - f - a);
+        nn_axpy(&dp, (uint64_t)-1, &t[1]);
+        nn_axpy(&dn, (uint64_t)-1, &t[1]);
+        cc_ashare F = cc_ashare_slice(&fac, 0, 2 * n), V = cc_ashare_slice(&val, 0, 2 * n);
+        s = cc_proto_mul_sum(p, 2, &F, &V, &t[1], &t[1]);
+        if (s != CC_OK) goto done;
     }
 
-    /* 4. higher powers, w and z of one level in one batch */
-    for (unsigned lvl = 1; lvl <= nlevels; lvl++) {
-        cc_ashare *dst[2 * CC_PW_MAXDEG];
+    /* 5. t^2..t^deg, one batch per level */
+    for (unsigned lvl = 1; lvl <= pt.nlevels; lvl++) {
+        cc_ashare *dst[CC_PW_MAXDEG];
         unsigned q = 0;
-        for (int var = 0; var < 2; var++) {
-            const cc_pow_plan *pl = var ? &pz : &pw;
-            cc_ashare *v = var ? z : w;
-            for (unsigned k = 2; k <= pl->maxdeg; k++) {
-                if (pl->level[k] != lvl) continue;
-                cc_ashare l = cc_ashare_slice(&lhs, q * n, n), r = cc_ashare_slice(&rhs, q * n, n);
-                nn_copy(&l, &v[pl->lhs[k]]);
-                nn_copy(&r, &v[pl->rhs[k]]);
-                dst[q++] = &v[k];
-            }
+        for (unsigned k = 2; k <= pt.maxdeg; k++) {
+            if (pt.level[k] != lvl) continue;
+            cc_ashare l = cc_ashare_slice(&lhs, q * n, n), r = cc_ashare_slice(&rhs, q * n, n);
+            nn_copy(&l, &t[pt.lhs[k]]);
+            nn_copy(&r, &t[pt.rhs[k]]);
+            dst[q++] = &t[k];
         }
         cc_ashare L = cc_ashare_slice(&lhs, 0, q * n), R = cc_ashare_slice(&rhs, 0, q * n);
         cc_ashare P = cc_ashare_slice(&prod, 0, q * n);
@@ -244,38 +257,33 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
         }
     }
 
-    /* 5. pieces at f + vb bits, indicators, one selection batch */
+    /* 6. fac = [b_in | b_out | b_pf], val = [x/2 + P_in | P_out | x] at
+     *    f + vb bits; Σ fac·val + half, one truncation by vb */
     {
-        cc_ashare inner = cc_ashare_slice(&acc, 0, n), outer = cc_ashare_slice(&acc, n, n);
-        s = cc_proto_add_public(p, &inner, cc_nn_enc(sa->c_in[0], f) << vb, &inner);
-        nn_axpy(&inner, (uint64_t)-(1ull << (vb - 1)), &y);
-        for (unsigned k = 1; k <= sa->deg_in; k++) nn_axpy(&inner, cc_nn_enc(sa->c_in[k], f), &w[k]);
+        cc_ashare bin = cc_ashare_slice(&fac, 0, n), bout = cc_ashare_slice(&fac, n, n);
+        cc_ashare bpf = cc_ashare_slice(&fac, 2 * n, n);
+        cc_ashare inner = cc_ashare_slice(&val, 0, n), outer = cc_ashare_slice(&val, n, n);
+        cc_ashare far = cc_ashare_slice(&val, 2 * n, n);
+        nn_copy(&bin, &C3); nn_axpy(&bin, (uint64_t)-1, &C2);
+        nn_copy(&bout, &C4); nn_axpy(&bout, (uint64_t)-1, &C3);
+        nn_axpy(&bout, 1, &C2); nn_axpy(&bout, (uint64_t)-1, &C1);
+        s = cc_proto_neg(p, &C3, &bpf);
+        if (s == CC_OK) s = cc_proto_add_public(p, &bpf, 1, &bpf);
+        nn_shl(&inner, x, vb - 1);
+        if (s == CC_OK) s = cc_proto_add_public(p, &inner, cc_nn_enc(sa->c_in[0], f) << vb, &inner);
+        for (unsigned k = 1; k <= sa->deg_in; k++) nn_axpy(&inner, cc_nn_enc(sa->c_in[k], f), &t[k]);
+        memset(outer.s[0], 0, 8 * n);
+        memset(outer.s[1], 0, 8 * n);
         if (s == CC_OK) s = cc_proto_add_public(p, &outer, cc_nn_enc(sa->c_out[0], f) << vb, &outer);
-        for (unsigned k = 1; k <= sa->deg_out; k++) nn_axpy(&outer, cc_nn_enc(sa->c_out[k], f), &z[k]);
-        cc_bshare b_in = cc_bshare_slice(&below, 0, n), b_out = cc_bshare_slice(&below, n, n);
-        cc_bshare i0 = cc_bshare_slice(&ind, 0, n), i1 = cc_bshare_slice(&ind, n, n);
-        if (s == CC_OK) s = cc_proto_xor_public(p, &b_in, 0, &i0);
-        if (s == CC_OK) s = cc_proto_xor(p, &b_out, &b_in, &i1);
-        if (s == CC_OK) s = cc_proto_mul_bit(p, &ind, &acc, &sel);
-        if (s != CC_OK) goto done;
-    }
-
-    /* 6. relu(x) + selected pieces + half, one truncation */
-    {
-        cc_ashare total = cc_ashare_slice(&y, 0, n);   /* y is no longer needed */
-        cc_ashare s0 = cc_ashare_slice(&sel, 0, n), s1 = cc_ashare_slice(&sel, n, n);
-        nn_shl(&total, x, vb);
-        nn_axpy(&total, (uint64_t)-(1ull << vb), &m);
-        nn_axpy(&total, 1, &s0);
-        nn_axpy(&total, 1, &s1);
-        s = cc_proto_add_public(p, &total, 1ull << (vb - 1), &total);
-        if (s == CC_OK) s = cc_proto_trunc(p, &total, vb, out);
+        for (unsigned k = 1; k <= sa->deg_out; k++) nn_axpy(&outer, cc_nn_enc(sa->c_out[k], f), &t[k]);
+        nn_shl(&far, x, vb);
+        if (s == CC_OK) s = cc_proto_add_public(p, &half, 1ull << (vb - 1), &half);
+        if (s == CC_OK) s = cc_proto_mul_sum_trunc(p, 3, &fac, &val, &half, vb, out);
     }
 done:
-    nn_ash_free(&m); nn_ash_free(&y); nn_ash_free(&rep); nn_ash_free(&sq);
-    nn_ash_free(&wbuf); nn_ash_free(&zbuf); nn_ash_free(&lhs); nn_ash_free(&rhs);
-    nn_ash_free(&prod); nn_ash_free(&acc); nn_ash_free(&sel);
-    nn_bsh_free(&sign); nn_bsh_free(&below); nn_bsh_free(&ind);
+    nn_ash_free(&rep); nn_ash_free(&tbuf); nn_ash_free(&fac); nn_ash_free(&val);
+    nn_ash_free(&half); nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
+    nn_ash_free(&C); nn_bsh_free(&below);
     cc_free(brk);
     return s;
 }

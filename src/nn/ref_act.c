@@ -54,11 +54,14 @@ cc_status cc_nnref_gelu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint6
 }
 
 /* One element of the precise SiLU (cc_silu_abs in nn_impl.h), with the same
- * values, scales and truncation points as silu_abs_mpc in mpc_act.c.
- * Powers of the unselected piece may be garbage (w is huge for large y):
- * they are multiplied by a 0 indicator, exactly as in MPC. */
-static uint64_t silu_abs_eval(const cc_silu_abs *sa, const cc_pow_plan *pw,
-                              const cc_pow_plan *pz, unsigned f, uint64_t x)
+ * values, scales and truncation points as silu_abs_mpc in mpc_act.c: both
+ * pieces are evaluated on the one variable t (z on the outer piece, w
+ * elsewhere).  The powers of t are exactly those of w resp. z (same plan,
+ * and z·z >> vb equals the raw (y-8)^2 >> (2f + 2a - vb)).  t's powers may
+ * be garbage for large y: they are multiplied by a 0 indicator, exactly as
+ * in MPC. */
+static uint64_t silu_abs_eval(const cc_silu_abs *sa, const cc_pow_plan *pt, unsigned f,
+                              uint64_t x)
 {
     const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
     uint64_t m = (int64_t)x < 0 ? x : 0;              /* mul_bit([x < 0], x) */
@@ -67,18 +70,16 @@ static uint64_t silu_abs_eval(const cc_silu_abs *sa, const cc_pow_plan *pw,
     bool below_out = (int64_t)(y - (3ull << (f + a))) < 0;
     uint64_t zraw = y - (2ull << (f + a));            /* z at f + a bits */
 
-    uint64_t w[CC_PW_MAXDEG + 1] = { 0 }, z[CC_PW_MAXDEG + 1] = { 0 };
-    w[1] = cc_nn_mul_floor(y, y, shift);
-    z[1] = zraw << (vb - f - a);
-    z[2] = cc_nn_mul_floor(zraw, zraw, shift);
-    for (unsigned k = 2; k <= pw->maxdeg; k++) w[k] = cc_nn_mul_floor(w[pw->lhs[k]], w[pw->rhs[k]], vb);
-    for (unsigned k = 3; k <= pz->maxdeg; k++) z[k] = cc_nn_mul_floor(z[pz->lhs[k]], z[pz->rhs[k]], vb);
+    uint64_t t[CC_PW_MAXDEG + 1] = { 0 };
+    uint64_t w = cc_nn_mul_floor(y, y, shift), z = zraw << (vb - f - a);
+    t[1] = (below_out && !below_in) ? z : w;
+    for (unsigned k = 2; k <= pt->maxdeg; k++) t[k] = cc_nn_mul_floor(t[pt->lhs[k]], t[pt->rhs[k]], vb);
 
     /* at f + vb bits: inner piece minus y/2, outer piece */
     uint64_t inner = (cc_nn_enc(sa->c_in[0], f) << vb) - (y << (vb - 1));
-    for (unsigned k = 1; k <= sa->deg_in; k++) inner += cc_nn_enc(sa->c_in[k], f) * w[k];
+    for (unsigned k = 1; k <= sa->deg_in; k++) inner += cc_nn_enc(sa->c_in[k], f) * t[k];
     uint64_t outer = cc_nn_enc(sa->c_out[0], f) << vb;
-    for (unsigned k = 1; k <= sa->deg_out; k++) outer += cc_nn_enc(sa->c_out[k], f) * z[k];
+    for (unsigned k = 1; k <= sa->deg_out; k++) outer += cc_nn_enc(sa->c_out[k], f) * t[k];
 
     uint64_t acc = ((x - m) << vb) + (1ull << (vb - 1));   /* relu(x), + half for rounding */
     acc += (uint64_t)below_in * inner + (uint64_t)(below_out ^ below_in) * outer;
@@ -90,10 +91,10 @@ cc_status cc_nnref_silu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint6
     const cc_approx_set *set = cc_nn_set(cfg);
     if (!set) return CC_ERR_ARG;
     if (!set->silu_abs.on) return pw_run(&set->silu, cfg->f, n, x, out);
-    cc_pow_plan pw, pz;
-    cc_pow_plan_dense(set->silu_abs.deg_in, false, &pw);
-    cc_pow_plan_dense(set->silu_abs.deg_out, true, &pz);
-    for (size_t i = 0; i < n; i++) out[i] = silu_abs_eval(&set->silu_abs, &pw, &pz, cfg->f, x[i]);
+    const cc_silu_abs *sa = &set->silu_abs;
+    cc_pow_plan pt;
+    cc_pow_plan_dense(sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out, false, &pt);
+    for (size_t i = 0; i < n; i++) out[i] = silu_abs_eval(sa, &pt, cfg->f, x[i]);
     return CC_OK;
 }
 

@@ -19,8 +19,14 @@
  * bilinear form evaluated on one share (8 bytes); P1 and P2 add T(a2) ⊕ σA ⊕ σB
  * once a2 arrives.  σA, σB come from k2 (P1, P2 only).  Then five more
  * levels on 32 → 1 spans, both ANDs of a level in one word of m bits
- * (4, 2, 1, 1, 1 bytes).  Rounds: 6.  Bytes/elem: P0 2·13 + 9 = 35,
- * P1/P2 8 + 9 = 17. */
+ * (4, 2, 1 bytes; the 4-bit and 1-bit levels bit-packed, 2 resp. 8
+ * elements per byte).  Rounds: 6.  Bytes/elem: P0 2·13 + 7 + 1/2 + 1/8
+ * = 33.625, P1/P2 8 + 7.625 = 15.625 (each level's message is rounded up
+ * to whole bytes once, not per element).  "P0" is a role, not a party: the elements are split
+ * into thirds and P_t re-shares on third t (pr_third_lo), all thirds in the
+ * same round-1 messages, so every party sends 14 + 7.625 = 21.625 B/elem
+ * (±1 element) and the total is 64.9 B/elem.  The tree levels after round 1
+ * are the same for every role. */
 typedef void (*msb_level_fn)(size_t, unsigned, unsigned, const void *, const void *, size_t,
                              uint64_t *, uint64_t *, const uint64_t *, const uint64_t *, void *,
                              size_t);
@@ -59,84 +65,242 @@ static inline uint64_t ld5(const uint8_t *p)
     return v;
 }
 
-cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+/* The low `bits` (1 or 4) of each byte-per-element message, 8 / bits
+ * elements per byte (little-endian within the byte); pack zero-fills the
+ * `words` words of its output. */
+static void pack_bits(size_t n, unsigned bits, const void *in, uint64_t *out, size_t words)
+{
+    const uint8_t *b = in;
+    uint8_t *o = (uint8_t *)out;
+    const unsigned per = 8 / bits;
+    const uint8_t mask = (uint8_t)((1u << bits) - 1);
+    memset(out, 0, 8 * words);
+    for (size_t j = 0; j < n; j++)
+        o[j / per] |= (uint8_t)((b[j] & mask) << (bits * (j % per)));
+}
+
+static void unpack_bits(size_t n, unsigned bits, const uint64_t *in, void *out)
+{
+    const uint8_t *p = (const uint8_t *)in;
+    uint8_t *o = out;
+    const unsigned per = 8 / bits;
+    const uint8_t mask = (uint8_t)((1u << bits) - 1);
+    for (size_t j = 0; j < n; j++) o[j] = (p[j / per] >> (bits * (j % per))) & mask;
+}
+
+/* Round 1 of the MSB for one third of the elements (pointers already offset
+ * to it, nt elements), in this party's role r for that third.  Role 0 (the
+ * re-sharer, "P0" above) writes W, Y shares a2 into msg (8·nt then 5·nt
+ * bytes, sent to next and prev); role 1 ("P1") writes its masked cross term
+ * q to msg (8·nt, to prev), role 2 ("P2") likewise (to next). */
+/* Narrow MSB (|x| < 2^32): the 32 low bits pair up into 16 spans, unzipped
+ * as hi | lo << 16; T16 is msb_T on 16-bit halves. */
+static inline uint64_t even16(uint64_t x)
+{
+    x &= 0x55555555u;
+    x = (x | (x >> 1)) & 0x33333333u;
+    x = (x | (x >> 2)) & 0x0F0F0F0Fu;
+    x = (x | (x >> 4)) & 0x00FF00FFu;
+    x = (x | (x >> 8)) & 0x0000FFFFu;
+    return x;
+}
+static inline uint64_t unzip16(uint64_t w) { return even16(w >> 1) | (even16(w) << 16); }
+
+static inline uint64_t msb_T16(uint64_t w, uint64_t y, uint64_t vz)
+{
+    uint64_t x1 = w & 0xFFFFu, x2 = (w >> 16) & 0xFFFFu, x3 = y & 0xFFFFu;
+    uint64_t vh = vz & 0xFFFFu, vl = (vz >> 16) & 0xFFFFu;
+    uint64_t g = (x1 & vh) ^ (x3 & vl) ^ (x2 & vh & vl);
+    uint64_t pc = (x1 & vl) ^ (x2 & vh);
+    return g | (pc << 16);
+}
+
+/* Round-1 message sizes per element: role 0's W and Y shares, the others' q. */
+static inline size_t r1_wy_bytes(bool narrow) { return narrow ? 7 : 13; }
+static inline size_t r1_q_bytes(bool narrow) { return narrow ? 4 : 8; }
+
+/* Round 1 of the MSB for one third of the elements (pointers already offset
+ * to it, n elements), in this party's role r for that third.  Role 0 (the
+ * re-sharer, "P0" above) writes W, Y shares a2 into msg (8·n then 5·n
+ * bytes; narrow: 4·n then 3·n), sent to next and prev; role 1 ("P1") writes
+ * its masked cross term q to msg (8·n, narrow 4·n; to prev), role 2 ("P2")
+ * likewise (to next). */
+static void msb_r1_send(int r, bool narrow, size_t n, const uint64_t *x0, const uint64_t *x1,
+                        const uint64_t *W0, const uint64_t *W1, const uint64_t *Y0,
+                        const uint64_t *Y1, uint64_t *G0, uint64_t *G1, uint64_t *Z, uint8_t *msg)
+{
+    void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
+        pr_use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
+    if (r == 0) {
+        if (narrow) {
+            PR_OMP_FOR(n)
+            for (size_t j = 0; j < n; j++) {
+                uint64_t u = x0[j] + x1[j], w = unzip16(u & 0xFFFFFFFFu);
+                uint64_t y = (w & (w >> 16) & 0xFFFFu) | (((u >> 32) & 1) << 16);
+                Z[j] = w;
+                uint32_t wm = (uint32_t)(w ^ W0[j] ^ W1[j]);
+                uint64_t ym = y ^ Y0[j] ^ Y1[j];
+                memcpy(msg + 4 * j, &wm, 4);
+                memcpy(msg + 4 * n + 3 * j, &ym, 3);   /* little-endian: 17 bits */
+            }
+            return;
+        }
+        unzip(n, x0, x1, Z);
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t u63 = (x0[j] + x1[j]) >> 63;
+            uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
+            memcpy(msg + 8 * j, &(uint64_t){w ^ W0[j] ^ W1[j]}, 8);
+            st5(msg + 8 * n + 5 * j, y ^ Y0[j] ^ Y1[j]);
+        }
+        return;
+    }
+    /* role 1: (W1, w2), σA = W1 slot 1; role 2: (w2, W0), σA = slot 0 of rand #1 */
+    const bool r1 = r == 1;
+    const uint64_t *v = r1 ? x1 : x0;
+    if (narrow) {
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) Z[j] = unzip16(v[j] & 0xFFFFFFFFu);
+    } else {
+        unzip(n, v, NULL, Z);
+    }
+    const uint64_t *wmine = r1 ? W0 : W1, *ymine = r1 ? Y0 : Y1;   /* a1 (r1) or a0 (r2) */
+    const uint64_t *mask = r1 ? W1 : Y0;                           /* σA (r1) or σB (r2) */
+    uint64_t *qmine = r1 ? G0 : G1;
+    const size_t qb = r1_q_bytes(narrow);
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t q = narrow ? (msb_T16(wmine[j], ymine[j], Z[j]) ^ mask[j]) & 0xFFFFFFFFu
+                            : msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
+        qmine[j] = q;
+        memcpy(msg + qb * j, &q, qb);
+    }
+}
+
+/* The receiving half: role 0 takes q from next (→ G1) or prev (→ G0); roles
+ * 1 and 2 take the index-2 shares w2, y2, form q2 and keep w2, y2 in the σ
+ * slots (no longer needed once q2 is formed). */
+static void msb_r1_recv(int r, bool narrow, bool from_next, size_t n, uint64_t *W0,
+                        uint64_t *W1, uint64_t *Y0, uint64_t *Y1, uint64_t *G0, uint64_t *G1,
+                        const uint64_t *Z, const uint8_t *msg)
+{
+    if (r == 0) {
+        uint64_t *q = from_next ? G1 : G0;
+        if (!narrow) { memcpy(q, msg, 8 * n); return; }
+        for (size_t j = 0; j < n; j++) {
+            uint32_t v;
+            memcpy(&v, msg + 4 * j, 4);
+            q[j] = v;
+        }
+        return;
+    }
+    const bool r1 = r == 1;
+    uint64_t *sigA = r1 ? W1 : W0, *sigB = r1 ? Y1 : Y0, *q2 = r1 ? G1 : G0;
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w2 = 0, y2 = 0;
+        if (narrow) {
+            memcpy(&w2, msg + 4 * j, 4);
+            memcpy(&y2, msg + 4 * n + 3 * j, 3);
+            q2[j] = (msb_T16(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j]) & 0xFFFFFFFFu;
+        } else {
+            y2 = ld5(msg + 8 * n + 5 * j);
+            memcpy(&w2, msg + 8 * j, 8);
+            q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
+        }
+        sigA[j] = w2;
+        sigB[j] = y2;
+    }
+}
+
+static cc_status msb_core(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out)
 {
     size_t n = x->n;
-    pr_book_op(ctx, CC_OP_MSB, n, 0, ctx->party);
+    pr_book_op(ctx, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, n, 0, ctx->party);
     if (n == 0) return CC_OK;
+    const size_t wy = r1_wy_bytes(narrow), qb = r1_q_bytes(narrow);
     cc_status s = CC_OK;
-    const size_t mlen = 13 * n;                 /* a2 of W (8 B) and of Y (5 B) */
-    uint64_t *buf = pr_alloc(12 * n + (mlen + 7) / 8);
+    const int me = ctx->party;
+    size_t lo[4], snd[2] = {0, 0}, rcv[2] = {0, 0};   /* [0]: next link, [1]: prev link */
+    int role[3];
+    for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
+    for (int t = 0; t < 3; t++) {
+        size_t nt = lo[t + 1] - lo[t];
+        role[t] = pr_mod3(me - t);
+        if (role[t] == 0) { snd[0] += wy * nt; snd[1] += wy * nt; rcv[0] += qb * nt; rcv[1] += qb * nt; }
+        if (role[t] == 1) { snd[1] += qb * nt; rcv[1] += wy * nt; }
+        if (role[t] == 2) { snd[0] += qb * nt; rcv[0] += wy * nt; }
+    }
+    const size_t mw = (13 * n + 7) / 8;          /* words of one round-1 message buffer */
+    const size_t kw = (n + 15) / 16 + 1;         /* words of a 4-bit packed level message */
+    uint64_t *buf = pr_alloc(9 * n + 4 * mw + 2 * kw);
     if (!buf) return CC_ERR_NOMEM;
     uint64_t *W0 = buf, *W1 = buf + n, *Y0 = buf + 2 * n, *Y1 = buf + 3 * n;
     uint64_t *G0 = buf + 4 * n, *G1 = buf + 5 * n, *P0 = buf + 6 * n, *P1 = buf + 7 * n;
     uint64_t *Z = buf + 8 * n;                  /* unzipped u or v */
-    void *msg[2][2] = {{buf + 9 * n, buf + 10 * n}, {buf + 11 * n, buf + 12 * n}};
-    uint8_t *m0 = (uint8_t *)(void *)(buf + 12 * n);   /* round-1 message (P0 out, P1/P2 in) */
-    void (*unzip)(size_t, const uint64_t *, const uint64_t *, uint64_t *) =
-        pr_use_bmi2() ? pr_msb_unzip_bmi2 : pr_msb_unzip_portable;
-    /* rand #1 → W shares (P1, P2 also get σA = F(k2)); rand #2 → Y shares, σB */
+    uint8_t *sm[2] = {(uint8_t *)(void *)(buf + 9 * n), (uint8_t *)(void *)(buf + 9 * n + mw)};
+    uint8_t *rm[2] = {(uint8_t *)(void *)(buf + 9 * n + 2 * mw),
+                      (uint8_t *)(void *)(buf + 9 * n + 3 * mw)};
+    uint64_t *pk = buf + 9 * n + 4 * mw;        /* bit-packed level messages (2 × kw) */
+    /* the tree levels' messages reuse the round-1 buffers (≤ 4 bytes/elem each) */
+    void *msg[2][2] = {{sm[0], sm[1]}, {rm[0], rm[1]}};
+    /* rand #1 → W shares (roles 1, 2 also get σA = F(k of the pair without
+     * the re-sharer)); rand #2 → Y shares, σB */
     cc_prss_rand(&ctx->prss, n, W0, W1);
     cc_prss_rand(&ctx->prss, n, Y0, Y1);
-    const int me = ctx->party;
-    if (me == 0) {
-        unzip(n, x->s[0], x->s[1], Z);
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t u63 = (x->s[0][j] + x->s[1][j]) >> 63;
-            uint64_t w = Z[j], y = (w & (w >> 32)) | (u63 << 32);
-            memcpy(m0 + 8 * j, &(uint64_t){w ^ W0[j] ^ W1[j]}, 8);
-            st5(m0 + 8 * n + 5 * j, y ^ Y0[j] ^ Y1[j]);
+    {
+        size_t off[2] = {0, 0};
+        for (int t = 0; t < 3; t++) {
+            size_t a = lo[t], nt = lo[t + 1] - a;
+            if (nt == 0) continue;
+            const int r = role[t];
+            int d = r == 1 ? 1 : 0;              /* role 1 writes to the prev message */
+            msb_r1_send(r, narrow, nt, x->s[0] + a, x->s[1] + a, W0 + a, W1 + a, Y0 + a, Y1 + a,
+                        G0 + a, G1 + a, Z + a, sm[d] + off[d]);
+            if (r == 0) memcpy(sm[1] + off[1], sm[0] + off[0], wy * nt);
+            if (r == 0) { off[0] += wy * nt; off[1] += wy * nt; }
+            else off[d] += qb * nt;
         }
-        s = cc_net_send(ctx->net, CC_NEXT, m0, mlen);
-        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m0, mlen);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, G1, 8 * n);   /* q1 from P1 */
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, G0, 8 * n);   /* q0 from P2 */
+        if (snd[0]) s = cc_net_send(ctx->net, CC_NEXT, sm[0], snd[0]);
+        if (s == CC_OK && snd[1]) s = cc_net_send(ctx->net, CC_PREV, sm[1], snd[1]);
+        if (s == CC_OK && rcv[0]) s = cc_net_recv(ctx->net, CC_NEXT, rm[0], rcv[0]);
+        if (s == CC_OK && rcv[1]) s = cc_net_recv(ctx->net, CC_PREV, rm[1], rcv[1]);
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
         if (s != CC_OK) goto out;
-    } else {
-        /* P1: (W1, w2), σA = W1 slot 1; P2: (w2, W0), σA = slot 0 of rand #1 */
-        const bool p1 = me == 1;
-        const uint64_t *v = p1 ? x->s[1] : x->s[0];
-        unzip(n, v, NULL, Z);
-        uint64_t *wmine = p1 ? W0 : W1, *ymine = p1 ? Y0 : Y1;     /* a1 (P1) or a0 (P2) */
-        uint64_t *sigA = p1 ? W1 : W0, *sigB = p1 ? Y1 : Y0;      /* the F(k2) halves */
-        uint64_t *qmine = p1 ? G0 : G1, *q2 = p1 ? G1 : G0;
-        const uint64_t *mask = p1 ? sigA : sigB;
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) qmine[j] = msb_T(wmine[j], ymine[j], Z[j]) ^ mask[j];
-        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, qmine, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m0, mlen);
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-        if (s != CC_OK) goto out;
-        /* index-2 shares arrive: w2, y2; put them in the σ slots (no longer needed
-         * after q2 is formed) */
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t w2, y2 = ld5(m0 + 8 * n + 5 * j);
-            memcpy(&w2, m0 + 8 * j, 8);
-            q2[j] = msb_T(w2, y2, Z[j]) ^ sigA[j] ^ sigB[j];
-            sigA[j] = w2;
-            sigB[j] = y2;
+        off[0] = off[1] = 0;
+        for (int t = 0; t < 3; t++) {
+            size_t a = lo[t], nt = lo[t + 1] - a;
+            if (nt == 0) continue;
+            const int r = role[t];
+            /* role 0 hears from both links; role 1 from prev, role 2 from next */
+            for (int d = 0; d < 2; d++) {
+                if ((r == 1 && d == 0) || (r == 2 && d == 1)) continue;
+                msb_r1_recv(r, narrow, d == 0, nt, W0 + a, W1 + a, Y0 + a, Y1 + a, G0 + a, G1 + a,
+                            Z + a, rm[d] + off[d]);
+                off[d] += (r == 0 ? qb : wy) * nt;
+            }
         }
     }
     /* Now every party has, for its slots k = 0, 1: Y_k and Q_k (Q in G0/G1).
-     * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0). */
+     * Slot layout: P0 (idx 0, 1), P1 (idx 1, 2), P2 (idx 2, 0).  Narrow:
+     * the same on 16-bit halves, and the result bit is bit 32. */
+    const unsigned hb = narrow ? 16 : 32, topbit = narrow ? 32 : 63;
+    const uint64_t hm = (UINT64_C(1) << hb) - 1;
     {
         uint64_t *Ys[2] = {Y0, Y1}, *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
         for (int k = 0; k < 2; k++) {
-            const bool idx2 = (me == 1 && k == 1) || (me == 2 && k == 0);
             uint64_t *Yk = Ys[k], *Gk = Gs[k], *Pk = Ps[k];
             PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
+                const int r = role[j < lo[1] ? 0 : j < lo[2] ? 1 : 2];
+                const bool idx2 = (r == 1 && k == 1) || (r == 2 && k == 0);
                 uint64_t q = Gk[j], y = Yk[j];
-                uint64_t vv = idx2 ? ((Z[j] & (Z[j] >> 32)) & 0xFFFFFFFFu) : 0;   /* vh ∧ vl */
-                uint64_t v63 = idx2 ? (k == 1 ? x->s[1][j] : x->s[0][j]) >> 63 : 0;
-                Gk[j] = q & 0xFFFFFFFFu;
-                Pk[j] = (q >> 32) ^ (y & 0xFFFFFFFFu) ^ vv;
-                out->s[k][j] = ((y >> 32) & 1) ^ v63;
+                uint64_t vv = idx2 ? (Z[j] & (Z[j] >> hb) & hm) : 0;   /* vh ∧ vl */
+                uint64_t vtop = idx2 ? (x->s[k][j] >> topbit) & 1 : 0;
+                Gk[j] = q & hm;
+                Pk[j] = ((q >> hb) ^ y ^ vv) & hm;
+                out->s[k][j] = ((y >> hb) & 1) ^ vtop;
             }
         }
     }
@@ -144,10 +308,28 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     unsigned prev_m = 0;
     size_t wb_in = 0;
     int cur = 0;
-    for (unsigned m = 32; m >= 2; m /= 2) {
+    for (unsigned m = hb; m >= 2; m /= 2) {
         size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
         void **in = msg[cur ^ 1], **outm = msg[cur];
         level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
+        const unsigned bits = m > 2 ? m : 1;    /* significant bits per element */
+        if (bits < 8) {
+            /* the last two levels carry 4 and 1 bits: several elements per
+             * byte on the wire, unpacked to bytes for the next level */
+            size_t pb = (n * bits + 7) / 8, pw = (pb + 7) / 8;
+            uint64_t *mine = pk, *theirs = pk + pw;
+            pack_bits(n, bits, outm[0], mine, pw);
+            cc_prss_zero_xor(&ctx->prss, pw, theirs);
+            cc_ring_xor(pw, mine, theirs, mine);
+            s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, pb);
+            if (s != CC_OK) goto out;
+            unpack_bits(n, bits, mine, outm[0]);
+            unpack_bits(n, bits, theirs, outm[1]);
+            prev_m = bits;
+            wb_in = wb;
+            cur ^= 1;
+            continue;
+        }
         /* XOR-zero mask on the packed message (linear), then the AND's reshare */
         uint64_t *mine = outm[0], *zero = outm[1];
         if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);
@@ -172,6 +354,11 @@ out:
     return s;
 }
 
+cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return msb_core(ctx, x, false, out);
+}
+
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
     CC_TRY(pr_check_n("msb", "output", out->n, x->n));
@@ -179,6 +366,15 @@ cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     cc_status s = pr_msb(ctx, x, out);
     pr_exit(ctx);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb");
+}
+
+cc_status cc_proto_msb_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    CC_TRY(pr_check_n("msb_narrow", "output", out->n, x->n));
+    pr_enter(ctx, "msb_narrow");
+    cc_status s = msb_core(ctx, x, true, out);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb_narrow");
 }
 
 /* Less-than = MSB(a − b), valid while |a − b| < 2^63. */
@@ -197,7 +393,7 @@ cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_
 }
 
 static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
-                                const uint64_t *cv, bool greater, cc_bshare *out,
+                                const uint64_t *cv, bool greater, bool narrow, cc_bshare *out,
                                 const char *op)
 {
     CC_TRY(pr_check_n(op, "output", out->n, a->n));
@@ -224,7 +420,7 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
             pr_add_public_plane(ctx, a->n, (uint64_t)0 - c, NULL, d.s[0], d.s[1]);
         }
     }
-    if (s == CC_OK) s = pr_msb(ctx, &d, out);
+    if (s == CC_OK) s = msb_core(ctx, &d, narrow, out);
     pr_exit(ctx);
     cc_ashare_free(&d);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", op);
@@ -232,18 +428,24 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
 
 cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, c, NULL, false, out, "lt_public");
+    return lt_public_impl(ctx, a, c, NULL, false, false, out, "lt_public");
 }
 
 cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                  cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, 0, c, false, out, "lt_public");
+    return lt_public_impl(ctx, a, 0, c, false, false, out, "lt_public");
+}
+
+cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                        cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, 0, c, false, true, out, "lt_public_narrow");
 }
 
 cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, c, NULL, true, out, "gt_public");
+    return lt_public_impl(ctx, a, c, NULL, true, false, out, "gt_public");
 }
 
 /* ---- equality (DESIGN.md §4: masked re-sharing + log-depth AND tree) ------------------------

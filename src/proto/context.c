@@ -297,7 +297,7 @@ static const char *const op_names[CC_OP_COUNT] = {
     [CC_OP_MUL_TRUNC] = "mul_trunc", [CC_OP_MATMUL_TRUNC] = "matmul_trunc",
     [CC_OP_AND] = "and", [CC_OP_A2B] = "a2b", [CC_OP_MSB] = "msb", [CC_OP_EQ] = "eq",
     [CC_OP_B2A_BIT] = "b2a_bit", [CC_OP_MUX] = "mux", [CC_OP_MAX_ROWS] = "max_rows",
-    [CC_OP_ARGMAX_ROWS] = "argmax_rows",
+    [CC_OP_ARGMAX_ROWS] = "argmax_rows", [CC_OP_MSB_NARROW] = "msb_narrow",
 };
 
 const char *cc_proto_op_name(cc_proto_op op)
@@ -310,6 +310,37 @@ static cc_proto_cost cost(uint64_t rounds, uint64_t bytes)
     cc_proto_cost c = {rounds, bytes};
     return c;
 }
+
+/* Bytes of a role-rotated op (pr_third_lo): `party` is the re-sharer (role
+ * 0, sending b0 bytes/elem) on one third of the elements and in roles 1 and
+ * 2 (b1, b2 bytes/elem) on the other two. */
+static uint64_t rotated_bytes(size_t n, int party, uint64_t b0, uint64_t b1, uint64_t b2)
+{
+    uint64_t bytes = 0;
+    for (int t = 0; t < 3; t++) {
+        uint64_t nt = pr_third_lo(n, t + 1) - pr_third_lo(n, t);
+        int r = pr_mod3(party - t);
+        bytes += nt * (r == 0 ? b0 : r == 1 ? b1 : b2);
+    }
+    return bytes;
+}
+
+/* MSB (compare.c): round 1 re-sharer 2·13 bytes, the others 8; then five
+ * tree levels of 4 + 2 + 1 bytes and bit-packed 4 and 1 bits for everyone. */
+static uint64_t msb_bytes(size_t n, int party)
+{
+    uint64_t N = n;
+    return rotated_bytes(n, party, 26, 8, 8) + 7 * N + (N + 1) / 2 + (N + 7) / 8;
+}
+/* narrow MSB: round 1 re-sharer 2·7 bytes, the others 4; four levels of
+ * 2 + 1 bytes and bit-packed 4 and 1 bits. */
+static uint64_t msb_narrow_bytes(size_t n, int party)
+{
+    uint64_t N = n;
+    return rotated_bytes(n, party, 14, 4, 4) + 3 * N + (N + 1) / 2 + (N + 7) / 8;
+}
+/* bit injection (convert.c): re-sharer 2·8 bytes, the others 8. */
+static uint64_t b2a_bytes(size_t n, int party) { return rotated_bytes(n, party, 16, 8, 8); }
 
 cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
 {
@@ -337,24 +368,26 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
         return role == 0 ? cost(1, 16 * N) : cost(2, 16 * N);
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
         return role == 0 ? cost(6, 104 * N) : cost(6, 88 * N);
-    case CC_OP_MSB:          /* role = party */
-        return role == 0 ? cost(6, 35 * N) : cost(6, 17 * N);
+    case CC_OP_MSB:          /* role = party; re-sharer rotates over thirds */
+        return cost(6, msb_bytes(n, role));
+    case CC_OP_MSB_NARROW:   /* role = party; re-sharer rotates over thirds */
+        return cost(5, msb_narrow_bytes(n, role));
     case CC_OP_EQ:           /* role = party */
         return role == 0 ? cost(6, 30 * N) : cost(6, 10 * N);
-    case CC_OP_B2A_BIT:      /* role = party */
-        return role == 0 ? cost(1, 16 * N) : cost(1, 8 * N);
+    case CC_OP_B2A_BIT:      /* role = party; re-sharer rotates over thirds */
+        return cost(1, b2a_bytes(n, role));
     case CC_OP_MUX:          /* b2a_bit + mul */
-        return role == 0 ? cost(2, 24 * N) : cost(2, 16 * N);
+        return cost(2, b2a_bytes(n, role) + 8 * N);
     case CC_OP_MAX_ROWS:
     case CC_OP_ARGMAX_ROWS: {/* n = rows·cols, aux = cols, role = party */
         if (aux == 0) return cost(0, 0);
         uint64_t rows = N / aux, cols = aux, rounds = 0, bytes = 0;
-        uint64_t per_pair = (op == CC_OP_MAX_ROWS) ? (role == 0 ? 35 + 16 + 8 : 17 + 8 + 8)
-                                                   : (role == 0 ? 35 + 16 + 16 : 17 + 8 + 16);
+        /* per level: msb and b2a_bit on the pairs, one mul on values (and indices) */
+        uint64_t mul_per_pair = op == CC_OP_MAX_ROWS ? 8 : 16;
         while (cols > 1) {
             uint64_t pairs = rows * (cols / 2);
             rounds += 8;
-            bytes += per_pair * pairs;
+            bytes += msb_bytes(pairs, role) + b2a_bytes(pairs, role) + mul_per_pair * pairs;
             cols = cols - cols / 2;
         }
         return cost(rounds, bytes);

@@ -18,42 +18,90 @@ static cc_status b2a_impl(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out)
     pr_book_op(ctx, CC_OP_B2A_BIT, n, 0, ctx->party);
     if (n == 0) return CC_OK;
     cc_status s = CC_OK;
-    uint64_t *buf = pr_alloc(5 * n);
+    /* The roles rotate over thirds of the elements (pr_third_lo): on third t
+     * P_t plays "P0" above, P_{t+1} "P1", P_{t+2} "P2". */
+    size_t lo[4], snd[2] = {0, 0};               /* [0]: next link, [1]: prev link */
+    int role[3];
+    for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
+    for (int t = 0; t < 3; t++) {
+        size_t nt = lo[t + 1] - lo[t];
+        role[t] = pr_mod3(ctx->party - t);
+        if (role[t] != 1) snd[0] += 8 * nt;      /* roles 0 and 2 send to next */
+        if (role[t] != 2) snd[1] += 8 * nt;      /* roles 0 and 1 send to prev */
+    }
+    /* what arrives mirrors what the neighbours send: next sends to its prev
+     * on thirds where its role (mine + 1) is 0 or 1, i.e. mine is 2 or 0 */
+    size_t rcv[2] = {0, 0};
+    for (int t = 0; t < 3; t++) {
+        size_t nt = lo[t + 1] - lo[t];
+        if (role[t] != 1) rcv[0] += 8 * nt;
+        if (role[t] != 2) rcv[1] += 8 * nt;
+    }
+    uint64_t *buf = pr_alloc(9 * n);
     if (!buf) return CC_ERR_NOMEM;
-    uint64_t *r1s = buf, *r1n = buf + n, *r2s = buf + 2 * n, *r2n = buf + 3 * n, *m = buf + 4 * n;
+    uint64_t *r1s = buf, *r1n = buf + n, *r2s = buf + 2 * n, *r2n = buf + 3 * n;
+    uint64_t *b = buf + 4 * n;                   /* c (role 0) or b2 (roles 1, 2) */
+    uint64_t *sm[2] = {buf + 5 * n, buf + 6 * n}, *rm[2] = {buf + 7 * n, buf + 8 * n};
     cc_prss_rand(&ctx->prss, n, r1s, r1n);
     cc_prss_rand(&ctx->prss, n, r2s, r2n);
-    if (ctx->party == 0) {
-        const uint64_t *c0 = r1s, *c1 = r1n;
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++)
-            m[j] = ((bit->s[0][j] ^ bit->s[1][j]) & 1) - c0[j] - c1[j];
-        s = cc_net_send(ctx->net, CC_NEXT, m, 8 * n);
-        if (s == CC_OK) s = cc_net_send(ctx->net, CC_PREV, m, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_NEXT, out->s[1], 8 * n);  /* y1 */
-        if (s == CC_OK) s = cc_net_recv(ctx->net, CC_PREV, out->s[0], 8 * n);  /* y0 */
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-    } else {
-        const bool p1 = ctx->party == 1;
-        /* P1: c1 = r1s, σ1 = r1n, σ0 = r2n.  P2: σ1 = r1s, c0 = r1n, σ0 = r2s. */
-        const uint64_t *cmine = p1 ? r1s : r1n, *sig1 = p1 ? r1n : r1s, *sig0 = p1 ? r2n : r2s;
-        const uint64_t *bs = p1 ? bit->s[1] : bit->s[0];       /* b2 */
-        uint64_t *ymine = p1 ? out->s[0] : out->s[1], *y2 = p1 ? out->s[1] : out->s[0];
-        const uint64_t *sig_mine = p1 ? sig1 : sig0;
-        /* bs may alias the output planes: take b2 before writing */
-        uint64_t *b2 = r2s == sig0 ? r2n : r2s;   /* the unused rand#2 half */
-        for (size_t j = 0; j < n; j++) b2[j] = bs[j] & 1;
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) ymine[j] = cmine[j] * (1 - 2 * b2[j]) + sig_mine[j];
-        s = cc_net_send(ctx->net, p1 ? CC_PREV : CC_NEXT, ymine, 8 * n);
-        if (s == CC_OK) s = cc_net_recv(ctx->net, p1 ? CC_PREV : CC_NEXT, m, 8 * n);  /* c2 */
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
-        if (s == CC_OK) {
-            PR_OMP_FOR(n)
-            for (size_t j = 0; j < n; j++)
-                y2[j] = m[j] * (1 - 2 * b2[j]) + b2[j] - sig0[j] - sig1[j];
+    /* bit may alias the output planes: take what each role needs before writing */
+    for (int t = 0; t < 3; t++)
+        for (size_t j = lo[t]; j < lo[t + 1]; j++)
+            b[j] = (role[t] == 0 ? bit->s[0][j] ^ bit->s[1][j]
+                                 : role[t] == 1 ? bit->s[1][j] : bit->s[0][j]) & 1;
+    size_t off[2] = {0, 0};
+    for (int t = 0; t < 3; t++) {
+        size_t a = lo[t], nt = lo[t + 1] - a;
+        if (role[t] == 0) {
+            /* c0 = r1s (shared with prev), c1 = r1n (shared with next) */
+            for (size_t j = 0; j < nt; j++)
+                sm[0][off[0] + j] = sm[1][off[1] + j] = b[a + j] - r1s[a + j] - r1n[a + j];
+            off[0] += nt; off[1] += nt;
+        } else {
+            /* role 1: c1 = r1s, σ1 = r1n; role 2: σ1 = r1s, c0 = r1n.  Sends
+             * y1 = c1·t + σ1 to prev (role 1) or y0 = c0·t + σ0 to next (role 2),
+             * σ0 = r2n (role 1) / r2s (role 2). */
+            const bool p1 = role[t] == 1;
+            const uint64_t *cm = p1 ? r1s : r1n, *sg = p1 ? r1n : r2s;
+            int d = p1 ? 1 : 0;
+            for (size_t j = 0; j < nt; j++)
+                sm[d][off[d] + j] = cm[a + j] * (1 - 2 * b[a + j]) + sg[a + j];
+            off[d] += nt;
+        }
+    }
+    if (snd[0]) s = cc_net_send(ctx->net, CC_NEXT, sm[0], snd[0]);
+    if (s == CC_OK && snd[1]) s = cc_net_send(ctx->net, CC_PREV, sm[1], snd[1]);
+    if (s == CC_OK && rcv[0]) s = cc_net_recv(ctx->net, CC_NEXT, rm[0], rcv[0]);
+    if (s == CC_OK && rcv[1]) s = cc_net_recv(ctx->net, CC_PREV, rm[1], rcv[1]);
+    cc_status f = cc_net_flush(ctx->net);
+    if (s == CC_OK) s = f;
+    if (s == CC_OK) {
+        size_t in[2] = {0, 0};
+        uint64_t *o0 = out->s[0], *o1 = out->s[1];
+        for (int t = 0; t < 3; t++) {
+            size_t a = lo[t], nt = lo[t + 1] - a;
+            if (role[t] == 0) {
+                /* (y0, y1): y1 from next, y0 from prev */
+                for (size_t j = 0; j < nt; j++) {
+                    o1[a + j] = rm[0][in[0] + j];
+                    o0[a + j] = rm[1][in[1] + j];
+                }
+                in[0] += nt; in[1] += nt;
+            } else {
+                /* role 1 holds (y1, y2), role 2 (y2, y0); c2 arrives from the
+                 * re-sharer (prev for role 1, next for role 2) */
+                const bool p1 = role[t] == 1;
+                int d = p1 ? 1 : 0;
+                const uint64_t *cm = p1 ? r1s : r1n, *sig1 = p1 ? r1n : r1s,
+                               *sig0 = p1 ? r2n : r2s;
+                uint64_t *ymine = p1 ? o0 : o1, *y2 = p1 ? o1 : o0;
+                for (size_t j = 0; j < nt; j++) {
+                    uint64_t bb = b[a + j], tt = 1 - 2 * bb;
+                    ymine[a + j] = cm[a + j] * tt + (p1 ? sig1 : sig0)[a + j];
+                    y2[a + j] = rm[d][in[d] + j] * tt + bb - sig0[a + j] - sig1[a + j];
+                }
+                in[d] += nt;
+            }
         }
     }
     pr_free(buf);

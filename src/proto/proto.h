@@ -132,7 +132,8 @@ void cc_proto_scope_end(cc_proto *ctx);
  * input_seeded (party − owner) mod 3; for reveal_to (party − target) mod 3;
  * for trunc / mul_trunc / matmul_trunc (party − helper) mod 3 with
  * helper = call counter mod 3; for a2b, msb, eq, b2a_bit, mux, max_rows,
- * argmax_rows the party index (P0 has the re-sharing role); ignored
+ * argmax_rows the party index (a2b, eq: P0 re-shares; msb, b2a_bit, mux
+ * and the row reductions rotate the re-sharer over thirds); ignored
  * otherwise.  Rounds count sends that follow a receive, the way cc_net
  * counts them (the op's first send included). */
 typedef struct cc_proto_cost {
@@ -144,7 +145,7 @@ typedef enum cc_proto_op {
     CC_OP_REVEAL, CC_OP_REVEAL_TO, CC_OP_REVEAL_CLIENT,
     CC_OP_MUL, CC_OP_MATMUL, CC_OP_TRUNC, CC_OP_MUL_TRUNC, CC_OP_MATMUL_TRUNC,
     CC_OP_AND, CC_OP_A2B, CC_OP_MSB, CC_OP_EQ, CC_OP_B2A_BIT, CC_OP_MUX,
-    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS,
+    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS, CC_OP_MSB_NARROW,
     CC_OP_COUNT
 } cc_proto_op;
 const char *cc_proto_op_name(cc_proto_op op);
@@ -230,6 +231,17 @@ cc_status cc_proto_trunc(cc_proto *ctx, const cc_ashare *x, unsigned d, cc_ashar
  * reshare).  The fixed-point forms use d = ctx->f. */
 cc_status cc_proto_mul_trunc(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b,
                              unsigned d, cc_ashare *out);
+/* Sum of products truncated once: out = ⌊(Σ_{k<terms} a_k ⊙ b_k + c) / 2^d⌋
+ * (or one below), a and b holding `terms` blocks of n = out->n elements, c
+ * (n elements) optional.  Costs one mul_trunc of n elements whatever
+ * `terms`: 2 rounds, 128 bits/elem for each role.  out must not alias a or b. */
+cc_status cc_proto_mul_sum_trunc(cc_proto *ctx, size_t terms, const cc_ashare *a,
+                                 const cc_ashare *b, const cc_ashare *c, unsigned d,
+                                 cc_ashare *out);
+/* The same without truncation: out = Σ_k a_k ⊙ b_k + c, re-shared once —
+ * the cost of one mul of n elements (1 round, 64 bits/elem). */
+cc_status cc_proto_mul_sum(cc_proto *ctx, size_t terms, const cc_ashare *a, const cc_ashare *b,
+                           const cc_ashare *c, cc_ashare *out);
 cc_status cc_proto_mul_fxp(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out);
 cc_status cc_proto_square_fxp(cc_proto *ctx, const cc_ashare *a, cc_ashare *out);
 cc_status cc_proto_matmul_fxp(cc_proto *ctx, size_t batch, size_t M, size_t N, size_t K,
@@ -257,9 +269,20 @@ cc_status cc_proto_and(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc
  * P0 re-shares.  6 rounds; P0 104 B/elem, P1/P2 88. */
 cc_status cc_proto_a2b(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 /* MSB (bit tensor): 1 if x < 0 in the signed view.  Carry-only tree whose
- * first level is computed while P0 re-shares x0 + x1.
- * 6 rounds; P0 35 B/elem, P1/P2 17 B/elem. */
+ * first level is computed while one party re-shares the sum of its two
+ * shares; that role rotates over thirds of the elements (P_t on third t).
+ * 6 rounds; 33.6 B/elem on the party's own third, 15.6 B/elem on the other
+ * two (21.6 B/elem on average, the same for every party). */
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+/* Narrow MSB for x known to lie in [-2^32, 2^32) (bit 32 of x; outside that
+ * range the result is unspecified): the carry tree runs over the 32 low bits
+ * (16 spans) instead of 63.  5 rounds; the re-sharer 2·7 B/elem in round 1,
+ * the others 4, then 2 + 1 + 1/2 + 1/8 B/elem for everyone; rotated like
+ * msb: 11 B/elem per party on average (msb: 21.6).  lt_public_vec_narrow is
+ * lt_public_vec through it (valid while |a - c| < 2^32). */
+cc_status cc_proto_msb_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
+                                        cc_bshare *out);
 /* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
  * scalar / per-element vector; greater-than-public is lt with swapped sign. */
 cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
@@ -272,9 +295,9 @@ cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
 cc_status cc_proto_eq(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);
 cc_status cc_proto_eq_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out);
 /* Bit injection / B2A of a bit tensor: out ∈ {0,1} arithmetically.
- * 1 round; P0 16 B/elem, P1/P2 8. */
+ * 1 round; 16 B/elem on the party's own third (re-sharer), 8 elsewhere. */
 cc_status cc_proto_b2a_bit(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out);
-/* out = bit ? x : y (mux, Π_Mul_BA).  2 rounds; P0 24 B/elem, P1/P2 16. */
+/* out = bit ? x : y (mux, Π_Mul_BA).  2 rounds; b2a_bit + 8 B/elem. */
 cc_status cc_proto_select(cc_proto *ctx, const cc_bshare *bit, const cc_ashare *x,
                           const cc_ashare *y, cc_ashare *out);
 /* out = bit · x. */

@@ -17,6 +17,18 @@
 /* Party index arithmetic, only used to derive roles, never to address peers. */
 static inline int pr_mod3(int v) { return ((v % 3) + 3) % 3; }
 
+/* Helper-role rotation.  Ops where one party re-shares (msb, b2a_bit) split
+ * their n elements into three contiguous thirds; third t = [pr_third_lo(n, t),
+ * pr_third_lo(n, t + 1)) runs with P_t in the re-sharing role, so every party
+ * does the extra work for a third of the elements and the per-party bytes
+ * differ by at most one element's worth.  A party's role on third t is
+ * pr_mod3(party - t) (0 = re-sharer).  The thirds share the op's rounds:
+ * their messages on one link are concatenated in t order. */
+static inline size_t pr_third_lo(size_t n, int t)
+{
+    return n / 3 * (size_t)t + CC_MIN((size_t)t, n % 3);
+}
+
 /* Open the op's accounting scope (net tag + ledger entry); nests. */
 void pr_enter(cc_proto *ctx, const char *tag);
 void pr_exit(cc_proto *ctx);

@@ -139,6 +139,62 @@ cc_status cc_proto_mul_trunc(cc_proto *ctx, const cc_ashare *a, const cc_ashare 
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto mul_trunc");
 }
 
+/* Sum of products with one truncation: the 3-out-of-3 terms of every
+ * product a_k ⊙ b_k (and c's x_i, its own 3-out-of-3 split) add up locally,
+ * so the whole sum is truncated and re-shared once — the cost of one
+ * mul_trunc of n = out->n elements however many terms (DEK above; PUMA
+ * arXiv 2307.12533 §4.1 evaluates a piecewise function as Σ_s b_s·P_s). */
+/* d = 0: re-share the sum (1 round, 8 B/elem, booked as a mul); d ≥ 1:
+ * truncate it (booked as a mul_trunc). */
+static cc_status mul_sum_impl(cc_proto *ctx, const char *op, size_t terms, const cc_ashare *a,
+                              const cc_ashare *b, const cc_ashare *c, unsigned d,
+                              cc_ashare *out)
+{
+    const size_t n = out->n;
+    size_t tn;
+    if (!cc_mul_size(terms, n, &tn))
+        return cc_error_set(CC_ERR_ARG, "%s: %zu terms of %zu overflow", op, terms, n);
+    CC_TRY(pr_check_n(op, "first operand", a->n, tn));
+    CC_TRY(pr_check_n(op, "second operand", b->n, tn));
+    if (c) CC_TRY(pr_check_n(op, "addend", c->n, n));
+    pr_enter(ctx, op);
+    uint64_t *z = pr_alloc(n);
+    cc_status s = z ? CC_OK : CC_ERR_NOMEM;
+    if (s == CC_OK) {
+        if (c) memcpy(z, c->s[0], 8 * n);
+        else memset(z, 0, 8 * n);
+        for (size_t k = 0; k < terms; k++) {
+            const uint64_t *a0 = a->s[0] + k * n, *a1 = a->s[1] + k * n;
+            const uint64_t *b0 = b->s[0] + k * n, *b1 = b->s[1] + k * n;
+            PR_OMP_FOR(n)
+            for (size_t j = 0; j < n; j++) z[j] += a0[j] * (b0[j] + b1[j]) + a1[j] * b0[j];
+        }
+        if (d == 0) {
+            pr_book_op(ctx, CC_OP_MUL, n, 0, 0);
+            s = pr_reshare(ctx, z, out);
+        } else {
+            s = pr_trunc_core_ex(ctx, CC_OP_MUL_TRUNC, n, d, z, NULL, out);
+        }
+    }
+    pr_free(z);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", op);
+}
+
+cc_status cc_proto_mul_sum_trunc(cc_proto *ctx, size_t terms, const cc_ashare *a,
+                                 const cc_ashare *b, const cc_ashare *c, unsigned d,
+                                 cc_ashare *out)
+{
+    if (d == 0) return cc_error_set(CC_ERR_ARG, "mul_sum_trunc: shift 0 (use mul_sum)");
+    return mul_sum_impl(ctx, "mul_sum_trunc", terms, a, b, c, d, out);
+}
+
+cc_status cc_proto_mul_sum(cc_proto *ctx, size_t terms, const cc_ashare *a, const cc_ashare *b,
+                           const cc_ashare *c, cc_ashare *out)
+{
+    return mul_sum_impl(ctx, "mul_sum", terms, a, b, c, 0, out);
+}
+
 cc_status cc_proto_mul_fxp(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_ashare *out)
 {
     return cc_proto_mul_trunc(ctx, a, b, ctx->f, out);

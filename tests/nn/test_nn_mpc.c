@@ -203,8 +203,8 @@ static int party_main(cc_net *net, void *arg)
          * Precise: w ∈ [0, 1] and its powers at f + 8 bits carry ≤ 1, 4, 7,
          * 10, 13, 16, 19, 22 units (w .. w^8); Σ |c_k| δ_k / 2^8 + 2 is 5.8
          * ulps for GeLU: tolerance 8.
-         * Precise SiLU: y = |x| is exact (mul_bit), so are z and the
-         * indicators; w^1..w^6 carry ≤ 1, 4, 7, 10, 13, 16 units of 2^-(f+8),
+         * Precise SiLU: the indicators and the selection of t (z or w) are
+         * exact; as powers of w resp. z, t^1..t^6 carry ≤ 1, 4, 7, 10, 13, 16 units of 2^-(f+8),
          * z^2..z^5 ≤ 1, 3, 4, 6; Σ |c_k| δ_k / 2^8 = 0.78 (inner) and 0.001
          * (outer) ulps before the final truncation, whose floor may then
          * differ by 1 and the protocol adds ≤ 1: ≤ 2 ulps, tolerance 3. */
@@ -213,6 +213,7 @@ static int party_main(cc_net *net, void *arg)
         size_t n = act_inputs(x, N, -10, 10, set ? gq : gb, set ? 2 : 3);
         if (elementwise(&p, &cfg, "gelu", CC_NN_GELU, cc_nn_gelu, cc_nnref_gelu, x, n, 8, 0)) return 1;
         n = act_inputs(x, N, set ? -16 : -12, set ? 16 : 12, set ? sq : sb, set ? 5 : 3);
+        if (set) { x[n - 1] = enc(16372); x[n - 2] = enc(-16372); }   /* precise SiLU's domain edge */
         if (elementwise(&p, &cfg, "silu", CC_NN_SILU, cc_nn_silu, cc_nnref_silu, x, n, set ? 3 : 8, 0)) return 1;
         /* exp: v ≤ 1, so a squaring maps an error of d ulps to ≤ 2d + 2;
          * 1 ulp after the first step, then 4 (PUMA) or 5 (precise)

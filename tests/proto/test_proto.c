@@ -371,6 +371,49 @@ static int body_trunc(cc_proto *ctx)
         for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(x[j] * (uint64_t)-3000), F);
         PT_TRY(cc_proto_mul_public_fxp(ctx, &a, (uint64_t)-3000, &c));
         if (check_trunc("mul_public_fxp", &c, w, ctx)) return 1;
+        /* sum of three products plus an addend, one truncation by d:
+         * [u | v | u] ⊙ [v | v | u] + 5u with |u|, |v| < 2^29 */
+        {
+            uint64_t *u = calloc(n + 1, 8), *v = calloc(n + 1, 8);
+            fill(1000 + n, n, 29, u);
+            fill(1100 + n, n, 29, v);
+            cc_ashare au, av, L, R, A5;
+            PT_TRY(pt_ashare(ctx, 33, u, n, &au));
+            PT_TRY(pt_ashare(ctx, 34, v, n, &av));
+            PT_TRY(cc_ashare_alloc(&L, 3 * n));
+            PT_TRY(cc_ashare_alloc(&R, 3 * n));
+            PT_TRY(cc_ashare_alloc(&A5, n));
+            for (int k = 0; k < 2; k++) {
+                memcpy(L.s[k], au.s[k], 8 * n); memcpy(L.s[k] + n, av.s[k], 8 * n);
+                memcpy(L.s[k] + 2 * n, au.s[k], 8 * n);
+                memcpy(R.s[k], av.s[k], 8 * n); memcpy(R.s[k] + n, av.s[k], 8 * n);
+                memcpy(R.s[k] + 2 * n, au.s[k], 8 * n);
+            }
+            PT_TRY(cc_proto_mul_public(ctx, &au, 5, &A5));
+            for (unsigned d = 7; d <= 40; d += 33) {
+                for (size_t j = 0; j < n; j++)
+                    w[j] = floor_shift((int64_t)(u[j] * v[j] + v[j] * v[j] + u[j] * u[j] + 5 * u[j]), d);
+                PT_TRY(cc_proto_mul_sum_trunc(ctx, 3, &L, &R, &A5, d, &c));
+                if (check_trunc("mul_sum_trunc", &c, w, ctx)) return 1;
+            }
+            {
+                /* untruncated: exact */
+                uint64_t *ex = calloc(n + 1, 8);
+                for (size_t j = 0; j < n; j++) ex[j] = u[j] * v[j] + v[j] * v[j] + u[j] * u[j] + 5 * u[j];
+                PT_TRY(cc_proto_mul_sum(ctx, 3, &L, &R, &A5, &c));
+                if (expect_a(ctx, "mul_sum", &c, ex)) return 1;
+                free(ex);
+            }
+            for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)(u[j] * v[j]), F);
+            cc_ashare L1 = cc_ashare_slice(&L, 0, n), R1 = cc_ashare_slice(&R, 0, n);
+            PT_TRY(cc_proto_mul_sum_trunc(ctx, 1, &L1, &R1, NULL, F, &c));
+            if (check_trunc("mul_sum_trunc 1 term", &c, w, ctx)) return 1;
+            pt_check(n == 0 || cc_proto_mul_sum_trunc(ctx, 2, &L, &R, NULL, F, &c) == CC_ERR_ARG,
+                     "mul_sum_trunc accepted 3n operands for 2 terms");
+            cc_ashare_free(&au); cc_ashare_free(&av);
+            cc_ashare_free(&L); cc_ashare_free(&R); cc_ashare_free(&A5);
+            free(u); free(v);
+        }
         cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
         free(x); free(y); free(w);
     }
@@ -518,6 +561,40 @@ static int body_bool(cc_proto *ctx)
         }
         cc_ashare_free(&af);
         free(full);
+
+        /* narrow MSB / lt over [-2^32, 2^32): random values of every
+         * magnitude up to 2^32 plus the range's edges */
+        {
+            uint64_t *nv = calloc(n + 1, 8), *thr = calloc(n + 1, 8);
+            fill(1450 + n, n, 32, nv);
+            static const int64_t nedge[] = {0, -1, 1, INT64_C(1) << 31, -(INT64_C(1) << 31),
+                                            (INT64_C(1) << 32) - 1, -(INT64_C(1) << 32),
+                                            (INT64_C(1) << 31) - 1};
+            for (size_t j = 0; j < n && j < CC_ARRAY_LEN(nedge); j++) nv[j] = (uint64_t)nedge[j];
+            for (size_t j = 0; j < n; j++) {
+                if ((int64_t)nv[j] >= (INT64_C(1) << 32)) nv[j] = (INT64_C(1) << 32) - 1;
+                if ((int64_t)nv[j] < -(INT64_C(1) << 32)) nv[j] = (uint64_t)-(INT64_C(1) << 32);
+            }
+            cc_ashare an;
+            PT_TRY(pt_ashare(ctx, 57, nv, n, &an));
+            PT_TRY(cc_proto_msb_narrow(ctx, &an, &bc));
+            for (size_t j = 0; j < n; j++) w[j] = (int64_t)nv[j] < 0;
+            if (expect_b(ctx, "msb_narrow", &bc, w)) return 1;
+            /* thresholds within 2^31 of values within 2^31 */
+            for (size_t j = 0; j < n; j++) {
+                nv[j] = (uint64_t)((int64_t)nv[j] >> 1);
+                thr[j] = (uint64_t)(((int64_t)(nv[j] * 0x9E3779B97F4A7C15u) >> 33));
+                if (j % 5 == 0) thr[j] = nv[j];                 /* equal: not less */
+                if (j % 7 == 0) thr[j] = nv[j] + 1;             /* one above */
+            }
+            cc_ashare_free(&an);
+            PT_TRY(pt_ashare(ctx, 58, nv, n, &an));
+            PT_TRY(cc_proto_lt_public_vec_narrow(ctx, &an, thr, &bc));
+            for (size_t j = 0; j < n; j++) w[j] = (int64_t)nv[j] < (int64_t)thr[j];
+            if (expect_b(ctx, "lt_public_vec_narrow", &bc, w)) return 1;
+            cc_ashare_free(&an);
+            free(nv); free(thr);
+        }
 
         PT_TRY(cc_proto_lt(ctx, &a, &b, &bc));
         for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j];
