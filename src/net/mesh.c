@@ -24,6 +24,7 @@ void cc_net_options_default(cc_net_options *o)
     o->io_timeout_ms = 60000;
     o->chunk_bytes = 256u << 10;
     o->max_message_bytes = 64ull << 30;
+    memset(&o->link_profile, 0, sizeof o->link_profile); /* real links only */
 }
 
 void cc_net_fill_defaults(cc_net_options *dst, const cc_net_options *src)
