@@ -153,6 +153,10 @@ typedef struct cc_net_stat {
 /* Snapshot; returns the number of tags (≤ cap written). */
 size_t cc_net_stats(const cc_net *net, cc_net_stat *out, size_t cap);
 void cc_net_stats_reset(cc_net *net);
+/* Row of cc_net_stats() with the time this party's thread spent blocked on
+ * the network (receives and flushes; calls = number of waits, no bytes, no
+ * rounds).  The report subtracts it from the wall time to get compute. */
+#define CC_NET_WAIT_TAG "(network wait)"
 void cc_net_stats_print(const cc_net *net, void *FILE_stream);
 cc_status cc_net_stats_json(const cc_net *net, char **json_out); /* free() it */
 

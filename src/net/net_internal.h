@@ -239,6 +239,7 @@ struct cc_net {
     size_t nstats;
     cc_op_frame stack[CC_NET_OP_DEPTH + 1]; /* [0] = untagged traffic */
     int depth, overflow;
+    uint64_t wait_ns, waits;  /* time blocked in receives and flushes (CC_NET_WAIT_TAG) */
 };
 
 void cc_net_account_send(cc_net *net, uint64_t bytes);

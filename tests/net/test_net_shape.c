@@ -65,13 +65,16 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* P0 reports min and median round time in values[0], values[1]. */
+/* P0 reports min and median round time in values[0], values[1], then its
+ * network-wait row (first row, no bytes, no rounds: values[2] = 1) with its
+ * time in values[3] and the wall time of the loop in values[4]. */
 static int pingpong_main(cc_net *net, void *p)
 {
     pp_arg *a = p;
     int me = cc_net_party(net);
     uint8_t buf[64][1024] = {{0}};
-    uint64_t t[64];
+    uint64_t t[64], t_start = cc_now_ns();
+    cc_net_stats_reset(net);
     cc_status s = CC_OK;
     for (int k = 0; s == CC_OK && k < a->reps; k++) {
         if (me == 0) {
@@ -93,12 +96,20 @@ static int pingpong_main(cc_net *net, void *p)
         qsort(t, (size_t)a->reps, sizeof t[0], cmp_u64);
         r->values[0] = t[0];
         r->values[1] = t[a->reps / 2];
+        r->values[4] = cc_now_ns() - t_start;
+        cc_net_stat st[8];
+        size_t n = cc_net_stats(net, st, 8);
+        bool first = n > 0 && strcmp(st[0].tag, CC_NET_WAIT_TAG) == 0;
+        r->values[2] = first && st[0].bytes_sent == 0 && st[0].bytes_recv == 0 && st[0].rounds == 0;
+        r->values[3] = first ? st[0].ns : 0;
     }
     report(r, s);
     return s == CC_OK ? 0 : 1;
 }
 
 /* Min and median round time of `reps` ping-pongs under `profile`. */
+static uint64_t last_wait_ns, last_loop_ns;
+
 static void pingpong(const char *profile, int reps, int burst, uint64_t *min_ns, uint64_t *med_ns)
 {
     shared_page *page = shared_page_new();
@@ -113,6 +124,9 @@ static void pingpong(const char *profile, int reps, int burst, uint64_t *min_ns,
     assert_int_equal(s, CC_OK);
     *min_ns = page->party[0].values[0];
     *med_ns = page->party[0].values[1];
+    assert_int_equal(page->party[0].values[2], 1);
+    last_wait_ns = page->party[0].values[3];
+    last_loop_ns = page->party[0].values[4];
     print_message("profile %-8s burst %2d: ping-pong min %.3f ms, median %.3f ms\n", profile, burst,
                   *min_ns * 1e-6, *med_ns * 1e-6);
     shared_page_free(page);
@@ -126,6 +140,11 @@ static void pingpong_takes_round_trip(void **state)
     assert_true(mn >= 60 * MS);
     /* one delay per direction, not two: well under 1.5 round trips */
     assert_true(med < 90 * MS);
+    /* P0 spent those round trips blocked: the wait row has them, and is
+     * part of the wall time (the report's compute = wall - wait) */
+    print_message("P0 network wait %.1f ms of %.1f ms\n", last_wait_ns * 1e-6, last_loop_ns * 1e-6);
+    assert_true(last_wait_ns >= 5 * 60 * MS * 95 / 100);
+    assert_true(last_wait_ns <= last_loop_ns);
     pingpong("lan", 20, 1, &mn, &med);
     assert_true(mn >= 1 * MS);
 }
