@@ -160,6 +160,49 @@ static void queued_frames_overlap_delays(void **state)
     assert_true(med < 90 * MS);
 }
 
+/* Every party sends to both neighbours, then receives from both: the two
+ * sends travel at the same time, so a step costs one one-way delay (30 ms
+ * under 60,10), not two (a send must never sleep in the caller). */
+static int both_main(cc_net *net, void *p)
+{
+    shared_page *page = p;
+    int me = cc_net_party(net);
+    uint64_t x = (uint64_t)me, a, b, t[5];
+    cc_status s = CC_OK;
+    for (int k = 0; s == CC_OK && k < 5; k++) {
+        uint64_t t0 = cc_now_ns();
+        s = cc_net_send(net, CC_NEXT, &x, sizeof x);
+        if (s == CC_OK) s = cc_net_send(net, CC_PREV, &x, sizeof x);
+        if (s == CC_OK) s = cc_net_recv(net, CC_PREV, &a, sizeof a);
+        if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, &b, sizeof b);
+        if (s == CC_OK) s = cc_net_flush(net);
+        t[k] = cc_now_ns() - t0;
+    }
+    if (s == CC_OK) {
+        qsort(t, 5, sizeof t[0], cmp_u64);
+        page->party[me].values[0] = t[2];
+    }
+    report(&page->party[me], s);
+    return s == CC_OK ? 0 : 1;
+}
+
+static void sends_to_both_neighbours_overlap(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    cc_net_options o;
+    cc_net_options_default(&o);
+    assert_int_equal(cc_link_profile_parse("60,10", &o.link_profile), CC_OK);
+    assert_int_equal(cc_net_launch_local(both_main, page, NULL, NULL, &o, NULL), CC_OK);
+    for (int i = 0; i < 3; i++) {
+        uint64_t med = page->party[i].values[0];
+        print_message("P%d: send to both, receive from both: median %.3f ms\n", i, med * 1e-6);
+        assert_true(med >= 30 * MS);
+        assert_true(med < 45 * MS);
+    }
+    shared_page_free(page);
+}
+
 /* No profile: no delay at all.  The minimum over many rounds is robust to
  * load and far below the smallest emulated round trip (lan, 1 ms). */
 static void unshaped_is_not_delayed(void **state)
@@ -293,6 +336,7 @@ int main(void)
         cmocka_unit_test(profiles_parse),
         cmocka_unit_test(pingpong_takes_round_trip),
         cmocka_unit_test(queued_frames_overlap_delays),
+        cmocka_unit_test(sends_to_both_neighbours_overlap),
         cmocka_unit_test(unshaped_is_not_delayed),
         cmocka_unit_test(client_links_are_shaped),
         cmocka_unit_test(transfer_paced_to_rate),
