@@ -41,6 +41,8 @@ extern "C" {
 #include "thread.h"
 }
 
+#include "bench_link_profile.h"
+
 namespace {
 
 constexpr unsigned F = 18;
@@ -260,6 +262,7 @@ void BM_model(benchmark::State &state, bool bert)
         cc_net_options o;
         cc_net_options_default(&o);
         o.insecure_plaintext = insecure;
+        o.link_profile = bench_link_profile();
         o.io_timeout_ms = 600000;
         cc_launch_result res;
         cc_status s = cc_net_launch_local(party_main, job, client_main, job, &o, &res);
@@ -331,4 +334,4 @@ BENCHMARK(BM_gpt2_base)->ArgName("tokens")->Arg(32)->Iterations(1)->UseManualTim
 BENCHMARK(BM_bert_base)->ArgName("tokens")->Arg(128)->Iterations(1)->UseManualTime()
     ->Unit(benchmark::kSecond);
 
-BENCHMARK_MAIN();
+CARACAL_BENCH_MAIN()

@@ -35,6 +35,8 @@ extern "C" {
 }
 #include "net_impl.h"
 
+#include "bench_link_profile.h"
+
 namespace {
 
 struct Shared {
@@ -86,6 +88,7 @@ void run(benchmark::State &state, size_t bytes, bool encrypted, int reps, int wa
     cc_net_options o;
     cc_net_options_default(&o);
     o.insecure_plaintext = !encrypted;
+    o.link_profile = bench_link_profile();
     if (const char *c = std::getenv("CARACAL_NET_CHUNK")) o.chunk_bytes = std::strtoull(c, nullptr, 10);
     uint64_t total_ns = 0, total_reps = 0;
     for (auto _ : state) {
@@ -264,6 +267,7 @@ void BM_rotate_ratio(benchmark::State &state)
             cc_net_options o;
             cc_net_options_default(&o);
             o.insecure_plaintext = !enc;
+            o.link_profile = bench_link_profile();
             if (const char *c = std::getenv("CARACAL_NET_CHUNK")) o.chunk_bytes = std::strtoull(c, nullptr, 10);
             std::memset(sh, 0, sizeof *sh);
             Job j{sh, bytes, reps, 1, true};
@@ -343,4 +347,4 @@ BENCHMARK(BM_raw_round)->ArgNames({"bytes"})->Arg(8)->Arg(4096)
 BENCHMARK(BM_round)->ArgNames({"bytes", "encrypted"})
     ->ArgsProduct({{8, 4096}, {0, 1}})->UseManualTime()->Iterations(3)->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+CARACAL_BENCH_MAIN()

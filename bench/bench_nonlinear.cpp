@@ -305,4 +305,4 @@ BENCHMARK(BM_argmax_1x32000)->Arg(0)->Iterations(1)->UseManualTime()->Unit(bench
 
 }  // namespace
 
-BENCHMARK_MAIN();
+CARACAL_BENCH_MAIN()

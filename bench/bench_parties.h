@@ -17,6 +17,8 @@ extern "C" {
 #include "net.h"
 }
 
+#include "bench_link_profile.h"
+
 // A value-initialised Job in memory the forked parties share; nullptr (and
 // the benchmark marked as skipped) if it cannot be mapped.
 template <class Job> Job *bench_shared_job(benchmark::State &state)
@@ -40,13 +42,14 @@ inline int bench_threads_per_party()
 }
 
 // Plain TCP (the setting of the MP-SPDZ reference figures) unless
-// CARACAL_BENCH_SECURE=1 asks for the AEAD links.
+// CARACAL_BENCH_SECURE=1 asks for the AEAD links; --link-profile applies.
 inline cc_net_options bench_net_options()
 {
     cc_net_options o;
     cc_net_options_default(&o);
     const char *sec = getenv("CARACAL_BENCH_SECURE");
     o.insecure_plaintext = !(sec && atoi(sec));
+    o.link_profile = bench_link_profile();
     return o;
 }
 

@@ -273,4 +273,4 @@ BENCHMARK(BM_matmul_weight_fxp_128x768x768)->Iterations(1)->UseManualTime()
 
 }  // namespace
 
-BENCHMARK_MAIN();
+CARACAL_BENCH_MAIN()

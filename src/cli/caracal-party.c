@@ -1,7 +1,7 @@
 /* caracal-party — one compute party of a Caracal cluster.
  *
  *   caracal-party --party I --config cluster.conf --key pI.key
- *                 [--insecure-plaintext-links] [--connect-timeout-ms N]
+ *                 [--insecure-plaintext-links] [--link-profile P] [--connect-timeout-ms N]
  *                 [--io-timeout-ms N] [--stats-json FILE] [--quiet]
  *   caracal-party --party client --config cluster.conf --key client.key
  *
@@ -44,10 +44,14 @@ typedef struct party_args {
 static void usage(FILE *f)
 {
     fputs("usage: caracal-party --party {0|1|2|client} --config FILE --key FILE\n"
-          "                     [--insecure-plaintext-links] [--connect-timeout-ms N]\n"
+          "                     [--insecure-plaintext-links] [--link-profile P] [--connect-timeout-ms N]\n"
           "                     [--io-timeout-ms N] [--stats-json FILE] [--rotate-mib N] [--quiet]\n"
           "                     [--shares DIR | --synthetic GEOM] [--frac-bits N] [--verify]\n"
           "                     [--jobs N] [--threads N] [--cpus LIST]\n"
+          "  --link-profile P  emulate a network on this party's outgoing links: none\n"
+          "                  (default), lan (1 ms round trip, 10 Gbit/s), wan (40 ms,\n"
+          "                  0.4 Gbit/s) or RTT_MS,GBPS; give every party (and the\n"
+          "                  client) the same profile (docs/NETWORK.md)\n"
           "  --rotate-mib N  after the self-check, send N MiB to next while receiving\n"
           "                  N MiB from prev, 3 times, and print the throughput per link\n"
           "  --shares DIR    serve secure inference from this party's share bundle\n"
@@ -87,6 +91,13 @@ static int parse_args(int argc, char **argv, party_args *a)
         } else if (!strcmp(o, "--config")) { a->config = v; i++; }
         else if (!strcmp(o, "--key")) { a->key = v; i++; }
         else if (!strcmp(o, "--stats-json")) { a->stats_json = v; i++; }
+        else if (!strcmp(o, "--link-profile")) {
+            if (cc_link_profile_parse(v, &a->opt.link_profile) != CC_OK) {
+                fprintf(stderr, "caracal-party: %s\n", cc_error_message());
+                return 2;
+            }
+            i++;
+        }
         else if (!strcmp(o, "--shares")) { a->shares = v; i++; }
         else if (!strcmp(o, "--cpus")) { a->cpus = v; i++; }
         else if (!strcmp(o, "--synthetic")) {
@@ -362,6 +373,10 @@ int main(int argc, char **argv)
     if (a.opt.insecure_plaintext)
         cc_warn("--insecure-plaintext-links: links are NOT encrypted (benchmarks on a trusted "
                 "network only)");
+    if (cc_link_profile_active(&a.opt.link_profile))
+        cc_info("--link-profile %s: emulating %.1f ms round trip, %g Gbit/s per link and "
+                "direction", a.opt.link_profile.name, a.opt.link_profile.rtt_ns * 1e-6,
+                a.opt.link_profile.gbps);
     if (a.party == 3) return run_client(&a);
     return a.shares || a.synthetic ? run_serving(&a) : run_party(&a);
 }

@@ -11,6 +11,8 @@ typedef struct run_info {
     int n_prompt, n_new, threads;
     bool insecure;
     const char *text;         /* decoded generated text, or NULL */
+    const cc_link_profile *link; /* --link-profile of this run (never NULL) */
+    bool remote;              /* parties on --config: their profile is their own flag */
 } run_info;
 
 void report_print(FILE *out, const run_info *info, const cc_secure_result *r);

@@ -34,6 +34,7 @@ typedef struct options {
     int n_new, threads, frac_bits;
     unsigned connect_timeout_ms;
     bool insecure, verify, quiet;
+    cc_link_profile link;   /* --link-profile: every link of the run, client links included */
 } options;
 
 static void usage(FILE *out)
@@ -67,6 +68,9 @@ static void usage(FILE *out)
 "  --cpus LIST            cpu list for the local parties' workers (default: each\n"
 "                         party its own third of the cores, when there are >= 3)\n"
 "  --insecure-plaintext-links  no link encryption (benchmarks on a trusted network)\n"
+"  --link-profile P       emulate a network on every link: none (default), lan (1 ms\n"
+"                         round trip, 10 Gbit/s), wan (40 ms, 0.4 Gbit/s) or RTT_MS,GBPS\n"
+"                         (e.g. 20,1.5); remote parties take the flag themselves\n"
 "  --json FILE            write the report as JSON\n"
 "  -q, --quiet            no per-layer progress\n"
 "  -h, --help\n");
@@ -211,6 +215,7 @@ static int run_remote(const options *o, client_args *ca)
     cc_net_options no;
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
+    no.link_profile = o->link;   /* our links to the parties; theirs are their own flag */
     no.io_timeout_ms = 900000;   /* the client waits for whole forward passes */
     if (o->connect_timeout_ms) no.connect_timeout_ms = o->connect_timeout_ms;
     cc_client *client;
@@ -243,6 +248,7 @@ static int run_local(const options *o, client_args *ca, local_party_args *pa, ch
     cc_net_options no;
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
+    no.link_profile = o->link;   /* the forked parties inherit it with the options */
     /* A LLaMA-7B layer keeps a party busy with local GEMMs for seconds at a
      * time and the client waits for the whole forward pass; dead peers are
      * still seen at once (their sockets close), only a silent hang waits
@@ -329,7 +335,8 @@ static int run(const options *o)
                                          &tl) == CC_OK;
     run_info info = { .weights = weights, .reveal = o->reveal, .approx = cc_approx_name(approx),
                       .n_prompt = n_ids, .n_new = o->n_new, .threads = pa.threads,
-                      .insecure = o->insecure, .text = have_text ? text : NULL };
+                      .insecure = o->insecure, .text = have_text ? text : NULL,
+                      .link = &o->link, .remote = o->config != NULL };
     report_print(stdout, &info, &res);
     if (o->json && report_json(o->json, &info, &res) != 0) {
         fprintf(stderr, "llama7b_token: cannot write %s\n", o->json);
@@ -362,7 +369,7 @@ int main(int argc, char **argv)
     options o = { .n_new = 1, .reveal = "token", .approx = "precise", .frac_bits = -1 };
     enum { O_CKPT = 256, O_SHARES, O_SYNTH, O_PROMPT, O_TOK, O_IDS, O_CONFIG, O_KEY, O_PARTIES,
            O_JSON, O_ALL, O_CPUS, O_THREADS, O_REVEAL, O_APPROX, O_INSECURE, O_VERIFY,
-           O_CONNECT_TIMEOUT };
+           O_CONNECT_TIMEOUT, O_LINK_PROFILE };
     static const struct option lo[] = {
         {"checkpoint", 1, 0, O_CKPT}, {"shares", 1, 0, O_SHARES}, {"synthetic", 1, 0, O_SYNTH},
         {"prompt", 1, 0, O_PROMPT}, {"tokenizer", 1, 0, O_TOK}, {"ids", 1, 0, O_IDS},
@@ -370,7 +377,7 @@ int main(int argc, char **argv)
         {"json", 1, 0, O_JSON}, {"all-logits", 1, 0, O_ALL}, {"cpus", 1, 0, O_CPUS},
         {"threads", 1, 0, O_THREADS}, {"reveal", 1, 0, O_REVEAL}, {"approx", 1, 0, O_APPROX},
         {"insecure-plaintext-links", 0, 0, O_INSECURE}, {"verify", 0, 0, O_VERIFY},
-        {"connect-timeout-ms", 1, 0, O_CONNECT_TIMEOUT},
+        {"connect-timeout-ms", 1, 0, O_CONNECT_TIMEOUT}, {"link-profile", 1, 0, O_LINK_PROFILE},
         {"frac-bits", 1, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     int c;
@@ -393,6 +400,12 @@ int main(int argc, char **argv)
         case O_APPROX: o.approx = optarg; break;
         case O_INSECURE: o.insecure = true; break;
         case O_VERIFY: o.verify = true; break;
+        case O_LINK_PROFILE:
+            if (cc_link_profile_parse(optarg, &o.link) != CC_OK) {
+                fprintf(stderr, "llama7b_token: %s\n", cc_error_message());
+                return 2;
+            }
+            break;
         case O_CONNECT_TIMEOUT:
             if (atol(optarg) < 1 || atol(optarg) > 3600000) goto bad;
             o.connect_timeout_ms = (unsigned)atol(optarg);

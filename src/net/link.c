@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -133,6 +134,7 @@ cc_status cc_link_create(cc_hub *hub, int fd, int role, const cc_session_keys *k
     cc_aead_init(&l->rx, c, keys->rx);
     memcpy(l->prss_root, keys->prss_root, 32);
     l->chunk = hub->opt.chunk_bytes;
+    cc_shaper_init(&l->shape, &hub->opt.link_profile);
     if (c != CC_CIPHER_NONE) {
         l->seal_buf = cc_alloc(l->chunk);
         if (!l->seal_buf) {
@@ -167,6 +169,24 @@ void cc_link_free(cc_link *l)
 }
 
 /* ---- sender thread --------------------------------------------------------------- */
+/* Emulated link: sleep until the frame's departure time.  A timed wait on
+ * send_cv rather than a plain sleep, so a failing run (which broadcasts it)
+ * is not held up by a long emulated delay.  Only the sender thread gets
+ * here (emulated links never write inline), and never with hub->mu held. */
+static cc_status wait_departure(cc_link *l, uint64_t depart_ns)
+{
+    cc_hub *h = l->hub;
+    pthread_mutex_lock(&h->mu);
+    while (h->fail_status == CC_OK && cc_now_ns() < depart_ns) {
+        struct timespec ts;
+        deadline_ts(depart_ns, &ts);
+        pthread_cond_timedwait(&l->send_cv, &h->mu, &ts);
+    }
+    bool failed = h->fail_status != CC_OK;
+    pthread_mutex_unlock(&h->mu);
+    return failed ? cc_error_set(CC_ERR_PEER, "run failed") : CC_OK;
+}
+
 static cc_status send_frames(cc_link *l, const cc_send_item *it)
 {
     uint32_t idle = l->hub->opt.io_timeout_ms;
@@ -185,6 +205,8 @@ static cc_status send_frames(cc_link *l, const cc_send_item *it)
             cc_aead_seal(&l->tx, h.seq, hdr, it->buf + off, n, l->seal_buf, tag);
             iov[1].iov_base = l->seal_buf;
         }
+        if (l->shape.on) /* sealed first, so the write itself leaves on time */
+            CC_TRY(wait_departure(l, cc_shaper_depart(&l->shape, it->queued_ns, sizeof hdr + n + tagn)));
         CC_TRY(cc_sock_writev(l->fd, iov, 3, 0, idle));
         add(&l->tx_progress, n + sizeof hdr + tagn);
         off += n;
@@ -220,6 +242,9 @@ static void *sender_main(void *arg)
 {
     cc_link *l = arg;
     cc_hub *h = l->hub;
+    /* Emulated links sleep to the microsecond; the default 50 us timer slack
+     * would add a tenth to every lan delay. */
+    if (l->shape.on) prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     pthread_mutex_lock(&h->mu);
     for (;;) {
         while ((l->q_head == l->q_tail || l->tx_busy) && !l->closing && h->fail_status == CC_OK)
@@ -538,11 +563,15 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
     if (s == CC_OK && h->fail_status != CC_OK) s = hub_error(h);
     if (s == CC_OK && l->peer_bye)
         s = cc_error_set(CC_ERR_PEER, "%s has already ended its run", l->name);
-    cc_send_item it = {.buf = buf, .len = len, .op_hash = op_hash, .type = CC_FRAME_DATA};
-    if (s == CC_OK && len <= CC_INLINE_SEND_MAX && l->q_head == l->q_tail && !l->tx_busy) {
+    cc_send_item it = {.buf = buf, .len = len, .op_hash = op_hash, .type = CC_FRAME_DATA,
+                       .queued_ns = cc_now_ns()};
+    if (s == CC_OK && len <= CC_INLINE_SEND_MAX && l->q_head == l->q_tail && !l->tx_busy &&
+        !l->shape.on) {
         /* Small message, idle link: write it from this thread.  Saves waking
          * the sender thread, which is most of a small round's latency; the
-         * bytes fit in the socket buffer, so this does not block. */
+         * bytes fit in the socket buffer, so this does not block.  Not on an
+         * emulated link: its delay must not block the caller, whose next
+         * send (to the other neighbour) travels at the same time. */
         l->tx_busy = true;
         pthread_mutex_unlock(&h->mu);
         s = send_frames(l, &it);
@@ -705,7 +734,8 @@ void cc_hub_close_links(cc_hub *h)
         cc_link *l = h->links[r];
         if (!l || !l->threads_started) continue;
         if (h->fail_status == CC_OK && l->q_tail - l->q_head < CC_SENDQ_CAP) {
-            l->q[l->q_tail % CC_SENDQ_CAP] = (cc_send_item){.type = CC_FRAME_BYE};
+            l->q[l->q_tail % CC_SENDQ_CAP] = (cc_send_item){.type = CC_FRAME_BYE,
+                                                            .queued_ns = cc_now_ns()};
             l->q_tail++;
         }
         l->closing = true;

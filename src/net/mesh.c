@@ -9,6 +9,7 @@
  * naming that peer. */
 #include "net_impl.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ void cc_net_options_default(cc_net_options *o)
     o->io_timeout_ms = 60000;
     o->chunk_bytes = 256u << 10;
     o->max_message_bytes = 64ull << 30;
+    memset(&o->link_profile, 0, sizeof o->link_profile); /* real links only */
 }
 
 void cc_net_fill_defaults(cc_net_options *dst, const cc_net_options *src)
@@ -254,10 +256,26 @@ cc_status cc_net_recv_begin(cc_net *net, cc_dir from, void *buf, size_t len, cc_
     return s == CC_OK ? s : WRAP(s, "recv", from);
 }
 
+/* Time the user thread spends blocked on the network (CC_NET_WAIT_TAG): the
+ * report's compute time is the wall time minus this. */
+static void account_wait(cc_net *net, uint64_t t0)
+{
+    net->wait_ns += cc_now_ns() - t0;
+    net->waits++;
+}
+
+/* rx handles of a party's net: their link's hub is the one inside cc_net. */
+static cc_net *net_of(cc_net_rx *rx)
+{
+    return (cc_net *)((char *)rx->link->hub - offsetof(cc_net, hub));
+}
+
 /* rx handles carry no net pointer; errors name the link's peer. */
 cc_status cc_net_recv_wait(cc_net_rx *rx, size_t bytes)
 {
+    uint64_t t0 = cc_now_ns();
     cc_status s = cc_link_recv_wait(rx, bytes, NULL);
+    account_wait(net_of(rx), t0);
     return s == CC_OK ? s : cc_error_wrap(s, "%s: recv from %s in op '%s'", rx->link->hub->self_name,
                                           rx->link->name, rx->op ? rx->op : "?");
 }
@@ -265,8 +283,11 @@ cc_status cc_net_recv_wait(cc_net_rx *rx, size_t bytes)
 cc_status cc_net_recv_end(cc_net_rx *rx)
 {
     cc_link *l = rx->link;
+    cc_net *net = net_of(rx);
     const char *op = rx->op ? rx->op : "?";
+    uint64_t t0 = cc_now_ns();
     cc_status s = cc_link_recv_end(rx, NULL);
+    account_wait(net, t0);
     return s == CC_OK ? s : cc_error_wrap(s, "%s: recv from %s in op '%s'", l->hub->self_name,
                                           l->name, op);
 }
@@ -275,13 +296,17 @@ cc_status cc_net_recv(cc_net *net, cc_dir from, void *buf, size_t len)
 {
     cc_net_rx *rx;
     CC_TRY(cc_net_recv_begin(net, from, buf, len, &rx));
+    uint64_t t0 = cc_now_ns();
     cc_status s = cc_link_recv_end(rx, NULL);
+    account_wait(net, t0);
     return s == CC_OK ? s : WRAP(s, "recv", from);
 }
 
 cc_status cc_net_flush(cc_net *net)
 {
+    uint64_t t0 = cc_now_ns();
     cc_status s = cc_hub_flush(&net->hub, cc_net_current_op(net));
+    account_wait(net, t0);
     return s == CC_OK ? s : cc_error_wrap(s, "P%d: flush in op '%s'", net->me, cc_net_current_op(net));
 }
 

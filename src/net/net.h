@@ -59,8 +59,28 @@ typedef struct cc_cluster {
 cc_status cc_cluster_load(const char *path, cc_cluster *out);
 cc_status cc_cluster_save(const char *path, const cc_cluster *c);
 
+/* ---- emulated links (--link-profile; docs/NETWORK.md "Emulated links") --------
+ * The sender holds every frame back until its departure time
+ *   depart = max(queued + rtt/2, previous departure) + frame bytes / rate,
+ * i.e. a one-way latency of rtt/2 (frames in flight overlap their delays)
+ * plus a serialisation rate per link and direction.  Zeroed = no emulation. */
+typedef struct cc_link_profile {
+    char name[32];               /* "lan", "wan", or the "RTT_MS,GBPS" text given */
+    uint64_t rtt_ns;             /* round trip; each frame is delayed rtt/2 */
+    double gbps;                 /* Gbit/s per link and direction; 0 = no rate limit */
+} cc_link_profile;
+
+/* "none", "lan" (1 ms, 10 Gbit/s), "wan" (40 ms, 0.4 Gbit/s) or "RTT_MS,GBPS"
+ * (e.g. "20,1.5").  Anything else is CC_ERR_ARG with a message saying what
+ * is accepted. */
+cc_status cc_link_profile_parse(const char *text, cc_link_profile *out);
+bool cc_link_profile_active(const cc_link_profile *p);
+/* "none" for an inactive (zeroed) profile. */
+const char *cc_link_profile_name(const cc_link_profile *p);
+
 typedef struct cc_net_options {
     bool insecure_plaintext;     /* --insecure-plaintext-links */
+    cc_link_profile link_profile;/* --link-profile; zeroed = real links only */
     uint32_t connect_timeout_ms; /* how long to retry connecting at start-up */
     uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
     size_t chunk_bytes;          /* pipelining chunk size (clamped to 4 KiB..CC_NET_MAX_CHUNK) */
@@ -133,6 +153,10 @@ typedef struct cc_net_stat {
 /* Snapshot; returns the number of tags (≤ cap written). */
 size_t cc_net_stats(const cc_net *net, cc_net_stat *out, size_t cap);
 void cc_net_stats_reset(cc_net *net);
+/* Row of cc_net_stats() with the time this party's thread spent blocked on
+ * the network (receives and flushes; calls = number of waits, no bytes, no
+ * rounds).  The report subtracts it from the wall time to get compute. */
+#define CC_NET_WAIT_TAG "(network wait)"
 void cc_net_stats_print(const cc_net *net, void *FILE_stream);
 cc_status cc_net_stats_json(const cc_net *net, char **json_out); /* free() it */
 

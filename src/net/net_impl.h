@@ -143,10 +143,25 @@ void cc_hub_fail_locked(cc_hub *h, cc_status s, const char *fmt, ...)
 void cc_hub_fail(cc_hub *h, cc_status s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- link emulation (shape.c) ---------------------------------------------------- */
+typedef struct cc_shaper {
+    bool on;
+    uint64_t half_rtt_ns;     /* one-way delay */
+    double ns_per_byte;       /* serialisation time; 0 = no rate limit */
+    uint64_t last_depart_ns;  /* departure of the previous frame (sender side) */
+} cc_shaper;
+
+void cc_shaper_init(cc_shaper *s, const cc_link_profile *p);
+/* Departure time (cc_now_ns clock) of the next frame of `wire_bytes`
+ * (header, payload and tag) of a message queued at `queued_ns`; advances
+ * the schedule. */
+uint64_t cc_shaper_depart(cc_shaper *s, uint64_t queued_ns, uint64_t wire_bytes);
+
 /* ---- link ---------------------------------------------------------------------- */
 typedef struct cc_send_item {
     const uint8_t *buf;
     uint64_t len;
+    uint64_t queued_ns;       /* when the user queued it (emulated links) */
     uint32_t op_hash;
     uint8_t type;
 } cc_send_item;
@@ -188,6 +203,7 @@ struct cc_link {
     bool closing;
     uint8_t *seal_buf;        /* ciphertext scratch, chunk bytes */
     uint64_t tx_seq;          /* sender thread only */
+    cc_shaper shape;          /* departure schedule; sender thread only */
     /* receiver (guarded by hub->mu unless noted) */
     struct cc_net_rx *head, *tail, *wire_next, *user_next, *wire_cur;
     uint64_t rx_seq;          /* receiver thread only */
@@ -256,6 +272,7 @@ struct cc_net {
     size_t nstats;
     cc_op_frame stack[CC_NET_OP_DEPTH + 1]; /* [0] = untagged traffic */
     int depth, overflow;
+    uint64_t wait_ns, waits;  /* time blocked in receives and flushes (CC_NET_WAIT_TAG) */
 };
 
 void cc_net_account_send(cc_net *net, uint64_t bytes);

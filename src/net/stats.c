@@ -43,6 +43,7 @@ void cc_net_stats_reset(cc_net *net)
         cc_net_stat *s = &net->stats[i];
         s->calls = s->rounds = s->bytes_sent = s->bytes_recv = s->ns = 0;
     }
+    net->wait_ns = net->waits = 0;
     for (int d = 0; d <= net->depth; d++) {
         net->stack[d].rounds = net->stack[d].sent = net->stack[d].recv = 0;
         net->stack[d].t0 = cc_now_ns();
@@ -119,9 +120,23 @@ void cc_net_account_recv(cc_net *net, uint64_t bytes)
     }
 }
 
+/* Listed first, so a caller that keeps only the first rows (the model's
+ * party report) still has it. */
+static size_t wait_row(const cc_net *net, cc_net_stat *out, size_t cap)
+{
+    if (!net->waits) return 0;
+    if (cap) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->tag, sizeof out->tag, "%s", CC_NET_WAIT_TAG);
+        out->calls = net->waits;
+        out->ns = net->wait_ns;
+    }
+    return 1;
+}
+
 size_t cc_net_stats(const cc_net *net, cc_net_stat *out, size_t cap)
 {
-    size_t n = 0;
+    size_t n = wait_row(net, out, cap);
     for (size_t i = 0; i < net->nstats; i++) {
         const cc_net_stat *s = &net->stats[i];
         bool empty = !s->calls && !s->bytes_sent && !s->bytes_recv;

@@ -90,31 +90,57 @@ static int teardown(void **state)
     return system(cmd);
 }
 
-static void cluster_selfcheck(void **state)
+/* Self-check of a four-process cluster; `extra` is added to every command
+ * line.  Leaves P1's stats JSON in buf. */
+static void run_selfcheck(const char *extra, char *buf, size_t cap)
 {
-    (void)state;
     char cmd[2048];
     pid_t p[4];
     for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, "%s/caracal-party --party %d --config %s --key %s/p%d.key "
-                 "--stats-json %s/stats%d.json --quiet", CARACAL_BIN_DIR, i, conf, dir, i, dir, i);
+                 "--stats-json %s/stats%d.json --quiet %s", CARACAL_BIN_DIR, i, conf, dir, i, dir,
+                 i, extra);
         p[i] = spawn(cmd);
     }
-    snprintf(cmd, sizeof cmd, "%s/caracal-party --party client --config %s --key %s/client.key",
-             CARACAL_BIN_DIR, conf, dir);
+    snprintf(cmd, sizeof cmd, "%s/caracal-party --party client --config %s --key %s/client.key %s",
+             CARACAL_BIN_DIR, conf, dir, extra);
     p[3] = spawn(cmd);
     uint64_t deadline = cc_now_ns() + 30000000000ull;
     for (int i = 0; i < 4; i++) assert_int_equal(wait_code(p[i], deadline), 0);
-    /* the stats JSON names the ops of the self-check */
-    char path[300], buf[4096] = "";
+    char path[300];
     snprintf(path, sizeof path, "%s/stats1.json", dir);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    size_t n = fread(buf, 1, cap - 1, f);
     buf[n] = '\0';
     fclose(f);
+}
+
+static void cluster_selfcheck(void **state)
+{
+    (void)state;
+    char buf[4096];
+    run_selfcheck("", buf, sizeof buf);
+    /* the stats JSON names the ops of the self-check */
     assert_non_null(strstr(buf, "\"tag\":\"selfcheck/ping\",\"calls\":1,\"rounds\":200"));
     assert_non_null(strstr(buf, "\"insecure_plaintext\":false"));
+}
+
+/* Remote parties take --link-profile themselves: the self-check's 200
+ * exchanges (every party sends at once) cost one one-way delay each. */
+static void cluster_selfcheck_emulated(void **state)
+{
+    (void)state;
+    char buf[4096];
+    run_selfcheck("--link-profile 20,10", buf, sizeof buf);
+    const char *row = strstr(buf, "\"tag\":\"selfcheck/ping\"");
+    assert_non_null(row);
+    const char *ns = strstr(row, "\"ns\":");
+    assert_non_null(ns);
+    double ms = strtod(ns + 5, NULL) * 1e-6;
+    print_message("selfcheck/ping under 20 ms round trips: %.1f ms for 200 exchanges\n", ms);
+    assert_true(ms >= 200 * 10.0);
+    assert_true(ms < 200 * 20.0); /* not a whole round trip each */
 }
 
 static void wrong_key_and_usage(void **state)
@@ -132,6 +158,12 @@ static void wrong_key_and_usage(void **state)
     assert_int_equal(run(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s/caracal-party --config %s 2>/dev/null", CARACAL_BIN_DIR, conf);
     assert_int_equal(run(cmd), 2);
+    /* a bad profile is a usage error that says what is accepted */
+    snprintf(cmd, sizeof cmd, "%s/caracal-party --party 0 --config %s --key %s/p0.key "
+             "--link-profile 40 2>%s/err.txt", CARACAL_BIN_DIR, conf, dir, dir);
+    assert_int_equal(run(cmd), 2);
+    snprintf(cmd, sizeof cmd, "grep -q \"link-profile '40': unknown; use none, lan\" %s/err.txt", dir);
+    assert_int_equal(run(cmd), 0);
     snprintf(cmd, sizeof cmd, "%s/caracal-keygen --bogus 2>/dev/null", CARACAL_BIN_DIR);
     assert_int_equal(run(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s/caracal-keygen --show %s/p0.key > %s/pk.txt && "
@@ -143,6 +175,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cluster_selfcheck),
+        cmocka_unit_test(cluster_selfcheck_emulated),
         cmocka_unit_test(wrong_key_and_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
