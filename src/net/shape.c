@@ -14,7 +14,7 @@
  * rate term charges each frame its own serialisation time, so a message of
  * B bytes arrives no earlier than rtt/2 + B / rate after it was sent — what
  * a store-and-forward link of that rate and delay would give. */
-#include "net_internal.h"
+#include "net_impl.h"
 
 #include <errno.h>
 #include <math.h>
