@@ -138,8 +138,10 @@ static void pingpong_takes_round_trip(void **state)
     uint64_t mn, med;
     pingpong("60,10", 5, 1, &mn, &med);
     assert_true(mn >= 60 * MS);
-    /* one delay per direction, not two: well under 1.5 round trips */
-    assert_true(med < 90 * MS);
+    /* one delay per direction, not two: the fastest exchange is well under
+     * 1.5 round trips (the minimum, not the median: a loaded machine
+     * delays some exchanges, never speeds one up) */
+    assert_true(mn < 90 * MS);
     /* P0 spent those round trips blocked: the wait row has them, and is
      * part of the wall time (the report's compute = wall - wait) */
     print_message("P0 network wait %.1f ms of %.1f ms\n", last_wait_ns * 1e-6, last_loop_ns * 1e-6);
@@ -157,7 +159,7 @@ static void queued_frames_overlap_delays(void **state)
     uint64_t mn, med;
     pingpong("60,10", 3, 16, &mn, &med);
     assert_true(mn >= 60 * MS);
-    assert_true(med < 90 * MS);
+    assert_true(mn < 90 * MS);   /* a throughput cap would take 16 × 30 ms each way */
 }
 
 /* Every party sends to both neighbours, then receives from both: the two
