@@ -77,9 +77,29 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
+/* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
+static void bucket_bits_cost(tally *t, size_t nt, size_t n)
+{
+    op(t, CC_OP_MSB, nt * n);
+    op(t, CC_OP_B2A_BIT, nt * n);
+}
+
+static void bucket_eval_cost(tally *t, size_t nt, size_t n)
+{
+    bucket_bits_cost(t, nt, n);
+    op(t, CC_OP_MUL_TRUNC, n);        /* u */
+    op(t, CC_OP_MUL_TRUNC, 3 * n);    /* t1, w2, t3 */
+    op(t, CC_OP_MUL_TRUNC, n);        /* cubic */
+}
+
 static void recip_cost(tally *t, const cc_approx_set *set, unsigned f, unsigned lo, unsigned hi,
                        size_t n)
 {
+    if (set->bucket_cubic) {
+        nn_recip_window(f, &lo, &hi);
+        bucket_eval_cost(t, (size_t)(hi - lo) * CC_NN_BK_M, n);
+        return;
+    }
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
     highbit_cost(t, &np, lo, hi, n);
@@ -94,6 +114,10 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 {
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
+    if (set->bucket_cubic) {
+        bucket_eval_cost(t, (size_t)np.L * CC_NN_BK_M, n);
+        return;
+    }
     highbit_cost(t, &np, 0, 64, n);
     op(t, CC_OP_MUL_TRUNC, n);        /* u */
     op(t, CC_OP_MUL_TRUNC, n);        /* u^2 */
@@ -156,6 +180,19 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
     case CC_NN_LAYERNORM:
     case CC_NN_RMSNORM:
         if (n == 0) break;
+        if (set->bucket_cubic) {   /* norm_bucket_mpc */
+            cc_bucket_plan *bp = nn_norm_plan(f, cols);
+            if (!bp) return none;
+            if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
+            op(&t, CC_OP_MUL, rows);                                 /* S: reshare */
+            bucket_bits_cost(&t, bp->nt, rows);
+            op(&t, CC_OP_MUL_TRUNC, rows + n);                       /* u ‖ vC */
+            op(&t, CC_OP_MUL_TRUNC, 3 * rows + n);                   /* t1, w2, t3 ‖ vCw */
+            op(&t, CC_OP_MUL_TRUNC, rows);                           /* P */
+            op(&t, CC_OP_MUL_TRUNC, n);                              /* y */
+            cc_free(bp);
+            break;
+        }
         if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
         op(&t, CC_OP_MUL, n);                                    /* squares */
         op(&t, CC_OP_TRUNC, rows);

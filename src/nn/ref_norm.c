@@ -42,12 +42,31 @@ static uint64_t rsqrt1(const cc_approx_set *set, const cc_norm_plan *np, unsigne
     return cc_nn_mul_floor(r, cc_norm_eval(np->comp_delta, np->L, x), np->comp_shift - extra);
 }
 
+/* Bucketed cubic (precise set): u = x·N >> norm_shift, w = u - U, then
+ * the three product levels of cc_bucket_poly. */
+static uint64_t bucket1(const cc_bucket_plan *bp, uint64_t x)
+{
+    uint64_t comb[CC_BK_NCOMB];
+    cc_bucket_comb(bp, x, comb);
+    uint64_t w = cc_nn_mul_floor(x, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
+    return cc_bucket_poly(comb, w);
+}
+
 cc_status cc_nnref_reciprocal(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out)
 {
     const cc_approx_set *set = cc_nn_set(cfg);
     if (!set) return CC_ERR_ARG;
     cc_norm_plan np;
     cc_norm_plan_recip(cfg->f, &np);
+    if (set->bucket_cubic) {
+        unsigned lo = 0, hi = 64;
+        nn_recip_window(cfg->f, &lo, &hi);
+        cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, cfg->f, lo, hi, 1.0, true, cfg->f, 0);
+        if (!bp) return CC_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) out[i] = bucket1(bp, x[i]);
+        cc_free(bp);
+        return CC_OK;
+    }
     for (size_t i = 0; i < n; i++) out[i] = recip1(set, &np, cfg->f, x[i]);
     return CC_OK;
 }
@@ -58,6 +77,13 @@ cc_status cc_nnref_rsqrt(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint
     if (!set) return CC_ERR_ARG;
     cc_norm_plan np;
     cc_norm_plan_rsqrt(cfg->f, &np);
+    if (set->bucket_cubic) {
+        cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RSQRT, cfg->f, 0, np.L, 1.0, true, cfg->f, 0);
+        if (!bp) return CC_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) out[i] = bucket1(bp, x[i]);
+        cc_free(bp);
+        return CC_OK;
+    }
     for (size_t i = 0; i < n; i++) out[i] = rsqrt1(set, &np, cfg->f, x[i], 0);
     return CC_OK;
 }
@@ -72,6 +98,15 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     unsigned f = cfg->f;
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
+    cc_bucket_plan *bp = NULL;
+    if (set->bucket_cubic) {
+        /* the row sum's window, as in cc_nn_softmax */
+        unsigned lg = 0, lo, hi;
+        while (((size_t)1 << lg) < cols) lg++;
+        lo = f - 1, hi = f + lg + 1;
+        nn_recip_window(f, &lo, &hi);
+        if (!(bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0))) return CC_ERR_NOMEM;
+    }
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
         const uint8_t *mr = mask ? mask + (r % mask_rows) * cols : NULL;
@@ -87,10 +122,11 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
             yr[c] = e;
             s += e;
         }
-        uint64_t inv = recip1(set, &np, f, s);
+        uint64_t inv = bp ? bucket1(bp, s) : recip1(set, &np, f, s);
         for (size_t c = 0; c < cols; c++)
             yr[c] = (!mr || mr[c]) ? cc_nn_mul_floor(yr[c], inv, f) : 0;
     }
+    cc_free(bp);
     return CC_OK;
 }
 
@@ -108,6 +144,25 @@ static uint64_t row_rsqrt_meansq(const cc_approx_set *set, const cc_norm_plan *n
     return rsqrt1(set, np, f, ms + eps, CC_NN_NORM_EXTRA);
 }
 
+/* Precise norms (norm_bucket_mpc): S = Σ v² + n·eps at 2f bits, mantissa
+ * P and factor C from the bucket plan, y = ((v·C >> 24)·weight >> f)·P >> 30. */
+static void norm_bucket_row(const cc_bucket_plan *bp, unsigned f, size_t cols, const uint64_t *v,
+                            const uint64_t *weight, const uint64_t *beta, uint64_t eps_f,
+                            uint64_t *y)
+{
+    uint64_t S = ((uint64_t)cols * eps_f) << f;
+    for (size_t c = 0; c < cols; c++) S += v[c] * v[c];
+    uint64_t comb[CC_BK_NCOMB];
+    cc_bucket_comb(bp, S, comb);
+    uint64_t w = cc_nn_mul_floor(S, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
+    uint64_t P = cc_bucket_poly(comb, w);
+    for (size_t c = 0; c < cols; c++) {
+        uint64_t vC = cc_nn_mul_floor(v[c], comb[CC_BK_C], CC_NN_NORM_VCS);
+        uint64_t vCw = cc_nn_mul_floor(vC, weight[c], f);
+        y[c] = cc_nn_mul_floor(vCw, P, CC_NN_NORM_VCX + CC_NN_NORM_FP) + (beta ? beta[c] : 0);
+    }
+}
+
 cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
                              const uint64_t *gamma, const uint64_t *beta, double eps,
                              uint64_t *out)
@@ -121,6 +176,8 @@ cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, con
     cc_rowmean_plan rp;
     cc_rowmean_plan_make(cols, &rp);
     uint64_t e = cc_nn_eps(eps, f);
+    cc_bucket_plan *bp = NULL;
+    if (set->bucket_cubic && !(bp = nn_norm_plan(f, cols))) return CC_ERR_NOMEM;
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
         uint64_t *yr = out + r * cols;
@@ -128,10 +185,12 @@ cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, con
         for (size_t c = 0; c < cols; c++) sum += xr[c];
         uint64_t mean = cc_nn_mul_floor(sum, rp.mean_c, rp.mean_k);
         for (size_t c = 0; c < cols; c++) yr[c] = xr[c] - mean;
+        if (bp) { norm_bucket_row(bp, f, cols, yr, gamma, beta, e, yr); continue; }
         uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, yr, cols, e);
         for (size_t c = 0; c < cols; c++)
             yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(yr[c], inv, f + CC_NN_NORM_EXTRA), gamma[c], f) + beta[c];
     }
+    cc_free(bp);
     return CC_OK;
 }
 
@@ -147,13 +206,17 @@ cc_status cc_nnref_rmsnorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     cc_rowmean_plan rp;
     cc_rowmean_plan_make(cols, &rp);
     uint64_t e = cc_nn_eps(eps, f);
+    cc_bucket_plan *bp = NULL;
+    if (set->bucket_cubic && !(bp = nn_norm_plan(f, cols))) return CC_ERR_NOMEM;
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
         uint64_t *yr = out + r * cols;
+        if (bp) { norm_bucket_row(bp, f, cols, xr, weight, NULL, e, yr); continue; }
         uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, xr, cols, e);
         for (size_t c = 0; c < cols; c++)
             yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(xr[c], inv, f + CC_NN_NORM_EXTRA), weight[c], f);
     }
+    cc_free(bp);
     return CC_OK;
 }
 
