@@ -128,6 +128,22 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
     op(t, CC_OP_MUL_TRUNC, n);        /* scale */
 }
 
+/* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
+static void max_th_cost(tally *t, size_t rows, size_t k)
+{
+    op(t, CC_OP_MSB, rows * (k * (k - 1) / 2 + k * (k - 1)));
+    for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, 2 * rows * k);
+    op(t, CC_OP_B2A_BIT, 2 * rows * k);
+    op(t, CC_OP_MUL, rows * k);
+}
+
+static void exp_chain_th_cost(tally *t, const cc_exp_params *ep, size_t n)
+{
+    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
+    for (unsigned i = 0; i <= squarings; i++) op(t, CC_OP_MUL_TRUNC, n);
+    op(t, CC_OP_MUL, n);
+}
+
 static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
 {
     size_t len = cols;
@@ -171,8 +187,13 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             live_rows += live > before;
         }
         if (live == 0) break;
-        max_cost(&t, rows, cols, false);
-        exp_cost(&t, &set->exp, live);
+        if (cols >= 2 && nn_max_next_k(cols) == cols) {
+            max_th_cost(&t, rows, cols);
+            exp_chain_th_cost(&t, &set->exp, live);
+        } else {
+            max_cost(&t, rows, cols, false);
+            exp_cost(&t, &set->exp, live);
+        }
         recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows);
         op(&t, CC_OP_MUL_TRUNC, live);
         break;

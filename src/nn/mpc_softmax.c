@@ -15,6 +15,24 @@
 #include <string.h>
 #include "nn_impl.h"
 
+/* exp's squaring chain (nn_exp_core in mpc_act.c, same ops and scales)
+ * without its comparison: the threshold bit th (arithmetic 0/1, from
+ * nn_max_rows_th) multiplies the result, 1 round, 8 B/elem. */
+static cc_status exp_chain_th(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *d,
+                              const cc_ashare *th, cc_ashare *out)
+{
+    cc_ashare a = { 0 };
+    cc_status s = nn_ash_alloc_raw(&a, d->n);
+    if (s == CC_OK) s = cc_proto_add_public(p, d, 1ull << (f + ep->t), &a);
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
+    if (s == CC_OK && ep->taylor2) s = cc_proto_add_public(p, &a, 1ull << (f - 1), &a);
+    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
+    for (unsigned i = 0; s == CC_OK && i < squarings; i++) s = cc_proto_mul_trunc(p, &a, &a, f, &a);
+    if (s == CC_OK) s = cc_proto_mul(p, &a, th, out);
+    nn_ash_free(&a);
+    return s;
+}
+
 cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                         const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
                         cc_ashare *out)
@@ -31,6 +49,9 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     size_t *row_of = NULL, *idx = NULL;
     uint64_t *keep = NULL, *fill = NULL;
     cc_ashare xm = { 0 }, m = { 0 }, d = { 0 }, e = { 0 }, srow = { 0 }, inv = { 0 }, invb = { 0 };
+    cc_ashare th = { 0 }, thl = { 0 };
+    /* rows settled in one group: exp's threshold comes with the maximum */
+    const bool fused = cols >= 2 && nn_max_next_k(cols) == cols;
     cc_status s = CC_OK;
     if (!(keep = cc_alloc(n * 8 + 8)) || !(fill = cc_alloc(n * 8 + 8)) ||
         !(idx = cc_alloc(n * sizeof *idx + 8)) || !(row_of = cc_alloc(n * sizeof *row_of + 8))) {
@@ -63,12 +84,18 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK) s = nn_ash_alloc(&invb, live);
     if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
     if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
-    if (s == CC_OK) s = nn_max_rows(p, &xm, rows, cols, &m);
+    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&th, n);
+    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&thl, live);
+    if (s == CC_OK)
+        s = fused ? nn_max_rows_th(p, &xm, rows, cols, cc_nn_enc(set->exp.threshold, f), &m, &th)
+                  : nn_max_rows(p, &xm, rows, cols, &m);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
-        for (size_t j = 0; j < live; j++)
+        for (size_t j = 0; j < live; j++) {
             d.s[k][j] = x->s[k][idx[j]] - m.s[k][idx[j] / cols];
-    s = nn_exp_core(p, &set->exp, f, &d, &e);
+            if (fused) thl.s[k][j] = th.s[k][idx[j]];
+        }
+    s = fused ? exp_chain_th(p, &set->exp, f, &d, &thl, &e) : nn_exp_core(p, &set->exp, f, &d, &e);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) srow.s[k][row_of[j]] += e.s[k][j];
@@ -91,6 +118,7 @@ scoped:
 done:
     nn_ash_free(&xm); nn_ash_free(&m); nn_ash_free(&d); nn_ash_free(&e);
     nn_ash_free(&srow); nn_ash_free(&inv); nn_ash_free(&invb);
+    nn_ash_free(&th); nn_ash_free(&thl);
     cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn softmax");
 }

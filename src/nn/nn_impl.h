@@ -269,6 +269,12 @@ static inline unsigned nn_max_and_levels(size_t k)
 }
 /* Exact row maximum in few rounds (mpc_max.c). */
 cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
+/* Rows settled in one group (2 ≤ cols ≤ 16): the maximum and, in the same
+ * rounds, th_out[r·cols + c] = [x_rc - max_r ≥ thr] as an arithmetic 0/1
+ * (= AND over the row of [x_rc - x_rj ≥ thr]).  Softmax takes exp's
+ * threshold bit from here instead of a comparison after the maximum. */
+cc_status nn_max_rows_th(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+                         uint64_t thr, cc_ashare *out, cc_ashare *th_out);
 /* Same tournament carrying the winner's column index (first one on ties). */
 cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);
