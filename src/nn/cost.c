@@ -187,6 +187,21 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             live_rows += live > before;
         }
         if (live == 0) break;
+        if (cols >= 2 && nn_max_next_k(cols) == cols && set->bucket_cubic) {
+            /* exp4_th and recip_fold (mpc_softmax.c) */
+            unsigned lo = f - 1, hi = f + lg + 1;
+            nn_recip_window(f, &lo, &hi);
+            max_th_cost(&t, rows, cols);
+            op(&t, CC_OP_MUL_TRUNC, live);                       /* u² */
+            op(&t, CC_OP_MUL_TRUNC, live);                       /* start */
+            for (unsigned i = 0; i < CC_NN_SMEXP_T; i++) op(&t, CC_OP_MUL_TRUNC, live);
+            op(&t, CC_OP_MUL, live);                             /* · threshold bit */
+            bucket_bits_cost(&t, (size_t)(hi - lo) * CC_NN_BK_M, live_rows);
+            op(&t, CC_OP_MUL_TRUNC, live_rows + 4 * live);       /* u ‖ eA_k */
+            op(&t, CC_OP_MUL_TRUNC, live_rows + 2 * live);       /* w² ‖ eA1·w, eA3·w */
+            op(&t, CC_OP_MUL_TRUNC, live);                       /* y */
+            break;
+        }
         if (cols >= 2 && nn_max_next_k(cols) == cols) {
             max_th_cost(&t, rows, cols);
             exp_chain_th_cost(&t, &set->exp, live);

@@ -88,6 +88,32 @@ cc_status cc_nnref_rsqrt(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint
     return CC_OK;
 }
 
+uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d)
+{
+    const unsigned t = CC_NN_SMEXP_T, fc = cc_nn_smexp_fc(f);
+    bool below = (int64_t)(d - cc_nn_enc(threshold, f)) < 0;
+    uint64_t u2 = cc_nn_mul_floor(d, d, f + t);
+    uint64_t q = cc_nn_enc(1.0 / 6, fc) * d + cc_nn_enc(1.0 / 24, fc) * u2;
+    uint64_t z = u2 * q + (((1ull << (f + t + 1)) + 2 * d + u2) << (f + t + fc - 1));
+    uint64_t s = cc_nn_floor(z, f + 2 * t + fc);
+    for (unsigned i = 0; i < t; i++) s = cc_nn_mul_floor(s, s, f);
+    return below ? 0 : s;
+}
+
+/* Precise softmax on one-group rows: y = e · 1/s with the product folded
+ * into the bucket cubic's levels (mpc_softmax.c): eA_k = e·A_k >> f, then
+ * the cubic's level 2 and 3 on eA_k. */
+static uint64_t fold_recip1(const uint64_t comb[CC_BK_NCOMB], uint64_t w, unsigned f, uint64_t e)
+{
+    const unsigned FW = CC_NN_BK_FW;
+    uint64_t ea[4];
+    for (int k = 0; k < 4; k++) ea[k] = cc_nn_mul_floor(e, comb[CC_BK_A0 + k], f);
+    uint64_t t1 = cc_nn_mul_floor(ea[1], w, FW);
+    uint64_t w2 = cc_nn_mul_floor(w, w, FW);
+    uint64_t t3 = cc_nn_mul_floor(ea[3], w, FW);
+    return cc_nn_floor(ea[2] * w2 + t3 * w2 + ((ea[0] + t1) << FW), FW + CC_NN_BK_GUARD);
+}
+
 cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
                            const uint8_t *mask, size_t mask_rows, uint64_t *out)
 {
@@ -99,6 +125,9 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
     cc_bucket_plan *bp = NULL;
+    /* precise set, rows settled in one group of the maximum: the softmax exp
+     * and the folded final product (cc_nn_softmax) */
+    const bool fold = set->bucket_cubic && cols >= 2 && nn_max_next_k(cols) == cols;
     if (set->bucket_cubic) {
         /* the row sum's window, as in cc_nn_softmax */
         unsigned lg = 0, lo, hi;
@@ -118,9 +147,18 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
         if (live == 0) { memset(yr, 0, cols * sizeof *yr); continue; }
         uint64_t s = 0;
         for (size_t c = 0; c < cols; c++) {
-            uint64_t e = (!mr || mr[c]) ? cc_nnref_exp1(&set->exp, f, xr[c] - (uint64_t)m) : 0;
+            uint64_t d = xr[c] - (uint64_t)m, e = 0;
+            if (!mr || mr[c]) e = fold ? cc_nnref_smexp1(f, set->exp.threshold, d) : cc_nnref_exp1(&set->exp, f, d);
             yr[c] = e;
             s += e;
+        }
+        if (fold) {
+            uint64_t comb[CC_BK_NCOMB];
+            cc_bucket_comb(bp, s, comb);
+            uint64_t w = cc_nn_mul_floor(s, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
+            for (size_t c = 0; c < cols; c++)
+                yr[c] = (!mr || mr[c]) ? fold_recip1(comb, w, f, yr[c]) : 0;
+            continue;
         }
         uint64_t inv = bp ? bucket1(bp, s) : recip1(set, &np, f, s);
         for (size_t c = 0; c < cols; c++)
