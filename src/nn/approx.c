@@ -321,7 +321,8 @@ uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w)
     uint64_t t1 = cc_nn_mul_floor(comb[CC_BK_A1], w, FW);
     uint64_t w2 = cc_nn_mul_floor(w, w, FW);
     uint64_t t3 = cc_nn_mul_floor(comb[CC_BK_A3], w, FW);
-    uint64_t acc = comb[CC_BK_A2] * w2 + t3 * w2 + ((comb[CC_BK_A0] + t1) << FW);
+    uint64_t acc = comb[CC_BK_A2] * w2 + t3 * w2 + ((comb[CC_BK_A0] + t1) << FW) +
+                   (1ull << (FW + CC_NN_BK_GUARD - 1));   /* round to nearest */
     return cc_nn_floor(acc, FW + CC_NN_BK_GUARD);
 }
 

@@ -75,6 +75,7 @@ cc_status nn_bucket_l3(cc_proto *p, const cc_ashare *comb, const cc_ashare *t, c
     cc_proto_terms_mul_acc(p, &t3, &w2, z);
     cc_proto_terms_add_share(p, &a0, CC_NN_BK_FW, z);
     cc_proto_terms_add_share(p, &t1, CC_NN_BK_FW, z);
+    cc_proto_terms_add_public(p, n, 1, CC_NN_BK_FW + CC_NN_BK_GUARD - 1, z);   /* round to nearest */
     cc_status s = cc_proto_trunc_terms(p, z, CC_NN_BK_FW + CC_NN_BK_GUARD, out);
     cc_free(z);
     return s;

@@ -132,6 +132,7 @@ static cc_status recip_fold(cc_proto *p, const cc_bucket_plan *bp, unsigned f,
     cc_proto_terms_mul_acc(p, &t3, &w2b, z);
     cc_proto_terms_add_share(p, &ea0, CC_NN_BK_FW, z);
     cc_proto_terms_add_share(p, &t1, CC_NN_BK_FW, z);
+    cc_proto_terms_add_public(p, n, 1, CC_NN_BK_FW + CC_NN_BK_GUARD - 1, z);   /* round to nearest */
     s = cc_proto_trunc_terms(p, z, CC_NN_BK_FW + CC_NN_BK_GUARD, y);
 done:
     nn_ash_free(&comb); nn_ash_free(&ab); nn_ash_free(&b1); nn_ash_free(&wb);

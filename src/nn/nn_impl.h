@@ -160,7 +160,8 @@ uint64_t cc_nnref_exp1(const cc_exp_params *ep, unsigned f, uint64_t x);
  *   bits (msb + bit injection)                              7 rounds
  *   u = x·N >> norm_shift, w = u - U                        2 rounds
  *   t1 = A1·w, w2 = w·w, t3 = A3·w  (>> FW, one batch)      2 rounds
- *   y = (A2·w2 + t3·w2 + (A0 + t1) << FW) >> (FW + GUARD)   2 rounds
+ *   y = (A2·w2 + t3·w2 + (A0 + t1)·2^FW + half) >> (FW + GUARD)   2 rounds
+ * (half = 2^(FW+GUARD-1): the result is rounded to nearest, not floored)
  * 13 rounds instead of 19 (Goldschmidt, 3 iterations) resp. 23 (quartic +
  * Newton), for M comparisons per octave instead of one. */
 #define CC_NN_BK_M 8u

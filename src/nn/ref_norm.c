@@ -111,7 +111,8 @@ static uint64_t fold_recip1(const uint64_t comb[CC_BK_NCOMB], uint64_t w, unsign
     uint64_t t1 = cc_nn_mul_floor(ea[1], w, FW);
     uint64_t w2 = cc_nn_mul_floor(w, w, FW);
     uint64_t t3 = cc_nn_mul_floor(ea[3], w, FW);
-    return cc_nn_floor(ea[2] * w2 + t3 * w2 + ((ea[0] + t1) << FW), FW + CC_NN_BK_GUARD);
+    return cc_nn_floor(ea[2] * w2 + t3 * w2 + ((ea[0] + t1) << FW) +
+                       (1ull << (FW + CC_NN_BK_GUARD - 1)), FW + CC_NN_BK_GUARD);
 }
 
 cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
