@@ -264,17 +264,28 @@ cc_bucket_plan *cc_bucket_plan_new(cc_bk_fn fn, unsigned in_bits, unsigned lo, u
                                    double scale, bool fold, unsigned out_bits,
                                    unsigned comp_bits)
 {
+    return cc_bucket_plan_new_m(fn, in_bits, lo, hi, scale, fold, out_bits, comp_bits,
+                                CC_NN_BK_LGM);
+}
+
+cc_bucket_plan *cc_bucket_plan_new_m(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
+                                     double scale, bool fold, unsigned out_bits,
+                                     unsigned comp_bits, unsigned lgm)
+{
     if (hi > 62) hi = 62;
     if (lo >= hi) lo = hi - 1;
     cc_bucket_plan *bp = cc_alloc(sizeof *bp);
     if (!bp) return NULL;
     memset(bp, 0, sizeof *bp);
-    const unsigned M = CC_NN_BK_M, e = fn == CC_BK_RECIP ? 1u : 2u;
-    const unsigned Fu = CC_NN_BK_FW + CC_NN_BK_LGM + e;
+    if (lgm > CC_NN_BK_LGM) lgm = CC_NN_BK_LGM;
+    const unsigned M = 1u << lgm, e = fn == CC_BK_RECIP ? 1u : 2u;
+    const unsigned Fu = CC_NN_BK_FW + lgm + e;
     unsigned Nb = hi - 1 > Fu - e + 1 ? hi - 1 : Fu - e + 1;
     bp->lo = lo;
     bp->hi = hi;
     bp->nt = (size_t)(hi - lo) * M;
+    bp->lgm = lgm;
+    bp->fu = Fu;
     bp->norm_shift = Nb - Fu + e;
     bp->out_bits = out_bits;
     bp->comp_bits = comp_bits;
@@ -290,7 +301,7 @@ cc_bucket_plan *cc_bucket_plan_new(cc_bk_fn fn, unsigned in_bits, unsigned lo, u
         double c = bk_comp(fn, in_bits, i) * scale;
         uint64_t F[CC_BK_NCOMB];
         F[CC_BK_N] = 1ull << (Nb - i);
-        F[CC_BK_U] = (1ull << (Fu - e)) + ((uint64_t)j << (Fu - e - CC_NN_BK_LGM));
+        F[CC_BK_U] = (1ull << (Fu - e)) + ((uint64_t)j << (Fu - e - lgm));
         for (int k = 0; k < 4; k++)
             F[CC_BK_A0 + k] = cc_nn_enc(a[j][k] * (fold ? c : 1.0), out_bits + CC_NN_BK_GUARD);
         F[CC_BK_C] = fold ? 0 : cc_nn_enc(c, comp_bits);
@@ -298,8 +309,8 @@ cc_bucket_plan *cc_bucket_plan_new(cc_bk_fn fn, unsigned in_bits, unsigned lo, u
             memcpy(bp->base, F, sizeof F);
         } else {
             /* ceil(2^i (1 + j/M)): x ≥ it exactly when x ≥ 2^i (1 + j/M) */
-            bp->thr[pass] = (1ull << i) + (i >= CC_NN_BK_LGM ? (uint64_t)j << (i - CC_NN_BK_LGM)
-                                                          : (((uint64_t)j << i) + M - 1) / M);
+            bp->thr[pass] = (1ull << i) + (i >= lgm ? (uint64_t)j << (i - lgm)
+                                                 : (((uint64_t)j << i) + M - 1) / M);
             for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][pass] = F[k] - prev[k];
         }
         memcpy(prev, F, sizeof F);
@@ -326,12 +337,23 @@ uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w)
     return cc_nn_floor(acc, FW + CC_NN_BK_GUARD);
 }
 
-cc_bucket_plan *nn_norm_plan(unsigned f, size_t cols)
+uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u)
+{
+    const double *c = set->rsqrt_c;
+    uint64_t u2 = cc_nn_mul_floor(u, u, fu);
+    uint64_t u3 = cc_nn_mul_floor(u, u2, fu), u4 = cc_nn_mul_floor(u2, u2, fu);
+    uint64_t acc = (cc_nn_enc(c[0], fu) << fu) + cc_nn_enc(c[1], fu) * u + cc_nn_enc(c[2], fu) * u2 +
+                   cc_nn_enc(c[3], fu) * u3 + cc_nn_enc(c[4], fu) * u4;
+    return cc_nn_floor(acc, fu) << (CC_NN_NORM_FP - fu);
+}
+
+cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols)
 {
     /* S = Σ v² + n·eps at 2f bits is at least n·2^f (eps ≥ 1 ulp); the
      * window does not depend on eps so that cc_nn_cost need not know it */
     unsigned lo = f;
     for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
-    return cc_bucket_plan_new(CC_BK_RSQRT, 2 * f, lo, 62, sqrt((double)cols), false,
-                              CC_NN_NORM_FP, CC_NN_NORM_CB);
+    return cc_bucket_plan_new_m(CC_BK_RSQRT, 2 * f, lo, 62, sqrt((double)cols), false,
+                                CC_NN_NORM_FP, CC_NN_NORM_CB,
+                                set->bucket_cubic ? CC_NN_BK_LGM : 0);
 }

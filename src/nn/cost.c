@@ -216,26 +216,26 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
     case CC_NN_LAYERNORM:
     case CC_NN_RMSNORM:
         if (n == 0) break;
-        if (set->bucket_cubic) {   /* norm_bucket_mpc */
-            cc_bucket_plan *bp = nn_norm_plan(f, cols);
+        {   /* norm_bucket_mpc (mpc_norm.c) */
+            cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
             if (!bp) return none;
             if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
             op(&t, CC_OP_MUL, rows);                                 /* S: reshare */
             bucket_bits_cost(&t, bp->nt, rows);
             op(&t, CC_OP_MUL_TRUNC, rows + n);                       /* u ‖ vC */
-            op(&t, CC_OP_MUL_TRUNC, 3 * rows + n);                   /* t1, w2, t3 ‖ vCw */
-            op(&t, CC_OP_MUL_TRUNC, rows);                           /* P */
+            if (set->bucket_cubic)
+                op(&t, CC_OP_MUL_TRUNC, 3 * rows + n);               /* t1, w2, t3 ‖ vCw */
+            else
+                op(&t, CC_OP_MUL_TRUNC, rows + n);                   /* u² ‖ vCw */
+            if (set->bucket_cubic) {
+                op(&t, CC_OP_MUL_TRUNC, rows);                       /* P */
+            } else {
+                op(&t, CC_OP_MUL_TRUNC, 2 * rows);                   /* u³, u⁴ */
+                op(&t, CC_OP_TRUNC, rows);                           /* Σ c_k u^k */
+            }
             op(&t, CC_OP_MUL_TRUNC, n);                              /* y */
             cc_free(bp);
-            break;
         }
-        if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
-        op(&t, CC_OP_MUL, n);                                    /* squares */
-        op(&t, CC_OP_TRUNC, rows);
-        op(&t, CC_OP_TRUNC, rows);
-        rsqrt_cost(&t, set, f, rows);
-        op(&t, CC_OP_MUL_TRUNC, n);
-        op(&t, CC_OP_MUL_TRUNC, n);
         break;
     case CC_NN_ARGMAX: max_cost(&t, rows, cols, true); break;
     }

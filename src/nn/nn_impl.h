@@ -177,7 +177,9 @@ typedef struct cc_bucket_plan {
     uint64_t thr[CC_NN_BK_MAXT];          /* ascending */
     uint64_t base[CC_BK_NCOMB];           /* value below the first threshold */
     uint64_t delta[CC_BK_NCOMB][CC_NN_BK_MAXT];
-    unsigned norm_shift;                  /* u (FW + LGM + e bits) = x·N >> norm_shift */
+    unsigned lgm;                         /* log2 of the buckets per octave */
+    unsigned fu;                          /* u's fractional bits, FW + lgm + e */
+    unsigned norm_shift;                  /* u (fu bits) = x·N >> norm_shift */
     unsigned out_bits;                    /* result (fold) or mantissa g(u) bits */
     unsigned comp_bits;                   /* !fold: C at comp_bits + ... see make */
 } cc_bucket_plan;
@@ -189,6 +191,11 @@ typedef struct cc_bucket_plan {
 cc_bucket_plan *cc_bucket_plan_new(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
                                    double scale, bool fold, unsigned out_bits,
                                    unsigned comp_bits);
+/* Same with 2^lgm buckets per octave (lgm ≤ CC_NN_BK_LGM); lgm = 0 is the
+ * plain highest-bit normalisation (the puma norms use it for N and C). */
+cc_bucket_plan *cc_bucket_plan_new_m(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
+                                     double scale, bool fold, unsigned out_bits,
+                                     unsigned comp_bits, unsigned lgm);
 /* The combinations for one x (the model's side of the bit injection). */
 void cc_bucket_comb(const cc_bucket_plan *bp, uint64_t x, uint64_t comb[CC_BK_NCOMB]);
 /* The model of the three product levels, given u and the combinations. */
@@ -201,7 +208,10 @@ uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w);
 #define CC_NN_NORM_VCX 6u
 #define CC_NN_NORM_VCS 24u
 #define CC_NN_NORM_CB (CC_NN_NORM_VCS + CC_NN_NORM_VCX)
-cc_bucket_plan *nn_norm_plan(unsigned f, size_t cols);
+cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols);
+/* puma norms: PUMA's quartic rsqrt guess P(u) (u at fu bits; u², u³, u⁴
+ * and the sum truncated to fu bits as before), at CC_NN_NORM_FP bits. */
+uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u);
 
 /* ---- norms -------------------------------------------------------------------- */
 /* mean = floor(rowsum · c / 2^k) with c = round(2^k / n), k = lg n + 20 */

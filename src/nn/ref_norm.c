@@ -169,23 +169,11 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     return CC_OK;
 }
 
-/* Shared by LayerNorm and RMSNorm: r = rsqrt(floor(Σ v^2 ...) + eps), at
- * f + CC_NN_NORM_EXTRA bits: 1/std is often small, and at f bits its
- * quantisation would dominate the error of x·r. */
-static uint64_t row_rsqrt_meansq(const cc_approx_set *set, const cc_norm_plan *np,
-                                 const cc_rowmean_plan *rp, unsigned f, const uint64_t *v,
-                                 size_t cols, uint64_t eps)
-{
-    uint64_t sq = 0;
-    for (size_t c = 0; c < cols; c++) sq += v[c] * v[c];
-    uint64_t s1 = cc_nn_floor(sq, f + rp->sq_shift);
-    uint64_t ms = cc_nn_mul_floor(s1, rp->var_c, rp->var_k);
-    return rsqrt1(set, np, f, ms + eps, CC_NN_NORM_EXTRA);
-}
-
-/* Precise norms (norm_bucket_mpc): S = Σ v² + n·eps at 2f bits, mantissa
- * P and factor C from the bucket plan, y = ((v·C >> 24)·weight >> f)·P >> 30. */
-static void norm_bucket_row(const cc_bucket_plan *bp, unsigned f, size_t cols, const uint64_t *v,
+/* Norms (norm_bucket_mpc): S = Σ v² + n·eps at 2f bits, mantissa P (the
+ * bucket cubic, or PUMA's quartic for the puma set) and factor C from the
+ * plan, y = ((v·C >> 24)·weight >> f)·P >> 30. */
+static void norm_bucket_row(const cc_approx_set *set, const cc_bucket_plan *bp, unsigned f,
+                            size_t cols, const uint64_t *v,
                             const uint64_t *weight, const uint64_t *beta, uint64_t eps_f,
                             uint64_t *y)
 {
@@ -193,8 +181,9 @@ static void norm_bucket_row(const cc_bucket_plan *bp, unsigned f, size_t cols, c
     for (size_t c = 0; c < cols; c++) S += v[c] * v[c];
     uint64_t comb[CC_BK_NCOMB];
     cc_bucket_comb(bp, S, comb);
-    uint64_t w = cc_nn_mul_floor(S, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
-    uint64_t P = cc_bucket_poly(comb, w);
+    uint64_t u = cc_nn_mul_floor(S, comb[CC_BK_N], bp->norm_shift);
+    uint64_t P = set->bucket_cubic ? cc_bucket_poly(comb, u - comb[CC_BK_U])
+                                   : nn_norm_puma_p(set, bp->fu, u);
     for (size_t c = 0; c < cols; c++) {
         uint64_t vC = cc_nn_mul_floor(v[c], comb[CC_BK_C], CC_NN_NORM_VCS);
         uint64_t vCw = cc_nn_mul_floor(vC, weight[c], f);
@@ -210,13 +199,11 @@ cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, con
     if (!set) return CC_ERR_ARG;
     if (cols == 0) return CC_OK;
     unsigned f = cfg->f;
-    cc_norm_plan np;
-    cc_norm_plan_rsqrt(f, &np);
     cc_rowmean_plan rp;
     cc_rowmean_plan_make(cols, &rp);
     uint64_t e = cc_nn_eps(eps, f);
-    cc_bucket_plan *bp = NULL;
-    if (set->bucket_cubic && !(bp = nn_norm_plan(f, cols))) return CC_ERR_NOMEM;
+    cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
+    if (!bp) return CC_ERR_NOMEM;
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
         uint64_t *yr = out + r * cols;
@@ -224,10 +211,7 @@ cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, con
         for (size_t c = 0; c < cols; c++) sum += xr[c];
         uint64_t mean = cc_nn_mul_floor(sum, rp.mean_c, rp.mean_k);
         for (size_t c = 0; c < cols; c++) yr[c] = xr[c] - mean;
-        if (bp) { norm_bucket_row(bp, f, cols, yr, gamma, beta, e, yr); continue; }
-        uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, yr, cols, e);
-        for (size_t c = 0; c < cols; c++)
-            yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(yr[c], inv, f + CC_NN_NORM_EXTRA), gamma[c], f) + beta[c];
+        norm_bucket_row(set, bp, f, cols, yr, gamma, beta, e, yr);
     }
     cc_free(bp);
     return CC_OK;
@@ -240,21 +224,11 @@ cc_status cc_nnref_rmsnorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     if (!set) return CC_ERR_ARG;
     if (cols == 0) return CC_OK;
     unsigned f = cfg->f;
-    cc_norm_plan np;
-    cc_norm_plan_rsqrt(f, &np);
-    cc_rowmean_plan rp;
-    cc_rowmean_plan_make(cols, &rp);
     uint64_t e = cc_nn_eps(eps, f);
-    cc_bucket_plan *bp = NULL;
-    if (set->bucket_cubic && !(bp = nn_norm_plan(f, cols))) return CC_ERR_NOMEM;
-    for (size_t r = 0; r < rows; r++) {
-        const uint64_t *xr = x + r * cols;
-        uint64_t *yr = out + r * cols;
-        if (bp) { norm_bucket_row(bp, f, cols, xr, weight, NULL, e, yr); continue; }
-        uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, xr, cols, e);
-        for (size_t c = 0; c < cols; c++)
-            yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(xr[c], inv, f + CC_NN_NORM_EXTRA), weight[c], f);
-    }
+    cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
+    if (!bp) return CC_ERR_NOMEM;
+    for (size_t r = 0; r < rows; r++)
+        norm_bucket_row(set, bp, f, cols, x + r * cols, weight, NULL, e, out + r * cols);
     cc_free(bp);
     return CC_OK;
 }
