@@ -69,6 +69,7 @@ static const cc_approx_set precise_set = {
     .recip_iters = 3,
     .rsqrt_c = { 4.14285016, -15.47994394, 38.4714796, -49.86605845, 26.02942339 },
     .rsqrt_newton = 1,
+    .bucket_cubic = true,
 };
 
 const char *cc_approx_name(cc_approx a)
@@ -234,4 +235,135 @@ void cc_nn_causal_mask(size_t rows, size_t cols, size_t offset, uint8_t *mask)
 {
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++) mask[r * cols + c] = c <= r + offset;
+}
+
+/* ---- bucketed cubic ---------------------------------------------------------------- */
+static double bk_g(cc_bk_fn fn, double u) { return fn == CC_BK_RECIP ? 1.0 / u : 1.0 / sqrt(u); }
+
+/* The cubic in w ∈ [0, 1] through g(u_lo + width·w) at the four Chebyshev
+ * nodes (within a factor ~1.5 of the minimax error), monomial coefficients. */
+static void bk_fit(cc_bk_fn fn, double u_lo, double width, double a[4])
+{
+    double m[4][5];
+    for (int k = 0; k < 4; k++) {
+        double w = 0.5 - 0.5 * cos((2.0 * k + 1.0) * 3.14159265358979323846 / 8.0), pw = 1.0;
+        for (int c = 0; c < 4; c++) { m[k][c] = pw; pw *= w; }
+        m[k][4] = bk_g(fn, u_lo + width * w);
+    }
+    for (int c = 0; c < 4; c++) {            /* Gauss-Jordan, partial pivoting */
+        int piv = c;
+        for (int r = c + 1; r < 4; r++) if (fabs(m[r][c]) > fabs(m[piv][c])) piv = r;
+        for (int k = 0; k < 5; k++) { double t = m[c][k]; m[c][k] = m[piv][k]; m[piv][k] = t; }
+        for (int r = 0; r < 4; r++) {
+            if (r == c) continue;
+            double q = m[r][c] / m[c][c];
+            for (int k = c; k < 5; k++) m[r][k] -= q * m[c][k];
+        }
+    }
+    for (int c = 0; c < 4; c++) a[c] = m[c][4] / m[c][c];
+}
+
+/* C(i): g(x) = g(u)·C(i) for x at in_bits fractional bits in octave i */
+static double bk_comp(cc_bk_fn fn, unsigned in_bits, unsigned i)
+{
+    if (fn == CC_BK_RECIP) return ldexp(1.0, (int)in_bits - (int)i - 1);
+    return pow(2.0, ((double)in_bits - (double)i - 2.0) / 2.0);
+}
+
+cc_bucket_plan *cc_bucket_plan_new(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
+                                   double scale, bool fold, unsigned out_bits,
+                                   unsigned comp_bits)
+{
+    return cc_bucket_plan_new_m(fn, in_bits, lo, hi, scale, fold, out_bits, comp_bits,
+                                CC_NN_BK_LGM);
+}
+
+cc_bucket_plan *cc_bucket_plan_new_m(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
+                                     double scale, bool fold, unsigned out_bits,
+                                     unsigned comp_bits, unsigned lgm)
+{
+    if (hi > 62) hi = 62;
+    if (lo >= hi) lo = hi - 1;
+    cc_bucket_plan *bp = cc_alloc(sizeof *bp);
+    if (!bp) return NULL;
+    memset(bp, 0, sizeof *bp);
+    if (lgm > CC_NN_BK_LGM) lgm = CC_NN_BK_LGM;
+    const unsigned M = 1u << lgm, e = fn == CC_BK_RECIP ? 1u : 2u;
+    const unsigned Fu = CC_NN_BK_FW + lgm + e;
+    unsigned Nb = hi - 1 > Fu - e + 1 ? hi - 1 : Fu - e + 1;
+    bp->lo = lo;
+    bp->hi = hi;
+    bp->nt = (size_t)(hi - lo) * M;
+    bp->lgm = lgm;
+    bp->fu = Fu;
+    bp->norm_shift = Nb - Fu + e;
+    bp->out_bits = out_bits;
+    bp->comp_bits = comp_bits;
+    double a[CC_NN_BK_M][4];
+    const double u0 = ldexp(1.0, -(int)e);
+    for (unsigned j = 0; j < M; j++) bk_fit(fn, u0 * (1.0 + (double)j / M), u0 / M, a[j]);
+    /* F(i, j) of each combination; the first threshold's predecessor is
+     * (lo - 1, M - 1), or nothing when lo = 0 (x ≥ 1 = 2^0 always) */
+    uint64_t prev[CC_BK_NCOMB] = { 0 };
+    for (int pass = lo > 0 ? -1 : 0; pass < (int)bp->nt; pass++) {
+        unsigned i = pass < 0 ? lo - 1 : lo + (unsigned)pass / M;
+        unsigned j = pass < 0 ? M - 1 : (unsigned)pass % M;
+        double c = bk_comp(fn, in_bits, i) * scale;
+        uint64_t F[CC_BK_NCOMB];
+        F[CC_BK_N] = 1ull << (Nb - i);
+        F[CC_BK_U] = (1ull << (Fu - e)) + ((uint64_t)j << (Fu - e - lgm));
+        for (int k = 0; k < 4; k++)
+            F[CC_BK_A0 + k] = cc_nn_enc(a[j][k] * (fold ? c : 1.0), out_bits + CC_NN_BK_GUARD);
+        F[CC_BK_C] = fold ? 0 : cc_nn_enc(c, comp_bits);
+        if (pass < 0) {
+            memcpy(bp->base, F, sizeof F);
+        } else {
+            /* ceil(2^i (1 + j/M)): x ≥ it exactly when x ≥ 2^i (1 + j/M) */
+            bp->thr[pass] = (1ull << i) + (i >= lgm ? (uint64_t)j << (i - lgm)
+                                                 : (((uint64_t)j << i) + M - 1) / M);
+            for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][pass] = F[k] - prev[k];
+        }
+        memcpy(prev, F, sizeof F);
+    }
+    return bp;
+}
+
+void cc_bucket_comb(const cc_bucket_plan *bp, uint64_t x, uint64_t comb[CC_BK_NCOMB])
+{
+    for (int k = 0; k < CC_BK_NCOMB; k++) comb[k] = bp->base[k];
+    for (size_t t = 0; t < bp->nt; t++)
+        if ((int64_t)(x - bp->thr[t]) >= 0)
+            for (int k = 0; k < CC_BK_NCOMB; k++) comb[k] += bp->delta[k][t];
+}
+
+uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w)
+{
+    const unsigned FW = CC_NN_BK_FW;
+    uint64_t t1 = cc_nn_mul_floor(comb[CC_BK_A1], w, FW);
+    uint64_t w2 = cc_nn_mul_floor(w, w, FW);
+    uint64_t t3 = cc_nn_mul_floor(comb[CC_BK_A3], w, FW);
+    uint64_t acc = comb[CC_BK_A2] * w2 + t3 * w2 + ((comb[CC_BK_A0] + t1) << FW) +
+                   (1ull << (FW + CC_NN_BK_GUARD - 1));   /* round to nearest */
+    return cc_nn_floor(acc, FW + CC_NN_BK_GUARD);
+}
+
+uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u)
+{
+    const double *c = set->rsqrt_c;
+    uint64_t u2 = cc_nn_mul_floor(u, u, fu);
+    uint64_t u3 = cc_nn_mul_floor(u, u2, fu), u4 = cc_nn_mul_floor(u2, u2, fu);
+    uint64_t acc = (cc_nn_enc(c[0], fu) << fu) + cc_nn_enc(c[1], fu) * u + cc_nn_enc(c[2], fu) * u2 +
+                   cc_nn_enc(c[3], fu) * u3 + cc_nn_enc(c[4], fu) * u4;
+    return cc_nn_floor(acc, fu) << (CC_NN_NORM_FP - fu);
+}
+
+cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols)
+{
+    /* S = Σ v² + n·eps at 2f bits is at least n·2^f (eps ≥ 1 ulp); the
+     * window does not depend on eps so that cc_nn_cost need not know it */
+    unsigned lo = f;
+    for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
+    return cc_bucket_plan_new_m(CC_BK_RSQRT, 2 * f, lo, 62, sqrt((double)cols), false,
+                                CC_NN_NORM_FP, CC_NN_NORM_CB,
+                                set->bucket_cubic ? CC_NN_BK_LGM : 0);
 }

@@ -73,9 +73,29 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
+/* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
+static void bucket_bits_cost(tally *t, size_t nt, size_t n)
+{
+    op(t, CC_OP_MSB, nt * n);
+    op(t, CC_OP_B2A_BIT, nt * n);
+}
+
+static void bucket_eval_cost(tally *t, size_t nt, size_t n)
+{
+    bucket_bits_cost(t, nt, n);
+    op(t, CC_OP_MUL_TRUNC, n);        /* u */
+    op(t, CC_OP_MUL_TRUNC, 3 * n);    /* t1, w2, t3 */
+    op(t, CC_OP_MUL_TRUNC, n);        /* cubic */
+}
+
 static void recip_cost(tally *t, const cc_approx_set *set, unsigned f, unsigned lo, unsigned hi,
                        size_t n)
 {
+    if (set->bucket_cubic) {
+        nn_recip_window(f, &lo, &hi);
+        bucket_eval_cost(t, (size_t)(hi - lo) * CC_NN_BK_M, n);
+        return;
+    }
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
     highbit_cost(t, &np, lo, hi, n);
@@ -90,6 +110,10 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 {
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
+    if (set->bucket_cubic) {
+        bucket_eval_cost(t, (size_t)np.L * CC_NN_BK_M, n);
+        return;
+    }
     highbit_cost(t, &np, 0, 64, n);
     op(t, CC_OP_MUL_TRUNC, n);        /* u */
     op(t, CC_OP_MUL_TRUNC, n);        /* u^2 */
@@ -98,6 +122,22 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
     for (unsigned it = 0; it < set->rsqrt_newton; it++)
         for (int k = 0; k < 3; k++) op(t, CC_OP_MUL_TRUNC, n);
     op(t, CC_OP_MUL_TRUNC, n);        /* scale */
+}
+
+/* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
+static void max_th_cost(tally *t, size_t rows, size_t k)
+{
+    op(t, CC_OP_MSB, rows * (k * (k - 1) / 2 + k * (k - 1)));
+    for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, 2 * rows * k);
+    op(t, CC_OP_B2A_BIT, 2 * rows * k);
+    op(t, CC_OP_MUL, rows * k);
+}
+
+static void exp_chain_th_cost(tally *t, const cc_exp_params *ep, size_t n)
+{
+    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
+    for (unsigned i = 0; i <= squarings; i++) op(t, CC_OP_MUL_TRUNC, n);
+    op(t, CC_OP_MUL, n);
 }
 
 static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
@@ -143,8 +183,28 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             live_rows += live > before;
         }
         if (live == 0) break;
-        max_cost(&t, rows, cols, false);
-        exp_cost(&t, &set->exp, live);
+        if (cols >= 2 && nn_max_next_k(cols) == cols && set->bucket_cubic) {
+            /* exp4_th and recip_fold (mpc_softmax.c) */
+            unsigned lo = f - 1, hi = f + lg + 1;
+            nn_recip_window(f, &lo, &hi);
+            max_th_cost(&t, rows, cols);
+            op(&t, CC_OP_MUL_TRUNC, live);                       /* u² */
+            op(&t, CC_OP_MUL_TRUNC, live);                       /* start */
+            for (unsigned i = 0; i < CC_NN_SMEXP_T; i++) op(&t, CC_OP_MUL_TRUNC, live);
+            op(&t, CC_OP_MUL, live);                             /* · threshold bit */
+            bucket_bits_cost(&t, (size_t)(hi - lo) * CC_NN_BK_M, live_rows);
+            op(&t, CC_OP_MUL_TRUNC, live_rows + 4 * live);       /* u ‖ eA_k */
+            op(&t, CC_OP_MUL_TRUNC, live_rows + 2 * live);       /* w² ‖ eA1·w, eA3·w */
+            op(&t, CC_OP_MUL_TRUNC, live);                       /* y */
+            break;
+        }
+        if (cols >= 2 && nn_max_next_k(cols) == cols) {
+            max_th_cost(&t, rows, cols);
+            exp_chain_th_cost(&t, &set->exp, live);
+        } else {
+            max_cost(&t, rows, cols, false);
+            exp_cost(&t, &set->exp, live);
+        }
         recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows);
         op(&t, CC_OP_MUL_TRUNC, live);
         break;
@@ -152,13 +212,26 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
     case CC_NN_LAYERNORM:
     case CC_NN_RMSNORM:
         if (n == 0) break;
-        if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
-        op(&t, CC_OP_MUL, n);                                    /* squares */
-        op(&t, CC_OP_TRUNC, rows);
-        op(&t, CC_OP_TRUNC, rows);
-        rsqrt_cost(&t, set, f, rows);
-        op(&t, CC_OP_MUL_TRUNC, n);
-        op(&t, CC_OP_MUL_TRUNC, n);
+        {   /* norm_bucket_mpc (mpc_norm.c) */
+            cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
+            if (!bp) return none;
+            if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
+            op(&t, CC_OP_MUL, rows);                                 /* S: reshare */
+            bucket_bits_cost(&t, bp->nt, rows);
+            op(&t, CC_OP_MUL_TRUNC, rows + n);                       /* u ‖ vC */
+            if (set->bucket_cubic)
+                op(&t, CC_OP_MUL_TRUNC, 3 * rows + n);               /* t1, w2, t3 ‖ vCw */
+            else
+                op(&t, CC_OP_MUL_TRUNC, rows + n);                   /* u² ‖ vCw */
+            if (set->bucket_cubic) {
+                op(&t, CC_OP_MUL_TRUNC, rows);                       /* P */
+            } else {
+                op(&t, CC_OP_MUL_TRUNC, 2 * rows);                   /* u³, u⁴ */
+                op(&t, CC_OP_TRUNC, rows);                           /* Σ c_k u^k */
+            }
+            op(&t, CC_OP_MUL_TRUNC, n);                              /* y */
+            cc_free(bp);
+        }
         break;
     case CC_NN_ARGMAX: max_cost(&t, rows, cols, true); break;
     }

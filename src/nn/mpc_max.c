@@ -17,15 +17,20 @@
  * maxima.  k ≤ 64. */
 static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_t k,
                            const cc_ashare *idx_in, const uint64_t *pub_idx, cc_ashare *out,
-                           cc_ashare *idx_out)
+                           cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out)
 {
-    const size_t pairs = k * (k - 1) / 2, npair = groups * pairs, ncand = groups * k;
+    const size_t pairs = k * (k - 1) / 2, ncand = groups * k;
+    /* with th_out: the k(k-1) ordered differences x_i - x_j - thr follow the
+     * pairwise ones in the same msb batch, and candidate i's k-1 bits
+     * [x_i - x_j ≥ thr] get their own word in the same AND tree */
+    const size_t nth = th_out ? groups * k * (k - 1) : 0, npair = groups * pairs + nth;
+    const size_t nw = th_out ? 2 * ncand : ncand;
     cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 }, wa = { 0 }, pay = { 0 }, prod = { 0 };
     cc_bshare lt = { 0 }, w = { 0 }, t = { 0 };
     cc_status s = nn_ash_alloc_raw(&d, npair);
     if (s == CC_OK) s = nn_bsh_alloc(&lt, npair);
-    if (s == CC_OK) s = nn_bsh_alloc(&w, ncand);
-    if (s == CC_OK) s = nn_bsh_alloc(&t, ncand);
+    if (s == CC_OK) s = nn_bsh_alloc(&w, nw);
+    if (s == CC_OK) s = nn_bsh_alloc(&t, nw);
     if (s == CC_OK) s = nn_ash_alloc_raw(&sel, ncand);
     if (s == CC_OK) s = nn_ash_alloc_raw(&xc, ncand);
     if (s != CC_OK) goto done;
@@ -42,6 +47,20 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
                 uint64_t *dq = d.s[h] + q * groups;
                 for (size_t g = 0; g < groups; g++) dq[g] = xi[g] - xj[g];
             }
+        for (size_t i = 0; i < k && th_out; i++)
+            for (size_t j = 0; j < k; j++) {
+                if (j == i) continue;
+                const uint64_t *xi = xc.s[h] + i * groups, *xj = xc.s[h] + j * groups;
+                uint64_t *dq = d.s[h] + q * groups;
+                q++;
+                for (size_t g = 0; g < groups; g++) dq[g] = xi[g] - xj[g];
+            }
+    }
+    /* - thr on the x_i - x_j - thr part: a public constant, added once */
+    if (th_out) {
+        cc_ashare dt = cc_ashare_slice(&d, groups * pairs, nth);
+        cc_status s2 = cc_proto_add_public(p, &dt, (uint64_t)0 - th_thr, &dt);
+        if (s2 != CC_OK) { s = s2; goto done; }
     }
     s = cc_proto_msb(p, &d, &lt);
     if (s != CC_OK) goto done;
@@ -68,6 +87,25 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         cc_bshare wi = cc_bshare_slice(&w, i * groups, groups);
         s = cc_proto_xor_public(p, &wi, (used & ~((1ull << i) - 1)) | ~used, &wi);
     }
+    if (th_out && s == CC_OK) {
+        /* threshold words: opponent j at position j (j < i) or j - 1 (j > i)
+         * holds [x_i - x_j < thr]; flipping every bit gives [x_i - x_j ≥ thr]
+         * at the used positions and ones above them */
+        for (int h = 0; h < 2; h++) {
+            size_t q = pairs;
+            for (size_t i = 0; i < k; i++)
+                for (size_t j = 0; j < k; j++) {
+                    if (j == i) continue;
+                    const uint64_t *bq = lt.s[h] + q * groups;
+                    uint64_t *wi = w.s[h] + ncand + i * groups;
+                    unsigned pos = (unsigned)(j < i ? j : j - 1);
+                    for (size_t g = 0; g < groups; g++) wi[g] |= (bq[g] & 1) << pos;
+                    q++;
+                }
+        }
+        cc_bshare wt = cc_bshare_slice(&w, ncand, ncand);
+        s = cc_proto_xor_public(p, &wt, ~0ull, &wt);
+    }
     /* AND tree: bit 0 ← AND of bits 0..k-2 */
     unsigned span = 1;
     while (span < k - 1) span <<= 1;
@@ -77,7 +115,18 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
     }
     if (s == CC_OK) s = cc_proto_and_public(p, &w, 1, &w);
     if (s != CC_OK) goto done;
-    if (!idx_out) {
+    if (!idx_out && th_out) {
+        /* one bit injection for win and threshold bits, then win · x */
+        s = nn_ash_alloc_raw(&wa, 2 * ncand);
+        if (s == CC_OK) s = cc_proto_b2a_bit(p, &w, &wa);
+        cc_ashare W = cc_ashare_slice(&wa, 0, ncand);
+        if (s == CC_OK) s = cc_proto_mul(p, &W, &xc, &sel);
+        if (s == CC_OK)
+            for (int h = 0; h < 2; h++)
+                for (size_t i = 0; i < k; i++)
+                    for (size_t g = 0; g < groups; g++)
+                        th_out->s[h][g * k + i] = wa.s[h][ncand + i * groups + g];
+    } else if (!idx_out) {
         s = cc_proto_mul_bit(p, &w, &xc, &sel);
     } else {
         /* argmax: the winner's index rides along.  Bit injection once, then
@@ -170,7 +219,7 @@ static cc_status max_rows_impl(cc_proto *p, const cc_ashare *x, size_t rows, siz
         }
         if (s == CC_OK)
             s = max_level(p, &grp, G, k, grp_idx.n ? &grp_idx : NULL, first ? pub_idx : NULL,
-                          &nxt, index_out ? &nxt_idx : NULL);
+                          &nxt, index_out ? &nxt_idx : NULL, 0, NULL);
         nn_ash_free(&grp);
         nn_ash_free(&grp_idx);
         nn_ash_free(&cur);
@@ -201,4 +250,13 @@ cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t co
                          cc_ashare *max_out, cc_ashare *index_out)
 {
     return max_rows_impl(p, x, rows, cols, max_out, index_out);
+}
+
+cc_status nn_max_rows_th(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+                         uint64_t thr, cc_ashare *out, cc_ashare *th_out)
+{
+    if (cols < 2 || nn_max_next_k(cols) != cols)
+        return cc_error_set(CC_ERR_ARG, "nn max: threshold bits need one group per row (%zu columns)",
+                            cols);
+    return max_level(p, x, rows, cols, NULL, NULL, out, NULL, thr, th_out);
 }

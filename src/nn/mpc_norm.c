@@ -15,10 +15,36 @@
  * dominate (P0 ≈ 51·L B), so these run once per row (softmax, norms). */
 #include <string.h>
 #include "nn_impl.h"
+#include "proto_terms.h"
+
+/* Precise set: the bucketed cubic (mpc_bucket.c), result folded to
+ * 1/x at f bits resp. rsqrt(x) at f + extra bits; 13 rounds. */
+static cc_status bucket_fn(cc_proto *p, cc_bk_fn fn, unsigned f, const cc_ashare *x,
+                           unsigned lo, unsigned hi, unsigned out_bits, cc_ashare *out)
+{
+    cc_bucket_plan *bp = cc_bucket_plan_new(fn, f, lo, hi, 1.0, true, out_bits, 0);
+    if (!bp) return cc_error_set(CC_ERR_NOMEM, "nn: bucket plan");
+    cc_status s = nn_bucket_eval(p, bp, x, out);
+    cc_free(bp);
+    return s;
+}
+
+/* The windows of the standalone functions (the domains of nn.h). */
+void nn_recip_window(unsigned f, unsigned *lo, unsigned *hi)
+{
+    cc_norm_plan np;
+    cc_norm_plan_recip(f, &np);
+    if (*hi > np.L) *hi = np.L;
+    if (*lo >= *hi) *lo = *hi - 1;
+}
 
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
                         unsigned lo, unsigned hi, cc_ashare *out)
 {
+    if (set->bucket_cubic) {
+        nn_recip_window(f, &lo, &hi);
+        return bucket_fn(p, CC_BK_RECIP, f, x, lo, hi, f, out);
+    }
     size_t n = x->n;
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
@@ -75,6 +101,7 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     size_t n = x->n;
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
+    if (set->bucket_cubic) return bucket_fn(p, CC_BK_RSQRT, f, x, 0, np.L, f + extra, out);
     cc_ashare nf = { 0 }, cf = { 0 }, pw = { 0 }, lhs = { 0 }, rhs = { 0 }, acc = { 0 }, r = { 0 };
     cc_status s = nn_ash_alloc(&nf, n);
     if (s == CC_OK) s = nn_ash_alloc(&cf, n);
@@ -141,27 +168,51 @@ cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn rsqrt");
 }
 
-/* LayerNorm / RMSNorm (rows × cols):
- *   [LN] mean = rowsum · round(2^k/n) >> k            trunc        2 rounds
- *   Σ v^2 per row (products summed before truncation)  mul          1 round
- *   >> (f + lg n), then · round(2^(21+lg n)/n) >> 21   2 truncs     4 rounds
- *   r = rsqrt(ms + eps) at f + 8 bits                  17 / 23 rounds
- *   y = v · r >> (f+8), z = y · weight >> f [+ beta]   2 mul_trunc  4 rounds
- * LN: PUMA 28 rounds, precise 34 declared (22 / 26 measured); RMSNorm 2
- * fewer.  Per element: one mul
- * (8 B) and two mul_trunc (32 B); the rest is per row. */
-static cc_status norm_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, size_t rows,
-                          size_t cols, const cc_ashare *x, bool center, const cc_ashare *weight,
-                          const cc_ashare *beta, double eps, cc_ashare *out)
+/* LayerNorm / RMSNorm (rows × cols), y = v · C·P · weight with
+ * v = x - mean (LN) or x, S = Σ v² + n·eps = n·(mean square + eps), and
+ * rsqrt(ms + eps) = sqrt(n)·rsqrt(S) = P·C: P the bucket cubic's mantissa
+ * (rsqrt of u ∈ [0.25, 0.5), at 24 bits), C = sqrt(n)·2^-(i+2-2f)/2 the
+ * octave's exact factor.  Splitting the two keeps every product
+ * well-scaled (v·C ≤ sqrt(n), P ∈ [1.4, 2]) whatever the row's variance,
+ * and lets the per-element products run in the rounds of the per-row ones:
+ *   [LN] mean = rowsum · round(2^k/n) >> k              trunc      2 rounds
+ *   S at 2f bits: squares summed as local terms          reshare    1 round
+ *   bucket bits of S                                     msb + b2a  7 rounds
+ *   u = S·N >> ns  ‖  vC = v·C >> 24                     one trunc  2 rounds
+ *   t1, w2, t3 (>> 16)  ‖  vCw = vC·weight >> f          one trunc  2 rounds
+ *   P = cubic level 3                                    trunc      2 rounds
+ *   y = vCw · P >> 30 [+ beta]                           mul_trunc  2 rounds
+ * RMSNorm 16 rounds, LayerNorm 18 (were 32 / 34 declared precise, 26 / 28
+ * puma).  Per element: three 16-byte truncations; per row the comparisons.
+ * The puma set takes P from PUMA's quartic instead of the bucket cubic
+ * (one comparison per octave, no Newton step, as in PUMA): u at fu bits,
+ * u² beside vCw, u³ and u⁴ in one batch, Σ c_k u^k >> fu — the truncation
+ * points of the old schedule, whose floors the puma error figures include —
+ * then y: RMSNorm 18, LayerNorm 20 rounds. */
+static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, size_t rows,
+                                 size_t cols,
+                                 const cc_ashare *x, bool center, const cc_ashare *weight,
+                                 const cc_ashare *beta, double eps, cc_ashare *out)
 {
-    size_t n = rows * cols;
+    const size_t n = rows * cols;
+    const uint64_t eps_f = cc_nn_eps(eps, f);
     cc_rowmean_plan rp;
     cc_rowmean_plan_make(cols, &rp);
-    cc_ashare v = { 0 }, full = { 0 }, rowv = { 0 }, rowt = { 0 };
-    cc_status s = nn_ash_alloc(&v, n);
+    cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
+    cc_ashare v = { 0 }, full = { 0 }, rowv = { 0 }, rowt = { 0 }, comb = { 0 }, b1 = { 0 },
+              b2 = { 0 }, S = { 0 };
+    uint64_t *z = NULL;
+    size_t zn = (3 * rows > rows ? 3 * rows : rows) + n;
+    cc_status s = bp ? CC_OK : cc_error_set(CC_ERR_NOMEM, "nn: norm plan");
+    if (s == CC_OK) s = nn_ash_alloc(&v, n);
     if (s == CC_OK) s = nn_ash_alloc(&full, n);
     if (s == CC_OK) s = nn_ash_alloc(&rowv, rows);
     if (s == CC_OK) s = nn_ash_alloc(&rowt, rows);
+    if (s == CC_OK) s = nn_ash_alloc(&S, rows);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&comb, CC_BK_NCOMB * rows);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&b1, rows + n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&b2, 3 * rows + n);
+    if (s == CC_OK && !(z = cc_alloc(zn * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     nn_copy(&v, x);
     if (center) {
@@ -171,26 +222,107 @@ static cc_status norm_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, siz
         if (s != CC_OK) goto done;
         nn_bcast_rows(rows, cols, &rowt, &full);
         s = cc_proto_sub(p, &v, &full, &v);
+        if (s != CC_OK) goto done;
     }
-    if (s == CC_OK) s = cc_proto_mul(p, &v, &v, &full);
-    if (s == CC_OK) s = cc_proto_sum_rows(p, &full, rows, cols, &rowv);
-    if (s == CC_OK) s = cc_proto_trunc(p, &rowv, f + rp.sq_shift, &rowt);
-    if (s == CC_OK) s = cc_proto_mul_public(p, &rowt, rp.var_c, &rowt);
-    if (s == CC_OK) s = cc_proto_trunc(p, &rowt, rp.var_k, &rowv);
-    if (s == CC_OK) s = cc_proto_add_public(p, &rowv, cc_nn_eps(eps, f), &rowv);
-    if (s == CC_OK) s = nn_rsqrt_core(p, set, f, &rowv, CC_NN_NORM_EXTRA, &rowt);
+    /* S: the terms of v·v summed per row (products of replicated shares are
+     * local 3-out-of-3 terms), + n·eps at 2f bits, one reshare */
+    memset(z, 0, n * sizeof *z);
+    cc_proto_terms_mul_acc(p, &v, &v, z);
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t acc = 0;
+        for (size_t c = 0; c < cols; c++) acc += z[r * cols + c];
+        z[r] = acc;   /* z[r] lies in a row already summed (or is row r itself) */
+    }
+    cc_proto_terms_add_public(p, rows, (uint64_t)cols * eps_f, f, z);
+    s = cc_proto_reshare_terms(p, z, &S);
+    if (s == CC_OK) s = nn_bucket_bits(p, bp, &S, &comb);
     if (s != CC_OK) goto done;
-    nn_bcast_rows(rows, cols, &rowt, &full);
-    s = cc_proto_mul_trunc(p, &v, &full, f + CC_NN_NORM_EXTRA, &v);
+    /* level 1: u = S·N >> norm_shift (rows) ‖ vC = v·C >> VCS (n) */
+    {
+        cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * rows, rows);
+        cc_ashare C = cc_ashare_slice(&comb, CC_BK_C * rows, rows);
+        nn_bcast_rows(rows, cols, &C, &full);
+        memset(z, 0, (rows + n) * sizeof *z);
+        cc_proto_terms_mul_acc(p, &S, &N, z);
+        cc_proto_terms_mul_acc(p, &v, &full, z + rows);
+        size_t len[2] = { rows, n };
+        unsigned d[2] = { bp->norm_shift, CC_NN_NORM_VCS };
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &b1);
+    }
     if (s != CC_OK) goto done;
-    nn_tile_rows(rows, cols, weight, &full);
-    s = cc_proto_mul_trunc(p, &v, &full, f, out);
+    /* puma: level 2 u² (rows, >> fu) ‖ vCw; level 3 the quartic */
+    if (!set->bucket_cubic) {
+        cc_ashare u = cc_ashare_slice(&b1, 0, rows), vC = cc_ashare_slice(&b1, rows, n);
+        const unsigned fu = bp->fu;
+        const double *c = set->rsqrt_c;
+        memset(z, 0, (rows + n) * sizeof *z);
+        cc_proto_terms_mul_acc(p, &u, &u, z);
+        nn_tile_rows(rows, cols, weight, &full);
+        cc_proto_terms_mul_acc(p, &vC, &full, z + rows);
+        size_t len[2] = { rows, n };
+        unsigned d[2] = { fu, f };
+        cc_ashare b2r = cc_ashare_slice(&b2, 0, rows + n);
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &b2r);
+        if (s != CC_OK) goto done;
+        cc_ashare u2 = cc_ashare_slice(&b2, 0, rows), vCw = cc_ashare_slice(&b2, rows, n);
+        /* level 3: u³ = u·u², u⁴ = u²·u² (>> fu, one batch), as PUMA / the old
+         * schedule truncate them; level 4: r = Σ c_k u^k >> fu */
+        cc_ashare l = cc_ashare_slice(&comb, 0, 2 * rows), r = cc_ashare_slice(&comb, 2 * rows, 2 * rows);
+        cc_ashare l0 = cc_ashare_slice(&l, 0, rows), l1 = cc_ashare_slice(&l, rows, rows);
+        cc_ashare r0 = cc_ashare_slice(&r, 0, rows), r1 = cc_ashare_slice(&r, rows, rows);
+        nn_copy(&l0, &u); nn_copy(&r0, &u2);
+        nn_copy(&l1, &u2); nn_copy(&r1, &u2);
+        cc_ashare u34 = cc_ashare_slice(&comb, 4 * rows, 2 * rows);   /* N, U, A0..A1 are spent */
+        s = cc_proto_mul_trunc(p, &l, &r, fu, &u34);
+        if (s != CC_OK) goto done;
+        cc_ashare u3 = cc_ashare_slice(&u34, 0, rows), u4 = cc_ashare_slice(&u34, rows, rows);
+        cc_ashare acc = cc_ashare_slice(&comb, 0, rows);
+        memset(acc.s[0], 0, rows * 8); memset(acc.s[1], 0, rows * 8);
+        s = cc_proto_add_public(p, &acc, cc_nn_enc(c[0], fu) << fu, &acc);
+        nn_axpy(&acc, cc_nn_enc(c[1], fu), &u);
+        nn_axpy(&acc, cc_nn_enc(c[2], fu), &u2);
+        nn_axpy(&acc, cc_nn_enc(c[3], fu), &u3);
+        nn_axpy(&acc, cc_nn_enc(c[4], fu), &u4);
+        if (s == CC_OK) s = cc_proto_trunc(p, &acc, fu, &rowt);
+        if (s != CC_OK) goto done;
+        nn_shl(&rowt, &rowt, CC_NN_NORM_FP - fu);
+        nn_bcast_rows(rows, cols, &rowt, &full);
+        s = cc_proto_mul_trunc(p, &vCw, &full, CC_NN_NORM_VCX + CC_NN_NORM_FP, out);
+        goto finish;
+    }
+    /* level 2: t1, w2, t3 (3 rows, >> FW) ‖ vCw = vC·weight >> f (n) */
+    {
+        cc_ashare w = cc_ashare_slice(&b1, 0, rows), vC = cc_ashare_slice(&b1, rows, n);
+        cc_ashare U = cc_ashare_slice(&comb, CC_BK_U * rows, rows);
+        s = cc_proto_sub(p, &w, &U, &w);
+        if (s != CC_OK) goto done;
+        nn_bucket_l2_terms(p, &comb, &w, z);
+        nn_tile_rows(rows, cols, weight, &full);
+        memset(z + 3 * rows, 0, n * sizeof *z);
+        cc_proto_terms_mul_acc(p, &vC, &full, z + 3 * rows);
+        size_t len[2] = { 3 * rows, n };
+        unsigned d[2] = { CC_NN_BK_FW, f };
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &b2);
+    }
+    if (s != CC_OK) goto done;
+    /* level 3: the mantissa P per row; level 4: y = vCw · P */
+    {
+        cc_ashare t = cc_ashare_slice(&b2, 0, 3 * rows), vCw = cc_ashare_slice(&b2, 3 * rows, n);
+        s = nn_bucket_l3(p, &comb, &t, &rowt);
+        if (s != CC_OK) goto done;
+        nn_bcast_rows(rows, cols, &rowt, &full);
+        s = cc_proto_mul_trunc(p, &vCw, &full, CC_NN_NORM_VCX + CC_NN_NORM_FP, out);
+    }
+finish:
     if (s == CC_OK && beta) {
         nn_tile_rows(rows, cols, beta, &full);
         s = cc_proto_add(p, out, &full, out);
     }
 done:
     nn_ash_free(&v); nn_ash_free(&full); nn_ash_free(&rowv); nn_ash_free(&rowt);
+    nn_ash_free(&S); nn_ash_free(&comb); nn_ash_free(&b1); nn_ash_free(&b2);
+    cc_free(z);
+    cc_free(bp);
     return s;
 }
 
@@ -215,7 +347,7 @@ cc_status cc_nn_layernorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t
     CC_TRY(check_vec("layernorm", "beta", beta, cols));
     if (cols == 0 || rows == 0) return CC_OK;
     cc_proto_scope_begin(p, "layernorm");
-    cc_status s = norm_mpc(p, set, cfg->f, rows, cols, x, true, gamma, beta, eps, out);
+    cc_status s = norm_bucket_mpc(p, set, cfg->f, rows, cols, x, true, gamma, beta, eps, out);
     cc_proto_scope_end(p);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn layernorm");
 }
@@ -230,7 +362,7 @@ cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     CC_TRY(check_vec("rmsnorm", "weight", weight, cols));
     if (cols == 0 || rows == 0) return CC_OK;
     cc_proto_scope_begin(p, "rmsnorm");
-    cc_status s = norm_mpc(p, set, cfg->f, rows, cols, x, false, weight, NULL, eps, out);
+    cc_status s = norm_bucket_mpc(p, set, cfg->f, rows, cols, x, false, weight, NULL, eps, out);
     cc_proto_scope_end(p);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn rmsnorm");
 }

@@ -14,6 +14,132 @@
  * A row whose every entry is masked gives 0 and costs nothing. */
 #include <string.h>
 #include "nn_impl.h"
+#include "proto_terms.h"
+
+/* exp's squaring chain (nn_exp_core in mpc_act.c, same ops and scales)
+ * without its comparison: the threshold bit th (arithmetic 0/1, from
+ * nn_max_rows_th) multiplies the result, 1 round, 8 B/elem. */
+static cc_status exp_chain_th(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *d,
+                              const cc_ashare *th, cc_ashare *out)
+{
+    cc_ashare a = { 0 };
+    cc_status s = nn_ash_alloc_raw(&a, d->n);
+    if (s == CC_OK) s = cc_proto_add_public(p, d, 1ull << (f + ep->t), &a);
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
+    if (s == CC_OK && ep->taylor2) s = cc_proto_add_public(p, &a, 1ull << (f - 1), &a);
+    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
+    for (unsigned i = 0; s == CC_OK && i < squarings; i++) s = cc_proto_mul_trunc(p, &a, &a, f, &a);
+    if (s == CC_OK) s = cc_proto_mul(p, &a, th, out);
+    nn_ash_free(&a);
+    return s;
+}
+
+/* Precise exp on one-group rows (nn_impl.h, CC_NN_SMEXP_T): u² (2 rounds),
+ * the degree-4 start as one sum of products (2), three squarings (6), then
+ * the threshold bit (1): 11 rounds. */
+static cc_status exp4_th(cc_proto *p, unsigned f, const cc_ashare *d, const cc_ashare *th,
+                         cc_ashare *out)
+{
+    const unsigned t = CC_NN_SMEXP_T, fc = cc_nn_smexp_fc(f);
+    size_t n = d->n;
+    cc_ashare u2 = { 0 }, q = { 0 }, a = { 0 };
+    uint64_t *z = NULL;
+    cc_status s = nn_ash_alloc_raw(&u2, n);
+    if (s == CC_OK) s = nn_ash_alloc(&q, n);
+    if (s == CC_OK) s = nn_ash_alloc(&a, n);
+    if (s == CC_OK && !(z = cc_alloc(n * sizeof *z + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, d, d, f + t, &u2);   /* u² at f + t bits */
+    if (s != CC_OK) goto done;
+    /* q = u/6 + u²/24 (at f + t + fc), a = 2(1 + u + u²/2) (at f + t) */
+    nn_axpy(&q, cc_nn_enc(1.0 / 6, fc), d);
+    nn_axpy(&q, cc_nn_enc(1.0 / 24, fc), &u2);
+    nn_axpy(&a, 2, d);
+    nn_axpy(&a, 1, &u2);
+    s = cc_proto_add_public(p, &a, 1ull << (f + t + 1), &a);
+    memset(z, 0, n * sizeof *z);
+    cc_proto_terms_mul_acc(p, &u2, &q, z);
+    cc_proto_terms_add_share(p, &a, f + t + fc - 1, z);
+    if (s == CC_OK) s = cc_proto_trunc_terms(p, z, f + 2 * t + fc, &a);
+    for (unsigned i = 0; s == CC_OK && i < t; i++) s = cc_proto_mul_trunc(p, &a, &a, f, &a);
+    if (s == CC_OK) s = cc_proto_mul(p, &a, th, out);
+done:
+    nn_ash_free(&u2); nn_ash_free(&q); nn_ash_free(&a);
+    cc_free(z);
+    return s;
+}
+
+/* y = e · 1/s for one-group rows of the precise set, the product folded
+ * into the bucket cubic of 1/s (nn_bucket_eval's levels, with e·A_k in
+ * place of A_k): bits of s (7 rounds), u ‖ eA_k = e·A_k >> f (2), w² ‖
+ * eA1·w ‖ eA3·w (2), eA2·w² + eA3w·w² + (eA0 + eA1w)·2^FW (2): 13 rounds
+ * instead of 15, for 7 instead of 1 fused products per entry. */
+static cc_status recip_fold(cc_proto *p, const cc_bucket_plan *bp, unsigned f,
+                            const cc_ashare *srow, const cc_ashare *e, const size_t *row_of,
+                            cc_ashare *y)
+{
+    const size_t R = srow->n, n = e->n;
+    cc_ashare comb = { 0 }, ab = { 0 }, b1 = { 0 }, wb = { 0 }, b2 = { 0 }, w2b = { 0 };
+    uint64_t *z = NULL;
+    size_t zn = R + 4 * n;
+    cc_status s = nn_ash_alloc_raw(&comb, CC_BK_NCOMB * R);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&ab, 4 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&b1, R + 4 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&wb, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&b2, R + 2 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&w2b, n);
+    if (s == CC_OK && !(z = cc_alloc(zn * sizeof *z + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK) s = nn_bucket_bits(p, bp, srow, &comb);
+    if (s != CC_OK) goto done;
+    /* level 1: u = s·N >> norm_shift (R) ‖ eA_k = e·A_k(row) >> f (4n) */
+    for (int k = 0; k < 4; k++)
+        for (int h = 0; h < 2; h++)
+            for (size_t j = 0; j < n; j++)
+                ab.s[h][k * n + j] = comb.s[h][(CC_BK_A0 + k) * R + row_of[j]];
+    memset(z, 0, zn * sizeof *z);
+    {
+        cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * R, R);
+        cc_proto_terms_mul_acc(p, srow, &N, z);
+        for (int k = 0; k < 4; k++) {
+            cc_ashare ak = cc_ashare_slice(&ab, (size_t)k * n, n);
+            cc_proto_terms_mul_acc(p, e, &ak, z + R + (size_t)k * n);
+        }
+        size_t len[2] = { R, 4 * n };
+        unsigned d[2] = { bp->norm_shift, f };
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &b1);
+    }
+    if (s != CC_OK) goto done;
+    /* level 2: w² (R) ‖ t1 = eA1·w ‖ t3 = eA3·w (n each), all >> FW */
+    cc_ashare w = cc_ashare_slice(&b1, 0, R), U = cc_ashare_slice(&comb, CC_BK_U * R, R);
+    s = cc_proto_sub(p, &w, &U, &w);
+    if (s != CC_OK) goto done;
+    for (int h = 0; h < 2; h++)
+        for (size_t j = 0; j < n; j++) wb.s[h][j] = w.s[h][row_of[j]];
+    cc_ashare ea0 = cc_ashare_slice(&b1, R, n), ea1 = cc_ashare_slice(&b1, R + n, n);
+    cc_ashare ea2 = cc_ashare_slice(&b1, R + 2 * n, n), ea3 = cc_ashare_slice(&b1, R + 3 * n, n);
+    memset(z, 0, (R + 2 * n) * sizeof *z);
+    cc_proto_terms_mul_acc(p, &w, &w, z);
+    cc_proto_terms_mul_acc(p, &ea1, &wb, z + R);
+    cc_proto_terms_mul_acc(p, &ea3, &wb, z + R + n);
+    s = cc_proto_trunc_terms(p, z, CC_NN_BK_FW, &b2);
+    if (s != CC_OK) goto done;
+    /* level 3: y = eA2·w² + t3·w² + (eA0 + t1)·2^FW, one truncation */
+    cc_ashare w2 = cc_ashare_slice(&b2, 0, R), t1 = cc_ashare_slice(&b2, R, n);
+    cc_ashare t3 = cc_ashare_slice(&b2, R + n, n);
+    for (int h = 0; h < 2; h++)
+        for (size_t j = 0; j < n; j++) w2b.s[h][j] = w2.s[h][row_of[j]];
+    memset(z, 0, n * sizeof *z);
+    cc_proto_terms_mul_acc(p, &ea2, &w2b, z);
+    cc_proto_terms_mul_acc(p, &t3, &w2b, z);
+    cc_proto_terms_add_share(p, &ea0, CC_NN_BK_FW, z);
+    cc_proto_terms_add_share(p, &t1, CC_NN_BK_FW, z);
+    cc_proto_terms_add_public(p, n, 1, CC_NN_BK_FW + CC_NN_BK_GUARD - 1, z);   /* round to nearest */
+    s = cc_proto_trunc_terms(p, z, CC_NN_BK_FW + CC_NN_BK_GUARD, y);
+done:
+    nn_ash_free(&comb); nn_ash_free(&ab); nn_ash_free(&b1); nn_ash_free(&wb);
+    nn_ash_free(&b2); nn_ash_free(&w2b);
+    cc_free(z);
+    return s;
+}
 
 cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                         const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
@@ -31,6 +157,9 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     size_t *row_of = NULL, *idx = NULL;
     uint64_t *keep = NULL, *fill = NULL;
     cc_ashare xm = { 0 }, m = { 0 }, d = { 0 }, e = { 0 }, srow = { 0 }, inv = { 0 }, invb = { 0 };
+    cc_ashare th = { 0 }, thl = { 0 };
+    /* rows settled in one group: exp's threshold comes with the maximum */
+    const bool fused = cols >= 2 && nn_max_next_k(cols) == cols;
     cc_status s = CC_OK;
     if (!(keep = cc_alloc(n * 8 + 8)) || !(fill = cc_alloc(n * 8 + 8)) ||
         !(idx = cc_alloc(n * sizeof *idx + 8)) || !(row_of = cc_alloc(n * sizeof *row_of + 8))) {
@@ -63,12 +192,19 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK) s = nn_ash_alloc(&invb, live);
     if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
     if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
-    if (s == CC_OK) s = nn_max_rows(p, &xm, rows, cols, &m);
+    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&th, n);
+    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&thl, live);
+    if (s == CC_OK)
+        s = fused ? nn_max_rows_th(p, &xm, rows, cols, cc_nn_enc(set->exp.threshold, f), &m, &th)
+                  : nn_max_rows(p, &xm, rows, cols, &m);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
-        for (size_t j = 0; j < live; j++)
+        for (size_t j = 0; j < live; j++) {
             d.s[k][j] = x->s[k][idx[j]] - m.s[k][idx[j] / cols];
-    s = nn_exp_core(p, &set->exp, f, &d, &e);
+            if (fused) thl.s[k][j] = th.s[k][idx[j]];
+        }
+    if (fused && set->bucket_cubic) s = exp4_th(p, f, &d, &thl, &e);
+    else s = fused ? exp_chain_th(p, &set->exp, f, &d, &thl, &e) : nn_exp_core(p, &set->exp, f, &d, &e);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) srow.s[k][row_of[j]] += e.s[k][j];
@@ -78,6 +214,17 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
      * highest one (9 comparisons per row for 128 columns instead of 43). */
     unsigned lg = 0;
     while (((size_t)1 << lg) < cols) lg++;
+    if (fused && set->bucket_cubic) {
+        unsigned lo = f - 1, hi = f + lg + 1;
+        nn_recip_window(f, &lo, &hi);
+        cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0);
+        s = bp ? recip_fold(p, bp, f, &srow, &e, row_of, &e) : cc_error_set(CC_ERR_NOMEM, "nn: plan");
+        cc_free(bp);
+        if (s == CC_OK)
+            for (int k = 0; k < 2; k++)
+                for (size_t j = 0; j < live; j++) out->s[k][idx[j]] = e.s[k][j];
+        goto scoped;
+    }
     s = nn_recip_core(p, set, f, &srow, f - 1, f + lg + 1, &inv);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
@@ -91,6 +238,7 @@ scoped:
 done:
     nn_ash_free(&xm); nn_ash_free(&m); nn_ash_free(&d); nn_ash_free(&e);
     nn_ash_free(&srow); nn_ash_free(&inv); nn_ash_free(&invb);
+    nn_ash_free(&th); nn_ash_free(&thl);
     cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn softmax");
 }

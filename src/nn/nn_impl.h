@@ -74,6 +74,10 @@ typedef struct cc_approx_set {
     unsigned recip_iters;      /* Goldschmidt iterations */
     double rsqrt_c[5];         /* initial guess on [0.25, 0.5): Σ c[k] u^k */
     unsigned rsqrt_newton;     /* Newton steps after the guess */
+    /* true: reciprocal and rsqrt by a cubic per mantissa bucket
+     * (cc_bucket_plan) instead of Goldschmidt / quartic + Newton, and the
+     * norms in the matching short schedule (mpc_norm.c) */
+    bool bucket_cubic;
 } cc_approx_set;
 
 /* NULL with an error message for an unknown set or unsupported f. */
@@ -142,6 +146,73 @@ uint64_t cc_norm_eval(const uint64_t *delta, unsigned L, uint64_t x);
 /* One element of exp (model), used by the softmax model too. */
 uint64_t cc_nnref_exp1(const cc_exp_params *ep, unsigned f, uint64_t x);
 
+/* ---- bucketed cubic (precise reciprocal and rsqrt) ----------------------------
+ * The highest-bit comparisons g = [x ≥ 2^i] are refined to M = 8 per octave,
+ * t_{i,j} = 2^i (1 + j/M): still monotone, still one comparison batch, and
+ * any function of the bucket (i, j) is a local linear combination of the
+ * bits (Σ_t g_t (F(t) - F(t-1))).  With u = x / 2^(i+e) ∈ [u0, 2u0)
+ * (u0 = 2^-e; e = 1 reciprocal, 2 rsqrt) the bucket is
+ * u ∈ [u0 (1 + j/M), u0 (1 + (j+1)/M)), and w = (u - u_j)·M/u0 ∈ [0, 1).
+ * g(u) (1/u or u^-1/2) is a cubic in w per bucket (interpolated at the
+ * Chebyshev nodes; 1.9e-6 / 3.6e-7 relative), whose coefficients — and,
+ * when `fold`, the exact factor C(i) that turns g(u) into g(x) — come out of
+ * the same linear combination:
+ *   bits (msb + bit injection)                              7 rounds
+ *   u = x·N >> norm_shift, w = u - U                        2 rounds
+ *   t1 = A1·w, w2 = w·w, t3 = A3·w  (>> FW, one batch)      2 rounds
+ *   y = (A2·w2 + t3·w2 + (A0 + t1)·2^FW + half) >> (FW + GUARD)   2 rounds
+ * (half = 2^(FW+GUARD-1): the result is rounded to nearest, not floored)
+ * 13 rounds instead of 19 (Goldschmidt, 3 iterations) resp. 23 (quartic +
+ * Newton), for M comparisons per octave instead of one. */
+#define CC_NN_BK_M 8u
+#define CC_NN_BK_LGM 3u
+#define CC_NN_BK_FW 16u
+#define CC_NN_BK_GUARD 3u
+#define CC_NN_BK_MAXT (62 * CC_NN_BK_M)
+enum { CC_BK_N, CC_BK_U, CC_BK_A0, CC_BK_A1, CC_BK_A2, CC_BK_A3, CC_BK_C, CC_BK_NCOMB };
+typedef enum cc_bk_fn { CC_BK_RECIP, CC_BK_RSQRT } cc_bk_fn;
+typedef struct cc_bucket_plan {
+    unsigned lo, hi;                      /* the caller knows 2^lo ≤ x < 2^hi */
+    size_t nt;                            /* (hi - lo)·M thresholds */
+    uint64_t thr[CC_NN_BK_MAXT];          /* ascending */
+    uint64_t base[CC_BK_NCOMB];           /* value below the first threshold */
+    uint64_t delta[CC_BK_NCOMB][CC_NN_BK_MAXT];
+    unsigned lgm;                         /* log2 of the buckets per octave */
+    unsigned fu;                          /* u's fractional bits, FW + lgm + e */
+    unsigned norm_shift;                  /* u (fu bits) = x·N >> norm_shift */
+    unsigned out_bits;                    /* result (fold) or mantissa g(u) bits */
+    unsigned comp_bits;                   /* !fold: C at comp_bits + ... see make */
+} cc_bucket_plan;
+/* in_bits: fractional bits of x.  fold: the result is g(x)·scale at
+ * out_bits; otherwise it is the mantissa g(u) at out_bits and the C
+ * combination holds round(C(i)·scale·2^comp_bits), g(x)·scale = g(u)·C.
+ * 0 ≤ lo < hi ≤ 61.  Returns NULL (error set) on allocation failure; free
+ * with cc_free. */
+cc_bucket_plan *cc_bucket_plan_new(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
+                                   double scale, bool fold, unsigned out_bits,
+                                   unsigned comp_bits);
+/* Same with 2^lgm buckets per octave (lgm ≤ CC_NN_BK_LGM); lgm = 0 is the
+ * plain highest-bit normalisation (the puma norms use it for N and C). */
+cc_bucket_plan *cc_bucket_plan_new_m(cc_bk_fn fn, unsigned in_bits, unsigned lo, unsigned hi,
+                                     double scale, bool fold, unsigned out_bits,
+                                     unsigned comp_bits, unsigned lgm);
+/* The combinations for one x (the model's side of the bit injection). */
+void cc_bucket_comb(const cc_bucket_plan *bp, uint64_t x, uint64_t comb[CC_BK_NCOMB]);
+/* The model of the three product levels, given u and the combinations. */
+uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w);
+
+/* Precise norms' plan (mpc_norm.c): rsqrt of S = Σ v² + n·eps at 2f bits,
+ * mantissa P at CC_NN_NORM_FP bits, C·sqrt(n) at CC_NN_NORM_CB bits so that
+ * v·C >> CC_NN_NORM_VCS is at f + CC_NN_NORM_VCX bits. */
+#define CC_NN_NORM_FP 24u
+#define CC_NN_NORM_VCX 6u
+#define CC_NN_NORM_VCS 24u
+#define CC_NN_NORM_CB (CC_NN_NORM_VCS + CC_NN_NORM_VCX)
+cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols);
+/* puma norms: PUMA's quartic rsqrt guess P(u) (u at fu bits; u², u³, u⁴
+ * and the sum truncated to fu bits as before), at CC_NN_NORM_FP bits. */
+uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u);
+
 /* ---- norms -------------------------------------------------------------------- */
 /* mean = floor(rowsum · c / 2^k) with c = round(2^k / n), k = lg n + 20 */
 typedef struct cc_rowmean_plan {
@@ -156,7 +227,19 @@ void cc_rowmean_plan_make(size_t n, cc_rowmean_plan *rp);
 /* eps at f bits, at least one ulp so rsqrt never sees 0 */
 uint64_t cc_nn_eps(double eps, unsigned f);
 
-/* ---- softmax ------------------------------------------------------------------ */
+/* ---- softmax ------------------------------------------------------------------
+ * Precise set, rows of ≤ 16 columns (threshold bit from the maximum):
+ * exp(d) = T4(d/8)^8 with T4 the degree-4 Taylor start, evaluated in two
+ * product levels (u² then u²·(u/6 + u²/24) + 1 + u + u²/2, one
+ * truncation) — 5 multiplication levels instead of 6, and its error
+ * e^x |x|^5 / (120·8^4)·8 stays below 1e-4 on [-14, 0]. */
+#define CC_NN_SMEXP_T 3u
+static inline unsigned cc_nn_smexp_fc(unsigned f)
+{
+    unsigned a = 59 - 2 * (f + CC_NN_SMEXP_T);
+    return a < f ? a : f;
+}
+uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d);
 /* masked entries enter the max as this public value (below any logit) */
 #define CC_NN_MASKED_LOGIT ((uint64_t)(-(int64_t)(1ull << 61)))
 
@@ -209,6 +292,12 @@ static inline unsigned nn_max_and_levels(size_t k)
 }
 /* Exact row maximum in few rounds (mpc_max.c). */
 cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
+/* Rows settled in one group (2 ≤ cols ≤ 16): the maximum and, in the same
+ * rounds, th_out[r·cols + c] = [x_rc - max_r ≥ thr] as an arithmetic 0/1
+ * (= AND over the row of [x_rc - x_rj ≥ thr]).  Softmax takes exp's
+ * threshold bit from here instead of a comparison after the maximum. */
+cc_status nn_max_rows_th(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+                         uint64_t thr, cc_ashare *out, cc_ashare *th_out);
 /* Same tournament carrying the winner's column index (first one on ties). */
 cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);
@@ -219,5 +308,19 @@ cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
                         unsigned lo, unsigned hi, cc_ashare *out);
 cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
                         unsigned extra, cc_ashare *out);
+/* Bucketed cubic on shares (mpc_bucket.c).  bits: the CC_BK_NCOMB
+ * combinations of the plan for x (comb: CC_BK_NCOMB·n, combination k at
+ * k·n), 7 rounds. */
+cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
+                         cc_ashare *comb);
+/* Local terms of the second level (t1, w2, t3: 3n) into z (overwritten). */
+void nn_bucket_l2_terms(const cc_proto *p, const cc_ashare *comb, const cc_ashare *w, uint64_t *z);
+/* Third level: t (3n, the truncated second level) → out (n), 2 rounds. */
+cc_status nn_bucket_l3(cc_proto *p, const cc_ashare *comb, const cc_ashare *t, cc_ashare *out);
+/* The whole evaluation for a standalone x (13 rounds). */
+cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
+                         cc_ashare *out);
+/* Clamp [lo, hi) to the reciprocal's domain window (mpc_norm.c). */
+void nn_recip_window(unsigned f, unsigned *lo, unsigned *hi);
 
 #endif

@@ -42,12 +42,31 @@ static uint64_t rsqrt1(const cc_approx_set *set, const cc_norm_plan *np, unsigne
     return cc_nn_mul_floor(r, cc_norm_eval(np->comp_delta, np->L, x), np->comp_shift - extra);
 }
 
+/* Bucketed cubic (precise set): u = x·N >> norm_shift, w = u - U, then
+ * the three product levels of cc_bucket_poly. */
+static uint64_t bucket1(const cc_bucket_plan *bp, uint64_t x)
+{
+    uint64_t comb[CC_BK_NCOMB];
+    cc_bucket_comb(bp, x, comb);
+    uint64_t w = cc_nn_mul_floor(x, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
+    return cc_bucket_poly(comb, w);
+}
+
 cc_status cc_nnref_reciprocal(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out)
 {
     const cc_approx_set *set = cc_nn_set(cfg);
     if (!set) return CC_ERR_ARG;
     cc_norm_plan np;
     cc_norm_plan_recip(cfg->f, &np);
+    if (set->bucket_cubic) {
+        unsigned lo = 0, hi = 64;
+        nn_recip_window(cfg->f, &lo, &hi);
+        cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, cfg->f, lo, hi, 1.0, true, cfg->f, 0);
+        if (!bp) return CC_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) out[i] = bucket1(bp, x[i]);
+        cc_free(bp);
+        return CC_OK;
+    }
     for (size_t i = 0; i < n; i++) out[i] = recip1(set, &np, cfg->f, x[i]);
     return CC_OK;
 }
@@ -58,8 +77,42 @@ cc_status cc_nnref_rsqrt(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint
     if (!set) return CC_ERR_ARG;
     cc_norm_plan np;
     cc_norm_plan_rsqrt(cfg->f, &np);
+    if (set->bucket_cubic) {
+        cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RSQRT, cfg->f, 0, np.L, 1.0, true, cfg->f, 0);
+        if (!bp) return CC_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) out[i] = bucket1(bp, x[i]);
+        cc_free(bp);
+        return CC_OK;
+    }
     for (size_t i = 0; i < n; i++) out[i] = rsqrt1(set, &np, cfg->f, x[i], 0);
     return CC_OK;
+}
+
+uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d)
+{
+    const unsigned t = CC_NN_SMEXP_T, fc = cc_nn_smexp_fc(f);
+    bool below = (int64_t)(d - cc_nn_enc(threshold, f)) < 0;
+    uint64_t u2 = cc_nn_mul_floor(d, d, f + t);
+    uint64_t q = cc_nn_enc(1.0 / 6, fc) * d + cc_nn_enc(1.0 / 24, fc) * u2;
+    uint64_t z = u2 * q + (((1ull << (f + t + 1)) + 2 * d + u2) << (f + t + fc - 1));
+    uint64_t s = cc_nn_floor(z, f + 2 * t + fc);
+    for (unsigned i = 0; i < t; i++) s = cc_nn_mul_floor(s, s, f);
+    return below ? 0 : s;
+}
+
+/* Precise softmax on one-group rows: y = e · 1/s with the product folded
+ * into the bucket cubic's levels (mpc_softmax.c): eA_k = e·A_k >> f, then
+ * the cubic's level 2 and 3 on eA_k. */
+static uint64_t fold_recip1(const uint64_t comb[CC_BK_NCOMB], uint64_t w, unsigned f, uint64_t e)
+{
+    const unsigned FW = CC_NN_BK_FW;
+    uint64_t ea[4];
+    for (int k = 0; k < 4; k++) ea[k] = cc_nn_mul_floor(e, comb[CC_BK_A0 + k], f);
+    uint64_t t1 = cc_nn_mul_floor(ea[1], w, FW);
+    uint64_t w2 = cc_nn_mul_floor(w, w, FW);
+    uint64_t t3 = cc_nn_mul_floor(ea[3], w, FW);
+    return cc_nn_floor(ea[2] * w2 + t3 * w2 + ((ea[0] + t1) << FW) +
+                       (1ull << (FW + CC_NN_BK_GUARD - 1)), FW + CC_NN_BK_GUARD);
 }
 
 cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
@@ -72,6 +125,18 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     unsigned f = cfg->f;
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
+    cc_bucket_plan *bp = NULL;
+    /* precise set, rows settled in one group of the maximum: the softmax exp
+     * and the folded final product (cc_nn_softmax) */
+    const bool fold = set->bucket_cubic && cols >= 2 && nn_max_next_k(cols) == cols;
+    if (set->bucket_cubic) {
+        /* the row sum's window, as in cc_nn_softmax */
+        unsigned lg = 0, lo, hi;
+        while (((size_t)1 << lg) < cols) lg++;
+        lo = f - 1, hi = f + lg + 1;
+        nn_recip_window(f, &lo, &hi);
+        if (!(bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0))) return CC_ERR_NOMEM;
+    }
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
         const uint8_t *mr = mask ? mask + (r % mask_rows) * cols : NULL;
@@ -83,29 +148,47 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
         if (live == 0) { memset(yr, 0, cols * sizeof *yr); continue; }
         uint64_t s = 0;
         for (size_t c = 0; c < cols; c++) {
-            uint64_t e = (!mr || mr[c]) ? cc_nnref_exp1(&set->exp, f, xr[c] - (uint64_t)m) : 0;
+            uint64_t d = xr[c] - (uint64_t)m, e = 0;
+            if (!mr || mr[c]) e = fold ? cc_nnref_smexp1(f, set->exp.threshold, d) : cc_nnref_exp1(&set->exp, f, d);
             yr[c] = e;
             s += e;
         }
-        uint64_t inv = recip1(set, &np, f, s);
+        if (fold) {
+            uint64_t comb[CC_BK_NCOMB];
+            cc_bucket_comb(bp, s, comb);
+            uint64_t w = cc_nn_mul_floor(s, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
+            for (size_t c = 0; c < cols; c++)
+                yr[c] = (!mr || mr[c]) ? fold_recip1(comb, w, f, yr[c]) : 0;
+            continue;
+        }
+        uint64_t inv = bp ? bucket1(bp, s) : recip1(set, &np, f, s);
         for (size_t c = 0; c < cols; c++)
             yr[c] = (!mr || mr[c]) ? cc_nn_mul_floor(yr[c], inv, f) : 0;
     }
+    cc_free(bp);
     return CC_OK;
 }
 
-/* Shared by LayerNorm and RMSNorm: r = rsqrt(floor(Σ v^2 ...) + eps), at
- * f + CC_NN_NORM_EXTRA bits: 1/std is often small, and at f bits its
- * quantisation would dominate the error of x·r. */
-static uint64_t row_rsqrt_meansq(const cc_approx_set *set, const cc_norm_plan *np,
-                                 const cc_rowmean_plan *rp, unsigned f, const uint64_t *v,
-                                 size_t cols, uint64_t eps)
+/* Norms (norm_bucket_mpc): S = Σ v² + n·eps at 2f bits, mantissa P (the
+ * bucket cubic, or PUMA's quartic for the puma set) and factor C from the
+ * plan, y = ((v·C >> 24)·weight >> f)·P >> 30. */
+static void norm_bucket_row(const cc_approx_set *set, const cc_bucket_plan *bp, unsigned f,
+                            size_t cols, const uint64_t *v,
+                            const uint64_t *weight, const uint64_t *beta, uint64_t eps_f,
+                            uint64_t *y)
 {
-    uint64_t sq = 0;
-    for (size_t c = 0; c < cols; c++) sq += v[c] * v[c];
-    uint64_t s1 = cc_nn_floor(sq, f + rp->sq_shift);
-    uint64_t ms = cc_nn_mul_floor(s1, rp->var_c, rp->var_k);
-    return rsqrt1(set, np, f, ms + eps, CC_NN_NORM_EXTRA);
+    uint64_t S = ((uint64_t)cols * eps_f) << f;
+    for (size_t c = 0; c < cols; c++) S += v[c] * v[c];
+    uint64_t comb[CC_BK_NCOMB];
+    cc_bucket_comb(bp, S, comb);
+    uint64_t u = cc_nn_mul_floor(S, comb[CC_BK_N], bp->norm_shift);
+    uint64_t P = set->bucket_cubic ? cc_bucket_poly(comb, u - comb[CC_BK_U])
+                                   : nn_norm_puma_p(set, bp->fu, u);
+    for (size_t c = 0; c < cols; c++) {
+        uint64_t vC = cc_nn_mul_floor(v[c], comb[CC_BK_C], CC_NN_NORM_VCS);
+        uint64_t vCw = cc_nn_mul_floor(vC, weight[c], f);
+        y[c] = cc_nn_mul_floor(vCw, P, CC_NN_NORM_VCX + CC_NN_NORM_FP) + (beta ? beta[c] : 0);
+    }
 }
 
 cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
@@ -116,11 +199,11 @@ cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, con
     if (!set) return CC_ERR_ARG;
     if (cols == 0) return CC_OK;
     unsigned f = cfg->f;
-    cc_norm_plan np;
-    cc_norm_plan_rsqrt(f, &np);
     cc_rowmean_plan rp;
     cc_rowmean_plan_make(cols, &rp);
     uint64_t e = cc_nn_eps(eps, f);
+    cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
+    if (!bp) return CC_ERR_NOMEM;
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
         uint64_t *yr = out + r * cols;
@@ -128,10 +211,9 @@ cc_status cc_nnref_layernorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, con
         for (size_t c = 0; c < cols; c++) sum += xr[c];
         uint64_t mean = cc_nn_mul_floor(sum, rp.mean_c, rp.mean_k);
         for (size_t c = 0; c < cols; c++) yr[c] = xr[c] - mean;
-        uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, yr, cols, e);
-        for (size_t c = 0; c < cols; c++)
-            yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(yr[c], inv, f + CC_NN_NORM_EXTRA), gamma[c], f) + beta[c];
+        norm_bucket_row(set, bp, f, cols, yr, gamma, beta, e, yr);
     }
+    cc_free(bp);
     return CC_OK;
 }
 
@@ -142,18 +224,12 @@ cc_status cc_nnref_rmsnorm(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     if (!set) return CC_ERR_ARG;
     if (cols == 0) return CC_OK;
     unsigned f = cfg->f;
-    cc_norm_plan np;
-    cc_norm_plan_rsqrt(f, &np);
-    cc_rowmean_plan rp;
-    cc_rowmean_plan_make(cols, &rp);
     uint64_t e = cc_nn_eps(eps, f);
-    for (size_t r = 0; r < rows; r++) {
-        const uint64_t *xr = x + r * cols;
-        uint64_t *yr = out + r * cols;
-        uint64_t inv = row_rsqrt_meansq(set, &np, &rp, f, xr, cols, e);
-        for (size_t c = 0; c < cols; c++)
-            yr[c] = cc_nn_mul_floor(cc_nn_mul_floor(xr[c], inv, f + CC_NN_NORM_EXTRA), weight[c], f);
-    }
+    cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
+    if (!bp) return CC_ERR_NOMEM;
+    for (size_t r = 0; r < rows; r++)
+        norm_bucket_row(set, bp, f, cols, x + r * cols, weight, NULL, e, out + r * cols);
+    cc_free(bp);
     return CC_OK;
 }
 

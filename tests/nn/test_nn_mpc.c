@@ -248,6 +248,15 @@ static int party_main(cc_net *net, void *arg)
             x[3] = enc(-40);   /* far below the max: exp input < -14 */
             x[4] = x[5] = x[7] = enc(12.5);   /* a three-way tie for the max (one group) */
             x[cols + 1] = x[cols + 9] = enc(12.5);   /* a tie across groups */
+            if (causal) {
+                /* row 7 attends everywhere: exp's threshold (-14 below the
+                 * max, taken from the maximum's comparisons when a row is
+                 * one group) exactly at, one ulp below and far below */
+                x[7 * 8 + 0] = enc(12.5);
+                x[7 * 8 + 1] = enc(-40);
+                x[7 * 8 + 2] = enc(12.5) + enc(-14);
+                x[7 * 8 + 3] = enc(12.5) + enc(-14) - 1;
+            }
             cc_ashare xs = { 0 }, ys = { 0 };
             uint64_t *got = malloc(nn * 8), *want = malloc(nn * 8);
             TRY(share(&p, 77, x, nn, &xs));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "proto_test_util.h"
+#include "proto_terms.h"
 
 #define F 18
 static const size_t sizes[] = {0, 1, 7, 1000, 100003};
@@ -473,6 +474,51 @@ static int body_trunc(cc_proto *ctx)
             }
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
             free(x); free(y); free(p); free(w);
+        }
+    /* 3-out-of-3 terms (proto_terms.h): a·b + c·c + (x << 5) + public,
+     * truncated once; with a second segment truncated by another shift; and
+     * reshared without truncation.  Every helper position (3 rounds). */
+    for (size_t si = 0; si < CC_ARRAY_LEN(sizes); si++)
+        for (int rep = 0; rep < 3; rep++) {
+            size_t n = sizes[si];
+            uint64_t *x = calloc(n + 1, 8), *y = calloc(n + 1, 8), *q = calloc(n + 1, 8);
+            uint64_t *z = calloc(2 * n + 1, 8), *sum = calloc(2 * n + 1, 8);
+            int64_t *w = calloc(2 * n + 1, 8);
+            fill(1300 + n + rep, n, 28, x);
+            fill(1400 + n + rep, n, 28, y);
+            fill(1500 + n + rep, n, 40, q);
+            const uint64_t pub = (uint64_t)-123456789;
+            for (size_t j = 0; j < n; j++) {
+                sum[j] = x[j] * y[j] + y[j] * y[j] + (q[j] << 5) + (pub << 3);
+                sum[n + j] = x[j] * x[j];
+            }
+            cc_ashare a, b, c, o, o2;
+            PT_TRY(pt_ashare(ctx, 81, x, n, &a));
+            PT_TRY(pt_ashare(ctx, 82, y, n, &b));
+            PT_TRY(pt_ashare(ctx, 83, q, n, &c));
+            PT_TRY(cc_ashare_alloc(&o, n));
+            PT_TRY(cc_ashare_alloc(&o2, 2 * n));
+            cc_proto_terms_mul_acc(ctx, &a, &b, z);
+            cc_proto_terms_mul_acc(ctx, &b, &b, z);
+            cc_proto_terms_add_share(ctx, &c, 5, z);
+            cc_proto_terms_add_public(ctx, n, pub, 3, z);
+            cc_proto_terms_mul_acc(ctx, &a, &a, z + n);
+            for (size_t j = 0; j < n; j++) w[j] = floor_shift((int64_t)sum[j], 20);
+            PT_TRY(cc_proto_trunc_terms(ctx, z, 20, &o));
+            if (check_trunc("trunc_terms d=20", &o, w, ctx)) return 1;
+            size_t len[2] = { n, n };
+            unsigned ds2[2] = { 7, 33 };
+            for (size_t j = 0; j < n; j++) {
+                w[j] = floor_shift((int64_t)sum[j], 7);
+                w[n + j] = floor_shift((int64_t)sum[n + j], 33);
+            }
+            PT_TRY(cc_proto_trunc_terms_seg(ctx, z, 2, len, ds2, &o2));
+            if (check_trunc("trunc_terms_seg d=7|33", &o2, w, ctx)) return 1;
+            PT_TRY(cc_proto_reshare_terms(ctx, z, &o));
+            if (expect_a(ctx, "reshare_terms", &o, sum)) return 1;
+            cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
+            cc_ashare_free(&o); cc_ashare_free(&o2);
+            free(x); free(y); free(q); free(z); free(sum); free(w);
         }
     /* a scope mixing send-only roles (truncation helper, input owner,
      * reveal_to sender) with exchanges: declared rounds must still equal
