@@ -8,7 +8,6 @@
  * no Newton or Goldschmidt iteration follows (docs/APPROXIMATIONS.md). */
 #include <string.h>
 #include "nn_impl.h"
-#include "proto_terms.h"
 
 cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
                          cc_ashare *comb)

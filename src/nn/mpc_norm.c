@@ -15,7 +15,6 @@
  * dominate (P0 ≈ 51·L B), so these run once per row (softmax, norms). */
 #include <string.h>
 #include "nn_impl.h"
-#include "proto_terms.h"
 
 /* Precise set: the bucketed cubic (mpc_bucket.c), result folded to
  * 1/x at f bits resp. rsqrt(x) at f + extra bits; 13 rounds. */

@@ -14,7 +14,6 @@
  * A row whose every entry is masked gives 0 and costs nothing. */
 #include <string.h>
 #include "nn_impl.h"
-#include "proto_terms.h"
 
 /* exp's squaring chain (nn_exp_core in mpc_act.c, same ops and scales)
  * without its comparison: the threshold bit th (arithmetic 0/1, from

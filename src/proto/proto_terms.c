@@ -1,6 +1,5 @@
 /* 3-out-of-3 terms and their single truncation (see proto_terms.h). */
 #include "proto_impl.h"
-#include "proto_terms.h"
 
 void cc_proto_terms_mul_acc(const cc_proto *ctx, const cc_ashare *a, const cc_ashare *b,
                             uint64_t *z)

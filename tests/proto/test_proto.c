@@ -11,7 +11,6 @@
 #include <stdlib.h>
 
 #include "proto_test_util.h"
-#include "proto_terms.h"
 
 #define F 18
 static const size_t sizes[] = {0, 1, 7, 1000, 100003};
