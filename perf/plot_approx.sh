@@ -13,7 +13,7 @@ lib=$build/src
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src/core" -I"$root/src/nn" \
-   -I"$root/src/proto" -I"$root/src/net" -I"$root/src/prg" -I"$root/src/ring" \
+   -I"$root/src/proto" -I"$root/src/net" -I"$root/src/prg" -I"$root/src/ring" -I"$root/src/thread" \
    "$root/perf/plot_approx_data.c" -o "$work/gen" \
    "$lib/nn/libcaracal_nn.a" "$lib/proto/libcaracal_proto.a" "$lib/net/libcaracal_net.a" \
    "$lib/prg/libcaracal_prg.a" "$lib/ring/libcaracal_ring.a" "$lib/thread/libcaracal_thread.a" \

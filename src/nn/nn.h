@@ -16,8 +16,9 @@
  *   CC_APPROX_PRECISE  our fits: GeLU max error 7.8e-4 on [-16, 16]
  *                      (continuous at the breakpoints), SiLU 1.1e-4 (three
  *                      pieces in |x|, 1.37x PUMA's bytes), exp with a
- *                      second-order start, three Goldschmidt iterations,
- *                      a Newton step after rsqrt.
+ *                      second-order start (degree 4 inside softmax rows of
+ *                      ≤ 16 columns), reciprocal and rsqrt as a cubic per
+ *                      mantissa bucket (8 per octave; 13 rounds).
  *
  * Values are fixed point with f fractional bits (cfg->f, 8..20: above 20 the
  * rsqrt window 2^(L-f) shrinks below 2^12; below 16 PUMA's small GeLU/SiLU
@@ -33,8 +34,9 @@
  *   rsqrt        0 < x < 2^(L-f), L = min(60, f + 2K), K = 60-2f-(f-1)/2
  *   softmax      rows of logits with |x| < 2^(61-f); masked entries give 0
  *   layernorm    |mean| < 2^(42-f-⌈log2 n⌉), variance < 2^(40-f),
- *                Σ (x-mean)^2 < 2^(62-2f)
- *   rmsnorm      mean square < 2^(40-f), Σ x^2 < 2^(62-2f) */
+ *                Σ (x-mean)^2 < 2^(62-2f), |(x-mean)·rstd·gamma| < 2^(32-f)
+ *   rmsnorm      mean square < 2^(40-f), Σ x^2 < 2^(62-2f),
+ *                |x·rstd·weight| < 2^(32-f)   (f = 18: 2^14) */
 #ifndef CARACAL_NN_H
 #define CARACAL_NN_H
 
