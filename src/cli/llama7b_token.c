@@ -304,6 +304,10 @@ static int run(const options *o)
     if (!pa.threads) pa.threads = CC_MAX(1, cc_thread_machine_cores() / 3);
     pa.po.frac_bits = o->frac_bits;
     pa.po.verify = o->verify;
+    /* the local parties serve this user only: allow what the options ask for
+     * (remote parties apply their own --allow-reveal) */
+    pa.po.allow_reveal = ca.req.reveal == CC_REVEAL_LOGITS || ca.req.all_logits ? CC_REVEAL_LOGITS
+                                                                               : CC_REVEAL_TOKEN;
     pa.po.progress = !o->quiet;
     char tmpdir[512] = "";
     const char *weights = o->config ? "remote parties' bundles"

@@ -18,7 +18,7 @@ port=$((20000 + RANDOM % 20000))
 "$bin/caracal-share" --checkpoint "$models/stories260K.bin" --out "$work/bundle" >/dev/null 2>&1
 for i in 0 1 2; do
   "$bin/caracal-party" --party $i --config "$work/keys/cluster.conf" --key "$work/keys/p$i.key" \
-      --shares "$work/bundle" --jobs 1 --quiet 2>"$work/p$i.log" &
+      --shares "$work/bundle" --jobs 1 --allow-reveal logits --quiet 2>"$work/p$i.log" &
 done
 ids=$(python3 -c "
 import struct,sys; d=open(sys.argv[1],'rb').read(); L,V=struct.unpack_from('ii',d)
@@ -29,6 +29,29 @@ print(','.join(map(str,struct.unpack_from('%di'%L,d,8))))" "$models/stories260K.
 wait
 python3 "$here/compare_logits.py" "$models/stories260K.golden.bin" "$work/logits.bin"
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['bytes_total'] > 0 and len(r['parties']) == 3" "$work/report.json"
+
+# the parties' default reveal policy (token) refuses a job asking for logits:
+# the client and every party name the cause
+port2=$((port + 10))
+sed "s/:$port\b/:$port2/; s/:$((port + 1))\b/:$((port2 + 1))/; s/:$((port + 2))\b/:$((port2 + 2))/" \
+    "$work/keys/cluster.conf" >"$work/keys/cluster2.conf"
+pids=()
+for i in 0 1 2; do
+  "$bin/caracal-party" --party $i --config "$work/keys/cluster2.conf" --key "$work/keys/p$i.key" \
+      --shares "$work/bundle" --jobs 1 --quiet 2>"$work/q$i.log" &
+  pids+=($!)
+done
+if "$bin/llama7b_token" --config "$work/keys/cluster2.conf" --key "$work/keys/client.key" \
+    --ids "$ids" -n 0 --all-logits "$work/refused.bin" -q >"$work/out" 2>&1; then
+  echo "a logits job was served by parties that allow only tokens"; exit 1
+fi
+grep -q -- "--allow-reveal logits" "$work/out" || { cat "$work/out"; exit 1; }
+for _ in $(seq 100); do
+  [ "$(grep -l -- "--allow-reveal logits" "$work"/q*.log | wc -l)" -eq 3 ] && break; sleep 0.1
+done
+for i in 0 1 2; do grep -q -- "--allow-reveal logits" "$work/q$i.log" || { cat "$work/q$i.log"; exit 1; }; done
+kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true
+[ ! -e "$work/refused.bin" ]
 
 # bad arguments: exit 2 with a message
 if "$bin/llama7b_token" --reveal sideways 2>"$work/err"; then exit 1; fi
