@@ -432,6 +432,18 @@ static void different_jobs_refused(void **state)
     }
 }
 
+/* A client of the previous protocol (parties compared only weights then) is
+ * told the versions differ, by every party. */
+static void old_client_version_refused(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    cc_wire_job v1 = { .magic = CC_JOB_MAGIC, .version = 1, .n_prompt = 2, .n_new = 1 };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir }, .raw = { &v1, &v1, &v1 } };
+    cc_status s = run_skewed(&j);
+    assert_refused_everywhere(&j, s, "client speaks job protocol version 1");
+}
+
 /* ---- reveal policy -------------------------------------------------------------- */
 
 static void logits_refused_by_token_policy(void **state)
@@ -524,6 +536,7 @@ int main(void)
         cmocka_unit_test(logits_mode_reveals_rows),
         cmocka_unit_test(bad_prompt_ends_every_party_quickly),
         cmocka_unit_test(different_jobs_refused),
+        cmocka_unit_test(old_client_version_refused),
         cmocka_unit_test(logits_refused_by_token_policy),
         cmocka_unit_test(bundle_changed_between_jobs_refused),
     };
