@@ -1,5 +1,6 @@
 /* The party side of one secure inference job (wire protocol: job_impl.h):
- * receive the job, agree with both peers on the weights, run the engine of
+ * receive the job, open the weights, check the job against the reveal
+ * policy, agree with both peers on the weights and the job, run the engine of
  * the model's architecture over the prompt and each generated token, reveal
  * each step's output to the client, send the report. */
 #include <stdio.h>
@@ -128,13 +129,12 @@ static void fill_report(cc_net *net, cc_party_report *r)
     r->peak_rss = cc_peak_rss_bytes();
 }
 
-static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_options *o)
+static cc_status serve(cc_net *net, cc_sweights *w, const cc_wire_job *jobp,
+                       const cc_secure_party_options *o, uint64_t t_start)
 {
     const cc_model_config *c = cc_sweights_config(w);
     size_t V = (size_t)c->vocab_size;
-    uint64_t t_start = cc_now_ns();
-    cc_wire_job job;
-    CC_TRY(recv_job(net, &job));
+    const cc_wire_job job = *jobp;
     CC_TRY(check_policy(&job, o->allow_reveal, cc_net_party(net)));
     CC_TRY(check_peers(net, &job, cc_sweights_frac_bits(w), cc_sweights_hash(w)));
     cc_wire_hello hello = { .magic = CC_HELLO_MAGIC, .vocab = (uint32_t)c->vocab_size,
@@ -205,20 +205,32 @@ static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_option
     return s;
 }
 
+static cc_status open_weights(const cc_secure_party_options *o, int me, cc_sweights **w)
+{
+    if (o->shares)
+        return cc_sweights_open_bundle(o->shares, me, o->frac_bits, o->verify, o->expect_bundle, w);
+    if (o->synthetic)
+        return cc_sweights_open_synthetic(o->synthetic, me,
+                                          o->frac_bits > 0 ? (unsigned)o->frac_bits : 18u, w);
+    return cc_error_set(CC_ERR_ARG, "party needs --shares DIR or --synthetic");
+}
+
 cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o)
 {
     cc_sweights *w = NULL;
     int me = cc_net_party(net);
-    cc_status s;
-    if (o->shares)
-        s = cc_sweights_open_bundle(o->shares, me, o->frac_bits, o->verify, o->expect_bundle, &w);
-    else if (o->synthetic)
-        s = cc_sweights_open_synthetic(o->synthetic, me, o->frac_bits > 0 ? (unsigned)o->frac_bits
-                                                                          : 18u, &w);
-    else
-        s = cc_error_set(CC_ERR_ARG, "party needs --shares DIR or --synthetic");
-    if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
-    else s = serve(net, w, o);
+    uint64_t t_start = cc_now_ns();
+    /* The job first, then the weights: every failure from here on (a bundle
+     * changed since start-up, a refused job) reaches a client that has sent
+     * its job and waits for the hellos, so it reads the reason instead of
+     * racing a party that has already hung up. */
+    cc_wire_job job;
+    cc_status s = recv_job(net, &job);
+    if (s == CC_OK) {
+        s = open_weights(o, me, &w);
+        if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
+    }
+    if (s == CC_OK) s = serve(net, w, &job, o, t_start);
     cc_sweights_close(w);
     /* whatever failed here, the other parties and the client learn it now
      * (with the reason) instead of waiting for messages that never come */
