@@ -22,11 +22,18 @@ for want in Restart=on-failure User=caracal NoNewPrivileges=yes ProtectSystem=st
             "LoadCredential=party.key:/etc/caracal/p%i.key"; do
   grep -q "^$want" "$unit" || { echo "FAIL: the unit lacks $want"; exit 1; }
 done
-# every option ExecStart passes is one caracal-party documents
-exec_line=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | tr -d '\\\n')
-for opt in $(grep -o -- '--[a-z-]*' <<<"$exec_line"); do
-  grep -q -- "$opt" "$prefix/help" || { echo "FAIL: caracal-party has no $opt"; exit 1; }
-done
+# ExecStart's command line is one the installed caracal-party accepts: run
+# it with the specifiers filled in and a config that does not exist, and it
+# must fail on that file (exit 1), not on its arguments (exit 2)
+exec_line=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed 's/\\$//' | tr '\n' ' ' | sed 's/^ExecStart=//')
+exec_line=${exec_line//%i/0}
+exec_line=${exec_line//%d/$prefix/cred}
+exec_line=${exec_line//\/etc\/caracal\/cluster.conf/$prefix/no-such.conf}
+exec_line=${exec_line//\$CARACAL_PARTY_ARGS/}
+rc=0; timeout 20 $exec_line --quiet >"$prefix/run.log" 2>&1 || rc=$?
+if [ "$rc" -ne 1 ] || ! grep -q "no-such.conf" "$prefix/run.log"; then
+  cat "$prefix/run.log"; echo "FAIL: the unit's command line: rc=$rc ($exec_line)"; exit 1
+fi
 if command -v systemd-analyze >/dev/null; then
   mkdir "$prefix/units"
   cp "$unit" "$prefix/units/"
