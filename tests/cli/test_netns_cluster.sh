@@ -47,7 +47,8 @@ for i in 0 1 2 3; do
 done
 for pair in "0 1" "0 2" "1 2" "0 3" "1 3" "2 3"; do
   read -r a b <<<"$pair"
-  ip link add "v$a$b" netns "${ns[$a]}" type veth peer name "v$b$a" netns "${ns[$b]}"
+  ip link add "v$a$b" netns "${ns[$a]}" type veth peer name "v$b$a" netns "${ns[$b]}" ||
+    skip "cannot create veth links here"
   for end in "$a $b" "$b $a"; do
     read -r x y <<<"$end"
     ip -n "${ns[$x]}" link set "v$x$y" up
