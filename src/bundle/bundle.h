@@ -54,6 +54,20 @@ const char *cc_bundle_party_file(int party);   /* "party0.ccb", ... */
  * A cc_bundle is used by one thread at a time (its own prefetch thread aside). */
 typedef struct cc_bundle cc_bundle;
 
+/* A file as the file system names it.  A serving party records its bundle's
+ * identity when it validates the bundle at start-up and requires the same
+ * identity at every job: replacing a bundle means restarting the party
+ * (docs/DEPLOY.md), and a file truncated or rewritten under it is refused
+ * with a clear error instead of being mapped (a mapping of a truncated file
+ * faults with SIGBUS). */
+typedef struct cc_bundle_file_id {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns;
+} cc_bundle_file_id;
+typedef struct cc_bundle_identity {
+    cc_bundle_file_id party_file, data_file;   /* data_file: zero for P0 (no w2) */
+} cc_bundle_identity;
+
 typedef struct cc_bundle_open_options {
     int party;            /* the party this process is; the bundle must match */
     int frac_bits;        /* expected f; -1 accepts the bundle's */
@@ -63,6 +77,8 @@ typedef struct cc_bundle_open_options {
                              for models that fit in RAM and are streamed again
                              and again (the default drops them: 54 GB would not) */
     const char *data_path;/* the w2 data file; NULL: next to the party file */
+    const cc_bundle_identity *expect; /* non-NULL: the files must still be these
+                                         (device, inode, size, mtime) */
 } cc_bundle_open_options;
 
 /* `path` is a party file, or a bundle directory (then party<p>.ccb in it).
@@ -71,6 +87,8 @@ typedef struct cc_bundle_open_options {
  * checksum with verify).  Each failure is a distinct, named error. */
 cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc_bundle **out);
 void cc_bundle_close(cc_bundle *b);
+/* The identity of the files b was opened from (for open_options.expect). */
+void cc_bundle_identity_of(const cc_bundle *b, cc_bundle_identity *out);
 
 int cc_bundle_party(const cc_bundle *b);
 unsigned cc_bundle_frac_bits(const cc_bundle *b);

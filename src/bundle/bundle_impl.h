@@ -127,6 +127,7 @@ struct cc_bundle {
     size_t buf_bytes;
     int held;                  /* layer currently acquired, or CCB_NO_LAYER */
     bool keep_cached;          /* release: no POSIX_FADV_DONTNEED */
+    cc_bundle_identity id;     /* the files as opened (data_file zero for P0) */
 
     /* prefetch thread: madvise(WILLNEED) on the group it is handed */
     bool prefetch_on;

@@ -16,7 +16,38 @@
 
 #define VERIFY_CHUNK ((uint64_t)64 << 20)   /* hash and drop 64 MiB at a time */
 
-static cc_status read_small_file(const char *path, uint8_t **out, size_t *len)
+static void file_id_of(const struct stat *st, cc_bundle_file_id *id)
+{
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    id->size = (uint64_t)st->st_size;
+    id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* A party that validated its bundle at start-up must serve exactly those
+ * bytes: a file renamed over, rewritten in place or truncated since then is
+ * refused here, before anything is read from or mapped over it. */
+static cc_status check_file_id(const char *path, const struct stat *st,
+                               const cc_bundle_file_id *want)
+{
+    cc_bundle_file_id got;
+    file_id_of(st, &got);
+    if (got.dev == want->dev && got.ino == want->ino && got.size == want->size &&
+        got.mtime_ns == want->mtime_ns)
+        return CC_OK;
+    bool moved = got.dev != want->dev || got.ino != want->ino;
+    char sizes[96] = "";
+    if (got.size != want->size)
+        snprintf(sizes, sizeof sizes, " (now %llu bytes, was %llu)", (unsigned long long)got.size,
+                 (unsigned long long)want->size);
+    return cc_error_set(CC_ERR_MISMATCH, "%s was %s since this party validated it%s: restart the "
+                        "party to serve a new bundle", path,
+                        moved ? "replaced by another file" : got.size < want->size ? "truncated"
+                        : got.size != want->size ? "resized" : "modified", sizes);
+}
+
+static cc_status read_small_file(const char *path, const cc_bundle_file_id *want,
+                                 cc_bundle_file_id *id, uint8_t **out, size_t *len)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -25,6 +56,11 @@ static cc_status read_small_file(const char *path, uint8_t **out, size_t *len)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return cc_error_set(CC_ERR_IO, "%s is not a regular file", path);
+    }
+    file_id_of(&st, id);
+    if (want) {
+        cc_status s = check_file_id(path, &st, want);
+        if (s != CC_OK) { close(fd); return s; }
     }
     size_t max = ccb_file_bytes(CCB_MAX_TENSORS);
     if ((uint64_t)st.st_size > max) {
@@ -80,7 +116,7 @@ static cc_status resolve_paths(const char *path, int party, const char *data_ove
     return *data_path ? CC_OK : cc_error_set(CC_ERR_NOMEM, "path");
 }
 
-static cc_status open_data_file(cc_bundle *b)
+static cc_status open_data_file(cc_bundle *b, const cc_bundle_file_id *want)
 {
     const char *path = b->data_path;
     b->data_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -89,6 +125,8 @@ static cc_status open_data_file(cc_bundle *b)
     struct stat st;
     if (fstat(b->data_fd, &st) != 0)
         return cc_error_set(CC_ERR_IO, "stat %s: %s", path, strerror(errno));
+    file_id_of(&st, &b->id.data_file);
+    if (want) CC_TRY(check_file_id(path, &st, want));
     uint64_t size = (uint64_t)st.st_size;
     if (size < b->h.data_bytes)
         return cc_error_set(CC_ERR_FORMAT, "%s is truncated: %llu bytes, the bundle needs %llu",
@@ -189,7 +227,10 @@ static cc_status open_checked(cc_bundle *b, const char *path, const cc_bundle_op
     uint8_t *file = NULL;
     size_t len = 0;
     cc_status s = resolve_paths(path, opt->party, NULL, NULL, &party_path, NULL);
-    if (s == CC_OK) s = read_small_file(party_path, &file, &len);
+    const cc_bundle_identity *expect = opt->expect;
+    if (s == CC_OK)
+        s = read_small_file(party_path, expect ? &expect->party_file : NULL, &b->id.party_file, &file,
+                            &len);
     if (s == CC_OK) s = ccb_decode(file, len, party_path, &b->h, &b->e);
     if (file) { cc_wipe(file, len); cc_free(file); }   /* it held seeds */
     b->seed = cc_alloc(32);
@@ -217,7 +258,7 @@ static cc_status open_checked(cc_bundle *b, const char *path, const cc_bundle_op
         char *dummy = NULL;
         s = resolve_paths(path, opt->party, opt->data_path, b->h.data_file, &dummy, &b->data_path);
         free(dummy);
-        if (s == CC_OK) s = open_data_file(b);
+        if (s == CC_OK) s = open_data_file(b, expect ? &expect->data_file : NULL);
         if (s == CC_OK && opt->verify) s = verify_checksums(b);
     }
     if (s == CC_OK) s = build_groups(b);
@@ -247,6 +288,11 @@ cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc
     }
     *out = b;
     return CC_OK;
+}
+
+void cc_bundle_identity_of(const cc_bundle *b, cc_bundle_identity *out)
+{
+    *out = b->id;
 }
 
 void cc_bundle_close(cc_bundle *b)

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "bundle_impl.h"
 #include "core.h"
@@ -96,6 +97,18 @@ cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
     const size_t g = (size_t)(layer + 1);
     const ccb_group *gr = &b->groups[g];
     if (gr->hi > gr->lo) {
+        /* Reading a mapped page past the end of a file that shrank kills the
+         * process (SIGBUS).  Check the file is still whole before handing
+         * out its pages: a truncation while the party runs becomes an error
+         * at the next layer.  (One truncated in the middle of a layer's
+         * computation cannot be caught; DEPLOY.md: replace by rename.) */
+        struct stat st;
+        if (fstat(b->data_fd, &st) != 0)
+            return cc_error_set(CC_ERR_IO, "stat %s: %s", b->data_path, strerror(errno));
+        if ((uint64_t)st.st_size < (uint64_t)b->map_len)
+            return cc_error_set(CC_ERR_IO, "%s was truncated to %lld bytes while in use (the "
+                                "bundle needs %zu): restart the party with an intact bundle",
+                                b->data_path, (long long)st.st_size, b->map_len);
         /* Fault the stored planes in now, in one call, so the caller's
          * kernels never stall on a page fault.  Older kernels lack
          * POPULATE_READ; then pages fault in on first touch. */
@@ -103,8 +116,8 @@ cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
         size_t n = (size_t)(gr->hi - gr->lo);
         will_need(b, gr);   /* no-op when the prefetch thread already read it */
         if (madvise(p, n, MADV_POPULATE_READ) != 0 && errno != EINVAL)
-            return cc_error_set(CC_ERR_IO, "reading layer %d of %s: %s", layer, b->data_path,
-                                strerror(errno));
+            return cc_error_set(CC_ERR_IO, "reading layer %d of %s: %s%s", layer, b->data_path,
+                                strerror(errno), errno == EFAULT ? " (file truncated?)" : "");
     }
     /* Then start on the next layer in use order (after the head comes the
      * embedding again, for the next generated token), so the two reads do

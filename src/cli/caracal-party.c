@@ -39,6 +39,7 @@ typedef struct party_args {
     uint32_t jobs, threads;
     int frac_bits;
     bool verify;
+    cc_reveal_mode allow_reveal;   /* --allow-reveal (default token) */
 } party_args;
 
 static void usage(FILE *f)
@@ -48,6 +49,7 @@ static void usage(FILE *f)
           "                     [--io-timeout-ms N] [--stats-json FILE] [--rotate-mib N] [--quiet]\n"
           "                     [--shares DIR | --synthetic GEOM] [--frac-bits N] [--verify]\n"
           "                     [--jobs N] [--threads N] [--cpus LIST]\n"
+          "                     [--allow-reveal token|logits]\n"
           "  --link-profile P  emulate a network on this party's outgoing links: none\n"
           "                  (default), lan (1 ms round trip, 10 Gbit/s), wan (40 ms,\n"
           "                  0.4 Gbit/s) or RTT_MS,GBPS; give every party (and the\n"
@@ -58,6 +60,10 @@ static void usage(FILE *f)
           "  --synthetic G   serve with seed-derived weights of geometry G (llama-7b,\n"
           "                  stories260k): benchmarks, meaningless output\n"
           "  --jobs N        serve N client jobs, then exit (default 0: forever)\n"
+          "  --allow-reveal token|logits\n"
+          "                  the most a client may learn: the token id (default) or\n"
+          "                  logits too (--reveal logits, --all-logits); jobs asking\n"
+          "                  for more are refused\n"
           "  --threads N     worker threads (default: all CPUs of --cpus or the machine)\n", f);
 }
 
@@ -100,6 +106,12 @@ static int parse_args(int argc, char **argv, party_args *a)
         }
         else if (!strcmp(o, "--shares")) { a->shares = v; i++; }
         else if (!strcmp(o, "--cpus")) { a->cpus = v; i++; }
+        else if (!strcmp(o, "--allow-reveal")) {
+            i++;
+            if (!strcmp(v, "token")) a->allow_reveal = CC_REVEAL_TOKEN;
+            else if (!strcmp(v, "logits")) a->allow_reveal = CC_REVEAL_LOGITS;
+            else { fprintf(stderr, "caracal-party: --allow-reveal must be token or logits\n"); return 2; }
+        }
         else if (!strcmp(o, "--synthetic")) {
             if (cc_config_preset(v, &a->synth) != CC_OK) {
                 fprintf(stderr, "caracal-party: --synthetic: %s\n", cc_error_message());
@@ -305,11 +317,13 @@ static int run_serving(const party_args *a)
     if (s == CC_OK && !cl.has_client)
         s = cc_error_set(CC_ERR_ARG, "%s names no client: serving needs its public key", a->config);
     if (s == CC_OK) s = cc_thread_init(a->cpus, (int)a->threads);
+    cc_bundle_identity validated;   /* every job must find these very files */
     if (s == CC_OK && a->shares) {   /* a bad bundle is a start-up error, not a job error */
         cc_bundle *b;
         cc_bundle_open_options bo = { .party = a->party, .frac_bits = a->frac_bits,
                                       .verify = a->verify, .no_prefetch = true };
         s = cc_bundle_open(a->shares, &bo, &b);
+        if (s == CC_OK) cc_bundle_identity_of(b, &validated);
         if (s == CC_OK) cc_bundle_close(b);
     }
     if (s != CC_OK) {
@@ -319,7 +333,9 @@ static int run_serving(const party_args *a)
     }
     cc_secure_party_options po = { .shares = a->shares, .synthetic = a->synthetic ? &a->synth : NULL,
                                    .frac_bits = a->frac_bits, .verify = false,
-                                   .progress = !a->quiet };   /* --verify ran at start-up */
+                                   .progress = !a->quiet,   /* --verify ran at start-up */
+                                   .allow_reveal = a->allow_reveal,
+                                   .expect_bundle = a->shares ? &validated : NULL };
     for (uint32_t job = 0; s == CC_OK && (a->jobs == 0 || job < a->jobs); job++) {
         cc_net *net = NULL;
         cc_info("waiting for job %u (%s weights)", job + 1, a->shares ? a->shares : a->synthetic);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "core.h"
 #include "kern.h"
@@ -149,14 +150,12 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 
 /* --checkpoint: the model owner's step, done here for a one-machine run.  The
  * checkpoint is read tensor by tensor, so a 7B model converts in a few GB. */
-static cc_status share_checkpoint(const char *path, int f, char *dir, size_t cap)
+static cc_status share_checkpoint(const char *path, int f, const char *dir)
 {
     cc_checkpoint *ck = NULL;
     CC_TRY(cc_checkpoint_open(path, &ck));
-    snprintf(dir, cap, "%s/caracal-shares-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    cc_status s = mkdtemp(dir) ? CC_OK : cc_error_set(CC_ERR_IO, "mkdtemp %s: %s", dir, strerror(errno));
     cc_tensor_source src;
-    if (s == CC_OK) s = cc_checkpoint_source(ck, &src);
+    cc_status s = cc_checkpoint_source(ck, &src);
     if (s == CC_OK) {
         cc_bundle_write_options wo = { .frac_bits = f > 0 ? (unsigned)f : 0 };
         s = cc_bundle_write(&src, dir, &wo);
@@ -164,6 +163,57 @@ static cc_status share_checkpoint(const char *path, int f, char *dir, size_t cap
     }
     cc_checkpoint_close(ck);
     return s;
+}
+
+/* The conversion runs OpenMP regions (PRG expansion, packing), and libgomp
+ * keeps its worker threads afterwards; fork() would then copy a process whose
+ * thread pool exists only in the parent's bookkeeping, and a local party's
+ * first parallel region could hang.  So the conversion runs in a child of its
+ * own and this process stays single-threaded until it forks the parties
+ * (run_local checks that).  The child reports a failure's text on a pipe. */
+static cc_status share_checkpoint_in_child(const char *path, int f, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/caracal-shares-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir)) {
+        cc_status s = cc_error_set(CC_ERR_IO, "mkdtemp %s: %s", dir, strerror(errno));
+        dir[0] = '\0';
+        return s;
+    }
+    int fds[2];
+    if (pipe(fds) != 0) return cc_error_set(CC_ERR_IO, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return cc_error_set(CC_ERR_IO, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        cc_status s = share_checkpoint(path, f, dir);
+        if (s != CC_OK) {
+            const char *m = cc_error_message();
+            ssize_t w = write(fds[1], m, strlen(m));
+            (void)w;
+        }
+        _exit(s == CC_OK ? 0 : 1);
+    }
+    close(fds[1]);
+    char msg[1024];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fds[0], msg + got, sizeof msg - 1 - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0 || (got += (size_t)r) == sizeof msg - 1) break;
+    }
+    msg[got] = '\0';
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return CC_OK;
+    if (WIFSIGNALED(st))
+        return cc_error_set(CC_ERR_INTERNAL, "the converter died of signal %d", WTERMSIG(st));
+    return cc_error_set(CC_ERR_IO, "%s", got ? msg : "the converter failed");
 }
 
 static int write_all_logits(const char *path, const cc_secure_result *r, int n_prompt)
@@ -232,7 +282,7 @@ static int run_local(const options *o, client_args *ca, local_party_args *pa, ch
 {
     if (o->checkpoint) {
         fprintf(stderr, "llama7b_token: sharing %s (model owner's step)...\n", o->checkpoint);
-        if (share_checkpoint(o->checkpoint, o->frac_bits, tmpdir, tmpcap) != CC_OK)
+        if (share_checkpoint_in_child(o->checkpoint, o->frac_bits, tmpdir, tmpcap) != CC_OK)
             return fail(o->checkpoint);
         pa->po.shares = tmpdir;
     } else if (o->shares) {
@@ -254,6 +304,14 @@ static int run_local(const options *o, client_args *ca, local_party_args *pa, ch
      * still seen at once (their sockets close), only a silent hang waits
      * this long. */
     no.io_timeout_ms = 900000;
+    /* fork() keeps the calling thread only: forking after a thread pool
+     * started (libgomp's, say) would hand the parties a broken pool */
+    int threads = cc_process_threads();
+    if (threads > 1) {
+        cc_error_set(CC_ERR_INTERNAL, "%d threads before forking the local parties (an OpenMP "
+                     "region ran in the launcher); refusing to fork", threads);
+        return fail("local run");
+    }
     cc_launch_result lr;
     cc_status s = cc_net_launch_local(party_main, pa, client_main, ca, &no, &lr);
     if (s != CC_OK) return fail("local run");
@@ -310,6 +368,10 @@ static int run(const options *o)
     if (!pa.threads) pa.threads = CC_MAX(1, cc_thread_machine_cores() / 3);
     pa.po.frac_bits = o->frac_bits;
     pa.po.verify = o->verify;
+    /* the local parties serve this user only: allow what the options ask for
+     * (remote parties apply their own --allow-reveal) */
+    pa.po.allow_reveal = ca.req.reveal == CC_REVEAL_LOGITS || ca.req.all_logits ? CC_REVEAL_LOGITS
+                                                                               : CC_REVEAL_TOKEN;
     pa.po.progress = !o->quiet;
     char tmpdir[512] = "";
     const char *weights = o->config ? "remote parties' bundles"

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bundle.h"
 #include "model.h"
 #include "net.h"
 
@@ -25,10 +26,21 @@ typedef struct cc_secure_party_options {
     int frac_bits;                      /* expected f (-1: the bundle's; synthetic: 18) */
     bool verify;                        /* check every tensor checksum at open */
     bool progress;                      /* per-layer progress lines on stderr */
+    /* The most this party lets a client learn: CC_REVEAL_TOKEN (the default,
+     * zero) refuses jobs that reveal logits (reveal mode or all_logits),
+     * which tell the client far more about the weights than a token id. */
+    cc_reveal_mode allow_reveal;
+    /* Non-NULL: the bundle's files must still be these (recorded when the
+     * party validated them at start-up), else the job is refused. */
+    const cc_bundle_identity *expect_bundle;
 } cc_secure_party_options;
 
 /* One party: open the weights, serve one job from the client, send it this
- * party's report.  The peers must have the same weights (hash compared). */
+ * party's report.  Before any secret is touched the job must be allowed by
+ * allow_reveal and the three parties must agree on it: each sends both
+ * peers its weights hash and a hash of the job as it received it (sizes,
+ * modes, approximation set, f, weights), and any difference ends the run on
+ * every party and the client. */
 cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o);
 
 typedef struct cc_secure_request {

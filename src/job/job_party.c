@@ -1,5 +1,6 @@
 /* The party side of one secure inference job (wire protocol: job_impl.h):
- * receive the job, agree with both peers on the weights, run the engine of
+ * receive the job, open the weights, check the job against the reveal
+ * policy, agree with both peers on the weights and the job, run the engine of
  * the model's architecture over the prompt and each generated token, reveal
  * each step's output to the client, send the report. */
 #include <stdio.h>
@@ -24,27 +25,56 @@ static void party_progress(void *ctx, int layer, int n_layers, double seconds)
         cc_info("%s: layer %d/%d %.2f s", phase, layer + 1, n_layers, seconds);
 }
 
-/* Every party must hold shares of the same model: compare the weights hash
- * with both neighbours before any secret is touched. */
-static cc_status check_peers(cc_net *net, const uint8_t hash[CC_BUNDLE_HASH_BYTES])
+/* Every party must hold shares of the same model and run the same job: a
+ * client could otherwise send each party a different reveal mode or
+ * approximation set and mix their outputs.  Each party sends both
+ * neighbours its weights hash and its job hash and compares theirs, before
+ * any secret is touched.  Every party checks both neighbours, so all three
+ * (and, through the aborts, the client) see the failure. */
+static cc_status check_peers(cc_net *net, const cc_wire_job *job, unsigned f,
+                             const uint8_t weights[CC_BUNDLE_HASH_BYTES])
 {
-    uint8_t from_prev[CC_BUNDLE_HASH_BYTES], from_next[CC_BUNDLE_HASH_BYTES];
+    cc_wire_agree mine = { .magic = CC_AGREE_MAGIC, .version = CC_JOB_VERSION }, from[2];
+    memcpy(mine.weights, weights, CC_BUNDLE_HASH_BYTES);
+    cc_wire_job_hash(job, f, weights, mine.job);
     cc_net_op_begin(net, "setup");
-    cc_status s = cc_net_send(net, CC_NEXT, hash, CC_BUNDLE_HASH_BYTES);
-    if (s == CC_OK) s = cc_net_send(net, CC_PREV, hash, CC_BUNDLE_HASH_BYTES);
-    if (s == CC_OK) s = cc_net_recv(net, CC_PREV, from_prev, sizeof from_prev);
-    if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, from_next, sizeof from_next);
+    cc_status s = cc_net_send(net, CC_NEXT, &mine, sizeof mine);
+    if (s == CC_OK) s = cc_net_send(net, CC_PREV, &mine, sizeof mine);
+    if (s == CC_OK) s = cc_net_recv(net, CC_PREV, &from[0], sizeof from[0]);
+    if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, &from[1], sizeof from[1]);
     if (s == CC_OK) s = cc_net_flush(net);
     cc_net_op_end(net);
     CC_TRY(s);
     int me = cc_net_party(net);
-    if (memcmp(hash, from_prev, CC_BUNDLE_HASH_BYTES) != 0)
-        return cc_error_set(CC_ERR_MISMATCH, "P%d holds shares of a different model than P%d "
-                            "(weights hash differs)", (me + 2) % 3, me);
-    if (memcmp(hash, from_next, CC_BUNDLE_HASH_BYTES) != 0)
-        return cc_error_set(CC_ERR_MISMATCH, "P%d holds shares of a different model than P%d "
-                            "(weights hash differs)", (me + 1) % 3, me);
+    for (int i = 0; i < 2; i++) {
+        int peer = (me + (i == 0 ? 2 : 1)) % 3;
+        if (from[i].magic != CC_AGREE_MAGIC || from[i].version != CC_JOB_VERSION)
+            return cc_error_set(CC_ERR_MISMATCH, "P%d speaks another job protocol version than "
+                                "P%d (%u): update the parties together", peer, me, CC_JOB_VERSION);
+        if (memcmp(weights, from[i].weights, CC_BUNDLE_HASH_BYTES) != 0)
+            return cc_error_set(CC_ERR_MISMATCH, "P%d holds shares of a different model than P%d "
+                                "(weights hash differs)", peer, me);
+        if (memcmp(mine.job, from[i].job, CC_BUNDLE_HASH_BYTES) != 0) {
+            char desc[160];
+            cc_wire_job_describe(job, desc, sizeof desc);
+            return cc_error_set(CC_ERR_MISMATCH, "the client sent P%d a different job than P%d "
+                                "(P%d's: %s, f %u): refused on every party", peer, me, me, desc, f);
+        }
+    }
     return CC_OK;
+}
+
+/* The party's reveal policy (--allow-reveal): logits, of the last position
+ * or of every prompt position, tell the client far more about the weights
+ * than one token id, so an operator has to allow them explicitly. */
+static cc_status check_policy(const cc_wire_job *job, cc_reveal_mode allow, int me)
+{
+    if (allow >= CC_REVEAL_LOGITS || (job->reveal == CC_REVEAL_TOKEN && !job->all_logits))
+        return CC_OK;
+    return cc_error_set(CC_ERR_ARG, "P%d refuses the job: it asks to reveal %s, and this party "
+                        "allows only the token id (start it with --allow-reveal logits to permit "
+                        "that)", me, job->all_logits ? "the logits of every prompt position"
+                                                     : "logits");
 }
 
 static cc_status recv_job(cc_net *net, cc_wire_job *job)
@@ -99,14 +129,14 @@ static void fill_report(cc_net *net, cc_party_report *r)
     r->peak_rss = cc_peak_rss_bytes();
 }
 
-static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_options *o)
+static cc_status serve(cc_net *net, cc_sweights *w, const cc_wire_job *jobp,
+                       const cc_secure_party_options *o, uint64_t t_start)
 {
     const cc_model_config *c = cc_sweights_config(w);
     size_t V = (size_t)c->vocab_size;
-    uint64_t t_start = cc_now_ns();
-    cc_wire_job job;
-    CC_TRY(recv_job(net, &job));
-    CC_TRY(check_peers(net, cc_sweights_hash(w)));
+    const cc_wire_job job = *jobp;
+    CC_TRY(check_policy(&job, o->allow_reveal, cc_net_party(net)));
+    CC_TRY(check_peers(net, &job, cc_sweights_frac_bits(w), cc_sweights_hash(w)));
     cc_wire_hello hello = { .magic = CC_HELLO_MAGIC, .vocab = (uint32_t)c->vocab_size,
                          .dim = (uint32_t)c->dim, .n_layers = (uint32_t)c->n_layers,
                          .f = cc_sweights_frac_bits(w) };
@@ -175,20 +205,32 @@ static cc_status serve(cc_net *net, cc_sweights *w, const cc_secure_party_option
     return s;
 }
 
+static cc_status open_weights(const cc_secure_party_options *o, int me, cc_sweights **w)
+{
+    if (o->shares)
+        return cc_sweights_open_bundle(o->shares, me, o->frac_bits, o->verify, o->expect_bundle, w);
+    if (o->synthetic)
+        return cc_sweights_open_synthetic(o->synthetic, me,
+                                          o->frac_bits > 0 ? (unsigned)o->frac_bits : 18u, w);
+    return cc_error_set(CC_ERR_ARG, "party needs --shares DIR or --synthetic");
+}
+
 cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o)
 {
     cc_sweights *w = NULL;
     int me = cc_net_party(net);
-    cc_status s;
-    if (o->shares)
-        s = cc_sweights_open_bundle(o->shares, me, o->frac_bits, o->verify, &w);
-    else if (o->synthetic)
-        s = cc_sweights_open_synthetic(o->synthetic, me, o->frac_bits > 0 ? (unsigned)o->frac_bits
-                                                                          : 18u, &w);
-    else
-        s = cc_error_set(CC_ERR_ARG, "party needs --shares DIR or --synthetic");
-    if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
-    else s = serve(net, w, o);
+    uint64_t t_start = cc_now_ns();
+    /* The job first, then the weights: every failure from here on (a bundle
+     * changed since start-up, a refused job) reaches a client that has sent
+     * its job and waits for the hellos, so it reads the reason instead of
+     * racing a party that has already hung up. */
+    cc_wire_job job;
+    cc_status s = recv_job(net, &job);
+    if (s == CC_OK) {
+        s = open_weights(o, me, &w);
+        if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
+    }
+    if (s == CC_OK) s = serve(net, w, &job, o, t_start);
     cc_sweights_close(w);
     /* whatever failed here, the other parties and the client learn it now
      * (with the reason) instead of waiting for messages that never come */

@@ -28,9 +28,10 @@
 typedef struct cc_sweights cc_sweights;
 
 /* `path`: a bundle directory or party file; the bundle must be for `party`
- * and use f = frac_bits (-1: the bundle's). */
+ * and use f = frac_bits (-1: the bundle's); with `expect`, its files must
+ * still be the ones validated earlier (cc_bundle_open_options.expect). */
 cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
-                                  cc_sweights **out);
+                                  const cc_bundle_identity *expect, cc_sweights **out);
 /* Synthetic planes for geometry c, f fractional bits. */
 cc_status cc_sweights_open_synthetic(const cc_model_config *c, int party, unsigned f,
                                      cc_sweights **out);

@@ -74,10 +74,10 @@ static bool model_fits_in_cache(const char *path)
 }
 
 cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
-                                  cc_sweights **out)
+                                  const cc_bundle_identity *expect, cc_sweights **out)
 {
     cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify,
-                                 .keep_cached = model_fits_in_cache(path) };
+                                 .keep_cached = model_fits_in_cache(path), .expect = expect };
     cc_bundle *b;
     CC_TRY(cc_bundle_open(path, &o, &b));
     cc_status s = cc_sweights_new(&bundle_impl, cc_bundle_config(b), party,

@@ -1,7 +1,9 @@
 /* Streaming loader behaviour: a layer is resident while held and gone from
  * the page cache after release, the prefetch thread reads the next layer
  * (wrapping from the head to the embedding), resident memory stays near one
- * layer, and re-acquiring a layer gives the same shares. */
+ * layer, and re-acquiring a layer gives the same shares; files replaced or
+ * truncated under an open bundle are errors that name the cause, never a
+ * SIGBUS. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -233,6 +235,63 @@ static void reacquire_is_identical(void **state)
     }
 }
 
+/* Runs last: it replaces P0's party file and truncates w2.ccw. */
+static void changed_files_are_named_errors(void **state)
+{
+    fixture *fx = *state;
+    char party0[4200], tmp[4200], w2[4200];
+    snprintf(party0, sizeof party0, "%s/party0.ccb", fx->dir);
+    snprintf(tmp, sizeof tmp, "%s/party0.ccb.new", fx->dir);
+    snprintf(w2, sizeof w2, "%s/w2.ccw", fx->dir);
+    cc_bundle_identity id[2];
+    for (int p = 0; p < 2; p++) {
+        cc_bundle_open_options o = { .party = p, .frac_bits = -1, .no_prefetch = true };
+        cc_bundle *b = NULL;
+        assert_int_equal(cc_bundle_open(fx->dir, &o, &b), CC_OK);
+        cc_bundle_identity_of(b, &id[p]);
+        cc_bundle_close(b);
+    }
+    /* the same files again: accepted */
+    cc_bundle_open_options o0 = { .party = 0, .frac_bits = -1, .no_prefetch = true, .expect = &id[0] };
+    cc_bundle *b = NULL;
+    assert_int_equal(cc_bundle_open(fx->dir, &o0, &b), CC_OK);
+    cc_bundle_close(b);
+
+    /* P0's party file replaced by an identical copy (a rename, as an
+     * operator installs a new bundle): another inode, refused by name */
+    size_t len;
+    uint8_t *bytes;
+    assert_int_equal(cc_read_file(party0, &bytes, &len), CC_OK);
+    FILE *f = fopen(tmp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    cc_free(bytes);
+    assert_int_equal(rename(tmp, party0), 0);
+    b = NULL;
+    assert_int_equal(cc_bundle_open(fx->dir, &o0, &b), CC_ERR_MISMATCH);
+    assert_null(b);
+    assert_non_null(strstr(cc_error_message(), "replaced by another file since this party validated it"));
+
+    /* w2.ccw truncated while a bundle has it mapped: the next acquire is an
+     * error naming the truncation (before the fstat check, touching the
+     * layer's pages would have ended the process with SIGBUS) */
+    cc_bundle_open_options o1 = { .party = 1, .frac_bits = -1, .no_prefetch = true };
+    assert_int_equal(cc_bundle_open(fx->dir, &o1, &b), CC_OK);
+    cc_bundle_layer l;
+    assert_int_equal(cc_bundle_acquire(b, 0, &l), CC_OK);
+    assert_int_equal(cc_bundle_release(b, 0), CC_OK);
+    assert_int_equal(truncate(w2, (off_t)(id[1].data_file.size / 2)), 0);
+    assert_int_equal(cc_bundle_acquire(b, fx->cfg.n_layers - 1, &l), CC_ERR_IO);
+    assert_non_null(strstr(cc_error_message(), "truncated"));
+    cc_bundle_close(b);
+    /* and a new open with the recorded identity names it too */
+    cc_bundle_open_options o1e = { .party = 1, .frac_bits = -1, .no_prefetch = true,
+                                   .expect = &id[1] };
+    assert_int_equal(cc_bundle_open(fx->dir, &o1e, &b), CC_ERR_MISMATCH);
+    assert_non_null(strstr(cc_error_message(), "truncated since this party validated it"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +299,7 @@ int main(void)
         cmocka_unit_test(prefetch_reads_ahead),
         cmocka_unit_test(keep_cached_leaves_page_cache),
         cmocka_unit_test(reacquire_is_identical),
+        cmocka_unit_test(changed_files_are_named_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

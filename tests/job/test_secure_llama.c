@@ -5,7 +5,11 @@
  *  - greedy generation of 32 tokens from BOS equals plaintext greedy
  *    generation (a near-tie < 0.05 in the plaintext logits is reported);
  *  - token mode reveals one ring element per generated token;
- *  - parties holding bundles of different models refuse to run. */
+ *  - parties holding bundles of different models refuse to run;
+ *  - a client sending the parties different jobs is refused by all three;
+ *  - the parties' reveal policy (allow_reveal) refuses logits unless allowed;
+ *  - a bundle rewritten or truncated between two jobs is refused at the
+ *    second one, with the cause named, on every party. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,14 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <time.h>
 #include <ftw.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "core.h"
 #include "bundle.h"
 #include "import.h"
 #include "job.h"
+#include "job_impl.h"   /* WHITEBOX job: a client that sends each party its own job */
 #include "model.h"
 #include "ref.h"
 #include "tokenizer.h"
@@ -32,6 +41,10 @@
 
 static char models[512];
 static char bundle_dir[256], other_dir[256];
+/* Each party's error message, written by the forked party processes into a
+ * shared mapping so a test can check that every party names the cause. */
+typedef char party_errors[3][512];
+static party_errors *perr;
 static int golden_L, golden_V;
 static int golden_tokens[64];
 static float *golden_logits;
@@ -90,6 +103,8 @@ static int setup(void **state)
     snprintf(bundle_dir, sizeof bundle_dir, "/tmp/cc-secure-test-XXXXXX");
     snprintf(other_dir, sizeof other_dir, "/tmp/cc-secure-other-XXXXXX");
     if (!mkdtemp(bundle_dir) || !mkdtemp(other_dir)) return -1;
+    perr = mmap(NULL, sizeof *perr, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (perr == MAP_FAILED) return -1;
     if (share_model(bundle_dir) != CC_OK || share_model(other_dir) != CC_OK) {
         fprintf(stderr, "sharing stories260K failed: %s\n", cc_error_message());
         return -1;
@@ -117,14 +132,22 @@ typedef struct job {
     cc_secure_result res;
     cc_status client_status;
     char client_error[512];
+    cc_reveal_mode allow;                     /* the parties' reveal policy */
+    const cc_bundle_identity *expect[3];      /* per party, NULL: not checked */
+    const cc_wire_job *raw[3];                /* skewed_client: each party's job */
+    int party_exit[3];
 } job;
 
 static int party_main(cc_net *net, void *arg)
 {
     job *j = arg;
+    int me = cc_net_party(net);
     cc_thread_init(NULL, 1);
-    cc_secure_party_options o = { .shares = j->shares[cc_net_party(net)], .frac_bits = -1 };
-    return cc_secure_party_serve(net, &o) == CC_OK ? 0 : 1;
+    cc_secure_party_options o = { .shares = j->shares[me], .frac_bits = -1,
+                                  .allow_reveal = j->allow, .expect_bundle = j->expect[me] };
+    cc_status s = cc_secure_party_serve(net, &o);
+    snprintf((*perr)[me], sizeof (*perr)[me], "%s", s == CC_OK ? "" : cc_error_message());
+    return s == CC_OK ? 0 : 1;
 }
 
 static int client_main(cc_client *c, void *arg)
@@ -141,7 +164,30 @@ static cc_status run_job(job *j)
     cc_net_options_default(&o);
     o.io_timeout_ms = 20000;
     cc_launch_result lr;
-    return cc_net_launch_local(party_main, j, client_main, j, &o, &lr);
+    memset(*perr, 0, sizeof *perr);
+    cc_status s = cc_net_launch_local(party_main, j, client_main, j, &o, &lr);
+    memcpy(j->party_exit, lr.exit_code, sizeof j->party_exit);
+    return s;
+}
+
+/* The job failed on every party and the client, each naming `cause`. */
+static void assert_refused_everywhere(const job *j, cc_status s, const char *cause)
+{
+    assert_int_not_equal(s, CC_OK);
+    assert_int_not_equal(j->client_status, CC_OK);
+    /* When all three parties fail at once, the client may see one of them
+     * hang up before it reads the ABORT frame with the reason: the link
+     * teardown race of issue 13, fixed in src/net on its own branch.  Until
+     * then that is the one other message accepted here. */
+    if (!strstr(j->client_error, cause)) {
+        if (!strstr(j->client_error, "closed the connection without saying goodbye"))
+            fail_msg("client: '%s' lacks '%s'", j->client_error, cause);
+        printf("NOTE: client saw the teardown race instead of the cause: %s\n", j->client_error);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_not_equal(j->party_exit[i], 0);
+        if (!strstr((*perr)[i], cause)) fail_msg("P%d: '%s' lacks '%s'", i, (*perr)[i], cause);
+    }
 }
 
 /* ---- accuracy against the golden logits ---------------------------------------- */
@@ -176,7 +222,7 @@ static accuracy compare(const float *got)
 
 static accuracy all_logits_run(cc_approx approx)
 {
-    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir }, .allow = CC_REVEAL_LOGITS };
     j.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = golden_L, .n_new = 0,
                                  .reveal = CC_REVEAL_TOKEN, .all_logits = true, .approx = approx };
     cc_status s = run_job(&j);
@@ -297,7 +343,7 @@ static void logits_mode_reveals_rows(void **state)
     (void)state;
     SKIP_WITHOUT_MODELS();
     enum { N = 8, NEW = 3 };
-    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir }, .allow = CC_REVEAL_LOGITS };
     j.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = N, .n_new = NEW,
                                  .reveal = CC_REVEAL_LOGITS, .approx = CC_APPROX_PRECISE };
     cc_status s = run_job(&j);
@@ -341,6 +387,152 @@ static void bad_prompt_ends_every_party_quickly(void **state)
     assert_true(secs < 5.0);
 }
 
+/* ---- the parties agree on the job ---------------------------------------------- */
+
+/* A client that sends each party its own job (j->raw) and reads the hellos. */
+static int skewed_client_main(cc_client *c, void *arg)
+{
+    job *j = arg;
+    cc_status s = CC_OK;
+    for (int i = 0; s == CC_OK && i < 3; i++) s = cc_client_send(c, i, j->raw[i], sizeof *j->raw[i]);
+    if (s == CC_OK) s = cc_client_flush(c);
+    cc_wire_hello h;
+    for (int i = 0; s == CC_OK && i < 3; i++) s = cc_client_recv(c, i, &h, sizeof h);
+    if (s == CC_OK) s = cc_error_set(CC_ERR_INTERNAL, "the parties accepted skewed jobs");
+    j->client_status = s;
+    snprintf(j->client_error, sizeof j->client_error, "%s", cc_error_message());
+    return 1;
+}
+
+static cc_status run_skewed(job *j)
+{
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 20000;
+    cc_launch_result lr;
+    memset(*perr, 0, sizeof *perr);
+    cc_status s = cc_net_launch_local(party_main, j, skewed_client_main, j, &o, &lr);
+    memcpy(j->party_exit, lr.exit_code, sizeof j->party_exit);
+    return s;
+}
+
+static void different_jobs_refused(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    cc_wire_job base = { .magic = CC_JOB_MAGIC, .version = CC_JOB_VERSION, .n_prompt = 2,
+                         .n_new = 1, .reveal = CC_REVEAL_TOKEN, .approx = CC_APPROX_PRECISE };
+    /* one field at a time differs on one party: approximation set (P1),
+     * prompt length (P2), reveal mode (P0; the policy allows it) */
+    cc_wire_job approx = base, len = base, reveal = base;
+    approx.approx = CC_APPROX_PUMA;
+    len.n_prompt = 3;
+    reveal.reveal = CC_REVEAL_LOGITS;
+    const cc_wire_job *cases[3][3] = { { &base, &approx, &base }, { &base, &base, &len },
+                                       { &reveal, &base, &base } };
+    for (int c = 0; c < 3; c++) {
+        job j = { .shares = { bundle_dir, bundle_dir, bundle_dir }, .allow = CC_REVEAL_LOGITS,
+                  .raw = { cases[c][0], cases[c][1], cases[c][2] } };
+        uint64_t t0 = cc_now_ns();
+        cc_status s = run_skewed(&j);
+        assert_refused_everywhere(&j, s, "different job");
+        assert_true(cc_ns_to_s(cc_now_ns() - t0) < 10.0);
+    }
+}
+
+/* A client of the previous protocol (parties compared only weights then) is
+ * told the versions differ, by every party. */
+static void old_client_version_refused(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    cc_wire_job v1 = { .magic = CC_JOB_MAGIC, .version = 1, .n_prompt = 2, .n_new = 1 };
+    job j = { .shares = { bundle_dir, bundle_dir, bundle_dir }, .raw = { &v1, &v1, &v1 } };
+    cc_status s = run_skewed(&j);
+    assert_refused_everywhere(&j, s, "client speaks job protocol version 1");
+}
+
+/* ---- reveal policy -------------------------------------------------------------- */
+
+static void logits_refused_by_token_policy(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    for (int c = 0; c < 2; c++) {
+        job j = { .shares = { bundle_dir, bundle_dir, bundle_dir }, .allow = CC_REVEAL_TOKEN };
+        j.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = 4, .n_new = 1,
+                                     .reveal = c == 0 ? CC_REVEAL_LOGITS : CC_REVEAL_TOKEN,
+                                     .all_logits = c == 1, .approx = CC_APPROX_PRECISE };
+        cc_status s = run_job(&j);
+        assert_refused_everywhere(&j, s, "--allow-reveal logits");
+        assert_null(j.res.all_logits);
+        assert_null(j.res.last_logits);
+    }
+    /* the default policy still serves token jobs */
+    job ok = { .shares = { bundle_dir, bundle_dir, bundle_dir } };
+    ok.req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = 4, .n_new = 1,
+                                  .reveal = CC_REVEAL_TOKEN, .approx = CC_APPROX_PRECISE };
+    if (run_job(&ok) != CC_OK) fail_msg("token job refused: %s", ok.client_error);
+    assert_int_equal(ok.res.n_tokens, 1);
+}
+
+/* ---- the bundle changes under a serving party ----------------------------------- */
+
+static void identify(const char *dir, cc_bundle_identity id[3])
+{
+    for (int p = 0; p < 3; p++) {
+        cc_bundle *b;
+        cc_bundle_open_options bo = { .party = p, .frac_bits = -1, .no_prefetch = true };
+        assert_int_equal(cc_bundle_open(dir, &bo, &b), CC_OK);
+        cc_bundle_identity_of(b, &id[p]);
+        cc_bundle_close(b);
+    }
+}
+
+static cc_status token_job(const char *dir, const cc_bundle_identity id[3], job *j)
+{
+    *j = (job){ .shares = { dir, dir, dir }, .expect = { &id[0], &id[1], &id[2] } };
+    j->req = (cc_secure_request){ .prompt = golden_tokens, .n_prompt = 4, .n_new = 1,
+                                  .reveal = CC_REVEAL_TOKEN, .approx = CC_APPROX_PRECISE };
+    return run_job(j);
+}
+
+static void bundle_changed_between_jobs_refused(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    char dir[256] = "/tmp/cc-secure-changed-XXXXXX", w2[300];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(share_model(dir), CC_OK);
+    snprintf(w2, sizeof w2, "%s/w2.ccw", dir);
+    cc_bundle_identity id[3];
+    identify(dir, id);   /* what a serving party validated at start-up */
+    job j;
+    if (token_job(dir, id, &j) != CC_OK) fail_msg("first job: %s", j.client_error);
+
+    /* one weight byte rewritten in place: same inode and size, a new mtime;
+     * without the identity check the job would silently run on it */
+    int fd = open(w2, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t byte;
+    off_t at = (off_t)id[1].data_file.size - 1;
+    assert_int_equal(pread(fd, &byte, 1, at), 1);
+    byte ^= 1;
+    assert_int_equal(pwrite(fd, &byte, 1, at), 1);
+    struct timespec later[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = time(NULL) + 60 } };
+    assert_int_equal(futimens(fd, later), 0);
+    cc_status s = token_job(dir, id, &j);
+    assert_refused_everywhere(&j, s, "modified since this party validated it");
+
+    /* truncated to half: refused by name before anything is mapped (a
+     * mapping of the lost half would fault with SIGBUS) */
+    assert_int_equal(ftruncate(fd, (off_t)id[1].data_file.size / 2), 0);
+    close(fd);
+    s = token_job(dir, id, &j);
+    assert_refused_everywhere(&j, s, "truncated since this party validated it");
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +543,10 @@ int main(void)
         cmocka_unit_test(mismatched_bundles_refused),
         cmocka_unit_test(logits_mode_reveals_rows),
         cmocka_unit_test(bad_prompt_ends_every_party_quickly),
+        cmocka_unit_test(different_jobs_refused),
+        cmocka_unit_test(old_client_version_refused),
+        cmocka_unit_test(logits_refused_by_token_policy),
+        cmocka_unit_test(bundle_changed_between_jobs_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

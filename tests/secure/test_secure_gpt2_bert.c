@@ -293,7 +293,8 @@ static int party_main(cc_net *net, void *arg)
         if (j->synthetic)
             s = cc_sweights_open_synthetic(j->synthetic, cc_net_party(net), j->f, &w);
         else
-            s = cc_sweights_open_bundle(j->shares, cc_net_party(net), (int)j->f, false, &w);
+            s = cc_sweights_open_bundle(j->shares, cc_net_party(net), (int)j->f, false, NULL,
+                                        &w);
         if (s == CC_OK) s = party_job(net, j, &p, w);
         cc_sweights_close(w);
         /* everything this party sent, for the synthetic == bundle check */
@@ -462,7 +463,9 @@ static int served_party(cc_net *net, void *arg)
 {
     served_job *j = arg;
     cc_thread_init(NULL, 1);
-    cc_secure_party_options o = { .shares = j->shares, .frac_bits = -1 };
+    /* the test compares every position's logits: the parties must allow it */
+    cc_secure_party_options o = { .shares = j->shares, .frac_bits = -1,
+                                  .allow_reveal = CC_REVEAL_LOGITS };
     return cc_secure_party_serve(net, &o) == CC_OK ? 0 : 1;
 }
 
