@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+void (*cc_net_test_fail_walk)(void);
+
 /* ---- hub ------------------------------------------------------------------- */
 void cc_hub_init(cc_hub *h, const cc_net_options *opt, const char *self_name)
 {
@@ -64,6 +66,7 @@ static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
         if (!l) continue;
+        if (cc_net_test_fail_walk) cc_net_test_fail_walk();
         if (l->tx_busy) { /* mid-frame: the writer sends ABORT after this frame */
             l->abort_pending = true;
             shutdown(l->fd, SHUT_RD); /* but stop receiving now */
@@ -729,14 +732,18 @@ void cc_hub_close_links(cc_hub *h)
     for (int r = 0; r < 4; r++)
         if (h->links[r]) pthread_cond_broadcast(&h->links[r]->send_cv);
     pthread_mutex_unlock(&h->mu);
+    /* Join every link's threads before freeing any link: a thread still
+     * winding down (e.g. a receiver woken by the shutdown above after the
+     * close timeout) may fail the hub, which walks all links. */
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
-        if (!l) continue;
-        if (l->threads_started) {
+        if (l && l->threads_started) {
             pthread_join(l->sender, NULL);
             pthread_join(l->receiver, NULL);
         }
-        cc_link_free(l);
+    }
+    for (int r = 0; r < 4; r++) {
+        cc_link_free(h->links[r]);
         h->links[r] = NULL;
     }
 }

@@ -231,6 +231,11 @@ const char *cc_net_current_op(const cc_net *net);
 uint32_t cc_net_current_hash(const cc_net *net);
 void cc_net_stats_init(cc_net *net);
 
+/* Test hook: called for each link a failing hub is about to shut down (the
+ * teardown test sleeps there to widen any window in which a network thread
+ * could touch a link that teardown already freed). */
+extern void (*cc_net_test_fail_walk)(void);
+
 /* Test hook: the client's raw socket to `party` (fault-injection tests). */
 int cc_client_raw_fd(cc_client *c, int party);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -240,6 +241,49 @@ static void options_are_clamped(void **state)
     assert_int_equal(f.chunk_bytes, CC_NET_MAX_CHUNK);
 }
 
+/* ---- teardown: a peer that never says goodbye ----------------------------------
+ * Two links over socketpairs: the peer of link 0 says goodbye and hangs up,
+ * the peer of link 1 stays silent.  Close waits out its timeout, shuts both
+ * down and tears down; link 1's receiver, woken by the shutdown, fails the
+ * hub, which walks every link, while teardown frees links.  The hook makes
+ * that walk late, so under ASan a touch of a freed link is caught. */
+static void slow_fail(void) { usleep(200000); }
+
+static void teardown_never_touches_freed_links(void **state)
+{
+    (void)state;
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 300;
+    cc_hub hub;
+    cc_hub_init(&hub, &o, "P0");
+    int sp[2][2];
+    cc_session_keys k;
+    memset(&k, 0, sizeof k);
+    k.cipher = CC_CIPHER_NONE;
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp[r]), 0);
+        assert_int_equal(cc_link_create(&hub, sp[r][0], r + 1, &k, &hub.links[r + 1]), CC_OK);
+    }
+    for (int r = 0; r < 2; r++) assert_int_equal(cc_link_start(hub.links[r + 1]), CC_OK);
+    /* link to P1: its peer says goodbye (plaintext BYE, seq 0) and hangs up */
+    cc_frame_hdr bye = {.type = CC_FRAME_BYE, .flags = CC_FRAME_FIRST | CC_FRAME_LAST};
+    uint8_t hdr[CC_FRAME_HDR_BYTES];
+    cc_frame_encode(&bye, hdr);
+    assert_int_equal(write(sp[0][1], hdr, sizeof hdr), (ssize_t)sizeof hdr);
+    shutdown(sp[0][1], SHUT_WR);
+    cc_net_test_fail_walk = slow_fail;
+    uint64_t t0 = cc_now_ns();
+    cc_hub_close_links(&hub);
+    uint64_t dt = cc_now_ns() - t0;
+    cc_net_test_fail_walk = NULL;
+    assert_true(dt >= 250000000ull && dt < 3000000000ull); /* waited out the close timeout */
+    for (int r = 0; r < 4; r++) assert_null(hub.links[r]);
+    cc_hub_destroy(&hub);
+    close(sp[0][1]);
+    close(sp[1][1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +293,7 @@ int main(void)
         cmocka_unit_test(keypair_files),
         cmocka_unit_test(cluster_config),
         cmocka_unit_test(options_are_clamped),
+        cmocka_unit_test(teardown_never_touches_freed_links),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
