@@ -40,7 +40,10 @@ typedef struct cc_keypair {
 } cc_keypair;
 
 cc_status cc_keypair_generate(cc_keypair *kp);
-cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public);
+/* Secret file mode 0600, public 0644; written atomically (temp file, fsync,
+ * link/rename).  An existing file is an error unless `overwrite`. */
+cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public,
+                          bool overwrite);
 cc_status cc_keypair_load(const char *path_secret, cc_keypair *kp);
 void cc_keypair_wipe(cc_keypair *kp);
 
@@ -57,7 +60,8 @@ typedef struct cc_cluster {
 } cc_cluster;
 
 cc_status cc_cluster_load(const char *path, cc_cluster *out);
-cc_status cc_cluster_save(const char *path, const cc_cluster *c);
+/* Atomic like cc_keypair_save; an existing file is an error unless `overwrite`. */
+cc_status cc_cluster_save(const char *path, const cc_cluster *c, bool overwrite);
 
 typedef struct cc_net_options {
     bool insecure_plaintext;     /* --insecure-plaintext-links */

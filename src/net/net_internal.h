@@ -243,5 +243,9 @@ int cc_client_raw_fd(cc_client *c, int party);
 void cc_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
 bool cc_hex_decode(const char *in, uint8_t *out, size_t n);
 void cc_net_fill_defaults(cc_net_options *dst, const cc_net_options *src);
+/* Atomic file write (temp file + fsync + link/rename); refuses an existing
+ * file unless `overwrite`. */
+cc_status cc_file_write_atomic(const char *path, unsigned mode, const void *data, size_t len,
+                               bool overwrite);
 
 #endif

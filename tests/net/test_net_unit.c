@@ -148,12 +148,24 @@ static void keypair_files(void **state)
     snprintf(pk, sizeof pk, "%s/p0.pub", tmpdir);
     cc_keypair kp, back;
     assert_int_equal(cc_keypair_generate(&kp), CC_OK);
-    assert_int_equal(cc_keypair_save(&kp, sk, pk), CC_OK);
+    assert_int_equal(cc_keypair_save(&kp, sk, pk, false), CC_OK);
+    /* never over an existing key without being asked to */
+    cc_keypair other;
+    assert_int_equal(cc_keypair_generate(&other), CC_OK);
+    assert_int_equal(cc_keypair_save(&other, sk, pk, false), CC_ERR_IO);
+    assert_non_null(strstr(cc_error_message(), "already exists"));
     struct stat st;
     assert_int_equal(stat(sk, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(cc_keypair_load(sk, &back), CC_OK);
     assert_memory_equal(&kp, &back, sizeof kp);
+    assert_int_equal(cc_keypair_save(&other, sk, pk, true), CC_OK); /* asked to: replaced */
+    assert_int_equal(stat(sk, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(cc_keypair_load(sk, &back), CC_OK);
+    assert_memory_equal(&other, &back, sizeof other);
+    assert_int_equal(cc_keypair_save(&kp, sk, pk, true), CC_OK);
+    cc_keypair_wipe(&other);
     /* group-readable secret key: refused */
     chmod(sk, 0640);
     assert_int_equal(cc_keypair_load(sk, &back), CC_ERR_AUTH);
@@ -200,7 +212,7 @@ static void cluster_config(void **state)
     /* save + load gives the same thing */
     char path[300];
     snprintf(path, sizeof path, "%s/saved.conf", tmpdir);
-    assert_int_equal(cc_cluster_save(path, &c), CC_OK);
+    assert_int_equal(cc_cluster_save(path, &c, true), CC_OK);
     cc_cluster d;
     assert_int_equal(cc_cluster_load(path, &d), CC_OK);
     assert_memory_equal(&c, &d, sizeof c);
