@@ -24,8 +24,8 @@
 
 #include <string.h>
 
-#define HELLO_BYTES 80
-#define HELLO_VERSION 1
+#define HELLO_BYTES CC_HELLO_BYTES
+#define HELLO_VERSION CC_HELLO_VERSION
 static const char HELLO_MAGIC[8] = {'C', 'A', 'R', 'A', 'C', 'A', 'L', '1'};
 static const char KDF_CTX[crypto_kdf_CONTEXTBYTES] = {'c', 'c', 'l', 'i', 'n', 'k', '0', '1'};
 
@@ -178,6 +178,7 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     CC_TRY(cc_sock_read(fd, hi, sizeof hi, deadline_ns, 0, NULL));
     hello theirs;
     CC_TRY(hello_decode(hi, &theirs));
+    *peer_role = theirs.role; /* claimed; only trustworthy once this returns CC_OK */
     hello mine = {.role = my_role, .target = theirs.role, .insecure = insecure,
                   .aes = cc_aead_local_aes()};
     memcpy(mine.pk, me->pk, 32);
@@ -207,7 +208,6 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     cc_status s = cc_sock_writev(fd, &iov, 1, deadline_ns, 0);
     if (verdict != CC_OK) return verdict;
     if (s != CC_OK) return cc_error_wrap(s, "handshake with %s", peer);
-    *peer_role = theirs.role;
     keys->cipher = insecure ? CC_CIPHER_NONE
                  : mine.aes && theirs.aes ? CC_CIPHER_AESGCM : CC_CIPHER_XCHACHA;
     return finish(fd, my_role, me, theirs.role, theirs.pk, hi, hr, deadline_ns, keys);

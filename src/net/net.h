@@ -69,6 +69,14 @@ typedef struct cc_net_options {
     uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
     size_t chunk_bytes;          /* pipelining chunk size (clamped to 4 KiB..CC_NET_MAX_CHUNK) */
     uint64_t max_message_bytes;  /* a peer announcing a longer message is refused */
+    /* Serving between jobs (caracal-party): cc_net_open waits for the client
+     * without a deadline, and connect_timeout_ms runs from its arrival;
+     * dialing a party retries until it answers.  Without a client in the
+     * cluster config this has no effect. */
+    bool idle_until_client;
+    /* > 0: cc_net_open gives up as soon as this descriptor becomes readable
+     * (e.g. a pipe a signal handler writes to); 0 = none. */
+    int cancel_fd;
 } cc_net_options;
 
 /* Largest frame payload a receiver accepts, whatever the options say. */

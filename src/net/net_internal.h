@@ -75,7 +75,9 @@ bool cc_aead_open(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR
 
 /* ---- sockets (non-blocking; every wait has a deadline) ---------------------- */
 /* Deadline: absolute cc_now_ns() value, 0 = wait forever. */
-cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns, int *fd);
+/* Retries until the deadline (0 = forever); cancel_fd > 0 readable = give up. */
+cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns, int cancel_fd,
+                          int *fd);
 cc_status cc_sock_accept(int listen_fd, uint64_t deadline_ns, int *fd, char *peer_addr, size_t cap);
 void cc_sock_tune(int fd);
 /* Exact-length read/write.  `idle_ms` is a progress timeout (0 = none) on
@@ -190,6 +192,10 @@ struct cc_session_keys {
 };
 
 const char *cc_role_name(int role); /* "P0".."P2", "client" */
+/* HELLO layout (docs/NETWORK.md): "CARACAL1" | version | role | target |
+ * flags | status | 3 x 0 | static pk (32) | nonce (32) */
+#define CC_HELLO_BYTES 80
+#define CC_HELLO_VERSION 1
 #define CC_ROLE_CLIENT 3
 
 /* Initiator side: we dialled `peer_role`, whose pinned key is peer_pk. */
@@ -197,7 +203,8 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
                                 const uint8_t peer_pk[32], bool insecure,
                                 uint64_t deadline_ns, cc_session_keys *keys);
 /* Responder side: accepts any role whose pinned key (pinned[role], NULL when
- * that role is not expected) matches; reports the role. */
+ * that role is not expected) matches; reports the role (on failure: the role
+ * the connection claimed, or unchanged if it never said). */
 cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
                                const uint8_t *const pinned[4], bool insecure,
                                uint64_t deadline_ns, int *peer_role, cc_session_keys *keys);

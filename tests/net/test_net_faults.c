@@ -172,7 +172,9 @@ static void trio_run(trio *t, shared_page *page)
             if (t->no_aes[i]) setenv("CARACAL_NET_CIPHER", "xchacha", 1);
             cc_net *net;
             party_report *r = &page->party[i];
+            uint64_t t0 = cc_now_ns();
             cc_status s = cc_net_open_fd(&t->cl[i], i, &t->key[i], &t->opt[i], t->lfd[i], &net);
+            r->elapsed_ns = cc_now_ns() - t0;
             if (s == CC_OK) {
                 uint8_t out[1024] = {1}, in1[1024], in2[1024];
                 s = cc_net_send(net, CC_NEXT, out, sizeof out);
@@ -307,6 +309,58 @@ static void garbage_connections_rejected(void **state)
     shared_page_free(page);
 }
 
+/* Strangers at P0's door before the real peers: silent connections (port
+ * scanners, a HELLO that never comes), a HELLO claiming P1 with a random key,
+ * a HELLO with P1's real public key (as a replay would have) followed by a
+ * forged key confirmation, and a claimed client the cluster does not have.
+ * Start-up must go on as if they were not there: every party succeeds, and
+ * P0 is not held up by them (each gets its own short handshake deadline). */
+static void fill_hello(uint8_t h[CC_HELLO_BYTES], int role, int target, const uint8_t pk[32])
+{
+    memset(h, 0, CC_HELLO_BYTES);
+    memcpy(h, "CARACAL1", 8);
+    h[8] = CC_HELLO_VERSION;
+    h[9] = (uint8_t)role;
+    h[10] = (uint8_t)target;
+    h[11] = 2; /* encrypted, can do AES */
+    memcpy(h + 16, pk, 32);
+    randombytes_buf(h + 48, CC_HELLO_BYTES - 48);
+}
+
+static void strangers_never_stop_startup(void **state)
+{
+    (void)state;
+    trio t;
+    trio_init(&t);
+    for (int i = 0; i < 3; i++) t.opt[i].connect_timeout_ms = 12000;
+    uint16_t port = t.cl[0].party[0].port;
+    int fd[6];
+    uint8_t hello[CC_HELLO_BYTES], junk[32], rnd[32];
+    for (int i = 0; i < 3; i++) fd[i] = raw_connect(port); /* silent */
+    randombytes_buf(rnd, sizeof rnd);
+    fd[3] = raw_connect(port); /* claims P1, random key */
+    fill_hello(hello, 1, 0, rnd);
+    assert_int_equal(write(fd[3], hello, sizeof hello), (ssize_t)sizeof hello);
+    fd[4] = raw_connect(port); /* P1's public key, but cannot confirm it */
+    fill_hello(hello, 1, 0, t.key[1].pk);
+    assert_int_equal(write(fd[4], hello, sizeof hello), (ssize_t)sizeof hello);
+    randombytes_buf(junk, sizeof junk);
+    assert_int_equal(write(fd[4], junk, sizeof junk), (ssize_t)sizeof junk);
+    fd[5] = raw_connect(port); /* a client, which this cluster does not have */
+    fill_hello(hello, 3, 0, rnd);
+    assert_int_equal(write(fd[5], hello, sizeof hello), (ssize_t)sizeof hello);
+    usleep(100000); /* let P0's backlog hold them before the peers */
+    shared_page *page = shared_page_new();
+    trio_run(&t, page);
+    for (int i = 0; i < 3; i++) {
+        print_message("P%d open took %.2f s\n", i, page->party[i].elapsed_ns * 1e-9);
+        assert_int_equal(page->party[i].status, CC_OK);
+    }
+    assert_true(page->party[0].elapsed_ns < 4000000000ull); /* below one handshake deadline */
+    for (int i = 0; i < 6; i++) close(fd[i]);
+    shared_page_free(page);
+}
+
 /* ---- peers that never connect -------------------------------------------------------- */
 static void nobody_connects(void **state)
 {
@@ -418,6 +472,7 @@ int main(void)
         cmocka_unit_test(plaintext_mismatch_refused),
         cmocka_unit_test(mixed_cipher_cluster_works),
         cmocka_unit_test(garbage_connections_rejected),
+        cmocka_unit_test(strangers_never_stop_startup),
         cmocka_unit_test(nobody_connects),
         cmocka_unit_test(malformed_frames_rejected),
     };
