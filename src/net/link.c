@@ -219,14 +219,63 @@ static void let_receiver_explain(cc_link *l)
         if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT) break;
 }
 
+/* ---- keep-alive ------------------------------------------------------------------ */
+static uint64_t keepalive_ns(const cc_link *l) { return (uint64_t)l->hub->opt.keepalive_ms * 1000000u; }
+
+/* One empty PING frame (hub->mu held, link idle; released while writing). */
+static cc_status send_ping(cc_link *l)
+{
+    cc_hub *h = l->hub;
+    l->tx_busy = true;
+    pthread_mutex_unlock(&h->mu);
+    cc_frame_hdr f = {.type = CC_FRAME_PING, .seq = l->tx_seq++};
+    uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
+    cc_frame_encode(&f, hdr);
+    cc_aead_seal(&l->tx, f.seq, hdr, NULL, 0, NULL, tag);
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {tag, cc_aead_tag_bytes(&l->tx)}};
+    cc_status s = cc_sock_writev(l->fd, iov, 2, 0, h->opt.io_timeout_ms);
+    pthread_mutex_lock(&h->mu);
+    l->tx_busy = false;
+    l->tx_last_ns = cc_now_ns();
+    l->pings_sent++;
+    finish_pending_abort(l);
+    return s;
+}
+
+/* Sender thread, hub->mu held: wait for work; keep the link alive meanwhile. */
+static cc_status wait_for_work(cc_link *l)
+{
+    cc_hub *h = l->hub;
+    while ((l->q_head == l->q_tail || l->tx_busy) && !l->closing && h->fail_status == CC_OK) {
+        uint64_t due = l->tx_last_ns + keepalive_ns(l), now = cc_now_ns();
+        if (!l->tx_busy && now >= due) {
+            cc_status s = send_ping(l);
+            if (s != CC_OK) return s;
+            continue;
+        }
+        if (l->tx_busy) due = now + keepalive_ns(l); /* the user thread is writing */
+        struct timespec ts;
+        deadline_ts(due, &ts);
+        pthread_cond_timedwait(&l->send_cv, &h->mu, &ts);
+    }
+    return CC_OK;
+}
+
 static void *sender_main(void *arg)
 {
     cc_link *l = arg;
     cc_hub *h = l->hub;
     pthread_mutex_lock(&h->mu);
+    l->tx_last_ns = cc_now_ns();
     for (;;) {
-        while ((l->q_head == l->q_tail || l->tx_busy) && !l->closing && h->fail_status == CC_OK)
-            pthread_cond_wait(&l->send_cv, &h->mu);
+        cc_status ps = wait_for_work(l);
+        if (ps != CC_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", ps == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            if (ps == CC_ERR_PEER) let_receiver_explain(l);
+            cc_hub_fail_locked(h, ps, "sending a keep-alive to %s: %s", l->name, why);
+            break;
+        }
         if (h->fail_status != CC_OK || l->q_head == l->q_tail) break;
         cc_send_item it = l->q[l->q_head % CC_SENDQ_CAP];
         l->tx_busy = true;
@@ -234,6 +283,7 @@ static void *sender_main(void *arg)
         cc_status s = send_frames(l, &it);
         pthread_mutex_lock(&h->mu);
         l->tx_busy = false;
+        l->tx_last_ns = cc_now_ns();
         finish_pending_abort(l);
         if (s != CC_OK) {
             char why[256];
@@ -385,11 +435,18 @@ static bool receive_frame(cc_link *l)
     uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
     size_t tagn = cc_aead_tag_bytes(&l->rx);
     bool eof = false;
-    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, 0, o->io_timeout_ms, &eof);
+    /* until the peer's goodbye, a frame (data or keep-alive) must start by
+     * rx_alive_until, else the peer is dead, frozen or cut off */
+    uint64_t alive_until = l->peer_bye ? 0 : l->rx_alive_until;
+    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, alive_until, o->io_timeout_ms, &eof);
     pthread_mutex_lock(&h->mu);
     if (s != CC_OK) {
         if (h->fail_status != CC_OK) {
             /* we are already failing: nothing to add */
+        } else if (s == CC_ERR_TIMEOUT && alive_until && cc_now_ns() >= alive_until) {
+            cc_hub_fail_locked(h, CC_ERR_TIMEOUT, "%s sent nothing, not even a keep-alive, for "
+                               "%llu ms: declared dead (crashed, frozen or cut off)", l->name,
+                               (unsigned long long)o->keepalive_ms * o->keepalive_misses);
         } else if (eof && l->peer_bye) {
             /* clean end of the peer's run */
         } else if (eof) {
@@ -417,6 +474,8 @@ static bool receive_frame(cc_link *l)
         bad = "a goodbye in the middle of a message";
     else if (f.type == CC_FRAME_ABORT && (f.chunk_len != f.msg_len || f.msg_len > CC_ABORT_MAX))
         bad = "a malformed abort frame";
+    else if (f.type == CC_FRAME_PING && (f.msg_len || f.chunk_len || f.flags))
+        bad = "a malformed keep-alive";
     if (bad) {
         cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s sent %s (seq %llu, length %llu)", l->name, bad,
                            (unsigned long long)f.seq, (unsigned long long)f.msg_len);
@@ -444,7 +503,9 @@ static bool receive_frame(cc_link *l)
     s = cc_sock_readv(l->fd, iov, 2, 0, o->io_timeout_ms);
     bool ok = s == CC_OK && cc_aead_open(&l->rx, f.seq, hdr, dest, f.chunk_len, tag);
     l->rx_seq++;
-    add(&l->rx_progress, sizeof hdr + f.chunk_len + tagn);
+    l->rx_alive_until = cc_now_ns() + (uint64_t)o->keepalive_ms * o->keepalive_misses * 1000000u;
+    if (f.type != CC_FRAME_PING) /* keep-alives are not progress of any message */
+        add(&l->rx_progress, sizeof hdr + f.chunk_len + tagn);
 
     pthread_mutex_lock(&h->mu);
     l->rx_writing = NULL;
@@ -457,6 +518,8 @@ static bool receive_frame(cc_link *l)
                                "(corrupted or forged; seq %llu)", l->name, (unsigned long long)f.seq);
     } else if (f.type == CC_FRAME_BYE) {
         l->peer_bye = true;
+    } else if (f.type == CC_FRAME_PING) {
+        l->pings_recv++;
     } else if (h->fail_status == CC_OK) {
         if (!into_user && e->user) /* posted while we were reading */
             memcpy(e->user + e->have, dest, f.chunk_len);
@@ -488,6 +551,11 @@ static void *receiver_main(void *arg)
 
 cc_status cc_link_start(cc_link *l)
 {
+    /* the first frame may take up to a start-up timeout: the peer may still be
+     * setting up its other links */
+    const cc_net_options *o = &l->hub->opt;
+    uint64_t dead_ms = (uint64_t)o->keepalive_ms * o->keepalive_misses;
+    l->rx_alive_until = cc_now_ns() + CC_MAX(dead_ms, (uint64_t)o->connect_timeout_ms) * 1000000u;
     if (pthread_create(&l->sender, NULL, sender_main, l) != 0)
         return cc_error_set(CC_ERR_INTERNAL, "cannot start the sender thread for %s", l->name);
     if (pthread_create(&l->receiver, NULL, receiver_main, l) != 0) {
@@ -551,6 +619,7 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
         s = send_frames(l, &it);
         pthread_mutex_lock(&h->mu);
         l->tx_busy = false;
+        l->tx_last_ns = cc_now_ns();
         finish_pending_abort(l);
         if (s != CC_OK) {
             char why[256];

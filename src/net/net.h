@@ -69,6 +69,12 @@ typedef struct cc_net_options {
     uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
     size_t chunk_bytes;          /* pipelining chunk size (clamped to 4 KiB..CC_NET_MAX_CHUNK) */
     uint64_t max_message_bytes;  /* a peer announcing a longer message is refused */
+    /* Keep-alive: a link with nothing to send for keepalive_ms sends an empty
+     * PING frame; a peer from which no frame at all arrives for
+     * keepalive_misses intervals is declared dead (whether or not anybody
+     * waits for it).  Defaults 1000 ms and 5. */
+    uint32_t keepalive_ms;
+    uint32_t keepalive_misses;
     /* Serving between jobs (caracal-party): cc_net_open waits for the client
      * without a deadline, and connect_timeout_ms runs from its arrival;
      * dialing a party retries until it answers.  Without a client in the

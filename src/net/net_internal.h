@@ -23,8 +23,10 @@
 
 /* ---- frames ----------------------------------------------------------------- */
 /* DATA: a chunk of a message.  BYE: clean end of the sender's run.
- * ABORT: the sender failed; payload = its (non-secret) error text. */
-enum { CC_FRAME_DATA = 1, CC_FRAME_BYE = 2, CC_FRAME_ABORT = 3 };
+ * ABORT: the sender failed; payload = its (non-secret) error text.
+ * PING: keep-alive, empty, sent on a link with nothing else to send (never
+ * counted in statistics or as progress of a message). */
+enum { CC_FRAME_DATA = 1, CC_FRAME_BYE = 2, CC_FRAME_ABORT = 3, CC_FRAME_PING = 4 };
 #define CC_ABORT_MAX 300
 enum { CC_FRAME_FIRST = 1, CC_FRAME_LAST = 2 };
 #define CC_FRAME_HDR_BYTES 32
@@ -157,9 +159,12 @@ struct cc_link {
     bool closing;
     uint8_t *seal_buf;        /* ciphertext scratch, chunk bytes */
     uint64_t tx_seq;          /* sender thread only */
+    uint64_t tx_last_ns;      /* when the last frame went out (keep-alive timer) */
+    uint64_t pings_sent, pings_recv; /* keep-alive frames (not in any statistics) */
     /* receiver (guarded by hub->mu unless noted) */
     struct cc_net_rx *head, *tail, *wire_next, *user_next, *wire_cur;
     uint64_t rx_seq;          /* receiver thread only */
+    uint64_t rx_alive_until;  /* receiver thread: the peer is dead if no frame starts by then */
     uint64_t rx_progress;     /* bytes received so far (atomic; progress for timeouts) */
     uint64_t tx_progress;     /* bytes written so far (atomic) */
     struct cc_net_rx *rx_writing; /* entry the receiver is filling outside the lock */

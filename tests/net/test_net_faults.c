@@ -105,6 +105,119 @@ static void silent_party(void **state)
     shared_page_free(page);
 }
 
+/* ---- keep-alive ----------------------------------------------------------------------
+ * P1 freezes (SIGSTOP: alive to the kernel, silent on the wire) while P0, P2
+ * and the client wait for it with a 30 s I/O timeout: keep-alives (200 ms,
+ * dead after 5 missed) let every one of them declare P1 dead within about a
+ * second, naming it.  And a party busy with 2.5 s of local work, longer than
+ * the dead time, is kept alive by its keep-alives, which appear in no
+ * statistics. */
+typedef struct ka_arg {
+    shared_page *page;
+    bool freeze;
+} ka_arg;
+
+static void ka_options(cc_net_options *o)
+{
+    cc_net_options_default(o);
+    o->io_timeout_ms = 30000;
+    o->keepalive_ms = 200;
+    o->keepalive_misses = 5;
+}
+
+static int ka_party(cc_net *net, void *p)
+{
+    ka_arg *a = p;
+    int me = cc_net_party(net);
+    party_report *r = &a->page->party[me];
+    uint8_t out[4096] = {0}, in[4096];
+    cc_net_op_begin(net, "ka-op");
+    cc_status s = cc_net_exchange(net, CC_NEXT, out, CC_PREV, in, sizeof in);
+    if (s == CC_OK && a->freeze) {
+        if (me == 1) {
+            a->page->t_fault = cc_now_ns();
+            raise(SIGSTOP);
+        }
+        s = cc_net_recv(net, me == 0 ? CC_NEXT : CC_PREV, in, sizeof in); /* from P1 */
+    } else if (s == CC_OK) {
+        if (me == 1) usleep(2500000); /* long local work */
+        s = cc_net_exchange(net, CC_NEXT, out, CC_PREV, in, sizeof in);
+    }
+    cc_net_op_end(net);
+    r->elapsed_ns = cc_now_ns() - a->page->t_fault;
+    report(r, s);
+    cc_net_stat st[8];
+    size_t n = cc_net_stats(net, st, 8);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(st[i].tag, "ka-op")) {
+            r->values[0] = st[i].rounds;
+            r->values[1] = st[i].bytes_sent;
+            r->values[2] = st[i].bytes_recv;
+        }
+    r->values[3] = net->dir[CC_NEXT]->pings_recv + net->dir[CC_PREV]->pings_recv;
+    return s == CC_OK ? 0 : 3;
+}
+
+static int ka_client(cc_client *c, void *p)
+{
+    ka_arg *a = p;
+    uint8_t b[16];
+    cc_status s = cc_client_recv(c, 1, b, sizeof b); /* P1 never sends it */
+    a->page->client.elapsed_ns = cc_now_ns() - a->page->t_fault;
+    report(&a->page->client, s);
+    return s == CC_OK ? 0 : 3;
+}
+
+static void keepalive_detects_frozen_party(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    ka_arg a = {page, true};
+    cc_net_options o;
+    ka_options(&o);
+    cc_launch_result res;
+    cc_status s = cc_net_launch_local(ka_party, &a, ka_client, &a, &o, &res);
+    assert_int_not_equal(s, CC_OK);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1) continue;
+        party_report *r = i < 3 ? &page->party[i] : &page->client;
+        print_message("%s (%.2f s after the freeze): %s\n", i < 3 ? (i ? "P2" : "P0") : "client",
+                      r->elapsed_ns * 1e-9, r->msg);
+        assert_int_not_equal(r->status, CC_OK);
+        assert_non_null(strstr(r->msg, "P1"));
+        assert_true(r->elapsed_ns < 3000000000ull); /* not the 30 s I/O timeout */
+    }
+    /* the neighbours saw it themselves */
+    assert_non_null(strstr(page->party[0].msg, "not even a keep-alive"));
+    assert_non_null(strstr(page->party[2].msg, "not even a keep-alive"));
+    shared_page_free(page);
+}
+
+static void keepalive_spans_long_local_work(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    ka_arg a = {page, false};
+    cc_net_options o;
+    ka_options(&o);
+    cc_launch_result res;
+    page->t_fault = cc_now_ns();
+    cc_status s = cc_net_launch_local(ka_party, &a, NULL, NULL, &o, &res);
+    for (int i = 0; i < 3; i++) print_message("P%d: %s\n", i, page->party[i].msg);
+    assert_int_equal(s, CC_OK);
+    for (int i = 0; i < 3; i++) {
+        party_report *r = &page->party[i];
+        assert_int_equal(r->status, CC_OK);
+        assert_int_equal(r->values[0], 2);    /* rounds: keep-alives are not rounds */
+        assert_int_equal(r->values[1], 8192); /* nor bytes */
+        assert_int_equal(r->values[2], 8192);
+    }
+    /* P2 waited for P1 all along: P1 kept pinging while it worked */
+    print_message("keep-alives P2 received: %llu\n", (unsigned long long)page->party[2].values[3]);
+    assert_true(page->party[2].values[3] >= 5);
+    shared_page_free(page);
+}
+
 /* ---- the launcher leaves nothing running ------------------------------------------ */
 static int straggler_main(cc_net *net, void *p)
 {
@@ -466,6 +579,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_party),
         cmocka_unit_test(silent_party),
+        cmocka_unit_test(keepalive_detects_frozen_party),
+        cmocka_unit_test(keepalive_spans_long_local_work),
         cmocka_unit_test(launcher_kills_stragglers),
         cmocka_unit_test(wrong_public_key_refused),
         cmocka_unit_test(impostor_without_secret_key),
