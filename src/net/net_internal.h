@@ -198,9 +198,9 @@ struct cc_session_keys {
 
 const char *cc_role_name(int role); /* "P0".."P2", "client" */
 /* HELLO layout (docs/NETWORK.md): "CARACAL1" | version | role | target |
- * flags | status | 3 x 0 | static pk (32) | nonce (32) */
-#define CC_HELLO_BYTES 80
-#define CC_HELLO_VERSION 1
+ * flags | status | 3 x 0 | static pk (32) | nonce (32) | ephemeral pk (32) */
+#define CC_HELLO_BYTES 112
+#define CC_HELLO_VERSION 2
 #define CC_ROLE_CLIENT 3
 
 /* Initiator side: we dialled `peer_role`, whose pinned key is peer_pk. */
