@@ -7,7 +7,9 @@
  * message (cc_net_recv_begin), the receiver decrypts straight into it;
  * otherwise into a per-message buffer that grows with the bytes actually
  * received (never with the length the peer announces) and is copied over
- * when the user posts. */
+ * when the user posts.  Such unrequested bytes are charged to a per-link
+ * budget (max_unrequested_bytes): a peer cannot make us buffer without
+ * bound. */
 #include "net_internal.h"
 
 #include <errno.h>
@@ -390,6 +392,17 @@ static bool place_chunk(cc_link *l, const cc_frame_hdr *f, struct cc_net_rx **ou
         *dest = e->user + e->have;
         return true;
     }
+    /* nobody asked for these bytes yet: charge them to the link's budget */
+    if (l->unrequested + f->chunk_len > h->opt.max_unrequested_bytes) {
+        cc_hub_fail_locked(h, CC_ERR_PEER, "%s sent more data than we asked for: %llu bytes "
+                           "buffered for receives not yet posted would exceed this link's "
+                           "budget of %llu bytes (max_unrequested_bytes)", l->name,
+                           (unsigned long long)(l->unrequested + f->chunk_len),
+                           (unsigned long long)h->opt.max_unrequested_bytes);
+        return false;
+    }
+    l->unrequested += f->chunk_len;
+    e->unrequested += f->chunk_len;
     size_t need = (size_t)(e->have + f->chunk_len);
     if (need > e->cap) {
         size_t cap = (size_t)CC_MIN((uint64_t)CC_MAX(need, 2 * e->cap), e->len);
@@ -464,11 +477,16 @@ static bool receive_frame(cc_link *l)
     }
     cc_frame_hdr f;
     const char *bad = NULL;
+    char why[96];
     if (!cc_frame_decode(hdr, &f)) bad = "a malformed frame header";
     else if (f.seq != l->rx_seq) bad = "a frame out of sequence (replayed, reordered or dropped)";
     else if (f.chunk_len > CC_NET_MAX_CHUNK || f.chunk_len > f.msg_len)
         bad = "an oversized frame";
-    else if (f.msg_len > o->max_message_bytes) bad = "a message longer than max_message_bytes";
+    else if (f.msg_len > o->max_message_bytes) {
+        snprintf(why, sizeof why, "a message longer than max_message_bytes (%llu)",
+                 (unsigned long long)o->max_message_bytes);
+        bad = why;
+    }
     else if (l->peer_bye) bad = "data after saying goodbye";
     else if (f.type == CC_FRAME_BYE && (f.msg_len || l->wire_cur))
         bad = "a goodbye in the middle of a message";
@@ -527,7 +545,7 @@ static bool receive_frame(cc_link *l)
         if (e->have == e->len) {
             e->complete = true;
             l->wire_cur = NULL;
-            if (e->user) {
+            if (e->user && !e->copying) {
                 free(e->internal);
                 e->internal = NULL;
             }
@@ -598,8 +616,9 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
 {
     cc_hub *h = l->hub;
     if (len > h->opt.max_message_bytes)
-        return cc_error_set(CC_ERR_ARG, "message of %llu bytes exceeds max_message_bytes",
-                            (unsigned long long)len);
+        return cc_error_set(CC_ERR_ARG, "message of %llu bytes to %s exceeds max_message_bytes "
+                            "(%llu)", (unsigned long long)len, l->name,
+                            (unsigned long long)h->opt.max_message_bytes);
     pthread_mutex_lock(&h->mu);
     cc_status s = CC_OK;
     while (s == CC_OK && l->q_tail - l->q_head >= CC_SENDQ_CAP) {
@@ -659,7 +678,21 @@ cc_status cc_link_recv_begin(cc_link *l, void *buf, uint64_t len, const char *op
         e->len = len;
         e->len_known = e->claimed = true;
         e->user = buf;
-        if (e->have) memcpy(buf, e->internal, (size_t)e->have);
+        l->unrequested -= e->unrequested; /* asked for now */
+        e->unrequested = 0;
+        if (e->have) {
+            /* Copy what arrived early without holding the lock (it can be
+             * hundreds of MiB; the link threads, keep-alives included, must
+             * not wait for it).  From now on the receiver writes later
+             * chunks straight to buf, past `have`, and leaves `internal`
+             * alone while we copy. */
+            uint64_t have = e->have;
+            e->copying = true;
+            pthread_mutex_unlock(&h->mu);
+            memcpy(buf, e->internal, (size_t)have);
+            pthread_mutex_lock(&h->mu);
+            e->copying = false;
+        }
         if (e->complete) {
             free(e->internal);
             e->internal = NULL;

@@ -30,9 +30,10 @@ void cc_net_options_default(cc_net_options *o)
     o->connect_timeout_ms = 30000;
     o->io_timeout_ms = 60000;
     o->chunk_bytes = 256u << 10;
-    o->max_message_bytes = 64ull << 30;
+    o->max_message_bytes = 4ull << 30;
+    o->max_unrequested_bytes = 4ull << 30;
     o->keepalive_ms = 1000;
-    o->keepalive_misses = 5;
+    o->keepalive_misses = 10;
     o->idle_until_client = false;
     o->cancel_fd = 0;
 }
@@ -46,6 +47,7 @@ void cc_net_fill_defaults(cc_net_options *dst, const cc_net_options *src)
     if (!dst->connect_timeout_ms) dst->connect_timeout_ms = d.connect_timeout_ms;
     if (!dst->io_timeout_ms) dst->io_timeout_ms = d.io_timeout_ms;
     if (!dst->max_message_bytes) dst->max_message_bytes = d.max_message_bytes;
+    if (!dst->max_unrequested_bytes) dst->max_unrequested_bytes = d.max_unrequested_bytes;
     if (!dst->chunk_bytes) dst->chunk_bytes = d.chunk_bytes;
     if (!dst->keepalive_ms) dst->keepalive_ms = d.keepalive_ms;
     if (!dst->keepalive_misses) dst->keepalive_misses = d.keepalive_misses;

@@ -68,11 +68,16 @@ typedef struct cc_net_options {
     uint32_t connect_timeout_ms; /* how long to retry connecting at start-up */
     uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
     size_t chunk_bytes;          /* pipelining chunk size (clamped to 4 KiB..CC_NET_MAX_CHUNK) */
-    uint64_t max_message_bytes;  /* a peer announcing a longer message is refused */
+    uint64_t max_message_bytes;  /* a peer announcing a longer message is refused
+                                    (default 4 GiB; a job sets it from its largest message) */
+    /* Bytes a peer may send on one link before we asked for them (buffered
+     * until the matching receive is posted); more ends the run with an error
+     * naming the peer instead of growing memory.  Default 4 GiB. */
+    uint64_t max_unrequested_bytes;
     /* Keep-alive: a link with nothing to send for keepalive_ms sends an empty
      * PING frame; a peer from which no frame at all arrives for
      * keepalive_misses intervals is declared dead (whether or not anybody
-     * waits for it).  Defaults 1000 ms and 5. */
+     * waits for it).  Defaults 1000 ms and 10 (dead after 10 s). */
     uint32_t keepalive_ms;
     uint32_t keepalive_misses;
     /* Serving between jobs (caracal-party): cc_net_open waits for the client

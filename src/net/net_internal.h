@@ -134,11 +134,13 @@ struct cc_net_rx {
     uint64_t len;
     bool len_known;           /* set by the first frame or by the user */
     bool wire_started, complete, claimed, ended;
+    bool copying;             /* the user copies early bytes out of `internal` */
     uint64_t have;            /* verified bytes available */
     uint8_t *user;            /* posted destination */
     uint8_t *internal;        /* early bytes when not yet posted */
     size_t cap;
     uint32_t wire_op_hash;
+    uint64_t unrequested;     /* bytes charged to the link's unrequested budget */
     const char *op;           /* the user's op tag at recv_begin (for errors) */
 };
 
@@ -168,6 +170,7 @@ struct cc_link {
     uint64_t rx_progress;     /* bytes received so far (atomic; progress for timeouts) */
     uint64_t tx_progress;     /* bytes written so far (atomic) */
     struct cc_net_rx *rx_writing; /* entry the receiver is filling outside the lock */
+    uint64_t unrequested;     /* bytes buffered for receives not yet posted */
     bool tx_busy;             /* sender is reading a user buffer outside the lock */
     bool abort_pending;       /* run failed mid-frame: send ABORT once the frame is out */
     bool peer_bye, rx_done, tx_done;

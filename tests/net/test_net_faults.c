@@ -218,6 +218,63 @@ static void keepalive_spans_long_local_work(void **state)
     shared_page_free(page);
 }
 
+/* ---- limits ----------------------------------------------------------------------------
+ * P0 sends P1 three 512 KiB messages P1 has not asked for, with a 1 MiB
+ * budget for unrequested bytes: P1 ends the run with an error naming P0 and
+ * the budget (before: it buffered whatever came).  A send over
+ * max_message_bytes fails at once, naming the limit. */
+static int budget_party(cc_net *net, void *p)
+{
+    shared_page *page = p;
+    int me = cc_net_party(net);
+    party_report *r = &page->party[me];
+    size_t n = 512u << 10;
+    uint8_t *buf = calloc(1, 2 * n);
+    cc_status s = CC_OK;
+    if (me == 0) {
+        for (int i = 0; i < 3 && s == CC_OK; i++) s = cc_net_send(net, CC_NEXT, buf, n);
+        if (s == CC_OK) s = cc_net_flush(net);
+        if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, buf, 1); /* never comes */
+    } else if (me == 1) {
+        usleep(500000); /* busy elsewhere while P0's data arrives */
+        s = cc_net_recv(net, CC_PREV, buf, n);
+    } else {
+        cc_status big = cc_net_send(net, CC_NEXT, buf, 2 * n); /* over max_message_bytes */
+        r->values[0] = (uint64_t)big;
+        snprintf(r->msg, sizeof r->msg, "%s", cc_error_message());
+        s = cc_net_recv(net, CC_PREV, buf, 1); /* never comes */
+    }
+    if (me != 2) report(r, s);
+    else r->status = s;
+    r->values[1] = cc_peak_rss_bytes();
+    free(buf);
+    return s == CC_OK ? 0 : 3;
+}
+
+static void limits_are_enforced(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 5000;
+    o.max_unrequested_bytes = 1u << 20;
+    o.max_message_bytes = 768u << 10;
+    cc_launch_result res;
+    uint64_t t0 = cc_now_ns();
+    cc_status s = cc_net_launch_local(budget_party, page, NULL, NULL, &o, &res);
+    uint64_t dt = cc_now_ns() - t0;
+    for (int i = 0; i < 3; i++) print_message("P%d: %s\n", i, page->party[i].msg);
+    assert_int_not_equal(s, CC_OK);
+    assert_int_equal(page->party[1].status, CC_ERR_PEER);
+    assert_non_null(strstr(page->party[1].msg, "P0 sent more data than we asked for"));
+    assert_non_null(strstr(page->party[1].msg, "budget of 1048576 bytes"));
+    assert_int_equal(page->party[2].values[0], CC_ERR_ARG);
+    assert_non_null(strstr(page->party[2].msg, "exceeds max_message_bytes (786432)"));
+    assert_true(dt < 5000000000ull);
+    shared_page_free(page);
+}
+
 /* ---- the launcher leaves nothing running ------------------------------------------ */
 static int straggler_main(cc_net *net, void *p)
 {
@@ -581,6 +638,7 @@ int main(void)
         cmocka_unit_test(silent_party),
         cmocka_unit_test(keepalive_detects_frozen_party),
         cmocka_unit_test(keepalive_spans_long_local_work),
+        cmocka_unit_test(limits_are_enforced),
         cmocka_unit_test(launcher_kills_stragglers),
         cmocka_unit_test(wrong_public_key_refused),
         cmocka_unit_test(impostor_without_secret_key),
