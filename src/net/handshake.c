@@ -84,6 +84,24 @@ static cc_status hello_decode(const uint8_t in[HELLO_BYTES], hello *h)
 
 static void key_prefix(const uint8_t pk[32], char out[17]) { cc_hex_encode(pk, 8, out); }
 
+/* Read a HELLO: magic and version first, so a stranger or a peer of another
+ * version is told apart at once instead of waiting for bytes that never come. */
+static cc_status read_hello(int fd, uint8_t h[HELLO_BYTES], uint64_t deadline_ns)
+{
+    cc_status s = cc_sock_read(fd, h, 16, deadline_ns, 0, NULL);
+    if (s == CC_ERR_TIMEOUT)
+        return cc_error_set(s, "no handshake within the handshake deadline");
+    CC_TRY(s);
+    if (memcmp(h, HELLO_MAGIC, 8) != 0)
+        return cc_error_set(CC_ERR_FORMAT, "not a caracal peer (bad handshake magic)");
+    if (h[8] != HELLO_VERSION)
+        return cc_error_set(CC_ERR_MISMATCH, "it speaks handshake version %u, we speak %u "
+                            "(update the older side)", h[8], HELLO_VERSION);
+    s = cc_sock_read(fd, h + 16, HELLO_BYTES - 16, deadline_ns, 0, NULL);
+    if (s == CC_ERR_TIMEOUT) return cc_error_set(s, "handshake stalled (truncated HELLO)");
+    return s;
+}
+
 /* A fresh ephemeral key pair (wipe eph->sk after use). */
 static void ephemeral_new(cc_keypair *eph)
 {
@@ -197,7 +215,7 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
     hello_encode(&mine, hi);
     struct iovec iov = {.iov_base = hi, .iov_len = sizeof hi};
     cc_status s = cc_sock_writev(fd, &iov, 1, deadline_ns, 0);
-    if (s == CC_OK) s = cc_sock_read(fd, hr, sizeof hr, deadline_ns, 0, NULL);
+    if (s == CC_OK) s = read_hello(fd, hr, deadline_ns);
     hello theirs;
     if (s == CC_OK) s = hello_decode(hr, &theirs);
     if (s != CC_OK) {
@@ -219,7 +237,7 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
                                uint64_t deadline_ns, int *peer_role, cc_session_keys *keys)
 {
     uint8_t hi[HELLO_BYTES], hr[HELLO_BYTES];
-    CC_TRY(cc_sock_read(fd, hi, sizeof hi, deadline_ns, 0, NULL));
+    CC_TRY(read_hello(fd, hi, deadline_ns));
     hello theirs;
     CC_TRY(hello_decode(hi, &theirs));
     *peer_role = theirs.role; /* claimed; only trustworthy once this returns CC_OK */

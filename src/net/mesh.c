@@ -166,6 +166,11 @@ static void who_is_missing(const uint8_t *const pinned[4], char *out, size_t cap
                      cc_role_name(r));
 }
 
+static const uint8_t *key_of(const cc_cluster *c, int role)
+{
+    return role == CC_ROLE_CLIENT ? c->client_pk : c->party[role].pk;
+}
+
 static cc_status accept_rest(cc_net *net, const cc_cluster *c, const cc_keypair *key,
                              int listen_fd, uint64_t deadline)
 {
@@ -180,6 +185,10 @@ static cc_status accept_rest(cc_net *net, const cc_cluster *c, const cc_keypair 
         pinned[CC_ROLE_CLIENT] = c->client_pk;
         missing++;
     }
+    /* whom handshakes accept: everybody expected, connected or not (a
+     * restarted peer may connect again; see below) */
+    const uint8_t *expect[4];
+    memcpy(expect, pinned, sizeof expect);
     /* Serving between jobs: no deadline until the client is here. */
     bool idle = o->idle_until_client && pinned[CC_ROLE_CLIENT];
     if (idle) deadline = 0;
@@ -224,10 +233,16 @@ static cc_status accept_rest(cc_net *net, const cc_cluster *c, const cc_keypair 
                 if (!w->busy || !__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) continue;
                 pthread_join(w->th, NULL);
                 w->busy = false;
-                if (w->status == CC_OK && !pinned[w->role]) {
-                    w->status = CC_ERR_PEER;
-                    snprintf(w->msg, sizeof w->msg, "%s is already connected",
-                             cc_role_name(w->role));
+                if (w->status == CC_OK && !pinned[w->role] && net->hub.links[w->role]) {
+                    /* The peer proved its key again: a restarted process
+                     * whose earlier connection (not yet in use) is dead. */
+                    cc_info("P%d: %s connected again from %s: replacing its earlier connection",
+                            net->me, cc_role_name(w->role), w->addr);
+                    cc_link_free(net->hub.links[w->role]);
+                    net->hub.links[w->role] = NULL;
+                    net->dir[dir_of(net->me, w->role)] = NULL;
+                    pinned[w->role] = key_of(c, w->role);
+                    missing++;
                 }
                 if (w->status != CC_OK) {
                     cc_wipe(&w->keys, sizeof w->keys);
@@ -262,7 +277,7 @@ static cc_status accept_rest(cc_net *net, const cc_cluster *c, const cc_keypair 
                                .insecure = o->insecure_plaintext, .role = -1, .wake_fd = wake[1],
                                .deadline = deadline ? CC_MIN(deadline, hs) : hs};
                 snprintf(w->addr, sizeof w->addr, "%s", addr);
-                memcpy(w->pinned, pinned, sizeof pinned);
+                memcpy(w->pinned, expect, sizeof expect);
                 if (!hs_start(w)) {
                     w->busy = false;
                     close(fd);
