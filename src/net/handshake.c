@@ -88,9 +88,11 @@ static void key_prefix(const uint8_t pk[32], char out[17]) { cc_hex_encode(pk, 8
  * version is told apart at once instead of waiting for bytes that never come. */
 static cc_status read_hello(int fd, uint8_t h[HELLO_BYTES], uint64_t deadline_ns)
 {
-    cc_status s = cc_sock_read(fd, h, 16, deadline_ns, 0, NULL);
+    bool eof = false;
+    cc_status s = cc_sock_read(fd, h, 16, deadline_ns, 0, &eof);
     if (s == CC_ERR_TIMEOUT)
         return cc_error_set(s, "no handshake within the handshake deadline");
+    if (s == CC_ERR_PEER && eof) return cc_error_set(s, "it hung up without a handshake");
     CC_TRY(s);
     if (memcmp(h, HELLO_MAGIC, 8) != 0)
         return cc_error_set(CC_ERR_FORMAT, "not a caracal peer (bad handshake magic)");

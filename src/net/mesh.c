@@ -75,26 +75,32 @@ static cc_status add_link(cc_net *net, int fd, int role, cc_session_keys *k)
     return CC_OK;
 }
 
+/* Dial party j and handshake (idle: retry connecting until it answers). */
+static cc_status dial_one(cc_net *net, const cc_cluster *c, const cc_keypair *key, int j,
+                          uint64_t deadline, bool idle)
+{
+    const cc_net_options *o = &net->hub.opt;
+    const cc_endpoint *ep = &c->party[j];
+    int fd;
+    cc_status s = cc_sock_connect(ep->host, ep->port, idle ? 0 : deadline, o->cancel_fd, &fd);
+    if (s != CC_OK) return cc_error_wrap(s, "P%d: connecting to P%d", net->me, j);
+    uint64_t hs = idle ? cc_now_ns() + (uint64_t)o->connect_timeout_ms * 1000000u : deadline;
+    cc_session_keys k;
+    s = cc_handshake_initiate(fd, net->me, key, j, ep->pk, o->insecure_plaintext, hs, &k);
+    if (s != CC_OK) {
+        close(fd);
+        return cc_error_wrap(s, "P%d", net->me);
+    }
+    return add_link(net, fd, j, &k);
+}
+
 static cc_status dial_lower(cc_net *net, const cc_cluster *c, const cc_keypair *key,
                             uint64_t deadline)
 {
     const cc_net_options *o = &net->hub.opt;
     /* serving between jobs: a party that is down (restarting) is waited for */
     bool idle = o->idle_until_client && c->has_client;
-    for (int j = 0; j < net->me; j++) {
-        const cc_endpoint *ep = &c->party[j];
-        int fd;
-        cc_status s = cc_sock_connect(ep->host, ep->port, idle ? 0 : deadline, o->cancel_fd, &fd);
-        if (s != CC_OK) return cc_error_wrap(s, "P%d: connecting to P%d", net->me, j);
-        uint64_t hs = idle ? cc_now_ns() + (uint64_t)o->connect_timeout_ms * 1000000u : deadline;
-        cc_session_keys k;
-        s = cc_handshake_initiate(fd, net->me, key, j, ep->pk, o->insecure_plaintext, hs, &k);
-        if (s != CC_OK) {
-            close(fd);
-            return cc_error_wrap(s, "P%d", net->me);
-        }
-        CC_TRY(add_link(net, fd, j, &k));
-    }
+    for (int j = 0; j < net->me; j++) CC_TRY(dial_one(net, c, key, j, deadline, idle));
     return CC_OK;
 }
 
@@ -204,19 +210,50 @@ static cc_status accept_rest(cc_net *net, const cc_cluster *c, const cc_keypair 
     reject_note last[4];
     memset(last, 0, sizeof last);
     cc_status s = CC_OK;
+    bool quiet_ok[3] = {false, false, false}; /* link already carries data: not watched */
     while (missing > 0 && s == CC_OK) {
         int nbusy = 0;
         for (int i = 0; i < CC_ACCEPT_PARALLEL; i++) nbusy += slot[i].busy;
-        struct pollfd pf[3] = {{.fd = wake[0], .events = POLLIN},
-                               {.fd = nbusy < CC_ACCEPT_PARALLEL ? listen_fd : -1, .events = POLLIN},
-                               {.fd = o->cancel_fd > 0 ? o->cancel_fd : -1, .events = POLLIN}};
+        struct pollfd pf[3 + CC_NET_PARTIES] = {
+            {.fd = wake[0], .events = POLLIN},
+            {.fd = nbusy < CC_ACCEPT_PARALLEL ? listen_fd : -1, .events = POLLIN},
+            {.fd = o->cancel_fd > 0 ? o->cancel_fd : -1, .events = POLLIN}};
+        /* While idle (no client yet), links set up for the coming job carry
+         * nothing: a readable one was closed by its peer (it crashed or
+         * restarted).  Watch them, to set them up again before the job. */
+        int watched[CC_NET_PARTIES], nw = 0;
+        for (int r = 0; idle && !deadline && r < CC_NET_PARTIES; r++)
+            if (net->hub.links[r] && !quiet_ok[r]) {
+                pf[3 + nw] = (struct pollfd){.fd = net->hub.links[r]->fd, .events = POLLIN};
+                watched[nw++] = r;
+            }
         int ms = -1;
         if (deadline) {
             uint64_t now = cc_now_ns();
             ms = now >= deadline ? 0 : (int)CC_MIN((deadline - now + 999999) / 1000000, 1u << 30);
         }
-        int rc = poll(pf, 3, ms);
+        int rc = poll(pf, (nfds_t)(3 + nw), ms);
         if (rc < 0 && errno == EINTR) continue;
+        for (int i = 0; rc > 0 && i < nw && s == CC_OK; i++) {
+            int r = watched[i];
+            if (!pf[3 + i].revents) continue;
+            uint8_t b;
+            ssize_t n = recv(pf[3 + i].fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n > 0) { quiet_ok[r] = true; continue; } /* the peer started already */
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+            cc_info("P%d: %s closed its connection while we waited for the job; %s", net->me,
+                    cc_role_name(r), r < net->me ? "dialing it again" : "waiting for it again");
+            cc_link_free(net->hub.links[r]);
+            net->hub.links[r] = NULL;
+            net->dir[dir_of(net->me, r)] = NULL;
+            if (r < net->me) {
+                s = dial_one(net, c, key, r, 0, true);
+            } else {
+                pinned[r] = key_of(c, r);
+                missing++;
+            }
+        }
+        if (s != CC_OK) break;
         if (rc < 0) {
             s = cc_error_set(CC_ERR_IO, "P%d: poll failed: %s", net->me, strerror(errno));
             break;

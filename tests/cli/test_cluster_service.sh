@@ -55,12 +55,19 @@ grep -q "job 2 failed" "$work/p0.log" || fail "the failed job is not logged"
 
 job || fail "job after a failed job: $(cat "$work/client.out")"
 
-# a peer party dies and is restarted: it rejoins at the next job
-kill -9 "${pids[2]}"; wait "${pids[2]}" 2>/dev/null || true
-start_party 2
-sleep 1
-job || job || fail "job after restarting P2: $(cat "$work/client.out")"
-alive "after restarting P2"
+# a peer party dies while the others wait and is restarted: it rejoins at
+# the next job (P2 dials the others; P0 is dialed by them)
+for victim in 2 0; do
+  sleep 2   # the parties have formed the next job's mesh and wait for the client
+  kill -9 "${pids[$victim]}"; wait "${pids[$victim]}" 2>/dev/null || true
+  sleep 0.5
+  start_party $victim
+  sleep 1
+  job || fail "job after restarting P$victim: $(cat "$work/client.out")"
+  alive "after restarting P$victim"
+done
+grep -q "P0 closed its connection while we waited for the job; dialing it again" "$work/p1.log" \
+  || fail "P1 did not notice that P0 went away"
 
 # SIGTERM: every party exits 0, promptly
 t0=$(date +%s)
