@@ -429,6 +429,14 @@ void cc_net_abort(cc_net *net, const char *reason)
     if (net) cc_hub_fail(&net->hub, CC_ERR_PEER, "%s", reason && *reason ? reason : "aborted");
 }
 
+void cc_net_set_limits(cc_net *net, uint64_t max_message_bytes, uint64_t max_unrequested_bytes)
+{
+    pthread_mutex_lock(&net->hub.mu);
+    if (max_message_bytes) net->hub.opt.max_message_bytes = max_message_bytes;
+    if (max_unrequested_bytes) net->hub.opt.max_unrequested_bytes = max_unrequested_bytes;
+    pthread_mutex_unlock(&net->hub.mu);
+}
+
 int cc_net_party(const cc_net *net) { return net->me; }
 bool cc_net_insecure(const cc_net *net) { return net->cipher == CC_CIPHER_NONE; }
 const char *cc_net_cipher_name(const cc_net *net) { return cc_cipher_name(net->cipher); }

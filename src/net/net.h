@@ -115,6 +115,11 @@ void cc_net_close(cc_net *net);
  * with "P<me> aborted the run: <reason>" (no graceful goodbye).  For a party
  * whose own work failed; cc_net_close afterwards only tears down. */
 void cc_net_abort(cc_net *net, const char *reason);
+/* Tighten or loosen the limits of a running net once the job is known
+ * (e.g. from the model geometry): max_message_bytes and
+ * max_unrequested_bytes as in cc_net_options; 0 keeps a value.  Applies to
+ * frames that arrive from now on. */
+void cc_net_set_limits(cc_net *net, uint64_t max_message_bytes, uint64_t max_unrequested_bytes);
 int cc_net_party(const cc_net *net);
 bool cc_net_insecure(const cc_net *net);
 /* "AES-256-GCM", "XChaCha20-Poly1305" or "INSECURE-PLAINTEXT". */
