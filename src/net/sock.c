@@ -34,6 +34,15 @@ void cc_sock_tune(int fd)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* TCP keep-alive for connections that sit idle while a party waits for
+     * its next job (link keep-alive frames start only with the job): keeps
+     * NAT/firewall state alive and lets the kernel notice a peer that
+     * vanished without a FIN (about 60 s), which the idle watch then sees. */
+    int idle_s = 30, intvl_s = 10, cnt = 3;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl_s, sizeof intvl_s);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
     static int rmax = -2, wmax = -2; /* racy but idempotent */
     if (rmax == -2) rmax = (int)read_sysctl("/proc/sys/net/core/rmem_max");
     if (wmax == -2) wmax = (int)read_sysctl("/proc/sys/net/core/wmem_max");
