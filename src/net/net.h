@@ -113,7 +113,9 @@ cc_status cc_net_listen(const char *host, uint16_t *port, int *listen_fd);
 void cc_net_close(cc_net *net);
 /* End the run on every party now: the peers' pending and future calls fail
  * with "P<me> aborted the run: <reason>" (no graceful goodbye).  For a party
- * whose own work failed; cc_net_close afterwards only tears down. */
+ * whose own work failed; cc_net_close afterwards only tears down.  Unlike
+ * the other calls it may come from another thread (e.g. a signal thread
+ * stopping a job), as long as cc_net_close has not started. */
 void cc_net_abort(cc_net *net, const char *reason);
 /* Tighten or loosen the limits of a running net once the job is known
  * (e.g. from the model geometry): max_message_bytes and
