@@ -5,17 +5,28 @@
  *                 [--io-timeout-ms N] [--stats-json FILE] [--quiet]
  *   caracal-party --party client --config cluster.conf --key client.key
  *
- * With weights (--shares DIR or --synthetic GEOM) the party serves secure
- * inference jobs from the client (llama7b_token --config ...): each job is
- * one mesh session — connect, serve, report, close — repeated --jobs times
- * (0: until killed).  Without weights it sets up its authenticated links,
+ * With weights (--shares DIR or --synthetic GEOM) the party is a service: it
+ * serves secure inference jobs from the client (llama7b_token --config ...),
+ * each one mesh session — connect, serve, report, close — --jobs times, or
+ * with --jobs 0 (the default) until SIGTERM/SIGINT.  Between jobs it waits
+ * for the client without a time limit (a restarted peer party rejoins at
+ * the next job); a failed, aborted or timed-out job is logged with its cause
+ * and the party goes back to waiting.  The first SIGTERM/SIGINT lets the
+ * current job finish (a second one aborts it) and the party exits 0.
+ * Without weights it sets up its authenticated links,
  * runs a self-check with its neighbours (and the client, when the config
  * names one) and exits; `--party client` runs the client's half of the
  * self-check, so a whole cluster can be tried with four commands
  * (docs/NETWORK.md).  Exit status: 0 ok, 1 failure, 2 usage. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -59,7 +70,7 @@ static void usage(FILE *f)
           "  --shares DIR    serve secure inference from this party's share bundle\n"
           "  --synthetic G   serve with seed-derived weights of geometry G (llama-7b,\n"
           "                  stories260k): benchmarks, meaningless output\n"
-          "  --jobs N        serve N client jobs, then exit (default 0: forever)\n"
+          "  --jobs N        serve N client jobs, then exit (default 0: until SIGTERM/SIGINT)\n"
           "  --allow-reveal token|logits\n"
           "                  the most a client may learn: the token id (default) or\n"
           "                  logits too (--reveal logits, --all-logits); jobs asking\n"
@@ -67,14 +78,16 @@ static void usage(FILE *f)
           "  --threads N     worker threads (default: all CPUs of --cpus or the machine)\n", f);
 }
 
-static bool parse_u32(const char *s, uint32_t *out)
+static bool parse_u32_or_0(const char *s, uint32_t *out, bool zero_ok)
 {
     char *end;
     unsigned long v = strtoul(s, &end, 10);
-    if (*s == '\0' || *end || v == 0 || v > 86400000ul) return false;
+    if (*s == '\0' || *s == '-' || *end || (v == 0 && !zero_ok) || v > 86400000ul) return false;
     *out = (uint32_t)v;
     return true;
 }
+
+static bool parse_u32(const char *s, uint32_t *out) { return parse_u32_or_0(s, out, false); }
 
 /* 0 = ok, 2 = usage error (message printed) */
 static int parse_args(int argc, char **argv, party_args *a)
@@ -126,10 +139,15 @@ static int parse_args(int argc, char **argv, party_args *a)
                 return 2;
             }
             i++;
-        } else if (!strcmp(o, "--jobs") || !strcmp(o, "--threads")) {
-            uint32_t *dst = o[2] == 'j' ? &a->jobs : &a->threads;
-            if (!parse_u32(v, dst)) {
-                fprintf(stderr, "caracal-party: %s wants a positive count\n", o);
+        } else if (!strcmp(o, "--jobs")) {
+            if (!parse_u32_or_0(v, &a->jobs, true)) {
+                fprintf(stderr, "caracal-party: --jobs wants a count (0: serve until SIGTERM)\n");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(o, "--threads")) {
+            if (!parse_u32(v, &a->threads)) {
+                fprintf(stderr, "caracal-party: --threads wants a positive count\n");
                 return 2;
             }
             i++;
@@ -307,12 +325,99 @@ static int run_party(const party_args *a)
     return s == CC_OK ? 0 : 1;
 }
 
+/* ---- serving lifecycle ------------------------------------------------------------
+ * SIGTERM/SIGINT/SIGHUP are blocked in every thread and taken by one signal
+ * thread (sigwait), so no handler runs in the middle of network code.  The
+ * first signal sets `stopping` and makes the stop pipe readable: a party
+ * waiting for its next job (cc_net_open with opt.cancel_fd) gives up at
+ * once; a job in progress is allowed to finish.  A second signal aborts the
+ * job in progress through cc_net_abort (its peers and the client fail at
+ * once, naming this party). */
+typedef struct service {
+    pthread_mutex_t mu;
+    cc_net *current;        /* the job's net while one runs */
+    int stop_pipe[2];
+    int signals;            /* how many stop signals arrived */
+    int party;
+} service;
+
+static service svc = {.mu = PTHREAD_MUTEX_INITIALIZER, .stop_pipe = {-1, -1}};
+
+static void *signal_thread(void *arg)
+{
+    sigset_t *set = arg;
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) != 0) continue;
+        pthread_mutex_lock(&svc.mu);
+        int n = ++svc.signals;
+        if (n == 1) {
+            cc_info("%s: stopping%s", strsignal(sig),
+                    svc.current ? " after the current job (signal again to abort it)" : "");
+            uint8_t one = 1;
+            while (write(svc.stop_pipe[1], &one, 1) < 0 && errno == EINTR) {}
+        } else if (svc.current) {
+            char why[96];
+            snprintf(why, sizeof why, "P%d is shutting down (%s)", svc.party, strsignal(sig));
+            cc_warn("%s again: aborting the current job", strsignal(sig));
+            cc_net_abort(svc.current, why);
+        }
+        pthread_mutex_unlock(&svc.mu);
+    }
+    return NULL;
+}
+
+static bool stopping(void)
+{
+    pthread_mutex_lock(&svc.mu);
+    bool s = svc.signals > 0;
+    pthread_mutex_unlock(&svc.mu);
+    return s;
+}
+
+static void set_current(cc_net *net)
+{
+    pthread_mutex_lock(&svc.mu);
+    svc.current = net;
+    pthread_mutex_unlock(&svc.mu);
+}
+
+/* Block the stop signals here (before any thread exists, so every thread
+ * inherits the mask) and start the thread that takes them. */
+static cc_status service_start(int party)
+{
+    static sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return cc_error_set(CC_ERR_INTERNAL, "cannot block signals");
+    if (pipe2(svc.stop_pipe, O_CLOEXEC) != 0)
+        return cc_error_set(CC_ERR_IO, "pipe: %s", strerror(errno));
+    svc.party = party;
+    pthread_t t;
+    if (pthread_create(&t, NULL, signal_thread, &set) != 0)
+        return cc_error_set(CC_ERR_INTERNAL, "cannot start the signal thread");
+    pthread_detach(t);
+    return CC_OK;
+}
+
+/* After a failed job: a short pause (ended early by a stop signal), so a
+ * persistent fault (a peer refusing us) does not become a busy loop. */
+static void pause_after_failure(void)
+{
+    struct pollfd p = {.fd = svc.stop_pipe[0], .events = POLLIN};
+    while (poll(&p, 1, 1000) < 0 && errno == EINTR) {}
+}
+
 /* Serve secure inference jobs: one mesh session per client job. */
 static int run_serving(const party_args *a)
 {
     cc_cluster cl;
     cc_keypair key;
-    cc_status s = load_identity(a, &cl, &key);
+    cc_status s = service_start(a->party);
+    if (s == CC_OK) s = load_identity(a, &cl, &key);
     bool have_key = s == CC_OK;
     if (s == CC_OK && !cl.has_client)
         s = cc_error_set(CC_ERR_ARG, "%s names no client: serving needs its public key", a->config);
@@ -336,18 +441,36 @@ static int run_serving(const party_args *a)
                                    .progress = !a->quiet,   /* --verify ran at start-up */
                                    .allow_reveal = a->allow_reveal,
                                    .expect_bundle = a->shares ? &validated : NULL };
-    for (uint32_t job = 0; s == CC_OK && (a->jobs == 0 || job < a->jobs); job++) {
+    cc_net_options opt = a->opt;
+    opt.idle_until_client = true;          /* between jobs: wait as long as it takes */
+    opt.cancel_fd = svc.stop_pipe[0];      /* ... unless told to stop */
+    uint32_t failed = 0;
+    for (uint32_t job = 1; (a->jobs == 0 || job <= a->jobs) && !stopping(); job++) {
         cc_net *net = NULL;
-        cc_info("waiting for job %u (%s weights)", job + 1, a->shares ? a->shares : a->synthetic);
-        s = cc_net_open(&cl, a->party, &key, &a->opt, &net);
+        cc_info("waiting for job %u (%s weights)", job, a->shares ? a->shares : a->synthetic);
+        s = cc_net_open(&cl, a->party, &key, &opt, &net);
+        if (s != CC_OK && stopping()) break;   /* the wait was cancelled */
+        set_current(net);
         if (s == CC_OK) s = cc_secure_party_serve(net, &po);
+        set_current(NULL);
         if (net && !a->quiet) cc_net_stats_print(net, stderr);
         if (s == CC_OK && a->stats_json) s = write_stats_json(net, a->stats_json);
         cc_net_close(net);
-        if (s != CC_OK) cc_error_log("job %u: %s", job + 1, cc_error_message());
+        if (s == CC_OK) {
+            cc_info("job %u done", job);
+        } else {
+            failed++;
+            cc_error_log("job %u failed: %s", job, cc_error_message());
+            if (a->jobs == 0 || job < a->jobs) {
+                cc_info("back to waiting for the next job");
+                pause_after_failure();
+            }
+        }
     }
     cc_keypair_wipe(&key);
-    return s == CC_OK ? 0 : 1;
+    if (stopping()) cc_info("stopped");
+    /* --jobs N (tests): 1 if any job failed; serving until stopped: 0 */
+    return a->jobs && failed ? 1 : 0;
 }
 
 static int run_client(const party_args *a)

@@ -25,7 +25,7 @@ cc_status cc_client_open(const cc_cluster *cluster, const cc_keypair *client_key
     for (int p = 0; s == CC_OK && p < CC_NET_PARTIES; p++) {
         const cc_endpoint *ep = &cluster->party[p];
         int fd;
-        s = cc_sock_connect(ep->host, ep->port, deadline, &fd);
+        s = cc_sock_connect(ep->host, ep->port, deadline, o.cancel_fd, &fd);
         if (s != CC_OK) {
             cc_error_wrap(s, "client: connecting to P%d", p);
             break;

@@ -101,22 +101,20 @@ cc_status cc_cluster_load(const char *path, cc_cluster *out)
     return s;
 }
 
-cc_status cc_cluster_save(const char *path, const cc_cluster *c)
+cc_status cc_cluster_save(const char *path, const cc_cluster *c, bool overwrite)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return cc_error_set(CC_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-    char hex[65];
-    fprintf(f, "# caracal cluster config: party ID HOST:PORT PUBKEY, optional client PUBKEY\n");
+    char text[2048], hex[65];
+    size_t n = (size_t)snprintf(text, sizeof text, "# caracal cluster config: party ID "
+                                "HOST:PORT PUBKEY, optional client PUBKEY\n");
     for (int i = 0; i < CC_NET_PARTIES; i++) {
         cc_hex_encode(c->party[i].pk, 32, hex);
         bool v6 = strchr(c->party[i].host, ':') != NULL;
-        fprintf(f, "party %d %s%s%s:%u %s\n", i, v6 ? "[" : "", c->party[i].host, v6 ? "]" : "",
-                c->party[i].port, hex);
+        n += (size_t)snprintf(text + n, sizeof text - n, "party %d %s%s%s:%u %s\n", i,
+                              v6 ? "[" : "", c->party[i].host, v6 ? "]" : "", c->party[i].port, hex);
     }
     if (c->has_client) {
         cc_hex_encode(c->client_pk, 32, hex);
-        fprintf(f, "client %s\n", hex);
+        n += (size_t)snprintf(text + n, sizeof text - n, "client %s\n", hex);
     }
-    if (fclose(f) != 0) return cc_error_set(CC_ERR_IO, "writing %s failed", path);
-    return CC_OK;
+    return cc_file_write_atomic(path, 0644, text, strlen(text), overwrite);
 }

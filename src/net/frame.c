@@ -49,7 +49,8 @@ bool cc_frame_decode(const uint8_t in[CC_FRAME_HDR_BYTES], cc_frame_hdr *h)
     h->chunk_len = get32(in + 24);
     if (in[2] || in[3] || get32(in + 28)) return false;
     if (h->flags & ~(CC_FRAME_FIRST | CC_FRAME_LAST)) return false;
-    return h->type == CC_FRAME_DATA || h->type == CC_FRAME_BYE || h->type == CC_FRAME_ABORT;
+    return h->type == CC_FRAME_DATA || h->type == CC_FRAME_BYE || h->type == CC_FRAME_ABORT ||
+           h->type == CC_FRAME_PING;
 }
 
 uint32_t cc_op_hash(const char *tag)

@@ -1,33 +1,39 @@
-/* Link handshake: pinned static X25519 keys, crypto_kx, fresh nonces, key
- * confirmation.  Messages (fixed size, so nothing is allocated from what an
- * unauthenticated peer says):
+/* Link handshake: pinned static X25519 keys for authentication, fresh
+ * ephemeral X25519 keys for forward secrecy, key confirmation.  Messages
+ * (fixed size, so nothing is allocated from what an unauthenticated peer
+ * says):
  *
- *   initiator -> responder  HELLO  (80 B)
- *   responder -> initiator  HELLO  (80 B; status != 0 means "refused")
+ *   initiator -> responder  HELLO  (112 B)
+ *   responder -> initiator  HELLO  (112 B; status != 0 means "refused")
  *   both ways               CONFIRM (32 B HMAC over the transcript)
  *
  * HELLO = "CARACAL1" | version | role | target role | flags | status | 3 x 0 |
- *         static public key (32) | fresh random nonce (32)
+ *         static public key (32) | fresh random nonce (32) |
+ *         ephemeral public key (32)
  * flags: bit 0 = --insecure-plaintext-links, bit 1 = can do AES-256-GCM.  The
  * link uses AES-256-GCM when both ends can, else XChaCha20-Poly1305; the
  * flags are in the transcript, so nobody in between can downgrade it.
  *
- * Keys: crypto_kx (lower role = kx client) gives K_lo->hi, K_hi->lo.  They
- * depend on the static keys only, so they are bound to this session with the
- * transcript hash th = BLAKE2b(HELLO_i || HELLO_r):
- *   master = BLAKE2b(key = K_lo->hi || K_hi->lo, "caracal link v1" || th)
- *   crypto_kdf(master, ctx "cclink01"): 1 lo->hi traffic, 2 hi->lo traffic,
+ * Keys: crypto_kx on the static keys (lower role = kx client) gives
+ * K_lo->hi, K_hi->lo; X25519 of the two ephemeral keys gives ee; the
+ * transcript hash th = BLAKE2b(HELLO_i || HELLO_r) binds everything to this
+ * session:
+ *   master = BLAKE2b(key = K_lo->hi || K_hi->lo, "caracal link v2" || th || ee)
+ *   crypto_kdf(master, ctx "cclink02"): 1 lo->hi traffic, 2 hi->lo traffic,
  *   3 lo confirm, 4 hi confirm, 5 PRSS root (cc_net_shared_key).
- * Static-static DH authenticates both ends implicitly; CONFIRM makes it
- * explicit, so a peer lacking the secret key is refused at start-up. */
+ * Static-static DH authenticates both ends (and, through th, both ephemeral
+ * keys); CONFIRM makes it explicit, so a peer lacking the secret key is
+ * refused at start-up.  The ephemeral secrets are wiped as soon as ee is
+ * computed, and ee once master is: a static secret key stolen later does not
+ * decrypt recorded traffic (forward secrecy). */
 #include "net_impl.h"
 
 #include <string.h>
 
-#define HELLO_BYTES 80
-#define HELLO_VERSION 1
+#define HELLO_BYTES CC_HELLO_BYTES
+#define HELLO_VERSION CC_HELLO_VERSION
 static const char HELLO_MAGIC[8] = {'C', 'A', 'R', 'A', 'C', 'A', 'L', '1'};
-static const char KDF_CTX[crypto_kdf_CONTEXTBYTES] = {'c', 'c', 'l', 'i', 'n', 'k', '0', '1'};
+static const char KDF_CTX[crypto_kdf_CONTEXTBYTES] = {'c', 'c', 'l', 'i', 'n', 'k', '0', '2'};
 
 enum { REFUSE_NONE = 0, REFUSE_KEY = 1, REFUSE_ROLE = 2, REFUSE_MODE = 3 };
 
@@ -40,7 +46,7 @@ const char *cc_role_name(int role)
 typedef struct hello {
     int role, target, status;
     bool insecure, aes;
-    uint8_t pk[32], nonce[32];
+    uint8_t pk[32], nonce[32], epk[32];
 } hello;
 
 static void hello_encode(const hello *h, uint8_t out[HELLO_BYTES])
@@ -54,6 +60,7 @@ static void hello_encode(const hello *h, uint8_t out[HELLO_BYTES])
     out[12] = (uint8_t)h->status;
     memcpy(out + 16, h->pk, 32);
     memcpy(out + 48, h->nonce, 32);
+    memcpy(out + 80, h->epk, 32);
 }
 
 static cc_status hello_decode(const uint8_t in[HELLO_BYTES], hello *h)
@@ -71,24 +78,61 @@ static cc_status hello_decode(const uint8_t in[HELLO_BYTES], hello *h)
     h->status = in[12];
     memcpy(h->pk, in + 16, 32);
     memcpy(h->nonce, in + 48, 32);
+    memcpy(h->epk, in + 80, 32);
     return CC_OK;
 }
 
 static void key_prefix(const uint8_t pk[32], char out[17]) { cc_hex_encode(pk, 8, out); }
 
-/* Everything after the two HELLOs: kx, key schedule, confirmation. */
-static cc_status finish(int fd, int my_role, const cc_keypair *me, int peer_role,
-                        const uint8_t peer_pk[32], const uint8_t hello_i[HELLO_BYTES],
-                        const uint8_t hello_r[HELLO_BYTES], uint64_t deadline_ns,
-                        cc_session_keys *keys)
+/* Read a HELLO: magic and version first, so a stranger or a peer of another
+ * version is told apart at once instead of waiting for bytes that never come. */
+static cc_status read_hello(int fd, uint8_t h[HELLO_BYTES], uint64_t deadline_ns)
+{
+    bool eof = false;
+    cc_status s = cc_sock_read(fd, h, 16, deadline_ns, 0, &eof);
+    if (s == CC_ERR_TIMEOUT)
+        return cc_error_set(s, "no handshake within the handshake deadline");
+    if (s == CC_ERR_PEER && eof) return cc_error_set(s, "it hung up without a handshake");
+    CC_TRY(s);
+    if (memcmp(h, HELLO_MAGIC, 8) != 0)
+        return cc_error_set(CC_ERR_FORMAT, "not a caracal peer (bad handshake magic)");
+    if (h[8] != HELLO_VERSION)
+        return cc_error_set(CC_ERR_MISMATCH, "it speaks handshake version %u, we speak %u "
+                            "(update the older side)", h[8], HELLO_VERSION);
+    s = cc_sock_read(fd, h + 16, HELLO_BYTES - 16, deadline_ns, 0, NULL);
+    if (s == CC_ERR_TIMEOUT) return cc_error_set(s, "handshake stalled (truncated HELLO)");
+    return s;
+}
+
+/* A fresh ephemeral key pair (wipe eph->sk after use). */
+static void ephemeral_new(cc_keypair *eph)
+{
+    randombytes_buf(eph->sk, sizeof eph->sk);
+    crypto_scalarmult_base(eph->pk, eph->sk);
+}
+
+/* Everything after the two HELLOs: static kx, ephemeral DH, key schedule,
+ * confirmation.  Consumes (wipes) the ephemeral secret. */
+static cc_status finish(int fd, int my_role, const cc_keypair *me, cc_keypair *eph, int peer_role,
+                        const uint8_t peer_pk[32], const uint8_t peer_epk[32],
+                        const uint8_t hello_i[HELLO_BYTES], const uint8_t hello_r[HELLO_BYTES],
+                        uint64_t deadline_ns, cc_session_keys *keys)
 {
     const char *peer = cc_role_name(peer_role);
     bool lo = my_role < peer_role;
+    uint8_t ee[32];
+    int erc = crypto_scalarmult(ee, eph->sk, peer_epk); /* fails on low-order points */
+    cc_keypair_wipe(eph);
+    if (erc != 0) {
+        cc_wipe(ee, sizeof ee);
+        return cc_error_set(CC_ERR_AUTH, "%s presented an invalid ephemeral key", peer);
+    }
     uint8_t k_lohi[64]; /* K_lo->hi || K_hi->lo */
     int rc = lo ? crypto_kx_client_session_keys(k_lohi + 32, k_lohi, me->pk, me->sk, peer_pk)
                 : crypto_kx_server_session_keys(k_lohi, k_lohi + 32, me->pk, me->sk, peer_pk);
     if (rc != 0) {
         cc_wipe(k_lohi, sizeof k_lohi);
+        cc_wipe(ee, sizeof ee);
         return cc_error_set(CC_ERR_AUTH, "%s presented an invalid public key", peer);
     }
     uint8_t th[32], master[32];
@@ -98,10 +142,12 @@ static cc_status finish(int fd, int my_role, const cc_keypair *me, int peer_role
     crypto_generichash_update(&st, hello_r, HELLO_BYTES);
     crypto_generichash_final(&st, th, sizeof th);
     crypto_generichash_init(&st, k_lohi, sizeof k_lohi, sizeof master);
-    crypto_generichash_update(&st, (const uint8_t *)"caracal link v1", 15);
+    crypto_generichash_update(&st, (const uint8_t *)"caracal link v2", 15);
     crypto_generichash_update(&st, th, sizeof th);
+    crypto_generichash_update(&st, ee, sizeof ee);
     crypto_generichash_final(&st, master, sizeof master);
     cc_wipe(k_lohi, sizeof k_lohi);
+    cc_wipe(ee, sizeof ee);
     cc_wipe(&st, sizeof st);
 
     uint8_t conf_mine[32], conf_theirs[32];
@@ -128,24 +174,11 @@ static cc_status finish(int fd, int my_role, const cc_keypair *me, int peer_role
     return s;
 }
 
-cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int peer_role,
-                                const uint8_t peer_pk[32], bool insecure,
-                                uint64_t deadline_ns, cc_session_keys *keys)
+/* The initiator's verdict on the responder's HELLO. */
+static cc_status check_answer(const hello *h, int my_role, int peer_role, const uint8_t peer_pk[32])
 {
+    const hello theirs = *h;
     const char *peer = cc_role_name(peer_role);
-    hello mine = {.role = my_role, .target = peer_role, .insecure = insecure,
-                  .aes = cc_aead_local_aes()};
-    memcpy(mine.pk, me->pk, 32);
-    randombytes_buf(mine.nonce, sizeof mine.nonce);
-    uint8_t hi[HELLO_BYTES], hr[HELLO_BYTES];
-    hello_encode(&mine, hi);
-    struct iovec iov = {.iov_base = hi, .iov_len = sizeof hi};
-    cc_status s = cc_sock_writev(fd, &iov, 1, deadline_ns, 0);
-    if (s == CC_OK) s = cc_sock_read(fd, hr, sizeof hr, deadline_ns, 0, NULL);
-    if (s != CC_OK) return cc_error_wrap(s, "handshake with %s", peer);
-    hello theirs;
-    s = hello_decode(hr, &theirs);
-    if (s != CC_OK) return cc_error_wrap(s, "handshake with %s", peer);
     if (theirs.status == REFUSE_KEY)
         return cc_error_set(CC_ERR_AUTH, "%s refused us: our public key is not the one its config "
                             "pins for %s", peer, cc_role_name(my_role));
@@ -165,9 +198,40 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
         return cc_error_set(CC_ERR_AUTH, "%s presented public key %s... but the config pins %s...",
                             peer, got, want);
     }
+    return CC_OK;
+}
+
+cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int peer_role,
+                                const uint8_t peer_pk[32], bool insecure,
+                                uint64_t deadline_ns, cc_session_keys *keys)
+{
+    const char *peer = cc_role_name(peer_role);
+    hello mine = {.role = my_role, .target = peer_role, .insecure = insecure,
+                  .aes = cc_aead_local_aes()};
+    memcpy(mine.pk, me->pk, 32);
+    randombytes_buf(mine.nonce, sizeof mine.nonce);
+    cc_keypair eph;
+    ephemeral_new(&eph);
+    memcpy(mine.epk, eph.pk, 32);
+    uint8_t hi[HELLO_BYTES], hr[HELLO_BYTES];
+    hello_encode(&mine, hi);
+    struct iovec iov = {.iov_base = hi, .iov_len = sizeof hi};
+    cc_status s = cc_sock_writev(fd, &iov, 1, deadline_ns, 0);
+    if (s == CC_OK) s = read_hello(fd, hr, deadline_ns);
+    hello theirs;
+    if (s == CC_OK) s = hello_decode(hr, &theirs);
+    if (s != CC_OK) {
+        cc_keypair_wipe(&eph);
+        return cc_error_wrap(s, "handshake with %s", peer);
+    }
+    s = check_answer(&theirs, my_role, peer_role, peer_pk);
+    if (s != CC_OK) {
+        cc_keypair_wipe(&eph);
+        return s;
+    }
     keys->cipher = insecure ? CC_CIPHER_NONE
                  : mine.aes && theirs.aes ? CC_CIPHER_AESGCM : CC_CIPHER_XCHACHA;
-    return finish(fd, my_role, me, peer_role, peer_pk, hi, hr, deadline_ns, keys);
+    return finish(fd, my_role, me, &eph, peer_role, peer_pk, theirs.epk, hi, hr, deadline_ns, keys);
 }
 
 cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
@@ -175,13 +239,17 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
                                uint64_t deadline_ns, int *peer_role, cc_session_keys *keys)
 {
     uint8_t hi[HELLO_BYTES], hr[HELLO_BYTES];
-    CC_TRY(cc_sock_read(fd, hi, sizeof hi, deadline_ns, 0, NULL));
+    CC_TRY(read_hello(fd, hi, deadline_ns));
     hello theirs;
     CC_TRY(hello_decode(hi, &theirs));
+    *peer_role = theirs.role; /* claimed; only trustworthy once this returns CC_OK */
     hello mine = {.role = my_role, .target = theirs.role, .insecure = insecure,
                   .aes = cc_aead_local_aes()};
     memcpy(mine.pk, me->pk, 32);
     randombytes_buf(mine.nonce, sizeof mine.nonce);
+    cc_keypair eph;
+    ephemeral_new(&eph);
+    memcpy(mine.epk, eph.pk, 32);
     const char *peer = cc_role_name(theirs.role);
     cc_status verdict = CC_OK;
     char got[17], want[17];
@@ -205,10 +273,12 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     hello_encode(&mine, hr);
     struct iovec iov = {.iov_base = hr, .iov_len = sizeof hr};
     cc_status s = cc_sock_writev(fd, &iov, 1, deadline_ns, 0);
-    if (verdict != CC_OK) return verdict;
-    if (s != CC_OK) return cc_error_wrap(s, "handshake with %s", peer);
-    *peer_role = theirs.role;
+    if (verdict != CC_OK || s != CC_OK) {
+        cc_keypair_wipe(&eph);
+        return verdict != CC_OK ? verdict : cc_error_wrap(s, "handshake with %s", peer);
+    }
     keys->cipher = insecure ? CC_CIPHER_NONE
                  : mine.aes && theirs.aes ? CC_CIPHER_AESGCM : CC_CIPHER_XCHACHA;
-    return finish(fd, my_role, me, theirs.role, theirs.pk, hi, hr, deadline_ns, keys);
+    return finish(fd, my_role, me, &eph, theirs.role, theirs.pk, theirs.epk, hi, hr, deadline_ns,
+                  keys);
 }

@@ -7,7 +7,9 @@
  * message (cc_net_recv_begin), the receiver decrypts straight into it;
  * otherwise into a per-message buffer that grows with the bytes actually
  * received (never with the length the peer announces) and is copied over
- * when the user posts. */
+ * when the user posts.  Such unrequested bytes are charged to a per-link
+ * budget (max_unrequested_bytes): a peer cannot make us buffer without
+ * bound. */
 #include "net_impl.h"
 
 #include <errno.h>
@@ -18,6 +20,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+void (*cc_net_test_fail_walk)(void);
 
 /* ---- hub ------------------------------------------------------------------- */
 void cc_hub_init(cc_hub *h, const cc_net_options *opt, const char *self_name)
@@ -65,6 +69,7 @@ static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
         if (!l) continue;
+        if (cc_net_test_fail_walk) cc_net_test_fail_walk();
         if (l->tx_busy) { /* mid-frame: the writer sends ABORT after this frame */
             l->abort_pending = true;
             shutdown(l->fd, SHUT_RD); /* but stop receiving now */
@@ -238,6 +243,48 @@ static void let_receiver_explain(cc_link *l)
         if (pthread_cond_timedwait(&h->cv, &h->mu, &ts) == ETIMEDOUT) break;
 }
 
+/* ---- keep-alive ------------------------------------------------------------------ */
+static uint64_t keepalive_ns(const cc_link *l) { return (uint64_t)l->hub->opt.keepalive_ms * 1000000u; }
+
+/* One empty PING frame (hub->mu held, link idle; released while writing). */
+static cc_status send_ping(cc_link *l)
+{
+    cc_hub *h = l->hub;
+    l->tx_busy = true;
+    pthread_mutex_unlock(&h->mu);
+    cc_frame_hdr f = {.type = CC_FRAME_PING, .seq = l->tx_seq++};
+    uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
+    cc_frame_encode(&f, hdr);
+    cc_aead_seal(&l->tx, f.seq, hdr, NULL, 0, NULL, tag);
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {tag, cc_aead_tag_bytes(&l->tx)}};
+    cc_status s = cc_sock_writev(l->fd, iov, 2, 0, h->opt.io_timeout_ms);
+    pthread_mutex_lock(&h->mu);
+    l->tx_busy = false;
+    l->tx_last_ns = cc_now_ns();
+    l->pings_sent++;
+    finish_pending_abort(l);
+    return s;
+}
+
+/* Sender thread, hub->mu held: wait for work; keep the link alive meanwhile. */
+static cc_status wait_for_work(cc_link *l)
+{
+    cc_hub *h = l->hub;
+    while ((l->q_head == l->q_tail || l->tx_busy) && !l->closing && h->fail_status == CC_OK) {
+        uint64_t due = l->tx_last_ns + keepalive_ns(l), now = cc_now_ns();
+        if (!l->tx_busy && now >= due) {
+            cc_status s = send_ping(l);
+            if (s != CC_OK) return s;
+            continue;
+        }
+        if (l->tx_busy) due = now + keepalive_ns(l); /* the user thread is writing */
+        struct timespec ts;
+        deadline_ts(due, &ts);
+        pthread_cond_timedwait(&l->send_cv, &h->mu, &ts);
+    }
+    return CC_OK;
+}
+
 static void *sender_main(void *arg)
 {
     cc_link *l = arg;
@@ -246,9 +293,16 @@ static void *sender_main(void *arg)
      * would add a tenth to every lan delay. */
     if (l->shape.on) prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
     pthread_mutex_lock(&h->mu);
+    l->tx_last_ns = cc_now_ns();
     for (;;) {
-        while ((l->q_head == l->q_tail || l->tx_busy) && !l->closing && h->fail_status == CC_OK)
-            pthread_cond_wait(&l->send_cv, &h->mu);
+        cc_status ps = wait_for_work(l);
+        if (ps != CC_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", ps == CC_ERR_TIMEOUT ? "it stopped reading" : cc_error_message());
+            if (ps == CC_ERR_PEER) let_receiver_explain(l);
+            cc_hub_fail_locked(h, ps, "sending a keep-alive to %s: %s", l->name, why);
+            break;
+        }
         if (h->fail_status != CC_OK || l->q_head == l->q_tail) break;
         cc_send_item it = l->q[l->q_head % CC_SENDQ_CAP];
         l->tx_busy = true;
@@ -256,6 +310,7 @@ static void *sender_main(void *arg)
         cc_status s = send_frames(l, &it);
         pthread_mutex_lock(&h->mu);
         l->tx_busy = false;
+        l->tx_last_ns = cc_now_ns();
         finish_pending_abort(l);
         if (s != CC_OK) {
             char why[256];
@@ -362,6 +417,17 @@ static bool place_chunk(cc_link *l, const cc_frame_hdr *f, struct cc_net_rx **ou
         *dest = e->user + e->have;
         return true;
     }
+    /* nobody asked for these bytes yet: charge them to the link's budget */
+    if (l->unrequested + f->chunk_len > h->opt.max_unrequested_bytes) {
+        cc_hub_fail_locked(h, CC_ERR_PEER, "%s sent more data than we asked for: %llu bytes "
+                           "buffered for receives not yet posted would exceed this link's "
+                           "budget of %llu bytes (max_unrequested_bytes)", l->name,
+                           (unsigned long long)(l->unrequested + f->chunk_len),
+                           (unsigned long long)h->opt.max_unrequested_bytes);
+        return false;
+    }
+    l->unrequested += f->chunk_len;
+    e->unrequested += f->chunk_len;
     size_t need = (size_t)(e->have + f->chunk_len);
     if (need > e->cap) {
         size_t cap = (size_t)CC_MIN((uint64_t)CC_MAX(need, 2 * e->cap), e->len);
@@ -407,11 +473,18 @@ static bool receive_frame(cc_link *l)
     uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
     size_t tagn = cc_aead_tag_bytes(&l->rx);
     bool eof = false;
-    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, 0, o->io_timeout_ms, &eof);
+    /* until the peer's goodbye, a frame (data or keep-alive) must start by
+     * rx_alive_until, else the peer is dead, frozen or cut off */
+    uint64_t alive_until = l->peer_bye ? 0 : l->rx_alive_until;
+    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, alive_until, o->io_timeout_ms, &eof);
     pthread_mutex_lock(&h->mu);
     if (s != CC_OK) {
         if (h->fail_status != CC_OK) {
             /* we are already failing: nothing to add */
+        } else if (s == CC_ERR_TIMEOUT && alive_until && cc_now_ns() >= alive_until) {
+            cc_hub_fail_locked(h, CC_ERR_TIMEOUT, "%s sent nothing, not even a keep-alive, for "
+                               "%llu ms: declared dead (crashed, frozen or cut off)", l->name,
+                               (unsigned long long)o->keepalive_ms * o->keepalive_misses);
         } else if (eof && l->peer_bye) {
             /* clean end of the peer's run */
         } else if (eof) {
@@ -429,16 +502,23 @@ static bool receive_frame(cc_link *l)
     }
     cc_frame_hdr f;
     const char *bad = NULL;
+    char why[96];
     if (!cc_frame_decode(hdr, &f)) bad = "a malformed frame header";
     else if (f.seq != l->rx_seq) bad = "a frame out of sequence (replayed, reordered or dropped)";
     else if (f.chunk_len > CC_NET_MAX_CHUNK || f.chunk_len > f.msg_len)
         bad = "an oversized frame";
-    else if (f.msg_len > o->max_message_bytes) bad = "a message longer than max_message_bytes";
+    else if (f.msg_len > o->max_message_bytes) {
+        snprintf(why, sizeof why, "a message longer than max_message_bytes (%llu)",
+                 (unsigned long long)o->max_message_bytes);
+        bad = why;
+    }
     else if (l->peer_bye) bad = "data after saying goodbye";
     else if (f.type == CC_FRAME_BYE && (f.msg_len || l->wire_cur))
         bad = "a goodbye in the middle of a message";
     else if (f.type == CC_FRAME_ABORT && (f.chunk_len != f.msg_len || f.msg_len > CC_ABORT_MAX))
         bad = "a malformed abort frame";
+    else if (f.type == CC_FRAME_PING && (f.msg_len || f.chunk_len || f.flags))
+        bad = "a malformed keep-alive";
     if (bad) {
         cc_hub_fail_locked(h, CC_ERR_FORMAT, "%s sent %s (seq %llu, length %llu)", l->name, bad,
                            (unsigned long long)f.seq, (unsigned long long)f.msg_len);
@@ -466,7 +546,9 @@ static bool receive_frame(cc_link *l)
     s = cc_sock_readv(l->fd, iov, 2, 0, o->io_timeout_ms);
     bool ok = s == CC_OK && cc_aead_open(&l->rx, f.seq, hdr, dest, f.chunk_len, tag);
     l->rx_seq++;
-    add(&l->rx_progress, sizeof hdr + f.chunk_len + tagn);
+    l->rx_alive_until = cc_now_ns() + (uint64_t)o->keepalive_ms * o->keepalive_misses * 1000000u;
+    if (f.type != CC_FRAME_PING) /* keep-alives are not progress of any message */
+        add(&l->rx_progress, sizeof hdr + f.chunk_len + tagn);
 
     pthread_mutex_lock(&h->mu);
     l->rx_writing = NULL;
@@ -479,6 +561,8 @@ static bool receive_frame(cc_link *l)
                                "(corrupted or forged; seq %llu)", l->name, (unsigned long long)f.seq);
     } else if (f.type == CC_FRAME_BYE) {
         l->peer_bye = true;
+    } else if (f.type == CC_FRAME_PING) {
+        l->pings_recv++;
     } else if (h->fail_status == CC_OK) {
         if (!into_user && e->user) /* posted while we were reading */
             memcpy(e->user + e->have, dest, f.chunk_len);
@@ -486,7 +570,7 @@ static bool receive_frame(cc_link *l)
         if (e->have == e->len) {
             e->complete = true;
             l->wire_cur = NULL;
-            if (e->user) {
+            if (e->user && !e->copying) {
                 free(e->internal);
                 e->internal = NULL;
             }
@@ -510,6 +594,11 @@ static void *receiver_main(void *arg)
 
 cc_status cc_link_start(cc_link *l)
 {
+    /* the first frame may take up to a start-up timeout: the peer may still be
+     * setting up its other links */
+    const cc_net_options *o = &l->hub->opt;
+    uint64_t dead_ms = (uint64_t)o->keepalive_ms * o->keepalive_misses;
+    l->rx_alive_until = cc_now_ns() + CC_MAX(dead_ms, (uint64_t)o->connect_timeout_ms) * 1000000u;
     if (pthread_create(&l->sender, NULL, sender_main, l) != 0)
         return cc_error_set(CC_ERR_INTERNAL, "cannot start the sender thread for %s", l->name);
     if (pthread_create(&l->receiver, NULL, receiver_main, l) != 0) {
@@ -552,8 +641,9 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
 {
     cc_hub *h = l->hub;
     if (len > h->opt.max_message_bytes)
-        return cc_error_set(CC_ERR_ARG, "message of %llu bytes exceeds max_message_bytes",
-                            (unsigned long long)len);
+        return cc_error_set(CC_ERR_ARG, "message of %llu bytes to %s exceeds max_message_bytes "
+                            "(%llu)", (unsigned long long)len, l->name,
+                            (unsigned long long)h->opt.max_message_bytes);
     pthread_mutex_lock(&h->mu);
     cc_status s = CC_OK;
     while (s == CC_OK && l->q_tail - l->q_head >= CC_SENDQ_CAP) {
@@ -577,6 +667,7 @@ cc_status cc_link_send(cc_link *l, const void *buf, uint64_t len, uint32_t op_ha
         s = send_frames(l, &it);
         pthread_mutex_lock(&h->mu);
         l->tx_busy = false;
+        l->tx_last_ns = cc_now_ns();
         finish_pending_abort(l);
         if (s != CC_OK) {
             char why[256];
@@ -616,7 +707,21 @@ cc_status cc_link_recv_begin(cc_link *l, void *buf, uint64_t len, const char *op
         e->len = len;
         e->len_known = e->claimed = true;
         e->user = buf;
-        if (e->have) memcpy(buf, e->internal, (size_t)e->have);
+        l->unrequested -= e->unrequested; /* asked for now */
+        e->unrequested = 0;
+        if (e->have) {
+            /* Copy what arrived early without holding the lock (it can be
+             * hundreds of MiB; the link threads, keep-alives included, must
+             * not wait for it).  From now on the receiver writes later
+             * chunks straight to buf, past `have`, and leaves `internal`
+             * alone while we copy. */
+            uint64_t have = e->have;
+            e->copying = true;
+            pthread_mutex_unlock(&h->mu);
+            memcpy(buf, e->internal, (size_t)have);
+            pthread_mutex_lock(&h->mu);
+            e->copying = false;
+        }
         if (e->complete) {
             free(e->internal);
             e->internal = NULL;
@@ -759,14 +864,18 @@ void cc_hub_close_links(cc_hub *h)
     for (int r = 0; r < 4; r++)
         if (h->links[r]) pthread_cond_broadcast(&h->links[r]->send_cv);
     pthread_mutex_unlock(&h->mu);
+    /* Join every link's threads before freeing any link: a thread still
+     * winding down (e.g. a receiver woken by the shutdown above after the
+     * close timeout) may fail the hub, which walks all links. */
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
-        if (!l) continue;
-        if (l->threads_started) {
+        if (l && l->threads_started) {
             pthread_join(l->sender, NULL);
             pthread_join(l->receiver, NULL);
         }
-        cc_link_free(l);
+    }
+    for (int r = 0; r < 4; r++) {
+        cc_link_free(h->links[r]);
         h->links[r] = NULL;
     }
 }

@@ -40,7 +40,10 @@ typedef struct cc_keypair {
 } cc_keypair;
 
 cc_status cc_keypair_generate(cc_keypair *kp);
-cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public);
+/* Secret file mode 0600, public 0644; written atomically (temp file, fsync,
+ * link/rename).  An existing file is an error unless `overwrite`. */
+cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public,
+                          bool overwrite);
 cc_status cc_keypair_load(const char *path_secret, cc_keypair *kp);
 void cc_keypair_wipe(cc_keypair *kp);
 
@@ -57,7 +60,8 @@ typedef struct cc_cluster {
 } cc_cluster;
 
 cc_status cc_cluster_load(const char *path, cc_cluster *out);
-cc_status cc_cluster_save(const char *path, const cc_cluster *c);
+/* Atomic like cc_keypair_save; an existing file is an error unless `overwrite`. */
+cc_status cc_cluster_save(const char *path, const cc_cluster *c, bool overwrite);
 
 /* ---- emulated links (--link-profile; docs/NETWORK.md "Emulated links") --------
  * The sender holds every frame back until its departure time
@@ -84,7 +88,26 @@ typedef struct cc_net_options {
     uint32_t connect_timeout_ms; /* how long to retry connecting at start-up */
     uint32_t io_timeout_ms;      /* a peer silent this long while awaited is dead */
     size_t chunk_bytes;          /* pipelining chunk size (clamped to 4 KiB..CC_NET_MAX_CHUNK) */
-    uint64_t max_message_bytes;  /* a peer announcing a longer message is refused */
+    uint64_t max_message_bytes;  /* a peer announcing a longer message is refused
+                                    (default 4 GiB; a job sets it from its largest message) */
+    /* Bytes a peer may send on one link before we asked for them (buffered
+     * until the matching receive is posted); more ends the run with an error
+     * naming the peer instead of growing memory.  Default 4 GiB. */
+    uint64_t max_unrequested_bytes;
+    /* Keep-alive: a link with nothing to send for keepalive_ms sends an empty
+     * PING frame; a peer from which no frame at all arrives for
+     * keepalive_misses intervals is declared dead (whether or not anybody
+     * waits for it).  Defaults 1000 ms and 10 (dead after 10 s). */
+    uint32_t keepalive_ms;
+    uint32_t keepalive_misses;
+    /* Serving between jobs (caracal-party): cc_net_open waits for the client
+     * without a deadline, and connect_timeout_ms runs from its arrival;
+     * dialing a party retries until it answers.  Without a client in the
+     * cluster config this has no effect. */
+    bool idle_until_client;
+    /* > 0: cc_net_open gives up as soon as this descriptor becomes readable
+     * (e.g. a pipe a signal handler writes to); 0 = none. */
+    int cancel_fd;
 } cc_net_options;
 
 /* Largest frame payload a receiver accepts, whatever the options say. */
@@ -110,8 +133,15 @@ cc_status cc_net_listen(const char *host, uint16_t *port, int *listen_fd);
 void cc_net_close(cc_net *net);
 /* End the run on every party now: the peers' pending and future calls fail
  * with "P<me> aborted the run: <reason>" (no graceful goodbye).  For a party
- * whose own work failed; cc_net_close afterwards only tears down. */
+ * whose own work failed; cc_net_close afterwards only tears down.  Unlike
+ * the other calls it may come from another thread (e.g. a signal thread
+ * stopping a job), as long as cc_net_close has not started. */
 void cc_net_abort(cc_net *net, const char *reason);
+/* Tighten or loosen the limits of a running net once the job is known
+ * (e.g. from the model geometry): max_message_bytes and
+ * max_unrequested_bytes as in cc_net_options; 0 keeps a value.  Applies to
+ * frames that arrive from now on. */
+void cc_net_set_limits(cc_net *net, uint64_t max_message_bytes, uint64_t max_unrequested_bytes);
 int cc_net_party(const cc_net *net);
 bool cc_net_insecure(const cc_net *net);
 /* "AES-256-GCM", "XChaCha20-Poly1305" or "INSECURE-PLAINTEXT". */

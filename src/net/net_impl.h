@@ -56,8 +56,10 @@ bool cc_gcm_open(const cc_gcm *g, const uint8_t nonce[12], const uint8_t *ad, si
 
 /* ---- frames ----------------------------------------------------------------- */
 /* DATA: a chunk of a message.  BYE: clean end of the sender's run.
- * ABORT: the sender failed; payload = its (non-secret) error text. */
-enum { CC_FRAME_DATA = 1, CC_FRAME_BYE = 2, CC_FRAME_ABORT = 3 };
+ * ABORT: the sender failed; payload = its (non-secret) error text.
+ * PING: keep-alive, empty, sent on a link with nothing else to send (never
+ * counted in statistics or as progress of a message). */
+enum { CC_FRAME_DATA = 1, CC_FRAME_BYE = 2, CC_FRAME_ABORT = 3, CC_FRAME_PING = 4 };
 #define CC_ABORT_MAX 300
 enum { CC_FRAME_FIRST = 1, CC_FRAME_LAST = 2 };
 #define CC_FRAME_HDR_BYTES 32
@@ -108,7 +110,9 @@ bool cc_aead_open(const cc_aead *a, uint64_t seq, const uint8_t hdr[CC_FRAME_HDR
 
 /* ---- sockets (non-blocking; every wait has a deadline) ---------------------- */
 /* Deadline: absolute cc_now_ns() value, 0 = wait forever. */
-cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns, int *fd);
+/* Retries until the deadline (0 = forever); cancel_fd > 0 readable = give up. */
+cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns, int cancel_fd,
+                          int *fd);
 cc_status cc_sock_accept(int listen_fd, uint64_t deadline_ns, int *fd, char *peer_addr, size_t cap);
 void cc_sock_tune(int fd);
 /* Exact-length read/write.  `idle_ms` is a progress timeout (0 = none) on
@@ -178,11 +182,13 @@ struct cc_net_rx {
     uint64_t len;
     bool len_known;           /* set by the first frame or by the user */
     bool wire_started, complete, claimed, ended;
+    bool copying;             /* the user copies early bytes out of `internal` */
     uint64_t have;            /* verified bytes available */
     uint8_t *user;            /* posted destination */
     uint8_t *internal;        /* early bytes when not yet posted */
     size_t cap;
     uint32_t wire_op_hash;
+    uint64_t unrequested;     /* bytes charged to the link's unrequested budget */
     const char *op;           /* the user's op tag at recv_begin (for errors) */
 };
 
@@ -204,12 +210,16 @@ struct cc_link {
     uint8_t *seal_buf;        /* ciphertext scratch, chunk bytes */
     uint64_t tx_seq;          /* sender thread only */
     cc_shaper shape;          /* departure schedule; sender thread only */
+    uint64_t tx_last_ns;      /* when the last frame went out (keep-alive timer) */
+    uint64_t pings_sent, pings_recv; /* keep-alive frames (not in any statistics) */
     /* receiver (guarded by hub->mu unless noted) */
     struct cc_net_rx *head, *tail, *wire_next, *user_next, *wire_cur;
     uint64_t rx_seq;          /* receiver thread only */
+    uint64_t rx_alive_until;  /* receiver thread: the peer is dead if no frame starts by then */
     uint64_t rx_progress;     /* bytes received so far (atomic; progress for timeouts) */
     uint64_t tx_progress;     /* bytes written so far (atomic) */
     struct cc_net_rx *rx_writing; /* entry the receiver is filling outside the lock */
+    uint64_t unrequested;     /* bytes buffered for receives not yet posted */
     bool tx_busy;             /* sender is reading a user buffer outside the lock */
     bool abort_pending;       /* run failed mid-frame: send ABORT once the frame is out */
     bool peer_bye, rx_done, tx_done;
@@ -239,6 +249,10 @@ struct cc_session_keys {
 };
 
 const char *cc_role_name(int role); /* "P0".."P2", "client" */
+/* HELLO layout (docs/NETWORK.md): "CARACAL1" | version | role | target |
+ * flags | status | 3 x 0 | static pk (32) | nonce (32) | ephemeral pk (32) */
+#define CC_HELLO_BYTES 112
+#define CC_HELLO_VERSION 2
 #define CC_ROLE_CLIENT 3
 
 /* Initiator side: we dialled `peer_role`, whose pinned key is peer_pk. */
@@ -246,7 +260,8 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
                                 const uint8_t peer_pk[32], bool insecure,
                                 uint64_t deadline_ns, cc_session_keys *keys);
 /* Responder side: accepts any role whose pinned key (pinned[role], NULL when
- * that role is not expected) matches; reports the role. */
+ * that role is not expected) matches; reports the role (on failure: the role
+ * the connection claimed, or unchanged if it never said). */
 cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
                                const uint8_t *const pinned[4], bool insecure,
                                uint64_t deadline_ns, int *peer_role, cc_session_keys *keys);
@@ -281,6 +296,11 @@ const char *cc_net_current_op(const cc_net *net);
 uint32_t cc_net_current_hash(const cc_net *net);
 void cc_net_stats_init(cc_net *net);
 
+/* Test hook: called for each link a failing hub is about to shut down (the
+ * teardown test sleeps there to widen any window in which a network thread
+ * could touch a link that teardown already freed). */
+extern void (*cc_net_test_fail_walk)(void);
+
 /* Test hook: the client's raw socket to `party` (fault-injection tests). */
 int cc_client_raw_fd(cc_client *c, int party);
 
@@ -288,5 +308,9 @@ int cc_client_raw_fd(cc_client *c, int party);
 void cc_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
 bool cc_hex_decode(const char *in, uint8_t *out, size_t n);
 void cc_net_fill_defaults(cc_net_options *dst, const cc_net_options *src);
+/* Atomic file write (temp file + fsync + link/rename); refuses an existing
+ * file unless `overwrite`. */
+cc_status cc_file_write_atomic(const char *path, unsigned mode, const void *data, size_t len,
+                               bool overwrite);
 
 #endif

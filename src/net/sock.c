@@ -34,6 +34,15 @@ void cc_sock_tune(int fd)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* TCP keep-alive for connections that sit idle while a party waits for
+     * its next job (link keep-alive frames start only with the job): keeps
+     * NAT/firewall state alive and lets the kernel notice a peer that
+     * vanished without a FIN (about 60 s), which the idle watch then sees. */
+    int idle_s = 30, intvl_s = 10, cnt = 3;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl_s, sizeof intvl_s);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
     static int rmax = -2, wmax = -2; /* racy but idempotent */
     if (rmax == -2) rmax = (int)read_sysctl("/proc/sys/net/core/rmem_max");
     if (wmax == -2) wmax = (int)read_sysctl("/proc/sys/net/core/wmem_max");
@@ -146,7 +155,20 @@ static int try_connect(const struct addrinfo *ai, uint64_t deadline_ns, int *err
     return fd;
 }
 
-cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns, int *out)
+/* Sleep `ms`, or less if cancel_fd (> 0) becomes readable: true if cancelled. */
+static bool sleep_or_cancel(unsigned ms, int cancel_fd)
+{
+    if (cancel_fd <= 0) {
+        sleep_ms(ms);
+        return false;
+    }
+    struct pollfd p = {.fd = cancel_fd, .events = POLLIN};
+    int r = poll(&p, 1, (int)ms);
+    return r > 0;
+}
+
+cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns, int cancel_fd,
+                          int *out)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};
@@ -158,8 +180,10 @@ cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns,
         struct addrinfo *res;
         int rc = getaddrinfo(host, portstr, &hints, &res);
         if (rc == 0) {
+            /* without a deadline, one attempt still gives up after 5 s */
+            uint64_t attempt = deadline_ns ? deadline_ns : cc_now_ns() + 5000000000ull;
             for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-                int fd = try_connect(ai, deadline_ns, &err);
+                int fd = try_connect(ai, attempt, &err);
                 if (fd >= 0) {
                     freeaddrinfo(res);
                     cc_sock_tune(fd);
@@ -171,10 +195,13 @@ cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns,
         } else if (rc != EAI_AGAIN) {
             return cc_error_set(CC_ERR_IO, "cannot resolve %s: %s", host, gai_strerror(rc));
         }
-        uint64_t now = cc_now_ns();
-        if (now >= deadline_ns) break;
-        uint64_t left_ms = (deadline_ns - now) / 1000000;
-        sleep_ms((unsigned)CC_MIN((uint64_t)backoff, left_ms + 1));
+        uint64_t now = cc_now_ns(), left_ms = 500;
+        if (deadline_ns) {
+            if (now >= deadline_ns) break;
+            left_ms = (deadline_ns - now) / 1000000;
+        }
+        if (sleep_or_cancel((unsigned)CC_MIN((uint64_t)backoff, left_ms + 1), cancel_fd))
+            return cc_error_set(CC_ERR_IO, "connecting to %s:%u: cancelled", host, port);
         backoff = CC_MIN(backoff * 2, 500u);
     }
     return cc_error_set(CC_ERR_TIMEOUT, "could not connect to %s:%u before the start-up timeout "

@@ -79,7 +79,7 @@ static int setup(void **state)
         cc_keypair_wipe(&kp);
     }
     snprintf(conf, sizeof conf, "%s/cluster.conf", dir);
-    return cc_cluster_save(conf, &c) == CC_OK ? 0 : -1;
+    return cc_cluster_save(conf, &c, false) == CC_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -171,12 +171,48 @@ static void wrong_key_and_usage(void **state)
     assert_int_equal(run(cmd), 0);
 }
 
+/* caracal-keygen keeps existing keys unless --force; files appear whole
+ * (no temporary files left behind) with mode 0600 for secrets. */
+static void keygen_never_clobbers(void **state)
+{
+    (void)state;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp -p %s/p0.key %s/p0.key.orig && cp -p %s/p0.pub %s/p0.pub.orig",
+             dir, dir, dir, dir);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/caracal-keygen --out %s/p0 >/dev/null 2>%s/err.txt",
+             CARACAL_BIN_DIR, dir, dir);
+    assert_int_equal(run(cmd), 1);
+    snprintf(cmd, sizeof cmd, "grep -q 'p0.key already exists' %s/err.txt && "
+             "cmp -s %s/p0.key %s/p0.key.orig", dir, dir, dir);
+    assert_int_equal(run(cmd), 0);
+    /* a cluster directory that already has keys: nothing written at all */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/lc && cp -p %s/p2.key %s/lc/p2.key && "
+             "%s/caracal-keygen --local-cluster %s/lc >/dev/null 2>%s/err.txt", dir, dir, dir,
+             CARACAL_BIN_DIR, dir, dir);
+    assert_int_equal(run(cmd), 1);
+    snprintf(cmd, sizeof cmd, "grep -q 'p2.key already exists' %s/err.txt && "
+             "test $(ls %s/lc | wc -l) = 1 && cmp -s %s/lc/p2.key %s/p2.key", dir, dir, dir, dir);
+    assert_int_equal(run(cmd), 0);
+    /* --force replaces, atomically, with the right modes */
+    snprintf(cmd, sizeof cmd, "%s/caracal-keygen --local-cluster %s/lc --force >/dev/null && "
+             "! cmp -s %s/lc/p2.key %s/p2.key && test $(ls %s/lc | wc -l) = 9 && "
+             "test \"$(stat -c %%a %s/lc/p0.key %s/lc/client.key %s/lc/p0.pub)\" = \"$(printf '600\\n600\\n644')\"",
+             CARACAL_BIN_DIR, dir, dir, dir, dir, dir, dir, dir);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/caracal-keygen --out %s/p0 --force >/dev/null && "
+             "! cmp -s %s/p0.key %s/p0.key.orig && mv %s/p0.key.orig %s/p0.key && "
+             "mv %s/p0.pub.orig %s/p0.pub", CARACAL_BIN_DIR, dir, dir, dir, dir, dir, dir, dir);
+    assert_int_equal(run(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cluster_selfcheck),
         cmocka_unit_test(cluster_selfcheck_emulated),
         cmocka_unit_test(wrong_key_and_usage),
+        cmocka_unit_test(keygen_never_clobbers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

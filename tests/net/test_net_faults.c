@@ -105,6 +105,176 @@ static void silent_party(void **state)
     shared_page_free(page);
 }
 
+/* ---- keep-alive ----------------------------------------------------------------------
+ * P1 freezes (SIGSTOP: alive to the kernel, silent on the wire) while P0, P2
+ * and the client wait for it with a 30 s I/O timeout: keep-alives (200 ms,
+ * dead after 5 missed) let every one of them declare P1 dead within about a
+ * second, naming it.  And a party busy with 2.5 s of local work, longer than
+ * the dead time, is kept alive by its keep-alives, which appear in no
+ * statistics. */
+typedef struct ka_arg {
+    shared_page *page;
+    bool freeze;
+} ka_arg;
+
+static void ka_options(cc_net_options *o)
+{
+    cc_net_options_default(o);
+    o->io_timeout_ms = 30000;
+    o->keepalive_ms = 200;
+    o->keepalive_misses = 5;
+}
+
+static int ka_party(cc_net *net, void *p)
+{
+    ka_arg *a = p;
+    int me = cc_net_party(net);
+    party_report *r = &a->page->party[me];
+    uint8_t out[4096] = {0}, in[4096];
+    cc_net_op_begin(net, "ka-op");
+    cc_status s = cc_net_exchange(net, CC_NEXT, out, CC_PREV, in, sizeof in);
+    if (s == CC_OK && a->freeze) {
+        if (me == 1) {
+            a->page->t_fault = cc_now_ns();
+            raise(SIGSTOP);
+        }
+        s = cc_net_recv(net, me == 0 ? CC_NEXT : CC_PREV, in, sizeof in); /* from P1 */
+    } else if (s == CC_OK) {
+        if (me == 1) usleep(2500000); /* long local work */
+        s = cc_net_exchange(net, CC_NEXT, out, CC_PREV, in, sizeof in);
+    }
+    cc_net_op_end(net);
+    r->elapsed_ns = cc_now_ns() - a->page->t_fault;
+    report(r, s);
+    cc_net_stat st[8];
+    size_t n = cc_net_stats(net, st, 8);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(st[i].tag, "ka-op")) {
+            r->values[0] = st[i].rounds;
+            r->values[1] = st[i].bytes_sent;
+            r->values[2] = st[i].bytes_recv;
+        }
+    r->values[3] = net->dir[CC_NEXT]->pings_recv + net->dir[CC_PREV]->pings_recv;
+    return s == CC_OK ? 0 : 3;
+}
+
+static int ka_client(cc_client *c, void *p)
+{
+    ka_arg *a = p;
+    uint8_t b[16];
+    cc_status s = cc_client_recv(c, 1, b, sizeof b); /* P1 never sends it */
+    a->page->client.elapsed_ns = cc_now_ns() - a->page->t_fault;
+    report(&a->page->client, s);
+    return s == CC_OK ? 0 : 3;
+}
+
+static void keepalive_detects_frozen_party(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    ka_arg a = {page, true};
+    cc_net_options o;
+    ka_options(&o);
+    cc_launch_result res;
+    cc_status s = cc_net_launch_local(ka_party, &a, ka_client, &a, &o, &res);
+    assert_int_not_equal(s, CC_OK);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1) continue;
+        party_report *r = i < 3 ? &page->party[i] : &page->client;
+        print_message("%s (%.2f s after the freeze): %s\n", i < 3 ? (i ? "P2" : "P0") : "client",
+                      r->elapsed_ns * 1e-9, r->msg);
+        assert_int_not_equal(r->status, CC_OK);
+        assert_non_null(strstr(r->msg, "P1"));
+        assert_true(r->elapsed_ns < 3000000000ull); /* not the 30 s I/O timeout */
+    }
+    /* the neighbours saw it themselves */
+    assert_non_null(strstr(page->party[0].msg, "not even a keep-alive"));
+    assert_non_null(strstr(page->party[2].msg, "not even a keep-alive"));
+    shared_page_free(page);
+}
+
+static void keepalive_spans_long_local_work(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    ka_arg a = {page, false};
+    cc_net_options o;
+    ka_options(&o);
+    cc_launch_result res;
+    page->t_fault = cc_now_ns();
+    cc_status s = cc_net_launch_local(ka_party, &a, NULL, NULL, &o, &res);
+    for (int i = 0; i < 3; i++) print_message("P%d: %s\n", i, page->party[i].msg);
+    assert_int_equal(s, CC_OK);
+    for (int i = 0; i < 3; i++) {
+        party_report *r = &page->party[i];
+        assert_int_equal(r->status, CC_OK);
+        assert_int_equal(r->values[0], 2);    /* rounds: keep-alives are not rounds */
+        assert_int_equal(r->values[1], 8192); /* nor bytes */
+        assert_int_equal(r->values[2], 8192);
+    }
+    /* P2 waited for P1 all along: P1 kept pinging while it worked */
+    print_message("keep-alives P2 received: %llu\n", (unsigned long long)page->party[2].values[3]);
+    assert_true(page->party[2].values[3] >= 5);
+    shared_page_free(page);
+}
+
+/* ---- limits ----------------------------------------------------------------------------
+ * P0 sends P1 three 512 KiB messages P1 has not asked for, with a 1 MiB
+ * budget for unrequested bytes: P1 ends the run with an error naming P0 and
+ * the budget (before: it buffered whatever came).  A send over
+ * max_message_bytes fails at once, naming the limit. */
+static int budget_party(cc_net *net, void *p)
+{
+    shared_page *page = p;
+    int me = cc_net_party(net);
+    party_report *r = &page->party[me];
+    size_t n = 512u << 10;
+    uint8_t *buf = calloc(1, 2 * n);
+    cc_status s = CC_OK;
+    if (me == 0) {
+        for (int i = 0; i < 3 && s == CC_OK; i++) s = cc_net_send(net, CC_NEXT, buf, n);
+        if (s == CC_OK) s = cc_net_flush(net);
+        if (s == CC_OK) s = cc_net_recv(net, CC_NEXT, buf, 1); /* never comes */
+    } else if (me == 1) {
+        usleep(500000); /* busy elsewhere while P0's data arrives */
+        s = cc_net_recv(net, CC_PREV, buf, n);
+    } else {
+        cc_net_set_limits(net, 768u << 10, 0); /* the job knows its largest message */
+        cc_status big = cc_net_send(net, CC_NEXT, buf, 2 * n); /* over max_message_bytes */
+        r->values[0] = (uint64_t)big;
+        snprintf(r->msg, sizeof r->msg, "%s", cc_error_message());
+        s = cc_net_recv(net, CC_PREV, buf, 1); /* never comes */
+    }
+    if (me != 2) report(r, s);
+    else r->status = s;
+    r->values[1] = cc_peak_rss_bytes();
+    free(buf);
+    return s == CC_OK ? 0 : 3;
+}
+
+static void limits_are_enforced(void **state)
+{
+    (void)state;
+    shared_page *page = shared_page_new();
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 5000;
+    o.max_unrequested_bytes = 1u << 20;
+    cc_launch_result res;
+    uint64_t t0 = cc_now_ns();
+    cc_status s = cc_net_launch_local(budget_party, page, NULL, NULL, &o, &res);
+    uint64_t dt = cc_now_ns() - t0;
+    for (int i = 0; i < 3; i++) print_message("P%d: %s\n", i, page->party[i].msg);
+    assert_int_not_equal(s, CC_OK);
+    assert_int_equal(page->party[1].status, CC_ERR_PEER);
+    assert_non_null(strstr(page->party[1].msg, "P0 sent more data than we asked for"));
+    assert_non_null(strstr(page->party[1].msg, "budget of 1048576 bytes"));
+    assert_int_equal(page->party[2].values[0], CC_ERR_ARG);
+    assert_non_null(strstr(page->party[2].msg, "exceeds max_message_bytes (786432)"));
+    assert_true(dt < 5000000000ull);
+    shared_page_free(page);
+}
+
 /* ---- the launcher leaves nothing running ------------------------------------------ */
 static int straggler_main(cc_net *net, void *p)
 {
@@ -172,7 +342,9 @@ static void trio_run(trio *t, shared_page *page)
             if (t->no_aes[i]) setenv("CARACAL_NET_CIPHER", "xchacha", 1);
             cc_net *net;
             party_report *r = &page->party[i];
+            uint64_t t0 = cc_now_ns();
             cc_status s = cc_net_open_fd(&t->cl[i], i, &t->key[i], &t->opt[i], t->lfd[i], &net);
+            r->elapsed_ns = cc_now_ns() - t0;
             if (s == CC_OK) {
                 uint8_t out[1024] = {1}, in1[1024], in2[1024];
                 s = cc_net_send(net, CC_NEXT, out, sizeof out);
@@ -307,6 +479,58 @@ static void garbage_connections_rejected(void **state)
     shared_page_free(page);
 }
 
+/* Strangers at P0's door before the real peers: silent connections (port
+ * scanners, a HELLO that never comes), a HELLO claiming P1 with a random key,
+ * a HELLO with P1's real public key (as a replay would have) followed by a
+ * forged key confirmation, and a claimed client the cluster does not have.
+ * Start-up must go on as if they were not there: every party succeeds, and
+ * P0 is not held up by them (each gets its own short handshake deadline). */
+static void fill_hello(uint8_t h[CC_HELLO_BYTES], int role, int target, const uint8_t pk[32])
+{
+    memset(h, 0, CC_HELLO_BYTES);
+    memcpy(h, "CARACAL1", 8);
+    h[8] = CC_HELLO_VERSION;
+    h[9] = (uint8_t)role;
+    h[10] = (uint8_t)target;
+    h[11] = 2; /* encrypted, can do AES */
+    memcpy(h + 16, pk, 32);
+    randombytes_buf(h + 48, CC_HELLO_BYTES - 48);
+}
+
+static void strangers_never_stop_startup(void **state)
+{
+    (void)state;
+    trio t;
+    trio_init(&t);
+    for (int i = 0; i < 3; i++) t.opt[i].connect_timeout_ms = 12000;
+    uint16_t port = t.cl[0].party[0].port;
+    int fd[6];
+    uint8_t hello[CC_HELLO_BYTES], junk[32], rnd[32];
+    for (int i = 0; i < 3; i++) fd[i] = raw_connect(port); /* silent */
+    randombytes_buf(rnd, sizeof rnd);
+    fd[3] = raw_connect(port); /* claims P1, random key */
+    fill_hello(hello, 1, 0, rnd);
+    assert_int_equal(write(fd[3], hello, sizeof hello), (ssize_t)sizeof hello);
+    fd[4] = raw_connect(port); /* P1's public key, but cannot confirm it */
+    fill_hello(hello, 1, 0, t.key[1].pk);
+    assert_int_equal(write(fd[4], hello, sizeof hello), (ssize_t)sizeof hello);
+    randombytes_buf(junk, sizeof junk);
+    assert_int_equal(write(fd[4], junk, sizeof junk), (ssize_t)sizeof junk);
+    fd[5] = raw_connect(port); /* a client, which this cluster does not have */
+    fill_hello(hello, 3, 0, rnd);
+    assert_int_equal(write(fd[5], hello, sizeof hello), (ssize_t)sizeof hello);
+    usleep(100000); /* let P0's backlog hold them before the peers */
+    shared_page *page = shared_page_new();
+    trio_run(&t, page);
+    for (int i = 0; i < 3; i++) {
+        print_message("P%d open took %.2f s\n", i, page->party[i].elapsed_ns * 1e-9);
+        assert_int_equal(page->party[i].status, CC_OK);
+    }
+    assert_true(page->party[0].elapsed_ns < 4000000000ull); /* below one handshake deadline */
+    for (int i = 0; i < 6; i++) close(fd[i]);
+    shared_page_free(page);
+}
+
 /* ---- peers that never connect -------------------------------------------------------- */
 static void nobody_connects(void **state)
 {
@@ -412,12 +636,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_party),
         cmocka_unit_test(silent_party),
+        cmocka_unit_test(keepalive_detects_frozen_party),
+        cmocka_unit_test(keepalive_spans_long_local_work),
+        cmocka_unit_test(limits_are_enforced),
         cmocka_unit_test(launcher_kills_stragglers),
         cmocka_unit_test(wrong_public_key_refused),
         cmocka_unit_test(impostor_without_secret_key),
         cmocka_unit_test(plaintext_mismatch_refused),
         cmocka_unit_test(mixed_cipher_cluster_works),
         cmocka_unit_test(garbage_connections_rejected),
+        cmocka_unit_test(strangers_never_stop_startup),
         cmocka_unit_test(nobody_connects),
         cmocka_unit_test(malformed_frames_rejected),
     };

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -147,12 +150,24 @@ static void keypair_files(void **state)
     snprintf(pk, sizeof pk, "%s/p0.pub", tmpdir);
     cc_keypair kp, back;
     assert_int_equal(cc_keypair_generate(&kp), CC_OK);
-    assert_int_equal(cc_keypair_save(&kp, sk, pk), CC_OK);
+    assert_int_equal(cc_keypair_save(&kp, sk, pk, false), CC_OK);
+    /* never over an existing key without being asked to */
+    cc_keypair other;
+    assert_int_equal(cc_keypair_generate(&other), CC_OK);
+    assert_int_equal(cc_keypair_save(&other, sk, pk, false), CC_ERR_IO);
+    assert_non_null(strstr(cc_error_message(), "already exists"));
     struct stat st;
     assert_int_equal(stat(sk, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(cc_keypair_load(sk, &back), CC_OK);
     assert_memory_equal(&kp, &back, sizeof kp);
+    assert_int_equal(cc_keypair_save(&other, sk, pk, true), CC_OK); /* asked to: replaced */
+    assert_int_equal(stat(sk, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(cc_keypair_load(sk, &back), CC_OK);
+    assert_memory_equal(&other, &back, sizeof other);
+    assert_int_equal(cc_keypair_save(&kp, sk, pk, true), CC_OK);
+    cc_keypair_wipe(&other);
     /* group-readable secret key: refused */
     chmod(sk, 0640);
     assert_int_equal(cc_keypair_load(sk, &back), CC_ERR_AUTH);
@@ -199,7 +214,7 @@ static void cluster_config(void **state)
     /* save + load gives the same thing */
     char path[300];
     snprintf(path, sizeof path, "%s/saved.conf", tmpdir);
-    assert_int_equal(cc_cluster_save(path, &c), CC_OK);
+    assert_int_equal(cc_cluster_save(path, &c, true), CC_OK);
     cc_cluster d;
     assert_int_equal(cc_cluster_load(path, &d), CC_OK);
     assert_memory_equal(&c, &d, sizeof c);
@@ -240,6 +255,147 @@ static void options_are_clamped(void **state)
     assert_int_equal(f.chunk_bytes, CC_NET_MAX_CHUNK);
 }
 
+/* ---- teardown: a peer that never says goodbye ----------------------------------
+ * Two links over socketpairs: the peer of link 0 says goodbye and hangs up,
+ * the peer of link 1 stays silent.  Close waits out its timeout, shuts both
+ * down and tears down; link 1's receiver, woken by the shutdown, fails the
+ * hub, which walks every link, while teardown frees links.  The hook makes
+ * that walk late, so under ASan a touch of a freed link is caught. */
+static void slow_fail(void) { usleep(200000); }
+
+static void teardown_never_touches_freed_links(void **state)
+{
+    (void)state;
+    cc_net_options o;
+    cc_net_options_default(&o);
+    o.io_timeout_ms = 300;
+    cc_hub hub;
+    cc_hub_init(&hub, &o, "P0");
+    int sp[2][2];
+    cc_session_keys k;
+    memset(&k, 0, sizeof k);
+    k.cipher = CC_CIPHER_NONE;
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp[r]), 0);
+        assert_int_equal(cc_link_create(&hub, sp[r][0], r + 1, &k, &hub.links[r + 1]), CC_OK);
+    }
+    for (int r = 0; r < 2; r++) assert_int_equal(cc_link_start(hub.links[r + 1]), CC_OK);
+    /* link to P1: its peer says goodbye (plaintext BYE, seq 0) and hangs up */
+    cc_frame_hdr bye = {.type = CC_FRAME_BYE, .flags = CC_FRAME_FIRST | CC_FRAME_LAST};
+    uint8_t hdr[CC_FRAME_HDR_BYTES];
+    cc_frame_encode(&bye, hdr);
+    assert_int_equal(write(sp[0][1], hdr, sizeof hdr), (ssize_t)sizeof hdr);
+    shutdown(sp[0][1], SHUT_WR);
+    cc_net_test_fail_walk = slow_fail;
+    uint64_t t0 = cc_now_ns();
+    cc_hub_close_links(&hub);
+    uint64_t dt = cc_now_ns() - t0;
+    cc_net_test_fail_walk = NULL;
+    assert_true(dt >= 250000000ull && dt < 3000000000ull); /* waited out the close timeout */
+    for (int r = 0; r < 4; r++) assert_null(hub.links[r]);
+    cc_hub_destroy(&hub);
+    close(sp[0][1]);
+    close(sp[1][1]);
+}
+
+/* ---- forward secrecy ----------------------------------------------------------------
+ * A handshake between P0 and P1 through a recording relay.  An attacker who
+ * later steals BOTH static secret keys and holds the recorded bytes must not
+ * be able to compute the link keys: the key schedule mixes in an ephemeral
+ * X25519 exchange whose secrets are gone.  The attacker tries the
+ * static-only schedule (the old v1 one, and v2 without the ephemeral part). */
+typedef struct hs_side {
+    int fd;
+    cc_keypair *me;
+    const uint8_t *peer_pk;
+    const uint8_t *pinned[4];
+    int role;
+    cc_session_keys keys;
+    cc_status s;
+} hs_side;
+
+static void *hs_initiator(void *p)
+{
+    hs_side *h = p;
+    h->s = cc_handshake_initiate(h->fd, 0, h->me, 1, h->peer_pk, false,
+                                 cc_now_ns() + 5000000000ull, &h->keys);
+    return NULL;
+}
+
+static void *hs_responder(void *p)
+{
+    hs_side *h = p;
+    h->s = cc_handshake_respond(h->fd, 1, h->me, h->pinned, false, cc_now_ns() + 5000000000ull,
+                                &h->role, &h->keys);
+    return NULL;
+}
+
+static void static_only_key(const uint8_t k_lohi[64], const uint8_t th[32], const char *label,
+                            const char ctx[8], uint8_t out[32])
+{
+    uint8_t master[32];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, k_lohi, 64, sizeof master);
+    crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+    crypto_generichash_update(&st, th, 32);
+    crypto_generichash_final(&st, master, sizeof master);
+    crypto_kdf_derive_from_key(out, 32, 1, ctx, master); /* lo->hi traffic */
+}
+
+static void handshake_has_forward_secrecy(void **state)
+{
+    (void)state;
+    cc_keypair k0, k1;
+    assert_int_equal(cc_keypair_generate(&k0), CC_OK);
+    assert_int_equal(cc_keypair_generate(&k1), CC_OK);
+    int a[2], b[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+    hs_side ini = {.fd = a[0], .me = &k0, .peer_pk = k1.pk};
+    hs_side rsp = {.fd = b[0], .me = &k1, .pinned = {k0.pk, NULL, NULL, NULL}, .role = -1};
+    pthread_t ti, tr;
+    pthread_create(&ti, NULL, hs_initiator, &ini);
+    pthread_create(&tr, NULL, hs_responder, &rsp);
+    /* relay a[1] <-> b[1], recording both directions */
+    enum { WANT = CC_HELLO_BYTES + 32 };
+    uint8_t rec[2][WANT];
+    size_t got[2] = {0, 0};
+    uint64_t deadline = cc_now_ns() + 5000000000ull;
+    while ((got[0] < WANT || got[1] < WANT) && cc_now_ns() < deadline) {
+        struct pollfd pf[2] = {{.fd = a[1], .events = POLLIN}, {.fd = b[1], .events = POLLIN}};
+        if (poll(pf, 2, 100) <= 0) continue;
+        for (int d = 0; d < 2; d++) {
+            if (!pf[d].revents) continue;
+            ssize_t n = read(d ? b[1] : a[1], rec[d] + got[d], WANT - got[d]);
+            if (n <= 0) continue;
+            assert_int_equal(write(d ? a[1] : b[1], rec[d] + got[d], (size_t)n), n);
+            got[d] += (size_t)n;
+        }
+    }
+    pthread_join(ti, NULL);
+    pthread_join(tr, NULL);
+    assert_int_equal(ini.s, CC_OK);
+    assert_int_equal(rsp.s, CC_OK);
+    assert_int_equal(rsp.role, 0);
+    assert_memory_equal(ini.keys.tx, rsp.keys.rx, 32);
+    /* the attacker: both static secrets + the recorded transcript */
+    uint8_t k_lohi[64], th[32], guess[32];
+    assert_int_equal(crypto_kx_client_session_keys(k_lohi + 32, k_lohi, k0.pk, k0.sk, k1.pk), 0);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof th);
+    crypto_generichash_update(&st, rec[0], CC_HELLO_BYTES);
+    crypto_generichash_update(&st, rec[1], CC_HELLO_BYTES);
+    crypto_generichash_final(&st, th, sizeof th);
+    static_only_key(k_lohi, th, "caracal link v1", "cclink01", guess);
+    assert_memory_not_equal(guess, ini.keys.tx, 32);
+    static_only_key(k_lohi, th, "caracal link v2", "cclink02", guess);
+    assert_memory_not_equal(guess, ini.keys.tx, 32);
+    for (int i = 0; i < 2; i++) {
+        close(a[i]);
+        close(b[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +405,8 @@ int main(void)
         cmocka_unit_test(keypair_files),
         cmocka_unit_test(cluster_config),
         cmocka_unit_test(options_are_clamped),
+        cmocka_unit_test(teardown_never_touches_freed_links),
+        cmocka_unit_test(handshake_has_forward_secrecy),
     };
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
 }
