@@ -1,3 +1,3 @@
 # caracal-ref: plaintext float32 reference forward pass (accuracy oracle).
 add_executable(caracal-ref ${CMAKE_CURRENT_LIST_DIR}/caracal-ref.c)
-target_link_libraries(caracal-ref PRIVATE caracal_model)
+target_link_libraries(caracal-ref PRIVATE caracal_cli_num caracal_model)

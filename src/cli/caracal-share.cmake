@@ -1,3 +1,3 @@
 # caracal-share: the model owner's converter to seed-compressed share bundles.
 add_executable(caracal-share ${CMAKE_CURRENT_LIST_DIR}/caracal-share.c)
-target_link_libraries(caracal-share PRIVATE caracal_model)
+target_link_libraries(caracal-share PRIVATE caracal_cli_num caracal_model)
