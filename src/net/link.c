@@ -180,9 +180,11 @@ static cc_status send_frames(cc_link *l, const cc_send_item *it)
                                              (off + n == it->len ? CC_FRAME_LAST : 0))};
         uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
         cc_frame_encode(&h, hdr);
-        struct iovec iov[3] = {{hdr, sizeof hdr}, {(void *)(it->buf + off), n}, {tag, tagn}};
+        /* a BYE or 0-byte message may have buf == NULL: NULL + 0 is UB */
+        const uint8_t *src = n ? it->buf + off : it->buf;
+        struct iovec iov[3] = {{hdr, sizeof hdr}, {(void *)src, n}, {tag, tagn}};
         if (tagn) {
-            cc_aead_seal(&l->tx, h.seq, hdr, it->buf + off, n, l->seal_buf, tag);
+            cc_aead_seal(&l->tx, h.seq, hdr, src, n, l->seal_buf, tag);
             iov[1].iov_base = l->seal_buf;
         }
         CC_TRY(cc_sock_writev(l->fd, iov, 3, 0, idle));
