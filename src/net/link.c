@@ -609,6 +609,13 @@ static bool have_enough(void *p)
     return c->e->have >= c->bytes && (c->bytes < c->e->len || c->e->complete);
 }
 
+/* Nothing follows a goodbye (receive_frame refuses it). */
+static bool have_enough_or_bye(void *p)
+{
+    have_ctx *c = p;
+    return have_enough(c) || c->e->link->peer_bye;
+}
+
 cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
 {
     cc_link *l = e->link;
@@ -618,12 +625,16 @@ cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
     cc_status s = CC_OK;
     have_ctx c = {e, bytes};
     if (!have_enough(&c)) {
-        if (l->peer_bye)
-            cc_hub_fail_locked(h, CC_ERR_PEER, "%s has ended its run; the message we wait for "
-                               "will never come", l->name);
         char what[64];
         snprintf(what, sizeof what, "no data from %s", l->name);
-        s = wait_until(h, have_enough, &c, &l->rx_progress, what);
+        /* a goodbye arriving while we wait ends the wait at once, not
+         * after io_timeout_ms with a misleading timeout (fuzz_frame) */
+        s = wait_until(h, have_enough_or_bye, &c, &l->rx_progress, what);
+        if (s == CC_OK && !have_enough(&c)) {
+            cc_hub_fail_locked(h, CC_ERR_PEER, "%s has ended its run; the message we wait for "
+                               "will never come", l->name);
+            s = hub_error(h);
+        }
     }
     pthread_mutex_unlock(&h->mu);
     return s;
