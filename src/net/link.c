@@ -742,14 +742,17 @@ void cc_hub_close_links(cc_hub *h)
     for (int r = 0; r < 4; r++)
         if (h->links[r]) pthread_cond_broadcast(&h->links[r]->send_cv);
     pthread_mutex_unlock(&h->mu);
+    /* Join every link's threads before freeing any link: a thread still
+     * running may fail the hub, and hub_vfail touches every link (TSan). */
     for (int r = 0; r < 4; r++) {
         cc_link *l = h->links[r];
-        if (!l) continue;
-        if (l->threads_started) {
+        if (l && l->threads_started) {
             pthread_join(l->sender, NULL);
             pthread_join(l->receiver, NULL);
         }
-        cc_link_free(l);
+    }
+    for (int r = 0; r < 4; r++) {
+        cc_link_free(h->links[r]);
         h->links[r] = NULL;
     }
 }
