@@ -27,7 +27,8 @@ static cc_status parse_hostport(const char *text, cc_endpoint *ep, const char *p
         h++;
         hlen -= 2;
     }
-    if (hlen == 0 || hlen >= sizeof ep->host)
+    /* no brackets inside a host: "[[x]]:1" would save as "[x]:1" and read back as "x" */
+    if (hlen == 0 || hlen >= sizeof ep->host || memchr(h, '[', hlen) || memchr(h, ']', hlen))
         return cc_error_set(CC_ERR_FORMAT, "%s:%d: bad host in '%s'", path, line, text);
     memcpy(ep->host, h, hlen);
     ep->host[hlen] = '\0';

@@ -210,6 +210,7 @@ static void cluster_config(void **state)
         {"party 0 h:0 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad port"},
         {"party 0 h:99999 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad port"},
         {"party 0 h %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "expected host:port"},
+        {"party 0 [[h]]:1 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad host"},
         {"party 3 h:1 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "party id must be"},
         {"party 0 h:1 abc\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "64-hex-digit"},
         {"partay 0 h:1 %s\n", ":1: expected 'party"},
