@@ -58,7 +58,8 @@ static void send_abort(cc_link *l, const char *why)
 static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
 {
     if (h->fail_status != CC_OK) return; /* the first cause is the one to report */
-    h->fail_status = s;
+    /* atomic: send_frames polls it without the lock between frames (TSan) */
+    __atomic_store_n(&h->fail_status, s, __ATOMIC_RELAXED);
     vsnprintf(h->fail_msg, sizeof h->fail_msg, fmt, ap);
     cc_debug("%s: link failure: %s", h->self_name, h->fail_msg);
     for (int r = 0; r < 4; r++) {
