@@ -458,7 +458,10 @@ static bool receive_frame(cc_link *l)
     } else if (f.type == CC_FRAME_BYE) {
         l->peer_bye = true;
     } else if (h->fail_status == CC_OK) {
-        if (!into_user && e->user) /* posted while we were reading */
+        /* a DATA frame: place_chunk gave it an entry and, unless empty, bytes */
+        CC_ASSERT(e && (dest || !f.chunk_len));
+        /* posted while we were reading (0 bytes: dest may be NULL, no memcpy) */
+        if (!into_user && e->user && f.chunk_len)
             memcpy(e->user + e->have, dest, f.chunk_len);
         e->have += f.chunk_len;
         if (e->have == e->len) {
