@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_num.h"
 #include "core.h"
 #include "net.h"
 
@@ -98,7 +99,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--local-cluster") && has_val) cluster_dir = argv[++i];
         else if (!strcmp(argv[i], "--host") && has_val) host = argv[++i];
         else if (!strcmp(argv[i], "--force")) force = true;
-        else if (!strcmp(argv[i], "--base-port") && has_val) base_port = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--base-port") && has_val) {
+            if (!cc_cli_long(argv[++i], 1, 65533, &base_port)) base_port = 0; /* refused below */
+        }
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
         else {
             fprintf(stderr, "caracal-keygen: unknown or incomplete option '%s'\n", argv[i]);

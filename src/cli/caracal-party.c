@@ -30,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "cli_num.h"
 #include "core.h"
 #include "kern.h"
 #include "bundle.h"
@@ -78,16 +79,8 @@ static void usage(FILE *f)
           "  --threads N     worker threads (default: all CPUs of --cpus or the machine)\n", f);
 }
 
-static bool parse_u32_or_0(const char *s, uint32_t *out, bool zero_ok)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*s == '\0' || *s == '-' || *end || (v == 0 && !zero_ok) || v > 86400000ul) return false;
-    *out = (uint32_t)v;
-    return true;
-}
+static bool parse_u32(const char *s, uint32_t *out) { return cc_cli_u32(s, 1, 86400000u, out); }
 
-static bool parse_u32(const char *s, uint32_t *out) { return parse_u32_or_0(s, out, false); }
 
 /* 0 = ok, 2 = usage error (message printed) */
 static int parse_args(int argc, char **argv, party_args *a)
@@ -133,14 +126,13 @@ static int parse_args(int argc, char **argv, party_args *a)
             a->synthetic = v;
             i++;
         } else if (!strcmp(o, "--frac-bits")) {
-            a->frac_bits = atoi(v);
-            if (a->frac_bits < 8 || a->frac_bits > 30) {
+            if (!cc_cli_int(v, 8, 30, &a->frac_bits)) {
                 fprintf(stderr, "caracal-party: --frac-bits wants 8..30\n");
                 return 2;
             }
             i++;
         } else if (!strcmp(o, "--jobs")) {
-            if (!parse_u32_or_0(v, &a->jobs, true)) {
+            if (!cc_cli_u32(v, 0, 86400000u, &a->jobs)) {
                 fprintf(stderr, "caracal-party: --jobs wants a count (0: serve until SIGTERM)\n");
                 return 2;
             }

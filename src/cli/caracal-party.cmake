@@ -1,6 +1,6 @@
 # caracal-party: one compute party (serves secure inference; self-check without weights).
 add_executable(caracal-party ${CMAKE_CURRENT_LIST_DIR}/caracal-party.c)
-target_link_libraries(caracal-party PRIVATE caracal_job)
+target_link_libraries(caracal-party PRIVATE caracal_cli_num caracal_job)
 
 # `cmake --install`: the program and its systemd unit template.  The unit
 # lives next to the program it runs (not under docs/ or third_party/): it is

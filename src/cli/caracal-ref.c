@@ -8,10 +8,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_num.h"
 #include "core.h"
 #include "import.h"
 #include "model.h"
@@ -158,8 +160,8 @@ int main(int argc, char **argv)
         case 'p': prompt = optarg; break;
         case 't': tok_path = optarg; break;
         case 'o': logits_path = optarg; break;
-        case 'g': n_generate = atoi(optarg); break;
-        case 'b': batch = atoi(optarg); break;
+        case 'g': if (!cc_cli_int(optarg, 0, INT_MAX, &n_generate)) n_generate = -1; break;
+        case 'b': if (!cc_cli_int(optarg, 0, INT_MAX, &batch)) batch = -1; break;
         case 's': step = true; break;
         case 'y': types_arg = optarg; break;
         case 'h': usage(stdout); return 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_num.h"
 #include "core.h"
 #include "bundle.h"
 #include "import.h"
@@ -91,26 +92,10 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *te
 
 /* ---- argument parsing -------------------------------------------------------- */
 
-static bool parse_int(const char *s, long lo, long hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return false;
-    *out = (int)v;
-    return true;
-}
+static bool parse_int(const char *s, int lo, int hi, int *out) { return cc_cli_int(s, lo, hi, out); }
 
-static bool parse_hex16(const char *s, uint8_t out[16])
-{
-    if (strlen(s) != 32) return false;
-    for (int i = 0; i < 16; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1) return false;
-        out[i] = (uint8_t)v;
-    }
-    return true;
-}
+/* (sscanf's %2x took " f", "+f" and "-f" for hex digits) */
+static bool parse_hex16(const char *s, uint8_t out[16]) { return cc_cli_hex(s, out, 16); }
 
 static int fail(const char *what)
 {

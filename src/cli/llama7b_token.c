@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "cli_num.h"
 #include "core.h"
 #include "kern.h"
 #include "llama7b_report.h"
@@ -79,18 +80,7 @@ static void usage(FILE *out)
 
 static int parse_ids(const char *s, int *ids, int cap)
 {
-    int n = 0;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (end == s || errno || v < 0 || v > 1000000000L || n == cap) return -1;
-        ids[n++] = (int)v;
-        s = end;
-        if (*s == ',') s++;
-        else if (*s) return -1;
-    }
-    return n;
+    return cc_cli_int_list(s, 0, 1000000000, ids, cap);
 }
 
 /* ---- local run: three forked parties + this process as the client ------------ */
@@ -243,13 +233,8 @@ static cc_status override_parties(cc_cluster *cl, const char *list)
     snprintf(buf, sizeof buf, "%s", list);
     char *save = NULL, *tok = strtok_r(buf, ",", &save);
     for (int i = 0; i < 3; i++, tok = strtok_r(NULL, ",", &save)) {
-        char *colon = tok ? strrchr(tok, ':') : NULL;
-        long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-        if (!colon || port < 1 || port > 65535)
+        if (!cc_cli_hostport(tok, cl->party[i].host, sizeof cl->party[i].host, &cl->party[i].port))
             return cc_error_set(CC_ERR_ARG, "--parties wants host:port,host:port,host:port");
-        *colon = '\0';
-        snprintf(cl->party[i].host, sizeof cl->party[i].host, "%s", tok);
-        cl->party[i].port = (uint16_t)port;
     }
     return CC_OK;
 }
@@ -457,7 +442,7 @@ int main(int argc, char **argv)
         case O_JSON: o.json = optarg; break;
         case O_ALL: o.all_logits = optarg; break;
         case O_CPUS: o.cpus = optarg; break;
-        case O_THREADS: o.threads = atoi(optarg); if (o.threads < 1) goto bad; break;
+        case O_THREADS: if (!cc_cli_int(optarg, 1, 65536, &o.threads)) goto bad; break;
         case O_REVEAL: o.reveal = optarg; break;
         case O_APPROX: o.approx = optarg; break;
         case O_INSECURE: o.insecure = true; break;
@@ -469,11 +454,10 @@ int main(int argc, char **argv)
             }
             break;
         case O_CONNECT_TIMEOUT:
-            if (atol(optarg) < 1 || atol(optarg) > 3600000) goto bad;
-            o.connect_timeout_ms = (unsigned)atol(optarg);
+            if (!cc_cli_u32(optarg, 1, 3600000, &o.connect_timeout_ms)) goto bad;
             break;
-        case 'n': o.n_new = atoi(optarg); if (o.n_new < 0 || o.n_new > MAX_IDS) goto bad; break;
-        case 'f': o.frac_bits = atoi(optarg); if (o.frac_bits < 8 || o.frac_bits > 30) goto bad; break;
+        case 'n': if (!cc_cli_int(optarg, 0, MAX_IDS, &o.n_new)) goto bad; break;
+        case 'f': if (!cc_cli_int(optarg, 8, 30, &o.frac_bits)) goto bad; break;
         case 'q': o.quiet = true; break;
         case 'h': usage(stdout); return 0;
         default: goto bad;

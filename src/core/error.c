@@ -1,4 +1,5 @@
 /* Thread-local error messages and status names. */
+#define CC_ERROR_IMPL /* defines the real functions (see core.h) */
 #include "core.h"
 
 #include <stdarg.h>

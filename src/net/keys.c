@@ -143,6 +143,32 @@ cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const c
     return cc_file_write_atomic(path_public, 0644, line, strlen(line), overwrite);
 }
 
+cc_status cc_keypair_parse(const char *text, size_t n, const char *name, cc_keypair *kp)
+{
+    CC_TRY(sodium_ready());
+    cc_status s = CC_OK;
+    uint8_t both[CC_NET_SECKEY_BYTES + CC_NET_PUBKEY_BYTES];
+    size_t want = 2 * sizeof both;
+    if (n < want || (n > want && text[want] != '\n' && text[want] != '\r')) {
+        s = cc_error_set(CC_ERR_FORMAT, "key file %s: expected %zu hex digits (secret||public key)",
+                         name, want);
+    } else if (!cc_hex_decode(text, both, sizeof both)) {
+        s = cc_error_set(CC_ERR_FORMAT, "key file %s: not hexadecimal", name);
+    } else {
+        memcpy(kp->sk, both, CC_NET_SECKEY_BYTES);
+        memcpy(kp->pk, both + CC_NET_SECKEY_BYTES, CC_NET_PUBKEY_BYTES);
+        /* the stored public key must belong to the secret key */
+        uint8_t derived[CC_NET_PUBKEY_BYTES];
+        crypto_scalarmult_base(derived, kp->sk);
+        if (sodium_memcmp(derived, kp->pk, sizeof derived) != 0)
+            s = cc_error_set(CC_ERR_FORMAT, "key file %s: public key does not match secret key",
+                             name);
+    }
+    cc_wipe(both, sizeof both);
+    if (s != CC_OK) cc_keypair_wipe(kp);
+    return s;
+}
+
 cc_status cc_keypair_load(const char *path_secret, cc_keypair *kp)
 {
     CC_TRY(sodium_ready());
@@ -156,27 +182,11 @@ cc_status cc_keypair_load(const char *path_secret, cc_keypair *kp)
     }
     char text[4 * CC_NET_SECKEY_BYTES + 8];
     ssize_t n = read(fd, text, sizeof text - 1);
+    int err = errno;
     close(fd);
-    cc_status s = CC_OK;
-    uint8_t both[CC_NET_SECKEY_BYTES + CC_NET_PUBKEY_BYTES];
-    size_t want = 2 * sizeof both;
-    if (n < (ssize_t)want || (n > (ssize_t)want && text[want] != '\n' && text[want] != '\r')) {
-        s = cc_error_set(CC_ERR_FORMAT, "key file %s: expected %zu hex digits (secret||public key)",
-                         path_secret, want);
-    } else if (!cc_hex_decode(text, both, sizeof both)) {
-        s = cc_error_set(CC_ERR_FORMAT, "key file %s: not hexadecimal", path_secret);
-    } else {
-        memcpy(kp->sk, both, CC_NET_SECKEY_BYTES);
-        memcpy(kp->pk, both + CC_NET_SECKEY_BYTES, CC_NET_PUBKEY_BYTES);
-        /* the stored public key must belong to the secret key */
-        uint8_t derived[CC_NET_PUBKEY_BYTES];
-        crypto_scalarmult_base(derived, kp->sk);
-        if (sodium_memcmp(derived, kp->pk, sizeof derived) != 0)
-            s = cc_error_set(CC_ERR_FORMAT, "key file %s: public key does not match secret key",
-                             path_secret);
-    }
+    cc_status s = n < 0 ? cc_error_set(CC_ERR_IO, "cannot read key file %s: %s", path_secret,
+                                       strerror(err))
+                        : cc_keypair_parse(text, (size_t)n, path_secret, kp);
     cc_wipe(text, sizeof text);
-    cc_wipe(both, sizeof both);
-    if (s != CC_OK) cc_keypair_wipe(kp);
     return s;
 }

@@ -63,7 +63,8 @@ static void send_abort(cc_link *l, const char *why)
 static void hub_vfail(cc_hub *h, cc_status s, const char *fmt, va_list ap)
 {
     if (h->fail_status != CC_OK) return; /* the first cause is the one to report */
-    h->fail_status = s;
+    /* atomic: send_frames polls it without the lock between frames (TSan) */
+    __atomic_store_n(&h->fail_status, s, __ATOMIC_RELAXED);
     vsnprintf(h->fail_msg, sizeof h->fail_msg, fmt, ap);
     cc_debug("%s: link failure: %s", h->self_name, h->fail_msg);
     for (int r = 0; r < 4; r++) {
@@ -205,9 +206,11 @@ static cc_status send_frames(cc_link *l, const cc_send_item *it)
                                              (off + n == it->len ? CC_FRAME_LAST : 0))};
         uint8_t hdr[CC_FRAME_HDR_BYTES], tag[CC_AEAD_TAG_BYTES];
         cc_frame_encode(&h, hdr);
-        struct iovec iov[3] = {{hdr, sizeof hdr}, {(void *)(it->buf + off), n}, {tag, tagn}};
+        /* a BYE or 0-byte message may have buf == NULL: NULL + 0 is UB */
+        const uint8_t *src = n ? it->buf + off : it->buf;
+        struct iovec iov[3] = {{hdr, sizeof hdr}, {(void *)src, n}, {tag, tagn}};
         if (tagn) {
-            cc_aead_seal(&l->tx, h.seq, hdr, it->buf + off, n, l->seal_buf, tag);
+            cc_aead_seal(&l->tx, h.seq, hdr, src, n, l->seal_buf, tag);
             iov[1].iov_base = l->seal_buf;
         }
         if (l->shape.on) /* sealed first, so the write itself leaves on time */
@@ -564,7 +567,10 @@ static bool receive_frame(cc_link *l)
     } else if (f.type == CC_FRAME_PING) {
         l->pings_recv++;
     } else if (h->fail_status == CC_OK) {
-        if (!into_user && e->user) /* posted while we were reading */
+        /* a DATA frame: place_chunk gave it an entry and, unless empty, bytes */
+        CC_ASSERT(e && (dest || !f.chunk_len));
+        /* posted while we were reading (0 bytes: dest may be NULL, no memcpy) */
+        if (!into_user && e->user && f.chunk_len)
             memcpy(e->user + e->have, dest, f.chunk_len);
         e->have += f.chunk_len;
         if (e->have == e->len) {
@@ -741,6 +747,13 @@ static bool have_enough(void *p)
     return c->e->have >= c->bytes && (c->bytes < c->e->len || c->e->complete);
 }
 
+/* Nothing follows a goodbye (receive_frame refuses it). */
+static bool have_enough_or_bye(void *p)
+{
+    have_ctx *c = p;
+    return have_enough(c) || c->e->link->peer_bye;
+}
+
 cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
 {
     cc_link *l = e->link;
@@ -750,12 +763,16 @@ cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
     cc_status s = CC_OK;
     have_ctx c = {e, bytes};
     if (!have_enough(&c)) {
-        if (l->peer_bye)
-            cc_hub_fail_locked(h, CC_ERR_PEER, "%s has ended its run; the message we wait for "
-                               "will never come", l->name);
         char what[64];
         snprintf(what, sizeof what, "no data from %s", l->name);
-        s = wait_until(h, have_enough, &c, &l->rx_progress, what);
+        /* a goodbye arriving while we wait ends the wait at once, not
+         * after io_timeout_ms with a misleading timeout (fuzz_frame) */
+        s = wait_until(h, have_enough_or_bye, &c, &l->rx_progress, what);
+        if (s == CC_OK && !have_enough(&c)) {
+            cc_hub_fail_locked(h, CC_ERR_PEER, "%s has ended its run; the message we wait for "
+                               "will never come", l->name);
+            s = hub_error(h);
+        }
     }
     pthread_mutex_unlock(&h->mu);
     return s;

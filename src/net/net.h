@@ -45,6 +45,9 @@ cc_status cc_keypair_generate(cc_keypair *kp);
 cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public,
                           bool overwrite);
 cc_status cc_keypair_load(const char *path_secret, cc_keypair *kp);
+/* The same from memory: the `n` bytes of a secret-key file (`name` for
+ * messages); checks format and that the public key matches the secret. */
+cc_status cc_keypair_parse(const char *text, size_t n, const char *name, cc_keypair *kp);
 void cc_keypair_wipe(cc_keypair *kp);
 
 typedef struct cc_endpoint {
@@ -60,6 +63,9 @@ typedef struct cc_cluster {
 } cc_cluster;
 
 cc_status cc_cluster_load(const char *path, cc_cluster *out);
+/* The same from memory: `len` bytes of config text; `name` stands for the
+ * file in error messages ("name:line: ..."). */
+cc_status cc_cluster_parse(const char *text, size_t len, const char *name, cc_cluster *out);
 /* Atomic like cc_keypair_save; an existing file is an error unless `overwrite`. */
 cc_status cc_cluster_save(const char *path, const cc_cluster *c, bool overwrite);
 

@@ -125,8 +125,13 @@ static cc_status listen_on(const char *host, uint16_t *port, int *listen_fd, int
     *err_out = err;
     if (fd < 0) return cc_error_set(CC_ERR_IO, "cannot listen on %s:%u: %s", host, *port, strerror(err));
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
     socklen_t sl = sizeof ss;
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        *err_out = err = errno;
+        close(fd);
+        return cc_error_set(CC_ERR_IO, "cannot listen on %s:%u: %s", host, *port, strerror(err));
+    }
     *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                            : ((struct sockaddr_in *)&ss)->sin_port);
     set_nonblock(fd);
@@ -211,7 +216,7 @@ cc_status cc_sock_connect(const char *host, uint16_t port, uint64_t deadline_ns,
 cc_status cc_sock_accept(int listen_fd, uint64_t deadline_ns, int *out, char *peer, size_t cap)
 {
     for (;;) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0}; /* family stays 0 if the kernel gives no address */
         socklen_t sl = sizeof ss;
         int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd >= 0) {

@@ -11,6 +11,13 @@
 #include "core.h"
 #include "net.h"
 
+/* Upper bounds on wall time stretch by the build's slowdown (sanitizer
+ * builds run several times slower; tests/CMakeLists.txt sets it). */
+#ifndef CARACAL_TEST_SLOWDOWN
+#define CARACAL_TEST_SLOWDOWN 1
+#endif
+#define WITHIN_NS(ns) ((ns) * (uint64_t)CARACAL_TEST_SLOWDOWN)
+
 /* Payload byte stream that depends on (sender, message id): the receiver
  * can check every byte without any extra communication. */
 static inline void fill_payload(uint8_t *p, size_t n, uint64_t seed)

@@ -225,6 +225,7 @@ static void cluster_config(void **state)
         {"party 0 h:0 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad port"},
         {"party 0 h:99999 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad port"},
         {"party 0 h %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "expected host:port"},
+        {"party 0 [[h]]:1 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "bad host"},
         {"party 3 h:1 %s\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "party id must be"},
         {"party 0 h:1 abc\nparty 1 h:2 %s\nparty 2 h:3 %s\n", "64-hex-digit"},
         {"partay 0 h:1 %s\n", ":1: expected 'party"},
@@ -237,6 +238,46 @@ static void cluster_config(void **state)
             fail_msg("case %zu: '%s' lacks '%s'", i, cc_error_message(), bad[i].expect);
     }
     assert_int_equal(cc_cluster_load("/nonexistent.conf", &c), CC_ERR_IO);
+}
+
+/* The (pointer, length) parsers behind the file loaders (and the fuzzers). */
+static void parsers_from_memory(void **state)
+{
+    (void)state;
+    const char *k = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    char text[512];
+    /* last line without a newline still counts */
+    int n = snprintf(text, sizeof text, "party 0 a:1 %s\nparty 1 b:2 %s\nparty 2 c:3 %s", k, k, k);
+    cc_cluster c;
+    assert_int_equal(cc_cluster_parse(text, (size_t)n, "mem", &c), CC_OK);
+    assert_string_equal(c.party[2].host, "c");
+    /* the length bounds the text: cutting off the last line loses party 2 */
+    assert_int_equal(cc_cluster_parse(text, (size_t)(strrchr(text, '\n') + 1 - text), "mem", &c),
+                     CC_ERR_FORMAT);
+    assert_non_null(strstr(cc_error_message(), "mem: no line for party 2"));
+    /* a NUL byte is refused, not silently read as the end of the line */
+    text[3] = '\0';
+    assert_int_equal(cc_cluster_parse(text, (size_t)n, "mem", &c), CC_ERR_FORMAT);
+    assert_non_null(strstr(cc_error_message(), "mem:1: NUL byte"));
+
+    cc_keypair kp, back;
+    assert_int_equal(cc_keypair_generate(&kp), CC_OK);
+    uint8_t both[64];
+    memcpy(both, kp.sk, 32);
+    memcpy(both + 32, kp.pk, 32);
+    char hex[130];
+    cc_hex_encode(both, sizeof both, hex);
+    assert_int_equal(cc_keypair_parse(hex, 128, "k", &back), CC_OK);
+    assert_memory_equal(&kp, &back, sizeof kp);
+    assert_int_equal(cc_keypair_parse(hex, 127, "k", &back), CC_ERR_FORMAT);
+    hex[128] = 'x'; /* trailing garbage right after the digits */
+    assert_int_equal(cc_keypair_parse(hex, 129, "k", &back), CC_ERR_FORMAT);
+    hex[128] = '\n';
+    assert_int_equal(cc_keypair_parse(hex, 129, "k", &back), CC_OK);
+    hex[5] = 'g';
+    assert_int_equal(cc_keypair_parse(hex, 129, "k", &back), CC_ERR_FORMAT);
+    assert_non_null(strstr(cc_error_message(), "not hexadecimal"));
+    cc_keypair_wipe(&kp);
 }
 
 static void options_are_clamped(void **state)
@@ -404,6 +445,7 @@ int main(void)
         cmocka_unit_test(vaes_gcm_matches_libsodium),
         cmocka_unit_test(keypair_files),
         cmocka_unit_test(cluster_config),
+        cmocka_unit_test(parsers_from_memory),
         cmocka_unit_test(options_are_clamped),
         cmocka_unit_test(teardown_never_touches_freed_links),
         cmocka_unit_test(handshake_has_forward_secrecy),
