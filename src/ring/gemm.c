@@ -257,17 +257,22 @@ void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
 
 /* ---- A packed once: small M, B packed or generated ------------------------
  *
- *   for each group of APACK_GROUP panels       (per thread range of panels)
- *     for pc in K step APACK_KC                (the group's depth slice: L1)
- *       [generate the slice into a per-thread buffer]
- *       for each mr-row panel of A             (packed once, full depth)
+ *   for pc in K step APACK_KC                  (depth slice; per thread range)
+ *     [pack this slice of A, when A was not packed beforehand]
+ *     for each group of APACK_GROUP panels
+ *       [generate the group's slice into a per-thread buffer]
+ *       for each mr-row panel of A             (its slice stays in L1/L2)
  *         small-M kernel over the group's panels
  *
- * Packed-A panel r holds rows [r·mr, r·mr + rows), rows = min(mr, M - r·mr),
- * in the unpadded pack_a_rows format over the full depth: it starts at
- * data + r·mr·K·a_words and its depth slice [pc, ..) at + pc·rows·a_words. */
+ * With the depth loop outside, A's slice stays in cache while the slices of
+ * all panels stream past it; C (M × the thread's columns) is re-read once
+ * per slice, M/128 of the B traffic.  Packed-A panel r holds rows
+ * [r·mr, r·mr + rows), rows = min(mr, M - r·mr), in the unpadded pack_a_rows
+ * format: over the full depth at data + r·mr·K·a_words (slice [pc, ..) at
+ * + pc·rows·a_words) when packed beforehand, or per slice at
+ * buf + r·mr·kb·a_words when packed here. */
 
-#define APACK_KC 256      /* depth slice: 8 rows of A (32 KiB) or 4 B panels (64 KiB) */
+#define APACK_KC 256      /* depth slice: 16 rows of A (64 KiB) or 4 B panels (64 KiB) */
 #define APACK_GROUP 4     /* B panels per kernel call (the kernel's widest pass) */
 /* cc_ring_gemm_packed takes the route above up to this many rows (measured:
  * docs/BENCHMARKS.md) */
@@ -275,9 +280,10 @@ void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
 
 typedef struct apack_job {
     const cc_kern *kern;
-    const cc_ring_apack *ap;
-    size_t N;
-    const uint64_t *Bpacked;               /* or generated: */
+    size_t M, N, K;
+    const cc_ring_apack *ap;               /* A packed beforehand, or: */
+    const uint64_t *A; size_t a_rs, a_cs;  /* packed per slice here */
+    const uint64_t *Bpacked;               /* B pre-packed, or generated: */
     cc_ring_bfill fill;
     void *fill_ctx;
     uint64_t *C; size_t ldc;
@@ -288,27 +294,29 @@ typedef struct apack_job {
 static void apack_region(const apack_job *g, size_t q0, size_t q1)
 {
     const cc_kern *kern = g->kern;
-    const size_t mr = kern->mr, aw = kern->a_words, M = g->ap->M, K = g->ap->K;
+    const size_t mr = kern->mr, aw = kern->a_words, M = g->M, K = g->K;
     const size_t panels = (g->N + NR - 1) / NR, edge_cols = g->N % NR;
     uint64_t tile[CC_KERN_MR_MAX * NR];
-    uint64_t *buf = NULL;
-    if (g->fill) {
-        pack_buffers *pb = thread_buffers();
-        buf = scratch(&pb->b, &pb->bcap, APACK_GROUP * APACK_KC * NR);
-    }
-    for (size_t q = q0; q < q1; q += APACK_GROUP) {
-        size_t np = CC_MIN((size_t)APACK_GROUP, q1 - q);
-        size_t full = q + np == panels && edge_cols ? np - 1 : np;
-        for (size_t pc = 0; pc < K; pc += APACK_KC) {
-            size_t kb = CC_MIN((size_t)APACK_KC, K - pc);
-            bool acc = g->accumulate || pc > 0;
+    pack_buffers *pb = thread_buffers();
+    uint64_t *bbuf = g->fill ? scratch(&pb->b, &pb->bcap, APACK_GROUP * APACK_KC * NR) : NULL;
+    uint64_t *abuf = g->ap ? NULL : scratch(&pb->a, &pb->acap, M * APACK_KC * aw);
+    for (size_t pc = 0; pc < K; pc += APACK_KC) {
+        size_t kb = CC_MIN((size_t)APACK_KC, K - pc);
+        bool acc = g->accumulate || pc > 0;
+        if (abuf)
+            for (size_t r = 0; r < M; r += mr)
+                kern->pack_a_rows(CC_MIN(mr, M - r), kb, g->A + r * g->a_rs + pc * g->a_cs,
+                                  g->a_rs, g->a_cs, abuf + r * kb * aw);
+        for (size_t q = q0; q < q1; q += APACK_GROUP) {
+            size_t np = CC_MIN((size_t)APACK_GROUP, q1 - q);
+            size_t full = q + np == panels && edge_cols ? np - 1 : np;
             const uint64_t *bp;
             size_t pstride;
             if (g->fill) {
                 for (size_t t = 0; t < np; t++)
                     g->fill(g->fill_ctx, ((uint64_t)(q + t) * K + pc) * NR, kb * NR,
-                            buf + t * kb * NR);
-                bp = buf;
+                            bbuf + t * kb * NR);
+                bp = bbuf;
                 pstride = kb * NR;
             } else {
                 bp = g->Bpacked + (q * K + pc) * NR;
@@ -316,7 +324,8 @@ static void apack_region(const apack_job *g, size_t q0, size_t q1)
             }
             for (size_t r = 0; r < M; r += mr) {
                 size_t rows = CC_MIN(mr, M - r);
-                const uint64_t *a = g->ap->data + r * K * aw + pc * rows * aw;
+                const uint64_t *a = abuf ? abuf + r * kb * aw
+                                         : g->ap->data + r * K * aw + pc * rows * aw;
                 uint64_t *c = g->C + r * g->ldc + q * NR;
                 kern->gemm_small(rows, full, kb, a, bp, NR, pstride, c, g->ldc, acc);
                 if (full < np) {                       /* ragged last panel */
@@ -331,7 +340,7 @@ static void apack_region(const apack_job *g, size_t q0, size_t q1)
 
 static void apack_run(const apack_job *g)
 {
-    const size_t M = g->ap->M, K = g->ap->K, N = g->N;
+    const size_t M = g->M, K = g->K, N = g->N;
     if (M == 0 || N == 0) return;
     if (K == 0) {
         if (!g->accumulate)
@@ -405,8 +414,8 @@ void cc_ring_gemm_apacked(const cc_ring_apack *ap, size_t N, const uint64_t *Bpa
                           uint64_t *C, size_t ldc, bool accumulate)
 {
     if (ap->M && N) CC_ASSERT(ldc >= N);
-    apack_job g = { .kern = apack_kern(ap), .ap = ap, .N = N, .Bpacked = Bpacked, .C = C,
-                    .ldc = ldc, .accumulate = accumulate };
+    apack_job g = { .kern = apack_kern(ap), .M = ap->M, .N = N, .K = ap->K, .ap = ap,
+                    .Bpacked = Bpacked, .C = C, .ldc = ldc, .accumulate = accumulate };
     apack_run(&g);
 }
 
@@ -414,8 +423,8 @@ void cc_ring_gemm_apacked_gen(const cc_ring_apack *ap, size_t N, cc_ring_bfill f
                               uint64_t *C, size_t ldc, bool accumulate)
 {
     if (ap->M && N) CC_ASSERT(ldc >= N);
-    apack_job g = { .kern = apack_kern(ap), .ap = ap, .N = N, .fill = fill, .fill_ctx = ctx,
-                    .C = C, .ldc = ldc, .accumulate = accumulate };
+    apack_job g = { .kern = apack_kern(ap), .M = ap->M, .N = N, .K = ap->K, .ap = ap,
+                    .fill = fill, .fill_ctx = ctx, .C = C, .ldc = ldc, .accumulate = accumulate };
     apack_run(&g);
 }
 
@@ -438,20 +447,13 @@ void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
         cc_ring_gemm_packed_blocked(ta, M, N, K, A, lda, Bpacked, C, ldc, accumulate);
         return;
     }
-    /* Few rows: pack A once (into this thread's A buffer, unpadded) instead
-     * of per thread and depth block, and run the small-M kernels. */
-    const cc_kern *kern = cc_kern_active();
+    /* Few rows: the small-M kernels (no padding to the tile), each thread
+     * packing the depth slice of A it is about to use. */
     if (M && N) CC_ASSERT(ldc >= N);
     CC_ASSERT(lda >= (ta == CC_NOTRANS ? K : M));
-    pack_buffers *pb = thread_buffers();
-    cc_ring_apack ap = { .M = M, .K = K, .kern = kern,
-                         .data = scratch(&pb->a, &pb->acap, M * K * kern->a_words) };
-    size_t rs = ta == CC_NOTRANS ? lda : 1, cs = ta == CC_NOTRANS ? 1 : lda;
-    for (size_t r = 0; r < M; r += kern->mr)
-        kern->pack_a_rows(CC_MIN((size_t)kern->mr, M - r), K, A + r * rs, rs, cs,
-                          ap.data + r * K * kern->a_words);
-    apack_job g = { .kern = kern, .ap = &ap, .N = N, .Bpacked = Bpacked, .C = C, .ldc = ldc,
-                    .accumulate = accumulate };
+    apack_job g = { .kern = cc_kern_active(), .M = M, .N = N, .K = K, .A = A,
+                    .a_rs = ta == CC_NOTRANS ? lda : 1, .a_cs = ta == CC_NOTRANS ? 1 : lda,
+                    .Bpacked = Bpacked, .C = C, .ldc = ldc, .accumulate = accumulate };
     apack_run(&g);
 }
 
