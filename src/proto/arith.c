@@ -293,10 +293,8 @@ static void gen_plane_fill(void *ctx, uint64_t first, size_t n, uint64_t *out)
     cc_prg_u64(g->prg, g->first + first, n, out);
 }
 
-/* Above this many rows the blocked GEMM (mr-row tiles, B block in L2) beats
- * the packed-A loop nest (B panel group in L1, A streamed) for stored planes. */
-#define XP_MAX_M 16
-
+/* Stored planes with M at or above the tile height go through the blocked
+ * GEMM (cc_ring_small_m); generated planes always through the packed-A nest. */
 cc_status cc_proto_matmul_weight_term_x(cc_proto *ctx, cc_proto_xpack *xp,
                                         const cc_proto_weight *w, uint64_t *z, size_t ldz)
 {
@@ -320,7 +318,7 @@ cc_status cc_proto_matmul_weight_term_x(cc_proto *ctx, cc_proto_xpack *xp,
         cc_ring_gemm_apacked_gen(b, N, gen_plane_fill, &next, z, ldz, true);
         return CC_OK;
     }
-    if (M > XP_MAX_M) {
+    if (!cc_ring_small_m(M)) {
         cc_ashare x = xp->x;
         x.n = M * xp->K;
         return pr_matmul_weight_local_ld(M, &x, w, z, ldz);
@@ -348,7 +346,7 @@ cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_we
 cc_status pr_matmul_weight_local_ld(size_t M, const cc_ashare *x, const cc_proto_weight *w,
                                     uint64_t *z, size_t ldz)
 {
-    if (w->gen_self || M <= XP_MAX_M) {
+    if (w->gen_self || cc_ring_small_m(M)) {
         cc_proto_xpack xp = { 0 };
         cc_status s = cc_proto_xpack_init(&xp, M, w->K, x);
         if (s == CC_OK) s = cc_proto_matmul_weight_term_x(NULL, &xp, w, z, ldz);

@@ -274,9 +274,6 @@ void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
 
 #define APACK_KC 256      /* depth slice: 16 rows of A (64 KiB) or 4 B panels (64 KiB) */
 #define APACK_GROUP 4     /* B panels per kernel call (the kernel's widest pass) */
-/* cc_ring_gemm_packed takes the route above up to this many rows (measured:
- * docs/BENCHMARKS.md) */
-#define GEMM_SMALL_M_MAX 16
 
 typedef struct apack_job {
     const cc_kern *kern;
@@ -443,7 +440,7 @@ void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
                          const uint64_t *A, size_t lda, const uint64_t *Bpacked,
                          uint64_t *C, size_t ldc, bool accumulate)
 {
-    if (M == 0 || N == 0 || K == 0 || M > GEMM_SMALL_M_MAX) {
+    if (M == 0 || N == 0 || K == 0 || !cc_ring_small_m(M)) {
         cc_ring_gemm_packed_blocked(ta, M, N, K, A, lda, Bpacked, C, ldc, accumulate);
         return;
     }
@@ -456,5 +453,11 @@ void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
                     .Bpacked = Bpacked, .C = C, .ldc = ldc, .accumulate = accumulate };
     apack_run(&g);
 }
+
+/* Below the tile height the blocked path pads every row panel to mr rows
+ * (8/M times the work); from mr rows on, both routes run the same tile
+ * kernel and the blocked one, with its long sequential B streams, measured
+ * as fast or faster on pre-packed weights (docs/BENCHMARKS.md). */
+bool cc_ring_small_m(size_t M) { return M >= 1 && M < cc_kern_active()->mr; }
 
 const char *cc_ring_isa(void) { return cc_kern_active()->name; }

@@ -77,6 +77,10 @@ void cc_ring_gemm_apacked(const cc_ring_apack *ap, size_t N, const uint64_t *Bpa
 typedef void (*cc_ring_bfill)(void *ctx, uint64_t first, size_t n, uint64_t *out);
 void cc_ring_gemm_apacked_gen(const cc_ring_apack *ap, size_t N, cc_ring_bfill fill, void *ctx,
                               uint64_t *C, size_t ldc, bool accumulate);
+/* Whether M rows take the small-M route under the active kernels (M below
+ * the micro-tile height: 1..3 for avx2/ref, 1..7 for avx512).
+ * cc_ring_gemm_packed uses it; callers holding a cc_ring_apack may too. */
+bool cc_ring_small_m(size_t M);
 /* cc_ring_gemm_packed without its small-M route (always the blocked loop
  * nest with mr-row tiles): benchmarks and tests compare the two. */
 void cc_ring_gemm_packed_blocked(cc_trans ta, size_t M, size_t N, size_t K, const uint64_t *A,
