@@ -346,7 +346,10 @@ cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_we
 cc_status pr_matmul_weight_local_ld(size_t M, const cc_ashare *x, const cc_proto_weight *w,
                                     uint64_t *z, size_t ldz)
 {
-    if (w->gen_self || cc_ring_small_m(M)) {
+    /* generated planes need the packed-A route; stored ones take
+     * cc_ring_gemm_packed, which picks the small-M kernels itself and packs
+     * A per depth slice without allocating */
+    if (w->gen_self) {
         cc_proto_xpack xp = { 0 };
         cc_status s = cc_proto_xpack_init(&xp, M, w->K, x);
         if (s == CC_OK) s = cc_proto_matmul_weight_term_x(NULL, &xp, w, z, ldz);
