@@ -48,7 +48,7 @@ void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
  * products below reuse it for any number of right operands or column blocks.
  * Rows are not padded to the micro-kernel's tile: M < mr rows (M = 1: GEMV)
  * run on the small-M kernels (docs/KERNELS.md).  Any M works; the loop nest
- * keeps a group of B panels in L1 and streams A, which suits small M.
+ * (depth slice outside, groups of 4 B panels inside) is meant for small M.
  *
  * `ap` must be zero-initialised before its first use; make reuses its buffer
  * when large enough (CC_ERR_NOMEM otherwise).  Results are bit-identical to
