@@ -11,10 +11,23 @@
 //   BM_dgemm_openblas/M/N/K     cblas_dgemm, 1 thread (the baseline)
 //   BM_dgemm_openblas_2t/M/N/K  cblas_dgemm, 2 threads (+ _1t_wall baseline)
 //   BM_ring_<op>/n              elementwise, bytes/s read+written, 1 thread
+//
+// Decode shapes (M = 1 or 8 rows against a LLaMA-7B weight, K×N), wall time,
+// threads 1 and 2 (…/threads:T), old path and new in the same run:
+//   BM_decode_packed_old/M/N/K/T    B pre-packed in memory, blocked mr-row path
+//                                   (cc_ring_gemm_packed_blocked, main's path)
+//   BM_decode_packed_new/M/N/K/T    same B, cc_ring_gemm_packed (small-M route)
+//   BM_decode_synth_old/M/N/K/T     one synthetic plane as main's engine does it:
+//                                   AES-expand 512 Ki-element column blocks into
+//                                   a buffer, then the blocked GEMM per block
+//   BM_decode_synth_fused/M/N/K/T   A packed once, plane generated per depth
+//                                   slice inside the GEMM (cc_ring_gemm_apacked_gen)
+//   BM_decode_synth_aes/M/N/K/T     the AES expansion alone (the bound)
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -22,6 +35,7 @@ extern "C" {
 #include "core.h"
 }
 #include "kern.h"
+#include "prg.h"
 #include "ring.h"
 #include "thread.h"
 
@@ -153,6 +167,117 @@ BENCHMARK(BM_ring_gemm_packed_1t)->Apply(gemm_shapes_wall);
 BENCHMARK(BM_ring_gemm_2t)->Apply(gemm_shapes_wall);
 BENCHMARK(BM_dgemm_openblas_1t_wall)->Apply(gemm_shapes_wall);
 BENCHMARK(BM_dgemm_openblas_2t)->Apply(gemm_shapes_wall);
+
+// ---- decode shapes ----------------------------------------------------------
+
+struct DecodeProblem {
+    size_t M, N, K;
+    std::vector<uint64_t> A, C;
+    cc_prg prg;
+    DecodeProblem(benchmark::State &state)
+        : M(state.range(0)), N(state.range(1)), K(state.range(2)), A(M * K), C(M * N)
+    {
+        fill(A, 5);
+        uint8_t seed[16] = { 1, 2, 3 };
+        cc_prg_init(&prg, seed, 7);
+    }
+    void finish(benchmark::State &state)
+    {
+        set_macs(state, M, N, K);
+        state.counters["threads"] = cc_thread_count();
+        state.SetLabel(cc_ring_isa());
+    }
+};
+
+void decode_packed(benchmark::State &state, bool small_route)
+{
+    Scope scope;
+    cc_thread_set_count(state.range(3));
+    DecodeProblem d(state);
+    std::vector<uint64_t> Bp(cc_ring_packed_size(d.K, d.N) / 8);
+    cc_prg_u64(&d.prg, 0, Bp.size(), Bp.data());
+    for (auto _ : state) {
+        if (small_route)
+            cc_ring_gemm_packed(CC_NOTRANS, d.M, d.N, d.K, d.A.data(), d.K, Bp.data(),
+                                d.C.data(), d.N, false);
+        else
+            cc_ring_gemm_packed_blocked(CC_NOTRANS, d.M, d.N, d.K, d.A.data(), d.K, Bp.data(),
+                                        d.C.data(), d.N, false);
+        benchmark::DoNotOptimize(d.C.data());
+        benchmark::ClobberMemory();
+    }
+    d.finish(state);
+}
+void BM_decode_packed_old(benchmark::State &s) { decode_packed(s, false); }
+void BM_decode_packed_new(benchmark::State &s) { decode_packed(s, true); }
+
+// Column block of main's synthetic provider: 512 Ki elements, whole panels.
+size_t synth_block_cols(size_t K, size_t N)
+{
+    const size_t block = size_t(1) << 19;
+    return K * N <= block ? N : std::max<size_t>(8, block / K / 8 * 8);
+}
+
+enum class Synth { old_path, fused, aes_only };
+
+struct GenCtx { const cc_prg *prg; uint64_t first; };
+void gen_fill(void *ctx, uint64_t first, size_t n, uint64_t *out)
+{
+    const GenCtx *g = static_cast<const GenCtx *>(ctx);
+    cc_prg_u64(g->prg, g->first + first, n, out);
+}
+
+void decode_synth(benchmark::State &state, Synth how)
+{
+    Scope scope;
+    cc_thread_set_count(state.range(3));
+    DecodeProblem d(state);
+    size_t cols = synth_block_cols(d.K, d.N);
+    std::vector<uint64_t> buf(how == Synth::fused ? 0 : cc_ring_packed_size(d.K, cols) / 8);
+    cc_ring_apack ap = {};
+    for (auto _ : state) {
+        if (how == Synth::fused) {
+            if (cc_ring_apack_make(&ap, CC_NOTRANS, d.M, d.K, d.A.data(), d.K) != CC_OK) {
+                state.SkipWithError(cc_error_message());
+                break;
+            }
+            GenCtx g = { &d.prg, 0 };
+            cc_ring_gemm_apacked_gen(&ap, d.N, gen_fill, &g, d.C.data(), d.N, false);
+        } else {
+            for (size_t c0 = 0; c0 < d.N; c0 += cols) {
+                size_t nb = std::min(cols, d.N - c0);
+                cc_prg_u64(&d.prg, c0 * d.K, cc_ring_packed_size(d.K, nb) / 8, buf.data());
+                if (how == Synth::old_path)
+                    cc_ring_gemm_packed_blocked(CC_NOTRANS, d.M, nb, d.K, d.A.data(), d.K,
+                                                buf.data(), d.C.data() + c0, d.N, false);
+            }
+        }
+        benchmark::DoNotOptimize(d.C.data());
+        benchmark::DoNotOptimize(buf.data());
+        benchmark::ClobberMemory();
+    }
+    cc_ring_apack_free(&ap);
+    d.finish(state);
+}
+void BM_decode_synth_old(benchmark::State &s) { decode_synth(s, Synth::old_path); }
+void BM_decode_synth_fused(benchmark::State &s) { decode_synth(s, Synth::fused); }
+void BM_decode_synth_aes(benchmark::State &s) { decode_synth(s, Synth::aes_only); }
+
+void decode_shapes(benchmark::internal::Benchmark *b)
+{
+    for (int threads : { 1, 2 })
+        for (int M : { 1, 8 }) {
+            b->Args({ M, 11008, 4096, threads });
+            b->Args({ M, 4096, 11008, threads });
+        }
+    b->ArgNames({ "M", "N", "K", "threads" });
+    b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+}
+BENCHMARK(BM_decode_packed_old)->Apply(decode_shapes);
+BENCHMARK(BM_decode_packed_new)->Apply(decode_shapes);
+BENCHMARK(BM_decode_synth_old)->Apply(decode_shapes);
+BENCHMARK(BM_decode_synth_fused)->Apply(decode_shapes);
+BENCHMARK(BM_decode_synth_aes)->Apply(decode_shapes);
 
 // ---- elementwise ----------------------------------------------------------
 

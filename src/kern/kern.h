@@ -18,7 +18,17 @@
  *     Ap[(p*mr + i)*a_words .. +a_words)); A is packed per call, never stored;
  *   - C is a full mr×NR tile with row stride ldc; the caller handles edge
  *     tiles (it passes a scratch tile and copies the valid part).
- *   No alignment is required of any pointer. */
+ *   No alignment is required of any pointer.
+ *
+ * Small-M kernel contract (decode steps, GEMV; docs/KERNELS.md):
+ *   C[0..m)[0..np·NR) (+)= Ap · (np panels of Bp)  mod 2^64, 1 <= m <= mr,
+ *   np >= 0, k >= 0, where
+ *   - Ap is an m-row packed-A panel made by pack_a_rows(m, ...): element
+ *     (i, p) at Ap[(p*m + i)*a_words] (no padding rows; for m == mr this is
+ *     exactly pack_a's format);
+ *   - panel q's row p is at Bp + q*pstride + p*ldb (NR words);
+ *   - C row i, panel q, column j is C[i*ldc + q*NR + j]; exactly m rows and
+ *     np·NR columns are read (when accumulating) and written. */
 #ifndef CARACAL_KERN_H
 #define CARACAL_KERN_H
 
@@ -55,6 +65,11 @@ typedef struct cc_kern {
                    uint64_t *Ap);
     void (*gemm_ukr)(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
                      uint64_t *C, size_t ldc, bool accumulate);
+    /* ---- small M (1 <= m <= mr rows, no padding; contract above) ---- */
+    void (*pack_a_rows)(size_t m, size_t k, const uint64_t *A, size_t rs, size_t cs,
+                        uint64_t *Ap);
+    void (*gemm_small)(size_t m, size_t np, size_t k, const uint64_t *Ap, const uint64_t *Bp,
+                       size_t ldb, size_t pstride, uint64_t *C, size_t ldc, bool accumulate);
 
     /* ---- elementwise (out may alias inputs; bits < 64) ---- */
     cc_kern_binop add, sub, mul, xor_, and_;

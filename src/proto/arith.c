@@ -241,8 +241,102 @@ void cc_proto_weight_free(cc_proto_weight *w)
     memset(w, 0, sizeof *w);
 }
 
-/* z (M×N) = X_i·pack(W_i + W_{i+1}) + X_{i+1}·pack(W_i), or with the
- * planes as stored, (X_i + X_{i+1})·pack(W_i) + X_i·pack(W_{i+1}). */
+/* ---- share × weight, local part ------------------------------------------
+ * z (M×N) = X_i·pack(W_i + W_{i+1}) + X_{i+1}·pack(W_i), or with the planes
+ * as stored (or generated), (X_i + X_{i+1})·pack(W_i) + X_i·pack(W_{i+1}). */
+
+enum { XP_SELF = 0, XP_NEXT = 1, XP_SUM = 2 };
+
+cc_status cc_proto_xpack_init(cc_proto_xpack *xp, size_t M, size_t K, const cc_ashare *x)
+{
+    CC_TRY(pr_check_n("matmul_weight", "input", x->n, M * K));
+    cc_proto_xpack_free(xp);
+    xp->M = M;
+    xp->K = K;
+    xp->x = *x;
+    return CC_OK;
+}
+
+void cc_proto_xpack_free(cc_proto_xpack *xp)
+{
+    for (int i = 0; i < 3; i++) cc_ring_apack_free(&xp->op[i]);
+    memset(xp, 0, sizeof *xp);
+}
+
+/* Operand `which` of xp, packed on first use. */
+static cc_status xp_operand(cc_proto_xpack *xp, int which, const cc_ring_apack **out)
+{
+    if (!xp->have[which]) {
+        const uint64_t *a = xp->x.s[which == XP_NEXT];
+        uint64_t *sum = NULL;
+        if (which == XP_SUM) {
+            sum = pr_alloc(xp->M * xp->K);
+            if (!sum) return CC_ERR_NOMEM;
+            cc_ring_add(xp->M * xp->K, xp->x.s[0], xp->x.s[1], sum);
+            a = sum;
+        }
+        cc_status s = cc_ring_apack_make(&xp->op[which], CC_NOTRANS, xp->M, xp->K, a, xp->K);
+        pr_free(sum);
+        CC_TRY(s);
+        xp->have[which] = true;
+    }
+    *out = &xp->op[which];
+    return CC_OK;
+}
+
+/* fill callback of cc_ring_gemm_apacked_gen: a range of a stream (one depth
+ * slice of a panel, far below cc_prg_u64's threading threshold) */
+typedef struct gen_plane { const cc_prg *prg; uint64_t first; } gen_plane;
+static void gen_plane_fill(void *ctx, uint64_t first, size_t n, uint64_t *out)
+{
+    const gen_plane *g = ctx;
+    cc_prg_u64(g->prg, g->first + first, n, out);
+}
+
+/* Stored planes with M at or above the tile height go through the blocked
+ * GEMM (cc_ring_small_m); generated planes always through the packed-A nest. */
+cc_status cc_proto_matmul_weight_term_x(cc_proto *ctx, cc_proto_xpack *xp,
+                                        const cc_proto_weight *w, uint64_t *z, size_t ldz)
+{
+    (void)ctx;
+    const size_t M = xp->M, N = w->N;
+    if (w->K != xp->K)
+        return cc_error_set(CC_ERR_ARG, "matmul_weight_term: weight depth %zu, input %zu",
+                            w->K, xp->K);
+    if (ldz < N)
+        return cc_error_set(CC_ERR_ARG, "matmul_weight_term: row stride %zu < %zu columns", ldz,
+                            N);
+    if (M == 0 || N == 0) return CC_OK;
+    const cc_ring_apack *a, *b;
+    if (w->gen_self) {
+        if (!w->gen_next)
+            return cc_error_set(CC_ERR_ARG, "matmul_weight_term: generated W_i without W_{i+1}");
+        CC_TRY(xp_operand(xp, XP_SUM, &a));
+        CC_TRY(xp_operand(xp, XP_SELF, &b));
+        gen_plane self = { w->gen_self, w->gen_first }, next = { w->gen_next, w->gen_first };
+        cc_ring_gemm_apacked_gen(a, N, gen_plane_fill, &self, z, ldz, false);
+        cc_ring_gemm_apacked_gen(b, N, gen_plane_fill, &next, z, ldz, true);
+        return CC_OK;
+    }
+    if (!cc_ring_small_m(M)) {
+        cc_ashare x = xp->x;
+        x.n = M * xp->K;
+        return pr_matmul_weight_local_ld(M, &x, w, z, ldz);
+    }
+    if (w->packed_next) {
+        CC_TRY(xp_operand(xp, XP_SUM, &a));
+        CC_TRY(xp_operand(xp, XP_SELF, &b));
+        cc_ring_gemm_apacked(a, N, w->packed_self, z, ldz, false);
+        cc_ring_gemm_apacked(b, N, w->packed_next, z, ldz, true);
+    } else {
+        CC_TRY(xp_operand(xp, XP_SELF, &a));
+        CC_TRY(xp_operand(xp, XP_NEXT, &b));
+        cc_ring_gemm_apacked(a, N, w->packed_sum, z, ldz, false);
+        cc_ring_gemm_apacked(b, N, w->packed_self, z, ldz, true);
+    }
+    return CC_OK;
+}
+
 cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_weight *w,
                                  uint64_t *z)
 {
@@ -252,6 +346,16 @@ cc_status pr_matmul_weight_local(size_t M, const cc_ashare *x, const cc_proto_we
 cc_status pr_matmul_weight_local_ld(size_t M, const cc_ashare *x, const cc_proto_weight *w,
                                     uint64_t *z, size_t ldz)
 {
+    /* generated planes need the packed-A route; stored ones take
+     * cc_ring_gemm_packed, which picks the small-M kernels itself and packs
+     * A per depth slice without allocating */
+    if (w->gen_self) {
+        cc_proto_xpack xp = { 0 };
+        cc_status s = cc_proto_xpack_init(&xp, M, w->K, x);
+        if (s == CC_OK) s = cc_proto_matmul_weight_term_x(NULL, &xp, w, z, ldz);
+        cc_proto_xpack_free(&xp);
+        return s;
+    }
     if (w->packed_next) {
         uint64_t *xs = pr_alloc(M * w->K);
         if (!xs) return CC_ERR_NOMEM;

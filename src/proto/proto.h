@@ -83,6 +83,15 @@ typedef struct cc_proto_weight {
      * Z_i = (X_i + X_{i+1})·W_i + X_i·W_{i+1}: the same two GEMMs, and no
      * pass over the weight to form W_i + W_{i+1}. */
     const uint64_t *packed_next;
+    /* Alternative to all pointers: W_i and W_{i+1} generated from AES-CTR
+     * streams while they are multiplied (seed-derived weights), in the
+     * packed_next form: word t of pack(W_i) is element gen_first + t of
+     * *gen_self, word t of pack(W_{i+1}) element gen_first + t of *gen_next.
+     * Each depth slice of a panel is expanded into cache and consumed at once
+     * (cc_ring_gemm_apacked_gen); the planes never reach memory.  The streams
+     * must outlive the call; used when gen_self is set (gen_next too). */
+    const cc_prg *gen_self, *gen_next;
+    uint64_t gen_first;
     bool owned;
 } cc_proto_weight;
 
@@ -258,6 +267,23 @@ cc_status cc_proto_matmul_weight_fxp(cc_proto *ctx, size_t M, const cc_ashare *x
 cc_status cc_proto_matmul_weight_term(cc_proto *ctx, size_t M, const cc_ashare *x,
                                       const cc_proto_weight *w, uint64_t *z, size_t ldz);
 cc_status cc_proto_finish_terms(cc_proto *ctx, const uint64_t *z, bool fxp, cc_ashare *out);
+/* The activation side of _term packed once and reused for every weight and
+ * column block that multiplies the same X (a decoder step: one row against
+ * every block of a weight group).  _init records a view of x (M×K; x must
+ * stay unchanged while xp is in use) and packs nothing; each of the operands
+ * X_i, X_{i+1}, X_i + X_{i+1} is packed for the GEMM (cc_ring_apack) the
+ * first time a weight form needs it.  term_x equals _term bit for bit.
+ * Zero-initialise xp or call _init first; _free releases it. */
+typedef struct cc_proto_xpack {
+    size_t M, K;
+    cc_ashare x;
+    cc_ring_apack op[3];          /* X_i, X_{i+1}, X_i + X_{i+1} */
+    bool have[3];
+} cc_proto_xpack;
+cc_status cc_proto_xpack_init(cc_proto_xpack *xp, size_t M, size_t K, const cc_ashare *x);
+void cc_proto_xpack_free(cc_proto_xpack *xp);
+cc_status cc_proto_matmul_weight_term_x(cc_proto *ctx, cc_proto_xpack *xp,
+                                        const cc_proto_weight *w, uint64_t *z, size_t ldz);
 /* Multiply by a public fixed-point constant (scalar / per element) and
  * truncate by f once: local mul + trunc (2 rounds). */
 cc_status cc_proto_mul_public_fxp(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_ashare *out);

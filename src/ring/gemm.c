@@ -255,9 +255,179 @@ void cc_ring_gemm(cc_trans ta, cc_trans tb, size_t M, size_t N, size_t K,
     gemm_run(&g);
 }
 
-void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
-                         const uint64_t *A, size_t lda, const uint64_t *Bpacked,
-                         uint64_t *C, size_t ldc, bool accumulate)
+/* ---- A packed once: small M, B packed or generated ------------------------
+ *
+ *   for pc in K step APACK_KC                  (depth slice; per thread range)
+ *     [pack this slice of A, when A was not packed beforehand]
+ *     for each group of APACK_GROUP panels
+ *       [generate the group's slice into a per-thread buffer]
+ *       for each mr-row panel of A             (its slice stays in L1/L2)
+ *         small-M kernel over the group's panels
+ *
+ * With the depth loop outside, A's slice stays in cache while the slices of
+ * all panels stream past it; C (M × the thread's columns) is re-read once
+ * per slice, M/128 of the B traffic.  Packed-A panel r holds rows
+ * [r·mr, r·mr + rows), rows = min(mr, M - r·mr), in the unpadded pack_a_rows
+ * format: over the full depth at data + r·mr·K·a_words (slice [pc, ..) at
+ * + pc·rows·a_words) when packed beforehand, or per slice at
+ * buf + r·mr·kb·a_words when packed here. */
+
+#define APACK_KC 256      /* depth slice: 16 rows of A (64 KiB) or 4 B panels (64 KiB) */
+#define APACK_GROUP 4     /* B panels per kernel call (the kernel's widest pass) */
+
+typedef struct apack_job {
+    const cc_kern *kern;
+    size_t M, N, K;
+    const cc_ring_apack *ap;               /* A packed beforehand, or: */
+    const uint64_t *A; size_t a_rs, a_cs;  /* packed per slice here */
+    const uint64_t *Bpacked;               /* B pre-packed, or generated: */
+    cc_ring_bfill fill;
+    void *fill_ctx;
+    uint64_t *C; size_t ldc;
+    bool accumulate;
+} apack_job;
+
+/* Panels [q0, q1) of C, all rows, one thread. */
+static void apack_region(const apack_job *g, size_t q0, size_t q1)
+{
+    const cc_kern *kern = g->kern;
+    const size_t mr = kern->mr, aw = kern->a_words, M = g->M, K = g->K;
+    const size_t panels = (g->N + NR - 1) / NR, edge_cols = g->N % NR;
+    uint64_t tile[CC_KERN_MR_MAX * NR];
+    pack_buffers *pb = thread_buffers();
+    uint64_t *bbuf = g->fill ? scratch(&pb->b, &pb->bcap, APACK_GROUP * APACK_KC * NR) : NULL;
+    uint64_t *abuf = g->ap ? NULL : scratch(&pb->a, &pb->acap, M * APACK_KC * aw);
+    for (size_t pc = 0; pc < K; pc += APACK_KC) {
+        size_t kb = CC_MIN((size_t)APACK_KC, K - pc);
+        bool acc = g->accumulate || pc > 0;
+        if (abuf)
+            for (size_t r = 0; r < M; r += mr)
+                kern->pack_a_rows(CC_MIN(mr, M - r), kb, g->A + r * g->a_rs + pc * g->a_cs,
+                                  g->a_rs, g->a_cs, abuf + r * kb * aw);
+        for (size_t q = q0; q < q1; q += APACK_GROUP) {
+            size_t np = CC_MIN((size_t)APACK_GROUP, q1 - q);
+            size_t full = q + np == panels && edge_cols ? np - 1 : np;
+            const uint64_t *bp;
+            size_t pstride;
+            if (g->fill) {
+                for (size_t t = 0; t < np; t++)
+                    g->fill(g->fill_ctx, ((uint64_t)(q + t) * K + pc) * NR, kb * NR,
+                            bbuf + t * kb * NR);
+                bp = bbuf;
+                pstride = kb * NR;
+            } else {
+                bp = g->Bpacked + (q * K + pc) * NR;
+                pstride = K * NR;
+            }
+            for (size_t r = 0; r < M; r += mr) {
+                size_t rows = CC_MIN(mr, M - r);
+                const uint64_t *a = abuf ? abuf + r * kb * aw
+                                         : g->ap->data + r * K * aw + pc * rows * aw;
+                uint64_t *c = g->C + r * g->ldc + q * NR;
+                kern->gemm_small(rows, full, kb, a, bp, NR, pstride, c, g->ldc, acc);
+                if (full < np) {                       /* ragged last panel */
+                    kern->gemm_small(rows, 1, kb, a, bp + full * pstride, NR, pstride, tile,
+                                     NR, false);
+                    store_edge(tile, rows, edge_cols, c + full * NR, g->ldc, acc);
+                }
+            }
+        }
+    }
+}
+
+static void apack_run(const apack_job *g)
+{
+    const size_t M = g->M, K = g->K, N = g->N;
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        if (!g->accumulate)
+            for (size_t i = 0; i < M; i++) memset(g->C + i * g->ldc, 0, N * sizeof(uint64_t));
+        return;
+    }
+    size_t panels = (N + NR - 1) / NR, macs;
+    if (__builtin_mul_overflow(M, N, &macs) || __builtin_mul_overflow(macs, K, &macs))
+        macs = SIZE_MAX;
+    int threads = cc_thread_count();
+    if ((size_t)threads > macs / GEMM_MIN_MACS_PER_THREAD)
+        threads = (int)CC_MAX(1, macs / GEMM_MIN_MACS_PER_THREAD);
+    if ((size_t)threads > panels) threads = (int)panels;
+    if (threads <= 1) {
+        apack_region(g, 0, panels);
+        return;
+    }
+    /* whole panels per thread; every C element is computed by one thread in
+     * the same order whatever the split */
+#pragma omp parallel num_threads(threads)
+    {
+        size_t b, e;
+        cc_thread_partition(panels, 1, omp_get_num_threads(), omp_get_thread_num(), &b, &e);
+        if (b < e) apack_region(g, b, e);
+    }
+}
+
+cc_status cc_ring_apack_make(cc_ring_apack *ap, cc_trans ta, size_t M, size_t K,
+                             const uint64_t *A, size_t lda)
+{
+    const cc_kern *kern = cc_kern_active();
+    size_t words;
+    if (__builtin_mul_overflow(M, K, &words) ||
+        __builtin_mul_overflow(words, (size_t)kern->a_words, &words) ||
+        words > SIZE_MAX / sizeof(uint64_t))
+        return cc_error_set(CC_ERR_NOMEM, "packed A of %zu x %zu overflows", M, K);
+    if (M && K) CC_ASSERT(lda >= (ta == CC_NOTRANS ? K : M));
+    if (words > ap->cap || !ap->data) {
+        cc_free(ap->data);
+        ap->cap = 0;
+        ap->data = cc_alloc(CC_MAX(words, (size_t)1) * sizeof(uint64_t));
+        if (!ap->data) return cc_error_set(CC_ERR_NOMEM, "packed A of %zu x %zu", M, K);
+        ap->cap = CC_MAX(words, (size_t)1);
+    }
+    ap->M = M;
+    ap->K = K;
+    ap->kern = kern;
+    size_t rs = ta == CC_NOTRANS ? lda : 1, cs = ta == CC_NOTRANS ? 1 : lda;
+    for (size_t r = 0; r < M && K; r += kern->mr)
+        kern->pack_a_rows(CC_MIN((size_t)kern->mr, M - r), K, A + r * rs, rs, cs,
+                          ap->data + r * K * kern->a_words);
+    return CC_OK;
+}
+
+void cc_ring_apack_free(cc_ring_apack *ap)
+{
+    cc_free(ap->data);
+    memset(ap, 0, sizeof *ap);
+}
+
+static const cc_kern *apack_kern(const cc_ring_apack *ap)
+{
+    const cc_kern *kern = cc_kern_active();
+    if (ap->kern != kern)
+        cc_panic(__FILE__, __LINE__, "packed A used under another kernel table than it was "
+                 "packed for");
+    return kern;
+}
+
+void cc_ring_gemm_apacked(const cc_ring_apack *ap, size_t N, const uint64_t *Bpacked,
+                          uint64_t *C, size_t ldc, bool accumulate)
+{
+    if (ap->M && N) CC_ASSERT(ldc >= N);
+    apack_job g = { .kern = apack_kern(ap), .M = ap->M, .N = N, .K = ap->K, .ap = ap,
+                    .Bpacked = Bpacked, .C = C, .ldc = ldc, .accumulate = accumulate };
+    apack_run(&g);
+}
+
+void cc_ring_gemm_apacked_gen(const cc_ring_apack *ap, size_t N, cc_ring_bfill fill, void *ctx,
+                              uint64_t *C, size_t ldc, bool accumulate)
+{
+    if (ap->M && N) CC_ASSERT(ldc >= N);
+    apack_job g = { .kern = apack_kern(ap), .M = ap->M, .N = N, .K = ap->K, .ap = ap,
+                    .fill = fill, .fill_ctx = ctx, .C = C, .ldc = ldc, .accumulate = accumulate };
+    apack_run(&g);
+}
+
+void cc_ring_gemm_packed_blocked(cc_trans ta, size_t M, size_t N, size_t K, const uint64_t *A,
+                                 size_t lda, const uint64_t *Bpacked, uint64_t *C, size_t ldc,
+                                 bool accumulate)
 {
     gemm_job g = { .kern = cc_kern_active(), .M = M, .N = N, .K = K, .Bpacked = Bpacked,
                    .C = C, .ldc = ldc, .accumulate = accumulate };
@@ -265,5 +435,29 @@ void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
     if (M && N) CC_ASSERT(ldc >= N);
     gemm_run(&g);
 }
+
+void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
+                         const uint64_t *A, size_t lda, const uint64_t *Bpacked,
+                         uint64_t *C, size_t ldc, bool accumulate)
+{
+    if (M == 0 || N == 0 || K == 0 || !cc_ring_small_m(M)) {
+        cc_ring_gemm_packed_blocked(ta, M, N, K, A, lda, Bpacked, C, ldc, accumulate);
+        return;
+    }
+    /* Few rows: the small-M kernels (no padding to the tile), each thread
+     * packing the depth slice of A it is about to use. */
+    if (M && N) CC_ASSERT(ldc >= N);
+    CC_ASSERT(lda >= (ta == CC_NOTRANS ? K : M));
+    apack_job g = { .kern = cc_kern_active(), .M = M, .N = N, .K = K, .A = A,
+                    .a_rs = ta == CC_NOTRANS ? lda : 1, .a_cs = ta == CC_NOTRANS ? 1 : lda,
+                    .Bpacked = Bpacked, .C = C, .ldc = ldc, .accumulate = accumulate };
+    apack_run(&g);
+}
+
+/* Below the tile height the blocked path pads every row panel to mr rows
+ * (8/M times the work); from mr rows on, both routes run the same tile
+ * kernel and the blocked one, with its long sequential B streams, measured
+ * as fast or faster on pre-packed weights (docs/BENCHMARKS.md). */
+bool cc_ring_small_m(size_t M) { return M >= 1 && M < cc_kern_active()->mr; }
 
 const char *cc_ring_isa(void) { return cc_kern_active()->name; }

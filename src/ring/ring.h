@@ -41,6 +41,52 @@ void cc_ring_gemm_packed(cc_trans ta, size_t M, size_t N, size_t K,
                          const uint64_t *A, size_t lda, const uint64_t *Bpacked,
                          uint64_t *C, size_t ldc, bool accumulate);
 
+/* ---- left operand packed once ---------------------------------------------
+ * A decoder step multiplies the same few activation rows by many weight
+ * blocks.  cc_ring_apack_make packs op(A) (M×K) once, in the active kernel
+ * table's format (so it must be used under the same table), and the
+ * products below reuse it for any number of right operands or column blocks.
+ * Rows are not padded to the micro-kernel's tile: M < mr rows (M = 1: GEMV)
+ * run on the small-M kernels (docs/KERNELS.md).  Any M works; the loop nest
+ * (depth slice outside, groups of 4 B panels inside) is meant for small M.
+ *
+ * `ap` must be zero-initialised before its first use; make reuses its buffer
+ * when large enough (CC_ERR_NOMEM otherwise).  Results are bit-identical to
+ * cc_ring_gemm_packed and independent of the thread count. */
+typedef struct cc_ring_apack {
+    size_t M, K;
+    const void *kern;       /* the cc_kern table it was packed for */
+    uint64_t *data;         /* mr-row panels over the full depth */
+    size_t cap;             /* words allocated */
+} cc_ring_apack;
+
+cc_status cc_ring_apack_make(cc_ring_apack *ap, cc_trans ta, size_t M, size_t K,
+                             const uint64_t *A, size_t lda);
+void cc_ring_apack_free(cc_ring_apack *ap);
+/* C (+)= op(A)·B, B pre-packed K×N (cc_ring_pack_b layout, K = ap->K). */
+void cc_ring_gemm_apacked(const cc_ring_apack *ap, size_t N, const uint64_t *Bpacked,
+                          uint64_t *C, size_t ldc, bool accumulate);
+/* The same with B generated while it is consumed: fill(ctx, first, n, out)
+ * must write words [first, first + n) of the packed K×N operand (the layout
+ * of cc_ring_pack_b) to out.  It is called from the GEMM's threads on
+ * disjoint ranges (each one a contiguous depth slice of one panel, a few
+ * thousand words, into a per-thread cache-resident buffer), so it must be
+ * thread-safe and single-threaded itself; words are addressed by position
+ * only, so results do not depend on the thread count.  For seed-expanded
+ * weights (AES-CTR, src/prg) this never writes the plane to memory. */
+typedef void (*cc_ring_bfill)(void *ctx, uint64_t first, size_t n, uint64_t *out);
+void cc_ring_gemm_apacked_gen(const cc_ring_apack *ap, size_t N, cc_ring_bfill fill, void *ctx,
+                              uint64_t *C, size_t ldc, bool accumulate);
+/* Whether M rows take the small-M route under the active kernels (M below
+ * the micro-tile height: 1..3 for avx2/ref, 1..7 for avx512).
+ * cc_ring_gemm_packed uses it; callers holding a cc_ring_apack may too. */
+bool cc_ring_small_m(size_t M);
+/* cc_ring_gemm_packed without its small-M route (always the blocked loop
+ * nest with mr-row tiles): benchmarks and tests compare the two. */
+void cc_ring_gemm_packed_blocked(cc_trans ta, size_t M, size_t N, size_t K, const uint64_t *A,
+                                 size_t lda, const uint64_t *Bpacked, uint64_t *C, size_t ldc,
+                                 bool accumulate);
+
 /* The same product through OpenBLAS DGEMM on 22/21/21-bit signed limbs (six
  * exact DGEMMs per depth block of 2048; src/ring/gemm_dgemm.c).  Bit-exact
  * with cc_ring_gemm; slower on every shape measured (docs/BENCHMARKS.md), kept

@@ -177,6 +177,81 @@ static void ukr_all_isas(void **state)
     }
 }
 
+/* Small-M kernel of one ISA against a naive product: m rows packed without
+ * padding, np panels `pstride` apart with row stride ldb, unaligned pointers,
+ * C rows ldc apart with guard words that must stay untouched. */
+static void check_small(const cc_kern *k, size_t m, size_t np, size_t depth, size_t ldb,
+                        size_t pstride)
+{
+    const size_t NR = CC_KERN_NR, ldc = np * NR + 5;
+    size_t bwords = np ? (np - 1) * pstride + depth * ldb + 1 : 1;
+    uint64_t *A = malloc((m * depth + 2) * sizeof *A);
+    uint64_t *Ap = malloc((m * depth * k->a_words + 2) * sizeof *Ap);
+    uint64_t *B = malloc((bwords + 1) * sizeof *B);
+    uint64_t *C = malloc((m * ldc + 1) * sizeof *C), *C0 = malloc((m * ldc + 1) * sizeof *C0);
+    fill(A, m * depth + 2);
+    fill(B, bwords + 1);
+    const uint64_t *a = A + 1, *b = B + 1;
+    for (int accumulate = 0; accumulate < 2; accumulate++) {
+        for (int trans = 0; trans < 2; trans++) {
+            size_t rs = trans ? 1 : depth, cs = trans ? m : 1;
+            k->pack_a_rows(m, depth, a, rs, cs, Ap + 1);
+            fill(C0, m * ldc);
+            memcpy(C + 1, C0, m * ldc * sizeof *C);
+            k->gemm_small(m, np, depth, Ap + 1, b, ldb, pstride, C + 1, ldc, accumulate);
+            for (size_t i = 0; i < m; i++) {
+                for (size_t j = 0; j < ldc; j++) {
+                    uint64_t want = C0[i * ldc + j];
+                    if (j < np * NR) {
+                        const uint64_t *bq = b + (j / NR) * pstride + j % NR;
+                        uint64_t s = accumulate ? want : 0;
+                        for (size_t p = 0; p < depth; p++) s += a[i * rs + p * cs] * bq[p * ldb];
+                        want = s;
+                    }
+                    if (C[1 + i * ldc + j] != want)
+                        fail_msg("%s small m=%zu np=%zu k=%zu ldb=%zu pstride=%zu acc=%d "
+                                 "trans=%d: C[%zu][%zu] differs", k->name, m, np, depth, ldb,
+                                 pstride, accumulate, trans, i, j);
+                }
+            }
+        }
+    }
+    /* for m == mr the unpadded format is pack_a's */
+    if (m == k->mr && depth > 0) {
+        uint64_t *Ap2 = malloc(m * depth * k->a_words * sizeof *Ap2);
+        k->pack_a(m, depth, a, depth, 1, Ap2);
+        k->pack_a_rows(m, depth, a, depth, 1, Ap);
+        assert_memory_equal(Ap, Ap2, m * depth * k->a_words * sizeof *Ap2);
+        free(Ap2);
+    }
+    free(A); free(Ap); free(B); free(C); free(C0);
+}
+
+static void small_all_isas(void **state)
+{
+    (void)state;
+    static const size_t depths[] = { 0, 1, 2, 3, 7, 64, 255, 513 };
+    static const size_t panels[] = { 0, 1, 2, 3, 4, 5, 7, 9 };
+    const cc_kern *tables[8];
+    size_t nt = tables_to_check(tables, 8);
+    for (size_t t = 0; t < nt; t++) {
+        const cc_kern *k = tables[t];
+        for (size_t m = 1; m <= k->mr; m++)
+            for (size_t d = 0; d < CC_ARRAY_LEN(depths); d++)
+                for (size_t q = 0; q < CC_ARRAY_LEN(panels); q++) {
+                    size_t depth = depths[d], np = panels[q];
+                    /* packed panels (ldb = NR, panels depth·NR apart) */
+                    check_small(k, m, np, depth, CC_KERN_NR, depth * CC_KERN_NR);
+                    /* in place from a row-major matrix: panels NR apart */
+                    if (q % 3 == 0)
+                        check_small(k, m, np, depth, np * CC_KERN_NR + 3, CC_KERN_NR);
+                    /* panels with a gap (a depth slice of full-K panels) */
+                    if (d % 2 == 1)
+                        check_small(k, m, np, depth, CC_KERN_NR, depth * CC_KERN_NR + 40);
+                }
+    }
+}
+
 /* Elementwise: each op of each ISA against ref, out-of-place and in-place. */
 static void elementwise_all_isas(void **state)
 {
@@ -251,6 +326,7 @@ int main(void)
         cmocka_unit_test(dispatch_rules),
         cmocka_unit_test(ref_known_values),
         cmocka_unit_test(ukr_all_isas),
+        cmocka_unit_test(small_all_isas),
         cmocka_unit_test(elementwise_all_isas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,6 +297,53 @@ static int body_mul(cc_proto *ctx)
                 free(z);
                 cc_proto_weight_free(&wt);
             }
+            if (B_ == 1 && t == 0 && M * N * K > 0) {
+                /* seed-derived planes W = Σ_j PRG_j (stream elements from 5 on),
+                 * generated inside the GEMM; whole, and in column blocks of two
+                 * panels against one packed X */
+                size_t words = cc_ring_packed_size(K, N) / 8;
+                uint64_t *sum = calloc(words + 1, 8), *tmp = calloc(words + 1, 8);
+                uint64_t *W = calloc(K * N + 1, 8), *wz = calloc(nc + 1, 8);
+                cc_prg g[3];
+                for (int j = 0; j < 3; j++) {
+                    uint8_t seed[16] = { 's', (uint8_t)j };
+                    cc_prg_init(&g[j], seed, 99);
+                    cc_prg_u64(&g[j], 5, words, tmp);
+                    cc_ring_add(words, sum, tmp, sum);
+                }
+                cc_ring_unpack_b(K, N, sum, W, N);
+                plain_gemm(M, N, K, CC_NOTRANS, x, CC_NOTRANS, W, wz);
+                int i = ctx->party;
+                cc_proto_weight gw = { .K = K, .N = N, .gen_self = &g[i],
+                                       .gen_next = &g[(i + 1) % 3], .gen_first = 5 };
+                PT_TRY(cc_proto_matmul_weight(ctx, M, &a, &gw, &c));
+                snprintf(what, sizeof what, "matmul_weight generated %zux%zux%zu", M, N, K);
+                if (expect_a(ctx, what, &c, wz)) return 1;
+                cc_proto_xpack xp = { 0 };
+                PT_TRY(cc_proto_xpack_init(&xp, M, K, &a));
+                uint64_t *z = calloc(nc + 1, 8);
+                for (size_t c0 = 0; c0 < N; c0 += 16) {
+                    cc_proto_weight blk = gw;
+                    blk.N = CC_MIN((size_t)16, N - c0);
+                    blk.gen_first = 5 + c0 * K;
+                    PT_TRY(cc_proto_matmul_weight_term_x(ctx, &xp, &blk, z + c0, N));
+                }
+                PT_TRY(cc_proto_finish_terms(ctx, z, false, &c));
+                snprintf(what, sizeof what, "term_x generated blocks %zux%zux%zu", M, N, K);
+                if (expect_a(ctx, what, &c, wz)) return 1;
+                /* the same planes stored (packed_next form), same packed X */
+                uint64_t *self = calloc(words + 1, 8), *next = calloc(words + 1, 8);
+                cc_prg_u64(&g[i], 5, words, self);
+                cc_prg_u64(&g[(i + 1) % 3], 5, words, next);
+                cc_proto_weight sw = { .K = K, .N = N, .packed_self = self, .packed_next = next };
+                memset(z, 0, nc * 8);
+                PT_TRY(cc_proto_matmul_weight_term_x(ctx, &xp, &sw, z, N));
+                PT_TRY(cc_proto_finish_terms(ctx, z, false, &c));
+                snprintf(what, sizeof what, "term_x stored planes %zux%zux%zu", M, N, K);
+                if (expect_a(ctx, what, &c, wz)) return 1;
+                cc_proto_xpack_free(&xp);
+                free(sum); free(tmp); free(W); free(wz); free(z); free(self); free(next);
+            }
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
             free(x); free(y); free(w);
         }

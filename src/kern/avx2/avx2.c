@@ -80,6 +80,95 @@ void cc_gemm_avx2_ukr_4x8_c(size_t k, const uint64_t *Ap, const uint64_t *Bp, si
     for (int j = 0; j < NR; j++) C[3 * ldc + j] = (accumulate ? C[3 * ldc + j] : 0) + row3[j];
 }
 
+/* ---- small M: m < MR rows without padding ----------------------------------
+ * (see avx512.c).  m = 1 takes two panels per pass (8 ymm accumulators),
+ * m = 2 and 3 one panel; m = MR is the assembly tile. */
+#define SMALL_NP_MAX 2
+
+static void avx2_pack_a_rows(size_t m, size_t k, const uint64_t *A, size_t rs, size_t cs,
+                             uint64_t *Ap)
+{
+    for (size_t p = 0; p < k; p++) {
+        for (size_t i = 0; i < m; i++) {
+            uint64_t a = A[i * rs + p * cs];
+            Ap[(p * m + i) * 2] = a;
+            Ap[(p * m + i) * 2 + 1] = rot32(a);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+small_block(const int m, const int np, size_t k, const uint64_t *Ap, const uint64_t *Bp,
+            size_t ldb, size_t pstride, uint64_t *C, size_t ldc, bool accumulate)
+{
+    /* [row][panel][half]: each 8-word panel row is two ymm */
+    __m256i lo[MR - 1][SMALL_NP_MAX][2], cr[MR - 1][SMALL_NP_MAX][2];
+#pragma GCC unroll 4
+    for (int i = 0; i < m; i++)
+#pragma GCC unroll 2
+        for (int q = 0; q < np; q++)
+            lo[i][q][0] = lo[i][q][1] = cr[i][q][0] = cr[i][q][1] = _mm256_setzero_si256();
+    for (size_t p = 0; p < k; p++) {
+        __m256i b[SMALL_NP_MAX][2];
+#pragma GCC unroll 2
+        for (int q = 0; q < np; q++) {
+            const uint64_t *bq = Bp + q * pstride + p * ldb;
+            b[q][0] = _mm256_loadu_si256((const __m256i *)bq);
+            b[q][1] = _mm256_loadu_si256((const __m256i *)(bq + 4));
+        }
+        const uint64_t *a = Ap + p * (size_t)m * 2;
+#pragma GCC unroll 4
+        for (int i = 0; i < m; i++) {
+            __m256i av = _mm256_set1_epi64x((long long)a[2 * i]);
+            __m256i rv = _mm256_set1_epi64x((long long)a[2 * i + 1]);
+#pragma GCC unroll 2
+            for (int q = 0; q < np; q++) {
+#pragma GCC unroll 2
+                for (int h = 0; h < 2; h++) {
+                    lo[i][q][h] = _mm256_add_epi64(lo[i][q][h], _mm256_mul_epu32(av, b[q][h]));
+                    cr[i][q][h] = _mm256_add_epi32(cr[i][q][h], _mm256_mullo_epi32(rv, b[q][h]));
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < m; i++) {
+#pragma GCC unroll 2
+        for (int q = 0; q < np; q++) {
+            uint64_t *c = C + i * ldc + q * NR;
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m256i v = fold(lo[i][q][h], cr[i][q][h]);
+                if (accumulate) v = _mm256_add_epi64(v, _mm256_loadu_si256((const __m256i *)(c + 4 * h)));
+                _mm256_storeu_si256((__m256i *)(c + 4 * h), v);
+            }
+        }
+    }
+}
+
+void cc_gemm_avx2_ukr_4x8(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
+                          uint64_t *C, size_t ldc, bool accumulate);
+
+static void avx2_gemm_small(size_t m, size_t np, size_t k, const uint64_t *Ap,
+                            const uint64_t *Bp, size_t ldb, size_t pstride, uint64_t *C,
+                            size_t ldc, bool accumulate)
+{
+    size_t q = 0;
+#define RUN(M, NP)                                                                         \
+    for (; q + (NP) <= np; q += (NP))                                                      \
+        small_block((M), (NP), k, Ap, Bp + q * pstride, ldb, pstride, C + q * NR, ldc,      \
+                    accumulate)
+    switch (m) {
+    case 1: RUN(1, 2); RUN(1, 1); break;
+    case 2: RUN(2, 1); break;
+    case 3: RUN(3, 1); break;
+    default:                  /* m == MR: the assembly tile, one panel at a time */
+        for (; q < np; q++)
+            cc_gemm_avx2_ukr_4x8(k, Ap, Bp + q * pstride, ldb, C + q * NR, ldc, accumulate);
+    }
+#undef RUN
+}
+
 /* ---- elementwise ---------------------------------------------------------- */
 
 #define LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
@@ -195,13 +284,11 @@ static uint64_t avx2_sum(size_t n, const uint64_t *a)
     return s;
 }
 
-void cc_gemm_avx2_ukr_4x8(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_t ldb,
-                          uint64_t *C, size_t ldc, bool accumulate);
-
 const cc_kern cc_kern_avx2 = {
     .name = "avx2",
     .mr = MR, .a_words = 2, .mc = 64, .kc = 128, .nc = 4096,
     .pack_a = avx2_pack_a, .gemm_ukr = cc_gemm_avx2_ukr_4x8,
+    .pack_a_rows = avx2_pack_a_rows, .gemm_small = avx2_gemm_small,
     .add = avx2_add, .sub = avx2_sub, .mul = avx2_mul, .xor_ = avx2_xor, .and_ = avx2_and,
     .neg = avx2_neg, .not_ = avx2_not,
     .mul_scalar = avx2_mul_scalar, .add_scalar = avx2_add_scalar,

@@ -61,6 +61,89 @@ static void avx512_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp, si
     }
 }
 
+/* ---- small M: m < MR rows, several B panels per pass ----------------------
+ * A decode step multiplies one (or a few) activation rows by every weight
+ * column: each B element is used m times, so the cost is the B stream plus
+ * two multiplies per B vector and row.  Padding m to the 8-row tile would
+ * multiply that work by 8/m; instead the row count is a compile-time
+ * constant of an inlined block, and for m <= 4 several panels share each A
+ * broadcast (accumulators: 2·m·np <= 16 zmm). */
+#define SMALL_NP_MAX 4
+
+static void avx512_pack_a_rows(size_t m, size_t k, const uint64_t *A, size_t rs, size_t cs,
+                               uint64_t *Ap)
+{
+    for (size_t p = 0; p < k; p++) {
+        for (size_t i = 0; i < m; i++) {
+            uint64_t a = A[i * rs + p * cs];
+            Ap[(p * m + i) * 2] = a;
+            Ap[(p * m + i) * 2 + 1] = rot32(a);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+small_block(const int m, const int np, size_t k, const uint64_t *Ap, const uint64_t *Bp,
+            size_t ldb, size_t pstride, uint64_t *C, size_t ldc, bool accumulate)
+{
+    __m512i lo[MR][SMALL_NP_MAX], cr[MR][SMALL_NP_MAX];
+#pragma GCC unroll 8
+    for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+        for (int q = 0; q < np; q++) lo[i][q] = cr[i][q] = _mm512_setzero_si512();
+    for (size_t p = 0; p < k; p++) {
+        __m512i b[SMALL_NP_MAX];
+#pragma GCC unroll 4
+        for (int q = 0; q < np; q++)
+            b[q] = _mm512_loadu_si512((const void *)(Bp + q * pstride + p * ldb));
+        const long long *a = (const long long *)(Ap + p * (size_t)m * 2);
+#pragma GCC unroll 8
+        for (int i = 0; i < m; i++) {
+            __m512i av = _mm512_set1_epi64(a[2 * i]), rv = _mm512_set1_epi64(a[2 * i + 1]);
+#pragma GCC unroll 4
+            for (int q = 0; q < np; q++) {
+                lo[i][q] = _mm512_add_epi64(lo[i][q], _mm512_mul_epu32(av, b[q]));
+                cr[i][q] = _mm512_add_epi32(cr[i][q], _mm512_mullo_epi32(rv, b[q]));
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < m; i++) {
+#pragma GCC unroll 4
+        for (int q = 0; q < np; q++) {
+            uint64_t *c = C + i * ldc + q * NR;
+            __m512i x = _mm512_add_epi64(cr[i][q], _mm512_srli_epi64(cr[i][q], 32));
+            __m512i v = _mm512_add_epi64(lo[i][q], _mm512_slli_epi64(x, 32));
+            if (accumulate) v = _mm512_add_epi64(v, _mm512_loadu_si512((const void *)c));
+            _mm512_storeu_si512((void *)c, v);
+        }
+    }
+}
+
+static void avx512_gemm_small(size_t m, size_t np, size_t k, const uint64_t *Ap,
+                              const uint64_t *Bp, size_t ldb, size_t pstride, uint64_t *C,
+                              size_t ldc, bool accumulate)
+{
+    size_t q = 0;
+#define RUN(M, NP)                                                                         \
+    for (; q + (NP) <= np; q += (NP))                                                      \
+        small_block((M), (NP), k, Ap, Bp + q * pstride, ldb, pstride, C + q * NR, ldc,      \
+                    accumulate)
+    switch (m) {
+    case 1: RUN(1, 4); RUN(1, 1); break;
+    case 2: RUN(2, 2); RUN(2, 1); break;
+    case 3: RUN(3, 2); RUN(3, 1); break;
+    case 4: RUN(4, 2); RUN(4, 1); break;
+    case 5: RUN(5, 1); break;
+    case 6: RUN(6, 1); break;
+    case 7: RUN(7, 1); break;
+    default:                  /* m == MR: the full tile, one panel at a time */
+        for (; q < np; q++)
+            avx512_gemm_ukr(k, Ap, Bp + q * pstride, ldb, C + q * NR, ldc, accumulate);
+    }
+#undef RUN
+}
+
 /* ---- elementwise: 8 lanes per step, scalar tail ------------------------- */
 
 #define LOAD(p) _mm512_loadu_si512((const void *)(p))
@@ -158,6 +241,7 @@ const cc_kern cc_kern_avx512 = {
     .name = "avx512",
     .mr = MR, .a_words = 2, .mc = 128, .kc = 128, .nc = 4096,
     .pack_a = avx512_pack_a, .gemm_ukr = avx512_gemm_ukr,
+    .pack_a_rows = avx512_pack_a_rows, .gemm_small = avx512_gemm_small,
     .add = avx512_add, .sub = avx512_sub, .mul = avx512_mul, .xor_ = avx512_xor, .and_ = avx512_and,
     .neg = avx512_neg, .not_ = avx512_not,
     .mul_scalar = avx512_mul_scalar, .add_scalar = avx512_add_scalar,

@@ -30,6 +30,31 @@ static void ref_gemm_ukr(size_t k, const uint64_t *Ap, const uint64_t *Bp, size_
             C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
+/* m rows exactly (no padding): element (i, p) at Ap[p*m + i]. */
+static void ref_pack_a_rows(size_t m, size_t k, const uint64_t *A, size_t rs, size_t cs,
+                            uint64_t *Ap)
+{
+    for (size_t p = 0; p < k; p++)
+        for (size_t i = 0; i < m; i++)
+            Ap[p * m + i] = A[i * rs + p * cs];
+}
+
+static void ref_gemm_small(size_t m, size_t np, size_t k, const uint64_t *Ap,
+                           const uint64_t *Bp, size_t ldb, size_t pstride, uint64_t *C,
+                           size_t ldc, bool accumulate)
+{
+    for (size_t q = 0; q < np; q++) {
+        const uint64_t *B = Bp + q * pstride;
+        for (size_t i = 0; i < m; i++) {
+            uint64_t acc[NR] = { 0 };
+            for (size_t p = 0; p < k; p++)
+                for (size_t j = 0; j < NR; j++) acc[j] += Ap[p * m + i] * B[p * ldb + j];
+            uint64_t *c = C + i * ldc + q * NR;
+            for (size_t j = 0; j < NR; j++) c[j] = accumulate ? c[j] + acc[j] : acc[j];
+        }
+    }
+}
+
 static void ref_add(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out)
 { for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i]; }
 static void ref_sub(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out)
@@ -75,6 +100,7 @@ const cc_kern cc_kern_ref = {
     .name = "ref",
     .mr = REF_MR, .a_words = 1, .mc = 128, .kc = 256, .nc = 2048,
     .pack_a = ref_pack_a, .gemm_ukr = ref_gemm_ukr,
+    .pack_a_rows = ref_pack_a_rows, .gemm_small = ref_gemm_small,
     .add = ref_add, .sub = ref_sub, .mul = ref_mul, .xor_ = ref_xor, .and_ = ref_and,
     .neg = ref_neg, .not_ = ref_not,
     .mul_scalar = ref_mul_scalar, .add_scalar = ref_add_scalar,
