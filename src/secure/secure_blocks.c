@@ -74,8 +74,10 @@ cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const 
     uint64_t *z = cc_alloc((total ? total : 1) * sizeof(uint64_t));
     if (!z) return CC_ERR_NOMEM;
     size_t nr = cc_sweights_panel_cols();
+    cc_proto_xpack xp = { 0 };            /* X packed once per input width, not per block */
     for (size_t j = 0, off = 0; s == CC_OK && j < count; off += n * N[j], j++) {
         cc_ashare xin = cc_sblk_rows(x, n, K[j]);
+        if (j == 0 || K[j] != K[j - 1]) s = cc_proto_xpack_init(&xp, n, K[j], &xin);
         size_t cols = K[j] * N[j] <= block ? N[j] : CC_MAX(nr, block / K[j] / nr * nr);
         for (size_t c0 = 0; s == CC_OK && c0 < N[j]; c0 += cols) {
             cc_proto_weight W;
@@ -84,10 +86,11 @@ cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const 
             cc_proto_scope_end(p);
             if (s != CC_OK) break;
             cc_proto_scope_begin(p, tag);
-            s = cc_proto_matmul_weight_term(p, n, &xin, &W, z + off + c0, N[j]);
+            if (s == CC_OK) s = cc_proto_matmul_weight_term_x(p, &xp, &W, z + off + c0, N[j]);
             cc_proto_scope_end(p);
         }
     }
+    cc_proto_xpack_free(&xp);
     /* one reshare (or fused truncation) for the whole group */
     cc_ashare res = {0};
     if (s == CC_OK) {

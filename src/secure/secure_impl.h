@@ -9,15 +9,16 @@
 /* ---- weight providers: one table per provider ---------------------------------
  * ref() fills r's layer, K, N and slot from r->name and r->linear (an error
  * names a missing tensor); linear_planes() hands out `elems` elements of
- * both planes from packed offset `off`, vector_planes() a whole vector,
- * valid until the next call / end of layer. */
+ * both planes from packed offset `off` (as packed_self/packed_next, or as
+ * the PRG streams the GEMM generates them from), vector_planes() a whole
+ * vector, valid until the next call / end of layer. */
 typedef struct cc_sweights_impl {
     const char *name;
     cc_status (*ref)(cc_sweights *w, cc_wref *r);
     cc_status (*begin_layer)(cc_sweights *w, int layer);
     cc_status (*end_layer)(cc_sweights *w, int layer);
     cc_status (*linear_planes)(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
-                               const uint64_t **self, const uint64_t **next);
+                               cc_proto_weight *out);
     cc_status (*vector_planes)(cc_sweights *w, const cc_wref *r, const uint64_t **self,
                                const uint64_t **next);
     void (*close)(cc_sweights *w);   /* releases state, not w */

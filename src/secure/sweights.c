@@ -92,12 +92,9 @@ cc_status cc_sweights_linear_cols(cc_sweights *w, const cc_wref *r, size_t col0,
     /* the packed layout keeps each NR-column panel contiguous (docs/KERNELS.md),
      * so a block of panels is itself a packed K × ncols operand */
     size_t off = col0 * r->K, elems = cc_ring_packed_size(r->K, ncols) / sizeof(uint64_t);
-    const uint64_t *self = NULL, *next = NULL;
-    CC_TRY(w->impl->linear_planes(w, r, off, elems, &self, &next));
     /* (X_i + X_{i+1})·W_i + X_i·W_{i+1}: no W_i + W_{i+1} pass needed */
-    *out = (cc_proto_weight){ .K = r->K, .N = ncols, .packed_self = self,
-                              .packed_next = next, .owned = false };
-    return CC_OK;
+    *out = (cc_proto_weight){ .K = r->K, .N = ncols, .owned = false };
+    return w->impl->linear_planes(w, r, off, elems, out);
 }
 
 cc_status cc_sweights_linear(cc_sweights *w, const cc_wref *r, cc_proto_weight *out)

@@ -37,7 +37,8 @@ static cc_status bundle_end(cc_sweights *w, int layer)
     return cc_bundle_release(bundle_of(w), layer);
 }
 
-static cc_status bundle_linear(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
+/* Elements [off, off + elems) of both planes of tensor r, in place. */
+static cc_status bundle_planes(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
                                const uint64_t **self, const uint64_t **next)
 {
     const cc_share_tensor *t = cc_bundle_tensor(bundle_of(w), r->slot);
@@ -48,10 +49,16 @@ static cc_status bundle_linear(cc_sweights *w, const cc_wref *r, size_t off, siz
     return CC_OK;
 }
 
+static cc_status bundle_linear(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
+                               cc_proto_weight *out)
+{
+    return bundle_planes(w, r, off, elems, &out->packed_self, &out->packed_next);
+}
+
 static cc_status bundle_vector(cc_sweights *w, const cc_wref *r, const uint64_t **self,
                                const uint64_t **next)
 {
-    return bundle_linear(w, r, 0, r->N, self, next);
+    return bundle_planes(w, r, 0, r->N, self, next);
 }
 
 static void bundle_close(cc_sweights *w) { cc_bundle_close(bundle_of(w)); }

@@ -1,8 +1,10 @@
 /* Weight provider of --synthetic mode: plane j of every tensor is the PRG
  * stream of a public seed j, addressed by a hash of the tensor's name.
  * Identical computation and communication to a real bundle, meaningless
- * output; linear planes are expanded block by block into one reusable
- * buffer pair and consumed while in cache. */
+ * output.  Linear planes are never written out: the GEMM generates each
+ * depth slice from the two streams while it uses it (cc_proto_weight.gen_*),
+ * so a decode step costs the AES expansion and the multiply, not a round
+ * trip of every plane through memory. */
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
@@ -13,8 +15,7 @@
 
 typedef struct synth {
     cc_prg seed_self, seed_next;
-    uint64_t *lin_self, *lin_next;   /* the expanded block of W_i, W_{i+1} */
-    size_t lin_cap;
+    cc_prg gen_self, gen_next;       /* the streams of the last linear weight */
     uint64_t *vec_planes;            /* the current layer's vectors */
     size_t vec_cap, vec_used;
 } synth;
@@ -113,28 +114,6 @@ static cc_status synth_begin(cc_sweights *w, int layer)
 
 static cc_status synth_end(cc_sweights *w, int layer) { return CC_OK; }
 
-static void free_linear(synth *s)
-{
-    cc_free_huge(s->lin_self, s->lin_cap * sizeof(uint64_t));
-    cc_free_huge(s->lin_next, s->lin_cap * sizeof(uint64_t));
-    s->lin_self = s->lin_next = NULL;
-    s->lin_cap = 0;
-}
-
-static cc_status reserve_linear(synth *s, size_t elems)
-{
-    if (elems <= s->lin_cap) return CC_OK;
-    size_t bytes;
-    if (!cc_mul_size(elems, sizeof(uint64_t), &bytes))
-        return cc_error_set(CC_ERR_NOMEM, "linear buffer size overflow");
-    free_linear(s);
-    s->lin_self = cc_alloc_huge(bytes);
-    s->lin_next = cc_alloc_huge(bytes);
-    if (!s->lin_self || !s->lin_next) return CC_ERR_NOMEM;
-    s->lin_cap = elems;
-    return CC_OK;
-}
-
 /* Elements [off, off + n) of both planes of stream `stream` into dst0, dst1. */
 static void expand(const synth *s, uint64_t stream, size_t off, size_t n, uint64_t *dst0,
                    uint64_t *dst1)
@@ -148,13 +127,15 @@ static void expand(const synth *s, uint64_t stream, size_t off, size_t n, uint64
 }
 
 static cc_status synth_linear(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
-                              const uint64_t **self, const uint64_t **next)
+                              cc_proto_weight *out)
 {
     synth *s = w->state;
-    CC_TRY(reserve_linear(s, elems));
-    expand(s, r->slot, off, elems, s->lin_self, s->lin_next);
-    *self = s->lin_self;
-    *next = s->lin_next;
+    s->gen_self = s->seed_self;
+    s->gen_next = s->seed_next;
+    s->gen_self.stream = s->gen_next.stream = r->slot;
+    out->gen_self = &s->gen_self;
+    out->gen_next = &s->gen_next;
+    out->gen_first = off;
     return CC_OK;
 }
 
@@ -179,19 +160,18 @@ static void synth_close(cc_sweights *w)
 {
     synth *s = w->state;
     if (!s) return;
-    free_linear(s);
     cc_free(s->vec_planes);
     cc_prg_wipe(&s->seed_self);
     cc_prg_wipe(&s->seed_next);
+    cc_prg_wipe(&s->gen_self);
+    cc_prg_wipe(&s->gen_next);
     cc_free(s);
 }
 
-/* 512 Ki elements: two 4 MB planes per party stay in the L2/L3 caches while
- * the GEMM consumes them. */
 static const cc_sweights_impl synthetic_impl = {
     .name = "synthetic", .ref = synth_ref, .begin_layer = synth_begin, .end_layer = synth_end,
     .linear_planes = synth_linear, .vector_planes = synth_vector, .close = synth_close,
-    .block_hint = (size_t)1 << 19,
+    .block_hint = SIZE_MAX,   /* generated inside the GEMM: no buffer to bound */
 };
 
 /* Elements (both planes) of the vectors one layer asks for: LLaMA two norm
