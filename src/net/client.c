@@ -59,7 +59,8 @@ cc_status cc_client_open(const cc_cluster *cluster, const cc_keypair *client_key
 void cc_client_close(cc_client *c)
 {
     if (!c) return;
-    if (c->hub.fail_status == CC_OK) cc_hub_flush(&c->hub, "close");
+    if (__atomic_load_n(&c->hub.fail_status, __ATOMIC_RELAXED) == CC_OK) /* threads may set it */
+        cc_hub_flush(&c->hub, "close");
     cc_hub_close_links(&c->hub);
     cc_hub_destroy(&c->hub);
     cc_free(c);

@@ -612,7 +612,10 @@ cc_status cc_link_start(cc_link *l)
         pthread_join(l->sender, NULL);
         return cc_error_set(CC_ERR_INTERNAL, "cannot start the receiver thread for %s", l->name);
     }
+    /* under the lock: another link's thread failing the hub reads it (TSan) */
+    pthread_mutex_lock(&l->hub->mu);
     l->threads_started = true;
+    pthread_mutex_unlock(&l->hub->mu);
     return CC_OK;
 }
 

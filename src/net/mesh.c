@@ -418,7 +418,8 @@ cc_status cc_net_open(const cc_cluster *cluster, int me, const cc_keypair *my_ke
 void cc_net_close(cc_net *net)
 {
     if (!net) return;
-    if (net->hub.fail_status == CC_OK) cc_hub_flush(&net->hub, "close");
+    if (__atomic_load_n(&net->hub.fail_status, __ATOMIC_RELAXED) == CC_OK) /* threads may set it */
+        cc_hub_flush(&net->hub, "close");
     cc_hub_close_links(&net->hub);
     cc_hub_destroy(&net->hub);
     cc_wipe(net, sizeof *net);
