@@ -137,6 +137,7 @@ struct cc_bundle {
     uint64_t *buf;             /* reusable seed-expansion buffer */
     size_t buf_bytes;
     int held;                  /* layer currently acquired, or CCB_NO_LAYER */
+    long released;             /* group released last, still in the page cache, or -1 */
     bool keep_cached;          /* release: no POSIX_FADV_DONTNEED */
 
     /* prefetch thread: madvise(WILLNEED) on the group it is handed */
@@ -150,7 +151,10 @@ struct cc_bundle {
 
 cc_status ccb_stream_start(cc_bundle *b);
 void ccb_stream_stop(cc_bundle *b);
-/* Drop [lo, hi) of the data file from this process and the page cache. */
+/* [lo, hi) of the data file: out of this process (MADV_DONTNEED), out of
+ * the page cache (POSIX_FADV_DONTNEED; not with keep_cached), or both. */
+void ccb_unmap_range(cc_bundle *b, uint64_t lo, uint64_t hi);
+void ccb_uncache_range(cc_bundle *b, uint64_t lo, uint64_t hi);
 void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi);
 
 #endif
