@@ -49,9 +49,20 @@ void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi)
     ccb_uncache_range(b, lo, hi);
 }
 
+/* Start reading a layer into the page cache, asynchronously.  One WILLNEED
+ * call over the whole range is not enough: the kernel caps each call at its
+ * read-ahead window (max(read_ahead_kb, max_sectors_kb): 128 KB to a few MB),
+ * so on a 1.6 GB layer it would read a few MB and the rest would be read
+ * synchronously by acquire's POPULATE_READ, never overlapping compute.
+ * Issued in small pieces, the whole layer is queued in a few thousand cheap
+ * calls. */
+#define WILLNEED_PIECE ((uint64_t)512 << 10)
+
 static void will_need(cc_bundle *b, const ccb_group *g)
 {
-    if (g->hi > g->lo) madvise((void *)(b->map + g->lo), (size_t)(g->hi - g->lo), MADV_WILLNEED);
+    for (uint64_t off = g->lo; off < g->hi; off += WILLNEED_PIECE)
+        posix_fadvise(b->data_fd, (off_t)off, (off_t)CC_MIN(WILLNEED_PIECE, g->hi - off),
+                      POSIX_FADV_WILLNEED);
 }
 
 static void *prefetch_main(void *arg)
