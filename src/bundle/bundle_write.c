@@ -21,7 +21,7 @@
  * Every chunk's bytes depend only on the tensor and the chunk index (the PRG
  * is counter-addressed), so the file is byte-identical for any thread count.
  * Working memory: two float buffers and sinks + 1 stored buffers of the
- * largest tensor (LLaMA-7B, 2 threads: 1 + 3 GB). */
+ * largest tensor (LLaMA-7B, 2 threads: up to 1 + 3 GB, 2.4 GB peak RSS). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
