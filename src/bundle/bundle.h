@@ -34,14 +34,21 @@ cc_status cc_tensor_source_synthetic(const cc_model_config *c, const uint8_t see
 
 typedef struct cc_bundle_write_options {
     unsigned frac_bits;          /* f; 0 means the default 18 */
-    /* Called after each tensor: bytes of w2 written so far, of the total. */
+    int threads;                 /* conversion threads; 0: cc_thread_count().  The
+                                    output is byte-identical for any count. */
+    /* Called after each tensor is written, from the writer's own thread (one
+     * call at a time): bytes of w2 written so far, of the total. */
     void (*progress)(void *ctx, uint64_t done, uint64_t total, const char *tensor);
     void *progress_ctx;
 } cc_bundle_write_options;
 
 /* Converts `src` to fixed point, splits it into seed-compressed shares and
  * writes the bundle directory `out_dir` (created if missing; files are
- * written under temporary names and renamed at the end).  Seeds come from
+ * written under temporary names, synced, renamed at the end and the
+ * directory synced; on any error nothing is left under the final names, and
+ * a disk too small for the data file is refused before converting).
+ * Reading, converting and hashing/writing overlap (src->read is called from
+ * a worker thread, one call at a time).  Seeds come from
  * the OS RNG and are wiped.  A weight outside the fixed-point range is
  * CC_ERR_RANGE naming the tensor.  Packed tensors: see cc_bundle_layout; a
  * tied LM head becomes its own packed tensor "lm_head.weight". */

@@ -99,6 +99,17 @@ static inline unsigned ccb_share_of_plane(unsigned party, unsigned plane)
 static inline uint64_t ccb_round_up_page(uint64_t x)
 { return (x + CCB_PAGE - 1) / CCB_PAGE * CCB_PAGE; }
 
+/* ---- converter internals (bundle_write.c) -----------------------------------
+ * cc_bundle_write with the seeds and salt given instead of drawn from the OS
+ * RNG: s0, s1 (16 bytes each) then the salt (32).  For tests that need the
+ * same bytes twice (thread-count independence); never for real bundles. */
+#define CCB_FIXED_RANDOM 64u
+cc_status ccb_write(const cc_tensor_source *src, const char *out_dir,
+                    const cc_bundle_write_options *opt, const uint8_t fixed[CCB_FIXED_RANDOM]);
+/* The converter's float -> fixed point: exactly cc_fxp_encode_f32's values;
+ * false if any value does not fit (then out is unspecified). */
+bool ccb_encode_f32(size_t n, const float *x, unsigned f, uint64_t *out);
+
 /* ---- the loader's state: bundle_loader.c (open, verify, close) and
  * bundle_stream.c (acquire, release, prefetch thread) ----------------------- */
 
@@ -126,6 +137,7 @@ struct cc_bundle {
     uint64_t *buf;             /* reusable seed-expansion buffer */
     size_t buf_bytes;
     int held;                  /* layer currently acquired, or CCB_NO_LAYER */
+    long released;             /* group released last, still in the page cache, or -1 */
     bool keep_cached;          /* release: no POSIX_FADV_DONTNEED */
     cc_bundle_identity id;     /* the files as opened (data_file zero for P0) */
 
@@ -140,7 +152,10 @@ struct cc_bundle {
 
 cc_status ccb_stream_start(cc_bundle *b);
 void ccb_stream_stop(cc_bundle *b);
-/* Drop [lo, hi) of the data file from this process and the page cache. */
+/* [lo, hi) of the data file: out of this process (MADV_DONTNEED), out of
+ * the page cache (POSIX_FADV_DONTNEED; not with keep_cached), or both. */
+void ccb_unmap_range(cc_bundle *b, uint64_t lo, uint64_t hi);
+void ccb_uncache_range(cc_bundle *b, uint64_t lo, uint64_t hi);
 void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi);
 
 #endif

@@ -1,6 +1,6 @@
 /* Loader, part 1: open a party's bundle, check everything that can be
  * checked, map the explicit share read-only (DESIGN.md §7, docs/BUNDLES.md).
- * Streaming (acquire/release/prefetch) is in loader_stream.c. */
+ * Streaming (acquire/release/prefetch) is in bundle_stream.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -277,6 +277,7 @@ cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc
     if (!b) return cc_error_wrap(CC_ERR_NOMEM, "bundle");
     b->data_fd = -1;
     b->held = CCB_NO_LAYER;
+    b->released = -1;
     b->pending = -1;
     b->keep_cached = opt->keep_cached;
     cc_status s = open_checked(b, path, opt);

@@ -4,9 +4,20 @@
  *               page cache if the prefetch thread got there first); seed
  *               planes are expanded by the PRG into the reusable buffer; the
  *               prefetch thread is pointed at layer L+1.
- *   release(L): MADV_DONTNEED drops the pages from this process,
- *               POSIX_FADV_DONTNEED from the page cache.
- * So resident memory is about one layer's two planes, whatever the model. */
+ *   release(L): MADV_DONTNEED drops L's pages from this process at once;
+ *               POSIX_FADV_DONTNEED drops the layer released *before* L from
+ *               the page cache.
+ *
+ * Why one layer behind: P1 and P2 on one host map the same w2.ccw and share
+ * its page cache, so each layer should be read from disk once for both.  If
+ * a party dropped L from the cache at its own release, a peer that has not
+ * (fully) mapped L yet would read it again.  The parties move in step (no
+ * party finishes layer L before every party has acquired it, since each
+ * layer's protocols need all three), so when we release L every peer has
+ * released L-1: dropping L-1 then never costs anyone a re-read, and pages a
+ * peer still maps are kept by the kernel anyway.  The price is one more
+ * layer in the page cache (not in any process).  Resident memory stays
+ * about one layer's two planes, whatever the model. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -21,17 +32,38 @@
 #define MADV_POPULATE_READ 22
 #endif
 
-void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi)
+void ccb_unmap_range(cc_bundle *b, uint64_t lo, uint64_t hi)
 {
     if (!b->map || hi <= lo) return;
     madvise((void *)(b->map + lo), (size_t)(hi - lo), MADV_DONTNEED);
-    if (!b->keep_cached)
-        posix_fadvise(b->data_fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
 }
+
+void ccb_uncache_range(cc_bundle *b, uint64_t lo, uint64_t hi)
+{
+    if (!b->map || hi <= lo || b->keep_cached) return;
+    posix_fadvise(b->data_fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
+}
+
+void ccb_drop_range(cc_bundle *b, uint64_t lo, uint64_t hi)
+{
+    ccb_unmap_range(b, lo, hi);
+    ccb_uncache_range(b, lo, hi);
+}
+
+/* Start reading a layer into the page cache, asynchronously.  One WILLNEED
+ * call over the whole range is not enough: the kernel caps each call at its
+ * read-ahead window (max(read_ahead_kb, max_sectors_kb): 128 KB to a few MB),
+ * so on a 1.6 GB layer it would read a few MB and the rest would be read
+ * synchronously by acquire's POPULATE_READ, never overlapping compute.
+ * Issued in small pieces, the whole layer is queued in a few thousand cheap
+ * calls. */
+#define WILLNEED_PIECE ((uint64_t)512 << 10)
 
 static void will_need(cc_bundle *b, const ccb_group *g)
 {
-    if (g->hi > g->lo) madvise((void *)(b->map + g->lo), (size_t)(g->hi - g->lo), MADV_WILLNEED);
+    for (uint64_t off = g->lo; off < g->hi; off += WILLNEED_PIECE)
+        posix_fadvise(b->data_fd, (off_t)off, (off_t)CC_MIN(WILLNEED_PIECE, g->hi - off),
+                      POSIX_FADV_WILLNEED);
 }
 
 static void *prefetch_main(void *arg)
@@ -153,8 +185,15 @@ cc_status cc_bundle_release(cc_bundle *b, int layer)
     if (b->held != layer)
         return cc_error_set(CC_ERR_ARG, "release layer %d: it is not the layer held (%d)", layer,
                             b->held == CCB_NO_LAYER ? -2 : b->held);
-    const ccb_group *gr = &b->groups[(size_t)(layer + 1)];
-    ccb_drop_range(b, gr->lo, gr->hi);
+    const size_t g = (size_t)(layer + 1);
+    const ccb_group *gr = &b->groups[g];
+    ccb_unmap_range(b, gr->lo, gr->hi);
+    /* the layer released before this one leaves the page cache now (see the
+     * top of this file); never the one the prefetch thread is reading */
+    long prev = b->released;
+    if (prev >= 0 && (size_t)prev != g && (size_t)prev != (g + 1) % b->n_groups)
+        ccb_uncache_range(b, b->groups[prev].lo, b->groups[prev].hi);
+    b->released = (long)g;
     for (size_t i = gr->first; i < gr->first + gr->count; i++)
         b->views[i].share[0] = b->views[i].share[1] = NULL;
     b->held = CCB_NO_LAYER;

@@ -8,6 +8,7 @@
 #include "core.h"
 #include "bundle.h"
 #include "prg.h"
+#include "thread.h"
 
 /* ---- synthetic LLaMA -------------------------------------------------------- */
 
@@ -49,31 +50,46 @@ static cc_status synth_describe(void *ctx, size_t i, cc_tensor_f32 *meta)
 
 /* Approximately normal values from the sum of four 16-bit uniforms
  * (Irwin–Hall, variance 4/12 before scaling): realistic magnitudes, bounded
- * at ±3.46 sigma, one PRG word per value, no libm in the hot loop. */
+ * at ±3.46 sigma, one PRG word per value, no libm in the hot loop.  Element j
+ * comes from PRG word j alone, so chunks are filled by any thread, in any
+ * order, with the same result. */
+static void synth_fill(const cc_prg *prg, float sd, float mean,
+                       size_t base, size_t n, uint64_t *words, float *out)
+{
+    const float scale = sd * (float)(sqrt(3.0) / 65536.0);
+    cc_prg_u64(prg, base, n, words);
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w = words[j];
+        int32_t sum = (int32_t)(w & 0xffff) + (int32_t)((w >> 16) & 0xffff) +
+                      (int32_t)((w >> 32) & 0xffff) + (int32_t)(w >> 48) - 2 * 65536 + 2;
+        out[base + j] = mean + scale * (float)sum;
+    }
+}
+
 static cc_status synth_read(void *ctx, size_t i, float *out)
 {
     synth_ctx *s = ctx;
     const synth_tensor *t = &s->t[i];
     enum { CHUNK = 1 << 16 };
-    uint64_t *words = cc_alloc(CHUNK * sizeof *words);
-    if (!words) return cc_error_wrap(CC_ERR_NOMEM, "synthetic tensor %s", t->meta.name);
     cc_prg prg;
     cc_prg_init(&prg, s->seed, i);
-    const float scale_unit = (float)(sqrt(3.0) / 65536.0);
     const float mean = t->fill == FILL_GAIN ? 1.0f : 0.0f;
     const float sd = t->fill == FILL_GAIN ? 0.05f : s->std;
-    for (size_t base = 0; base < t->meta.numel; base += CHUNK) {
-        size_t n = CC_MIN((size_t)CHUNK, t->meta.numel - base);
-        cc_prg_u64(&prg, base, n, words);
-        for (size_t j = 0; j < n; j++) {
-            uint64_t w = words[j];
-            int32_t sum = (int32_t)(w & 0xffff) + (int32_t)((w >> 16) & 0xffff) +
-                          (int32_t)((w >> 32) & 0xffff) + (int32_t)(w >> 48) - 2 * 65536 + 2;
-            out[base + j] = mean + sd * scale_unit * (float)sum;
-        }
+    const size_t numel = t->meta.numel, chunks = (numel + CHUNK - 1) / CHUNK;
+    const int threads = chunks > 1 ? cc_thread_count() : 1;
+    bool nomem = false;
+#pragma omp parallel num_threads(threads) reduction(||: nomem)
+    {
+        uint64_t *words = cc_alloc(CHUNK * sizeof *words);
+        nomem = words == NULL;
+#pragma omp for schedule(dynamic, 4)
+        for (size_t c = 0; c < chunks; c++)
+            if (words) synth_fill(&prg, sd, mean, c * CHUNK, CC_MIN((size_t)CHUNK, numel - c * CHUNK),
+                                  words, out);
+        cc_free(words);
     }
     cc_prg_wipe(&prg);
-    cc_free(words);
+    if (nomem) return cc_error_wrap(CC_ERR_NOMEM, "synthetic tensor %s", t->meta.name);
     return CC_OK;
 }
 

@@ -43,6 +43,8 @@ static void usage(FILE *out)
         "                     seeds are always fresh from the OS)\n"
         "  --inspect DIR      check a bundle directory and print what it holds\n"
         "  --verify           with --inspect: also check every tensor's BLAKE2b\n"
+        "  --threads N        conversion threads (default: all cores; the output is\n"
+        "                     byte-identical for any count)\n"
         "  --quiet            no progress output\n");
 }
 
@@ -144,7 +146,7 @@ static int inspect(const char *dir, bool verify)
 int main(int argc, char **argv)
 {
     enum { O_CKPT = 256, O_SYNTH, O_OUT, O_DIM, O_HIDDEN, O_LAYERS, O_HEADS, O_KV, O_VOCAB,
-           O_SEQ, O_SEED, O_INSPECT, O_VERIFY, O_QUIET };
+           O_SEQ, O_SEED, O_INSPECT, O_VERIFY, O_QUIET, O_THREADS };
     static const struct option opts[] = {
         { "checkpoint", required_argument, NULL, O_CKPT },
         { "synthetic", required_argument, NULL, O_SYNTH },
@@ -161,11 +163,12 @@ int main(int argc, char **argv)
         { "inspect", required_argument, NULL, O_INSPECT },
         { "verify", no_argument, NULL, O_VERIFY },
         { "quiet", no_argument, NULL, O_QUIET },
+        { "threads", required_argument, NULL, O_THREADS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *ckpt = NULL, *synth = NULL, *out = NULL, *inspect_dir = NULL;
-    int f = 18;
+    int f = 18, threads = 0;
     int geo[7];                  /* dim hidden layers heads kv vocab seq; -1: from preset */
     for (int i = 0; i < 7; i++) geo[i] = -1;
     uint8_t seed[16];
@@ -199,6 +202,12 @@ int main(int argc, char **argv)
         case O_INSPECT: inspect_dir = optarg; break;
         case O_VERIFY: verify = true; break;
         case O_QUIET: quiet = true; break;
+        case O_THREADS:
+            if (!parse_int(optarg, 1, 1024, &threads)) {
+                fprintf(stderr, "caracal-share: --threads %s: expected 1..1024\n", optarg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -254,7 +263,8 @@ int main(int argc, char **argv)
     }
 
     progress pr = { .tty = isatty(STDERR_FILENO), .quiet = quiet, .t0 = cc_now_ns(), .last_step = -1 };
-    cc_bundle_write_options wo = { .frac_bits = (unsigned)f, .progress = on_progress, .progress_ctx = &pr };
+    cc_bundle_write_options wo = { .frac_bits = (unsigned)f, .threads = threads,
+                                   .progress = on_progress, .progress_ctx = &pr };
     cc_status s = cc_bundle_write(&src, out, &wo);
     cc_tensor_source_free(&src);
     if (ck) cc_checkpoint_close(ck);
