@@ -1,5 +1,5 @@
 /* Loader, part 1: open a party's bundle, check everything that can be
- * checked, map the explicit share read-only (DESIGN.md §7, docs/BUNDLES.md).
+ * checked, map the explicit share read-only (docs/BUNDLES.md).
  * Streaming (acquire/release/prefetch) is in bundle_stream.c. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* Loader, part 2: layer-by-layer streaming (DESIGN.md §7).
+/* Loader, part 2: layer-by-layer streaming (docs/BUNDLES.md).
  *
  *   acquire(L): stored planes are faulted in from the mapping (already in the
  *               page cache if the prefetch thread got there first); seed

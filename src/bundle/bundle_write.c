@@ -1,6 +1,6 @@
 /* The model owner's converter: float tensors -> fixed point -> stored layout
  * -> seed-compressed shares -> three party files + one w2 data file
- * (DESIGN.md §7, docs/BUNDLES.md).
+ * (docs/BUNDLES.md).
  *
  * Per tensor t (index t is also its PRG stream id), in stored element order:
  *     w0 = PRG(s0, t), w1 = PRG(s1, t), w2 = W - w0 - w1   (mod 2^64)

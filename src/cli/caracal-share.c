@@ -1,4 +1,4 @@
-/* caracal-share — the model owner's converter (DESIGN.md §7, docs/BUNDLES.md).
+/* caracal-share — the model owner's converter (docs/BUNDLES.md).
  *
  *   caracal-share --checkpoint FILE|DIR --out DIR [-f BITS]
  *   caracal-share --synthetic llama-7b|stories260k --out DIR [geometry] [--seed HEX]

@@ -1,4 +1,4 @@
-/* llama2.c checkpoint import (format: ../shared/models/README.md).
+/* llama2.c checkpoint import (format: tests/data/README.md, docs/MODELS.md).
  *
  * Header: 7 int32 (dim, hidden_dim, n_layers, n_heads, n_kv_heads,
  * vocab_size, seq_len); a negative vocab_size means a separate classifier.

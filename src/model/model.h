@@ -18,7 +18,7 @@ typedef enum cc_arch {
     CC_ARCH_BERT  = 3,  /* post-LayerNorm, GeLU (erf), bidirectional, pooler + classifier */
 } cc_arch;
 
-/* Geometry and hyper-parameters.  All sizes are public (DESIGN.md §1). */
+/* Geometry and hyper-parameters.  All sizes are public (docs/ARCHITECTURE.md). */
 typedef struct cc_model_config {
     cc_arch arch;
     int dim;              /* model width d */

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "nn_impl.h"
 
-/* ---- PUMA (arXiv 2307.12533 §4; DESIGN.md §5), constants verbatim --------- */
+/* ---- PUMA (arXiv 2307.12533 §4; docs/APPROXIMATIONS.md), constants verbatim --------- */
 static const cc_approx_set puma_set = {
     .gelu = {
         .nbreaks = 3, .brk = { -4.0, -1.95, 3.0 }, .var_sq_log2 = -1, .var_extra_bits = 0,

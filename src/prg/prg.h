@@ -72,7 +72,7 @@ bool cc_prg_impl_supported(cc_prg_impl impl);
  * this CPU lacks it.  Not safe while other threads are generating. */
 cc_status cc_prg_select_impl(cc_prg_impl impl);
 
-/* ---- PRSS: pseudo-random secret sharing (DESIGN.md §3) ----------------------
+/* ---- PRSS: pseudo-random secret sharing (docs/PROTOCOLS.md) ----------------------
  * Party i holds k_i (shared with prev) and k_{i+1} (shared with next).  Each
  * call consumes n elements of one common counter.  Rule: all three parties
  * make the same sequence of cc_prss_* calls with the same n (they run the same

@@ -1,4 +1,4 @@
-/* PRSS: replicated correlated randomness from pairwise keys (DESIGN.md §3;
+/* PRSS: replicated correlated randomness from pairwise keys (docs/PROTOCOLS.md;
  * ABY3, ePrint 2018/403, §2.2 "shared randomness").  Party i knows
  * k_i (with prev) and k_{i+1} (with next); F(k, c) is the AES-CTR stream of
  * key k at element c.  All functions are local: 0 rounds, 0 bytes. */

@@ -1,6 +1,6 @@
 /* Arithmetic → boolean conversion: a full Kogge–Stone adder of x0 + x1 and
  * x2 whose first level comes out of P0's re-sharing round (ABY3 ePrint
- * 2018/403 §5.3; DESIGN.md §4). */
+ * 2018/403 §5.3; docs/PROTOCOLS.md). */
 #include "proto_impl.h"
 
 /* ---- A2B: full Kogge–Stone adder (ABY3 §5.3) ----------------------------------------------

@@ -1,5 +1,5 @@
 /* Arithmetic ops on replicated shares: local linear ops, multiplication,
- * matrix products (DESIGN.md §4, Appendix A "Matmul"; ABY3 §3.1). */
+ * matrix products (docs/PROTOCOLS.md; ABY3 §3.1). */
 #include "proto_impl.h"
 
 /* ---- local ops: 0 rounds, 0 bytes ------------------------------------------------ */
@@ -120,7 +120,7 @@ cc_status pr_reshare_xor(cc_proto *ctx, const uint64_t *z, size_t n, uint64_t *o
     return cc_net_exchange(ctx->net, CC_PREV, o0, CC_NEXT, o1, 8 * n);
 }
 
-/* ---- multiplication (ABY3 §3.1; DESIGN.md §4) ------------------------------------------
+/* ---- multiplication (ABY3 §3.1; docs/PROTOCOLS.md) ------------------------------------------
  * z_i = x_i·y_i + x_i·y_{i+1} + x_{i+1}·y_i = x_i·(y_i + y_{i+1}) + x_{i+1}·y_i.
  * 1 round, 8 bytes/elem. */
 void pr_mul_local(size_t n, const cc_ashare *a, const cc_ashare *b, uint64_t *z)

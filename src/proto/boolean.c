@@ -1,6 +1,6 @@
 /* Boolean shares: AND with narrow wire widths, local boolean ops, and the
  * portable instance of the comparison-tree kernels (msb_level.inc)
- * (DESIGN.md §4; ABY3 ePrint 2018/403 §3.1). */
+ * (docs/PROTOCOLS.md; ABY3 ePrint 2018/403 §3.1). */
 #include <stdlib.h>
 #include "proto_impl.h"
 

@@ -1,9 +1,9 @@
 /* Comparisons on replicated shares: MSB / less-than and equality, both
- * with their first circuit level inside P0's re-sharing round (DESIGN.md §4,
+ * with their first circuit level inside P0's re-sharing round (docs/PROTOCOLS.md,
  * Appendix A; ABY3 ePrint 2018/403 §5.3; derivations in docs/PROTOCOLS.md). */
 #include "proto_impl.h"
 
-/* ---- MSB (ABY3 §5.3; DESIGN.md Appendix A) ---------------------------------------------
+/* ---- MSB (ABY3 §5.3; docs/PROTOCOLS.md) ---------------------------------------------
  * MSB(x) = u_63 ⊕ v_63 ⊕ carry_63(u, v), x = u + v with u = x0 + x1 (P0)
  * and v = x2 (P1, P2).  The carry into bit 63 is the group generate of bits
  * 0..62: shift left by one and reduce 64 spans → 1 with
@@ -448,7 +448,7 @@ cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_b
     return lt_public_impl(ctx, a, c, NULL, true, false, out, "gt_public");
 }
 
-/* ---- equality (DESIGN.md §4: masked re-sharing + log-depth AND tree) ------------------------
+/* ---- equality (docs/PROTOCOLS.md: masked re-sharing + log-depth AND tree) ------------------------
  * d = a − b = u + v with u = d0 + d1 (P0) and v = d2 (P1, P2); d = 0 iff
  * w = ¬u ⊕ (−v) is all ones, so EQ = AND of the 64 bits of w.  As in MSB,
  * the first AND level (32 bit pairs) is bilinear in P0's and P1/P2's data:

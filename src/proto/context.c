@@ -286,7 +286,7 @@ size_t cc_proto_declared(const cc_proto *ctx, cc_proto_ledger_entry *out, size_t
 
 void cc_proto_declared_reset(cc_proto *ctx) { ctx->ledger_len = 0; }
 
-/* ---- declared costs (DESIGN.md §4; derivations in docs/PROTOCOLS.md) ------------
+/* ---- declared costs (docs/PROTOCOLS.md; derivations in docs/PROTOCOLS.md) ------------
  * Bytes this party sends and rounds as cc_net counts them (a send after a
  * receive, the op's first send included).  n == 0 sends nothing. */
 static const char *const op_names[CC_OP_COUNT] = {

@@ -1,5 +1,5 @@
 /* Bit injection (B2A of a bit), bit × arithmetic select, and row reductions
- * (max, argmax) built from compare + select (DESIGN.md §4, Appendix A
+ * (max, argmax) built from compare + select (docs/PROTOCOLS.md
  * "Bit × arithmetic"; ABY3 ePrint 2018/403 §5.4). */
 #include "proto_impl.h"
 

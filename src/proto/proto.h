@@ -1,4 +1,4 @@
-/* proto — three-party protocols on replicated secret shares (DESIGN.md §3, §4,
+/* proto — three-party protocols on replicated secret shares (docs/PROTOCOLS.md,
  * Appendix A; ABY3 ePrint 2018/403; Dalskov–Escudero–Keller arXiv 1910.12435).
  *
  * Sharing.  x = x0 + x1 + x2 mod 2^64; party P_i holds the pair

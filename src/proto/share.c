@@ -1,4 +1,4 @@
-/* Sharing and reconstruction (DESIGN.md §3; ABY3 ePrint 2018/403 §2.2).
+/* Sharing and reconstruction (docs/PROTOCOLS.md; ABY3 ePrint 2018/403 §2.2).
  *
  * Replicated sharing: P_i holds (x_i, x_{i+1}).  Shares that two parties can
  * derive from a common PRSS key never travel; only the one share that

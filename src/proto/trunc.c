@@ -1,5 +1,5 @@
 /* Exact probabilistic truncation (Dalskov–Escudero–Keller, arXiv 1910.12435
- * §3.2.2; DESIGN.md Appendix A) and the fused multiply-then-truncate ops.
+ * §3.2.2; docs/PROTOCOLS.md) and the fused multiply-then-truncate ops.
  *
  * Roles per call: helper Ph = P_h with h = call counter mod 3, openers
  * Pa = next of Ph and Pb = prev of Ph.  x = Σ z_i is given either as a

@@ -1,4 +1,4 @@
-/* Plaintext float32 forward pass for LLaMA, GPT-2 and BERT (DESIGN.md §6).
+/* Plaintext float32 forward pass for LLaMA, GPT-2 and BERT (docs/ARCHITECTURE.md).
  *
  * One routine processes a chunk of n consecutive positions; n = 1 is the
  * token-at-a-time step of generation, larger n the batched prefill.  The

@@ -1,4 +1,4 @@
-/* Fixed-point encoding (DESIGN.md §2): value = round(x·2^f) in two's
+/* Fixed-point encoding (docs/KERNELS.md): value = round(x·2^f) in two's
  * complement, rounding half away from zero (C round()).  Valid inputs satisfy
  * |x| < 2^(62-f), which keeps two bits of headroom below the sign bit for
  * the truncation protocols; anything else is an error, never a silent wrap. */

@@ -117,7 +117,7 @@ void cc_ring_row_broadcast_mul(size_t rows, size_t cols, const uint64_t *a, size
 void cc_ring_row_broadcast_add(size_t rows, size_t cols, const uint64_t *a, size_t lda,
                                const uint64_t *v, uint64_t *out, size_t ldo);
 
-/* ---- fixed point (DESIGN.md §2) -------------------------------------------
+/* ---- fixed point (docs/KERNELS.md) -------------------------------------------
  * value = round(x · 2^f), valid while |x| < 2^(62-f); out-of-range or
  * non-finite input is CC_ERR_RANGE naming the first offending index. */
 cc_status cc_fxp_encode_f32(size_t n, const float *x, unsigned f, uint64_t *out);

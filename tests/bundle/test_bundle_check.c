@@ -47,7 +47,7 @@ static uint64_t *expected_logical(const cc_tensor_source *src, const cc_share_te
     float *x = malloc(m.numel * sizeof *x);
     uint64_t *v = malloc(m.numel * 8), *out = malloc(m.numel * 8);
     assert_int_equal(src->read(src->ctx, i, x), CC_OK);
-    /* independent of the library encoder: round(x * 2^f), ties away from zero (DESIGN.md §2) */
+    /* independent of the library encoder: round(x * 2^f), ties away from zero (docs/KERNELS.md) */
     for (size_t j = 0; j < m.numel; j++) v[j] = (uint64_t)(int64_t)llround(ldexp((double)x[j], (int)f));
     if (t->layout == CC_LAYOUT_PLAIN) {
         memcpy(out, v, m.numel * 8);

@@ -1,4 +1,4 @@
-/* Secure LLaMA end to end (issue 7 acceptance, DESIGN.md §6):
+/* Secure LLaMA end to end (issue 7 acceptance, docs/ARCHITECTURE.md):
  *  - --all-logits on the golden sequence vs stories260K.golden.bin: top-1
  *    equal wherever the reference margin >= 0.05; mean |d| <= 0.02 and
  *    max |d| <= 0.15 with the default (precise) set; puma figures reported;
