@@ -187,15 +187,10 @@ static void assert_refused_everywhere(const job *j, cc_status s, const char *cau
 {
     assert_int_not_equal(s, CC_OK);
     assert_int_not_equal(j->client_status, CC_OK);
-    /* When all three parties fail at once, the client may see one of them
-     * hang up before it reads the ABORT frame with the reason: the link
-     * teardown race of issue 13, fixed in src/net on its own branch.  Until
-     * then that is the one other message accepted here. */
-    if (!strstr(j->client_error, cause)) {
-        if (!strstr(j->client_error, "closed the connection without saying goodbye"))
-            fail_msg("client: '%s' lacks '%s'", j->client_error, cause);
-        printf("NOTE: client saw the teardown race instead of the cause: %s\n", j->client_error);
-    }
+    /* The client reads the ABORT frame with the reason before any party's
+     * hang-up (the teardown race of issue 13 is fixed in src/net). */
+    if (!strstr(j->client_error, cause))
+        fail_msg("client: '%s' lacks '%s'", j->client_error, cause);
     for (int i = 0; i < 3; i++) {
         assert_int_not_equal(j->party_exit[i], 0);
         if (!strstr((*perr)[i], cause)) fail_msg("P%d: '%s' lacks '%s'", i, (*perr)[i], cause);
