@@ -96,6 +96,11 @@ cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc
 void cc_bundle_close(cc_bundle *b);
 /* The identity of the files b was opened from (for open_options.expect). */
 void cc_bundle_identity_of(const cc_bundle *b, cc_bundle_identity *out);
+/* For a bundle kept open across jobs: the files at its paths, and the data
+ * file it has mapped, must still be the ones opened (device, inode, size,
+ * mtime).  CC_ERR_MISMATCH naming the file and what changed (replaced,
+ * truncated, resized, modified), CC_ERR_IO when one is gone. */
+cc_status cc_bundle_check_files(const cc_bundle *b);
 
 int cc_bundle_party(const cc_bundle *b);
 unsigned cc_bundle_frac_bits(const cc_bundle *b);

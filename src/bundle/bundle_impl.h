@@ -130,6 +130,7 @@ struct cc_bundle {
     size_t n_groups;           /* n_layers + 2: group g is layer g - 1 */
     ccb_group *groups;
     uint8_t *seed;             /* [2][16], cc_alloc'ed, wiped at close */
+    char *party_path;          /* as opened, for cc_bundle_check_files */
     char *data_path;
     int data_fd;
     const uint8_t *map;        /* whole data file, read-only */

@@ -262,7 +262,7 @@ static cc_status open_checked(cc_bundle *b, const char *path, const cc_bundle_op
         if (s == CC_OK && opt->verify) s = verify_checksums(b);
     }
     if (s == CC_OK) s = build_groups(b);
-    free(party_path);
+    b->party_path = party_path;   /* freed at close */
     return s;
 }
 
@@ -296,6 +296,29 @@ void cc_bundle_identity_of(const cc_bundle *b, cc_bundle_identity *out)
     *out = b->id;
 }
 
+/* A party that keeps its bundle open across jobs serves what it validated
+ * at start-up, through the descriptor and mapping it holds.  The open file
+ * shrinking would make that mapping fault (SIGBUS); a file renamed over or
+ * rewritten under the same path means the operator installed another
+ * bundle, which this process has not validated and would not serve until
+ * restarted.  Either way the job is refused with the cause named. */
+cc_status cc_bundle_check_files(const cc_bundle *b)
+{
+    struct stat st;
+    if (stat(b->party_path, &st) != 0)
+        return cc_error_set(CC_ERR_IO, "%s: %s (it was there when this party validated it)",
+                            b->party_path, strerror(errno));
+    CC_TRY(check_file_id(b->party_path, &st, &b->id.party_file));
+    if (b->data_fd < 0) return CC_OK;   /* P0: no data file */
+    if (fstat(b->data_fd, &st) != 0)
+        return cc_error_set(CC_ERR_IO, "stat %s: %s", b->data_path, strerror(errno));
+    CC_TRY(check_file_id(b->data_path, &st, &b->id.data_file));
+    if (stat(b->data_path, &st) != 0)
+        return cc_error_set(CC_ERR_IO, "%s: %s (it was there when this party validated it)",
+                            b->data_path, strerror(errno));
+    return check_file_id(b->data_path, &st, &b->id.data_file);
+}
+
 void cc_bundle_close(cc_bundle *b)
 {
     if (!b) return;
@@ -311,6 +334,7 @@ void cc_bundle_close(cc_bundle *b)
     if (b->buf) cc_free_huge(b->buf, b->buf_bytes);
     if (b->seed) { cc_wipe(b->seed, 32); cc_free(b->seed); }
     free(b->data_path);
+    free(b->party_path);
     cc_free(b->views);
     cc_free(b->groups);
     cc_free(b->e);

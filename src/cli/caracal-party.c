@@ -37,6 +37,7 @@
 #include "job.h"
 #include "model.h"
 #include "net.h"
+#include "secure.h"
 #include "thread.h"
 
 typedef struct party_args {
@@ -51,6 +52,7 @@ typedef struct party_args {
     uint32_t jobs, threads;
     int frac_bits;
     bool verify;
+    bool io_timeout_given;         /* --io-timeout-ms on the command line */
     cc_reveal_mode allow_reveal;   /* --allow-reveal (default token) */
 } party_args;
 
@@ -76,6 +78,9 @@ static void usage(FILE *f)
           "                  the most a client may learn: the token id (default) or\n"
           "                  logits too (--reveal logits, --all-logits); jobs asking\n"
           "                  for more are refused\n"
+          "  --io-timeout-ms N  how long a party waits for a message from a peer that is\n"
+          "                  alive (keep-alive) but silent: default 60000, serving 86400000\n"
+          "                  (local work can take minutes; dead peers are found in 10 s)\n"
           "  --threads N     worker threads (default: all CPUs of --cpus or the machine)\n", f);
 }
 
@@ -157,6 +162,7 @@ static int parse_args(int argc, char **argv, party_args *a)
                 fprintf(stderr, "caracal-party: %s wants milliseconds (1..86400000)\n", o);
                 return 2;
             }
+            a->io_timeout_given |= dst == &a->opt.io_timeout_ms;
             i++;
         } else {
             fprintf(stderr, "caracal-party: unknown option '%s'\n", o);
@@ -403,6 +409,9 @@ static void pause_after_failure(void)
     while (poll(&p, 1, 1000) < 0 && errno == EINTR) {}
 }
 
+/* --io-timeout-ms of a serving party unless given (see run_serving) */
+#define SERVING_IO_TIMEOUT_MS 86400000u
+
 /* Serve secure inference jobs: one mesh session per client job. */
 static int run_serving(const party_args *a)
 {
@@ -414,26 +423,33 @@ static int run_serving(const party_args *a)
     if (s == CC_OK && !cl.has_client)
         s = cc_error_set(CC_ERR_ARG, "%s names no client: serving needs its public key", a->config);
     if (s == CC_OK) s = cc_thread_init(a->cpus, (int)a->threads);
-    cc_bundle_identity validated;   /* every job must find these very files */
-    if (s == CC_OK && a->shares) {   /* a bad bundle is a start-up error, not a job error */
-        cc_bundle *b;
-        cc_bundle_open_options bo = { .party = a->party, .frac_bits = a->frac_bits,
-                                      .verify = a->verify, .no_prefetch = true };
-        s = cc_bundle_open(a->shares, &bo, &b);
-        if (s == CC_OK) cc_bundle_identity_of(b, &validated);
-        if (s == CC_OK) cc_bundle_close(b);
-    }
+    /* The weights are opened (and, with --verify, checked) once, here: a bad
+     * bundle is a start-up error, not a job error, and a 7B bundle is not
+     * re-validated for every job.  Each job re-checks that the files are
+     * still these (cc_sweights_job_begin): a bundle replaced or truncated
+     * under the running party is refused by name. */
+    cc_sweights *weights = NULL;
+    if (s == CC_OK && a->shares)
+        s = cc_sweights_open_bundle(a->shares, a->party, a->frac_bits, a->verify, NULL, &weights);
+    else if (s == CC_OK)
+        s = cc_sweights_open_synthetic(&a->synth, a->party,
+                                       a->frac_bits > 0 ? (unsigned)a->frac_bits : 18u, &weights);
     if (s != CC_OK) {
         cc_error_log("%s", cc_error_message());
         if (have_key) cc_keypair_wipe(&key);
         return 1;
     }
-    cc_secure_party_options po = { .shares = a->shares, .synthetic = a->synthetic ? &a->synth : NULL,
-                                   .frac_bits = a->frac_bits, .verify = false,
-                                   .progress = !a->quiet,   /* --verify ran at start-up */
-                                   .allow_reveal = a->allow_reveal,
-                                   .expect_bundle = a->shares ? &validated : NULL };
+    cc_secure_party_options po = { .weights = weights, .progress = !a->quiet,
+                                   .allow_reveal = a->allow_reveal };
     cc_net_options opt = a->opt;
+    /* A job's phases of local work (a LLaMA-7B layer on a slow machine: minutes)
+     * must not look like a dead peer to a party waiting for the next message.
+     * Liveness is keep-alive's job (a peer that crashes, freezes or is cut
+     * off is declared dead within keepalive_ms x keepalive_misses, 10 s,
+     * also mid-frame), so the wait for a message from a live peer is bounded
+     * only by a day, which catches nothing but a protocol deadlock.
+     * --io-timeout-ms still sets it (tests). */
+    if (!a->io_timeout_given) opt.io_timeout_ms = SERVING_IO_TIMEOUT_MS;
     opt.idle_until_client = true;          /* between jobs: wait as long as it takes */
     opt.cancel_fd = svc.stop_pipe[0];      /* ... unless told to stop */
     uint32_t failed = 0;
@@ -448,6 +464,9 @@ static int run_serving(const party_args *a)
         if (net && !a->quiet) cc_net_stats_print(net, stderr);
         if (s == CC_OK && a->stats_json) s = write_stats_json(net, a->stats_json);
         cc_net_close(net);
+        /* a long job's buffers (KV cache, activations) must not stay
+         * resident while the party idles or serves small jobs */
+        cc_release_free_memory();
         if (s == CC_OK) {
             cc_info("job %u done", job);
         } else {
@@ -460,6 +479,7 @@ static int run_serving(const party_args *a)
         }
     }
     cc_keypair_wipe(&key);
+    cc_sweights_close(weights);
     if (stopping()) cc_info("stopped");
     /* --jobs N (tests): 1 if any job failed; serving until stopped: 0 */
     return a->jobs && failed ? 1 : 0;

@@ -83,6 +83,10 @@ static int parse_ids(const char *s, int *ids, int cap)
     return cc_cli_int_list(s, 0, 1000000000, ids, cap);
 }
 
+/* How long the client (and the local parties) wait for a message from a live
+ * peer: a day (docs/NETWORK.md, "Failures and timeouts"). */
+#define CLIENT_IO_TIMEOUT_MS 86400000u
+
 /* ---- local run: three forked parties + this process as the client ------------ */
 
 typedef struct local_party_args {
@@ -251,7 +255,11 @@ static int run_remote(const options *o, client_args *ca)
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
     no.link_profile = o->link;   /* our links to the parties; theirs are their own flag */
-    no.io_timeout_ms = 900000;   /* the client waits for whole forward passes */
+    /* The client waits for whole forward passes (LLaMA-7B prefill on a slow
+     * machine: many minutes).  The parties' keep-alives tell it they live, and
+     * a dead or frozen party is declared so within 10 s, so the wait for a
+     * live one is bounded by a day only (a protocol deadlock). */
+    no.io_timeout_ms = CLIENT_IO_TIMEOUT_MS;
     if (o->connect_timeout_ms) no.connect_timeout_ms = o->connect_timeout_ms;
     cc_client *client;
     cc_status s = cc_client_open(&cl, &kp, &no, &client);
@@ -284,11 +292,11 @@ static int run_local(const options *o, client_args *ca, local_party_args *pa, ch
     cc_net_options_default(&no);
     no.insecure_plaintext = o->insecure;
     no.link_profile = o->link;   /* the forked parties inherit it with the options */
-    /* A LLaMA-7B layer keeps a party busy with local GEMMs for seconds at a
-     * time and the client waits for the whole forward pass; dead peers are
-     * still seen at once (their sockets close), only a silent hang waits
-     * this long. */
-    no.io_timeout_ms = 900000;
+    /* A LLaMA-7B layer keeps a party busy with local GEMMs for seconds to
+     * minutes and the client waits for the whole forward pass; dead peers are
+     * still seen at once (sockets close) or by keep-alive (10 s), only a
+     * deadlock between live processes waits this long. */
+    no.io_timeout_ms = CLIENT_IO_TIMEOUT_MS;
     /* fork() keeps the calling thread only: forking after a thread pool
      * started (libgomp's, say) would hand the parties a broken pool */
     int threads = cc_process_threads();

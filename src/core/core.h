@@ -59,6 +59,9 @@ bool  cc_mul_size(size_t n, size_t size, size_t *out);
 void  cc_wipe(void *p, size_t bytes);
 /* Peak resident set size of this process in bytes (from getrusage). */
 uint64_t cc_peak_rss_bytes(void);
+/* Return freed heap memory to the kernel (a long-running service between
+ * jobs: one big job must not leave the process at its high-water mark). */
+void cc_release_free_memory(void);
 /* Threads this process has right now (Linux /proc/self/status), -1 when
  * unknown.  A process about to fork() workers checks it is 1: the child gets
  * the calling thread only, and a thread pool started earlier (libgomp's)

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/resource.h>
 
 #define CC_ALIGN 64
@@ -63,6 +66,17 @@ void cc_wipe(void *p, size_t bytes)
     volatile unsigned char *v = p;
     while (bytes--) *v++ = 0;
     __asm__ __volatile__("" ::: "memory");
+}
+
+void cc_release_free_memory(void)
+{
+#ifdef __GLIBC__
+    /* glibc keeps freed heap memory for reuse, and after a large buffer is
+     * freed it raises its mmap threshold, so later large buffers come from
+     * the heap and stay there too; malloc_trim hands free pages of every
+     * arena back to the kernel. */
+    malloc_trim(0);
+#endif
 }
 
 uint64_t cc_peak_rss_bytes(void)

@@ -19,8 +19,16 @@ typedef enum cc_reveal_mode {
     CC_REVEAL_LOGITS = 1,  /* the client learns the last position's logits */
 } cc_reveal_mode;
 
+typedef struct cc_sweights cc_sweights;   /* src/secure: a party's weight shares */
+
 /* How a compute party gets its weights and runs. */
 typedef struct cc_secure_party_options {
+    /* Weights the caller opened once and keeps for job after job (a serving
+     * party: opening and validating 7B shares per job would cost minutes).
+     * Borrowed, not closed.  Each job first checks the files behind them are
+     * still the ones opened (cc_sweights_job_begin) and is refused naming
+     * the file otherwise.  NULL: open `shares` or `synthetic` for this job. */
+    cc_sweights *weights;
     const char *shares;                 /* bundle directory or party file ... */
     const cc_model_config *synthetic;   /* ... or, when shares is NULL, this geometry */
     int frac_bits;                      /* expected f (-1: the bundle's; synthetic: 18) */
@@ -30,13 +38,13 @@ typedef struct cc_secure_party_options {
      * zero) refuses jobs that reveal logits (reveal mode or all_logits),
      * which tell the client far more about the weights than a token id. */
     cc_reveal_mode allow_reveal;
-    /* Non-NULL: the bundle's files must still be these (recorded when the
-     * party validated them at start-up), else the job is refused. */
+    /* With `shares`: non-NULL means the bundle's files must still be these
+     * (recorded when the party validated them), else the job is refused. */
     const cc_bundle_identity *expect_bundle;
 } cc_secure_party_options;
 
-/* One party: open the weights, serve one job from the client, send it this
- * party's report.  Before any secret is touched the job must be allowed by
+/* One party: open the weights (or check o->weights), serve one job from
+ * the client, send it this party's report.  Before any secret is touched the job must be allowed by
  * allow_reveal and the three parties must agree on it: each sends both
  * peers its weights hash and a hash of the job as it received it (sizes,
  * modes, approximation set, f, weights), and any difference ends the run on

@@ -129,12 +129,51 @@ static void fill_report(cc_net *net, cc_party_report *r)
     r->peak_rss = cc_peak_rss_bytes();
 }
 
+/* ---- link limits from the job -------------------------------------------------
+ * Once the job and the geometry are known, no honest peer or client sends
+ * more than a few times the job's largest tensor in one message, so the
+ * links' 4 GiB defaults (which let anyone who completed the handshake make a
+ * party buffer gigabytes) shrink to what this job can produce:
+ *   client:  the prefill's one-hot rows, 16 + 8 x n_prompt x vocab bytes to
+ *            P1 and P2 (cc_proto_input_client), then one row per token;
+ *   parties: the widest step of the forward pass.  Measured on stories260K
+ *            (issue 13): gate/up activations send 4 words per n x hidden
+ *            element (fused pair, two words each), softmax about 3 words per
+ *            n_heads x n x ctx score, norms and the LM head less.  The bound
+ *            takes 8 words per element of the largest of those tensors (and
+ *            of the revealed output rows, n x vocab), twice the measured
+ *            worst case at least, plus 64 KiB for headers and small steps.
+ * A peer may run ahead of us by one round: it sends before we post the
+ * receive, and such unrequested bytes are buffered.  Four largest messages
+ * per link bound that without letting a peer queue gigabytes. */
+#define LIMIT_WORDS_PER_ELEM 8u
+#define LIMIT_SLACK_BYTES (64u << 10)
+
+static uint64_t umax(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+static void job_limits(const cc_model_config *c, const cc_wire_job *job, uint64_t *max_message,
+                       uint64_t *max_unrequested)
+{
+    uint64_t n = job->n_prompt, ctx = (uint64_t)job->n_prompt + umax(job->n_new, 1);
+    uint64_t V = (uint64_t)c->vocab_size;
+    uint64_t client = 16 + 8 * n * V;
+    uint64_t elems = umax(n * (uint64_t)umax((uint64_t)c->hidden_dim, 3u * (uint64_t)c->dim),
+                          (uint64_t)c->n_heads * n * ctx);
+    elems = umax(elems, n * V);
+    uint64_t party = LIMIT_WORDS_PER_ELEM * 8 * elems + LIMIT_SLACK_BYTES;
+    *max_message = umax(client, party);
+    *max_unrequested = 4 * *max_message;
+}
+
 static cc_status serve(cc_net *net, cc_sweights *w, const cc_wire_job *jobp,
                        const cc_secure_party_options *o, uint64_t t_start)
 {
     const cc_model_config *c = cc_sweights_config(w);
     size_t V = (size_t)c->vocab_size;
     const cc_wire_job job = *jobp;
+    uint64_t max_message, max_unrequested;
+    job_limits(c, &job, &max_message, &max_unrequested);
+    cc_net_set_limits(net, max_message, max_unrequested);
     CC_TRY(check_policy(&job, o->allow_reveal, cc_net_party(net)));
     CC_TRY(check_peers(net, &job, cc_sweights_frac_bits(w), cc_sweights_hash(w)));
     cc_wire_hello hello = { .magic = CC_HELLO_MAGIC, .vocab = (uint32_t)c->vocab_size,
@@ -217,7 +256,7 @@ static cc_status open_weights(const cc_secure_party_options *o, int me, cc_sweig
 
 cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o)
 {
-    cc_sweights *w = NULL;
+    cc_sweights *w = o->weights;
     int me = cc_net_party(net);
     uint64_t t_start = cc_now_ns();
     /* The job first, then the weights: every failure from here on (a bundle
@@ -226,12 +265,20 @@ cc_status cc_secure_party_serve(cc_net *net, const cc_secure_party_options *o)
      * racing a party that has already hung up. */
     cc_wire_job job;
     cc_status s = recv_job(net, &job);
-    if (s == CC_OK) {
+    if (s == CC_OK && o->weights) {
+        s = cc_sweights_job_begin(w);
+        if (s != CC_OK) s = cc_error_wrap(s, "P%d checking its weights", me);
+    } else if (s == CC_OK) {
         s = open_weights(o, me, &w);
         if (s != CC_OK) s = cc_error_wrap(s, "P%d opening weights", me);
     }
     if (s == CC_OK) s = serve(net, w, &job, o, t_start);
-    cc_sweights_close(w);
+    if (!o->weights) cc_sweights_close(w);
+    /* This thread's scratch pools keep the largest blocks the job needed,
+     * for its next step; after the job they would pin its high-water mark
+     * (a long generation's KV-sized scratch) in a party that serves on. */
+    cc_nn_scratch_release();
+    cc_proto_release_cache();
     /* whatever failed here, the other parties and the client learn it now
      * (with the reason) instead of waiting for messages that never come */
     if (s != CC_OK) cc_net_abort(net, cc_error_message());

@@ -193,9 +193,23 @@ static cc_status wait_departure(cc_link *l, uint64_t depart_ns)
     return failed ? cc_error_set(CC_ERR_PEER, "run failed") : CC_OK;
 }
 
+/* Idle limit inside a frame (header, payload, tag) on either side.  A live
+ * peer never pauses mid-frame for long: its sender writes a sealed frame in
+ * one go and its receiver thread reads eagerly, whatever the protocol is
+ * doing.  So a frame stalled for as long as keep-alive tolerates silence
+ * means the peer is dead or frozen, even when io_timeout_ms (which bounds a
+ * wait for a whole message, and so a peer's long local computation) is
+ * hours: without this a peer frozen mid-frame would hold the link for
+ * io_timeout_ms. */
+static uint32_t frame_idle_ms(const cc_hub *h)
+{
+    uint64_t dead = (uint64_t)h->opt.keepalive_ms * h->opt.keepalive_misses;
+    return (uint32_t)CC_MIN((uint64_t)h->opt.io_timeout_ms, dead);
+}
+
 static cc_status send_frames(cc_link *l, const cc_send_item *it)
 {
-    uint32_t idle = l->hub->opt.io_timeout_ms;
+    uint32_t idle = frame_idle_ms(l->hub);
     size_t tagn = cc_aead_tag_bytes(&l->tx);
     uint64_t off = 0;
     do {
@@ -260,7 +274,7 @@ static cc_status send_ping(cc_link *l)
     cc_frame_encode(&f, hdr);
     cc_aead_seal(&l->tx, f.seq, hdr, NULL, 0, NULL, tag);
     struct iovec iov[2] = {{hdr, sizeof hdr}, {tag, cc_aead_tag_bytes(&l->tx)}};
-    cc_status s = cc_sock_writev(l->fd, iov, 2, 0, h->opt.io_timeout_ms);
+    cc_status s = cc_sock_writev(l->fd, iov, 2, 0, frame_idle_ms(h));
     pthread_mutex_lock(&h->mu);
     l->tx_busy = false;
     l->tx_last_ns = cc_now_ns();
@@ -454,7 +468,7 @@ static void receive_abort(cc_link *l, const cc_frame_hdr *f, const uint8_t hdr[C
     char text[CC_ABORT_MAX + 1];
     uint8_t tag[CC_AEAD_TAG_BYTES];
     struct iovec iov[2] = {{text, f->chunk_len}, {tag, cc_aead_tag_bytes(&l->rx)}};
-    cc_status s = cc_sock_readv(l->fd, iov, 2, 0, h->opt.io_timeout_ms);
+    cc_status s = cc_sock_readv(l->fd, iov, 2, 0, frame_idle_ms(h));
     bool ok = s == CC_OK && cc_aead_open(&l->rx, f->seq, hdr, (uint8_t *)text, f->chunk_len, tag);
     text[ok ? f->chunk_len : 0] = '\0';
     for (char *c = text; *c; c++)
@@ -479,7 +493,7 @@ static bool receive_frame(cc_link *l)
     /* until the peer's goodbye, a frame (data or keep-alive) must start by
      * rx_alive_until, else the peer is dead, frozen or cut off */
     uint64_t alive_until = l->peer_bye ? 0 : l->rx_alive_until;
-    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, alive_until, o->io_timeout_ms, &eof);
+    cc_status s = cc_sock_read(l->fd, hdr, sizeof hdr, alive_until, frame_idle_ms(h), &eof);
     pthread_mutex_lock(&h->mu);
     if (s != CC_OK) {
         if (h->fail_status != CC_OK) {
@@ -546,7 +560,7 @@ static bool receive_frame(cc_link *l)
     pthread_mutex_unlock(&h->mu);
 
     struct iovec iov[2] = {{dest, f.chunk_len}, {tag, tagn}};
-    s = cc_sock_readv(l->fd, iov, 2, 0, o->io_timeout_ms);
+    s = cc_sock_readv(l->fd, iov, 2, 0, frame_idle_ms(h));
     bool ok = s == CC_OK && cc_aead_open(&l->rx, f.seq, hdr, dest, f.chunk_len, tag);
     l->rx_seq++;
     l->rx_alive_until = cc_now_ns() + (uint64_t)o->keepalive_ms * o->keepalive_misses * 1000000u;

@@ -36,6 +36,12 @@ cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bo
 cc_status cc_sweights_open_synthetic(const cc_model_config *c, int party, unsigned f,
                                      cc_sweights **out);
 void cc_sweights_close(cc_sweights *w);
+/* Weights opened once and used for job after job (a serving party): call
+ * before each job.  Releases a layer an earlier, failed job left held, and
+ * checks the provider's files are still the ones opened and validated (a
+ * bundle replaced, truncated or rewritten since is an error naming the file:
+ * restart the party to serve it). */
+cc_status cc_sweights_job_begin(cc_sweights *w);
 
 const cc_model_config *cc_sweights_config(const cc_sweights *w);
 unsigned cc_sweights_frac_bits(const cc_sweights *w);

@@ -22,6 +22,9 @@ typedef struct cc_sweights_impl {
     cc_status (*vector_planes)(cc_sweights *w, const cc_wref *r, const uint64_t **self,
                                const uint64_t **next);
     void (*close)(cc_sweights *w);   /* releases state, not w */
+    /* Optional: the provider's backing is still what was opened (files
+     * not replaced, truncated or rewritten); see cc_sweights_job_begin. */
+    cc_status (*check)(const cc_sweights *w);
     size_t block_hint;
 } cc_sweights_impl;
 

@@ -30,6 +30,18 @@ void cc_sweights_close(cc_sweights *w)
     cc_free(w);
 }
 
+cc_status cc_sweights_job_begin(cc_sweights *w)
+{
+    /* An engine of an earlier job that failed between begin and end of a
+     * layer left it held: release it, or this job's first begin would fail. */
+    if (w->layer != CC_SWEIGHTS_NO_LAYER) {
+        int held = w->layer;
+        w->layer = CC_SWEIGHTS_NO_LAYER;
+        CC_TRY(w->impl->end_layer(w, held));
+    }
+    return w->impl->check ? w->impl->check(w) : CC_OK;
+}
+
 const cc_model_config *cc_sweights_config(const cc_sweights *w) { return &w->config; }
 unsigned cc_sweights_frac_bits(const cc_sweights *w) { return w->f; }
 const uint8_t *cc_sweights_hash(const cc_sweights *w) { return w->hash; }

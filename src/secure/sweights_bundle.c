@@ -63,9 +63,12 @@ static cc_status bundle_vector(cc_sweights *w, const cc_wref *r, const uint64_t 
 
 static void bundle_close(cc_sweights *w) { cc_bundle_close(bundle_of(w)); }
 
+static cc_status bundle_check(const cc_sweights *w) { return cc_bundle_check_files(bundle_of(w)); }
+
 static const cc_sweights_impl bundle_impl = {
     .name = "bundle", .ref = bundle_ref, .begin_layer = bundle_begin, .end_layer = bundle_end,
     .linear_planes = bundle_linear, .vector_planes = bundle_vector, .close = bundle_close,
+    .check = bundle_check,
     .block_hint = SIZE_MAX,   /* planes used in place: no reason to split a weight */
 };
 

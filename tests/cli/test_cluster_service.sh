@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # caracal-party as a service (issue 13), on loopback with synthetic weights:
 # three parties with --jobs 0 must survive strangers, idle time longer than
-# the start-up timeout, a failed job and a restarted peer, serve real jobs
-# in between, and exit 0 on SIGTERM.
+# the start-up timeout, a failed job, a restarted peer and a peer frozen
+# mid-job, serve real jobs in between, and exit 0 on SIGTERM.
 set -euo pipefail
 bin=$1
 work=$(mktemp -d)
@@ -68,6 +68,26 @@ for victim in 2 0; do
 done
 grep -q "P0 closed its connection while we waited for the job; dialing it again" "$work/p1.log" \
   || fail "P1 did not notice that P0 went away"
+
+# a party frozen in the middle of a job (SIGSTOP: its sockets stay open, it
+# sends nothing, not even keep-alives): the serving parties wait up to 24 h
+# for a live peer's message, but keep-alive declares this one dead within
+# about 10 s, the job fails with that cause, and after SIGCONT the frozen
+# party finds its job gone and serves the next one
+timeout 60 "$bin/llama7b_token" --config "$conf" --key "$work/keys/client.key" --ids 1,2,3 -n 400 -q \
+    >"$work/frozen.out" 2>&1 &
+client=$!
+sleep 1.5
+kill -STOP "${pids[1]}"
+t0=$(date +%s)
+rc=0; wait "$client" || rc=$?
+kill -CONT "${pids[1]}"
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "the job with a frozen party ended with rc=$rc: $(cat "$work/frozen.out")"
+[ $(( $(date +%s) - t0 )) -le 25 ] || fail "a frozen party took more than 25 s to be noticed"
+grep -Eq "declared dead|went silent" "$work/frozen.out" || fail "the frozen party is not named: $(cat "$work/frozen.out")"
+sleep 2
+alive "after a frozen party"
+job || fail "job after a frozen party: $(cat "$work/client.out")"
 
 # SIGTERM: every party exits 0, promptly
 t0=$(date +%s)
