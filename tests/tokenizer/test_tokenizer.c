@@ -96,8 +96,8 @@ static void llama_utf8_and_byte_fallback(void **state)
     assert_int_equal(ids[n - 1], 0xB8 + 3);
     /* the byte tokens decode to their bytes, i.e. the original UTF-8 */
     const char *texts[] = {
-        "Once upon a time", "naïve café, Straße", "日本語のテキスト", "emoji \xF0\x9F\x98\x80 and "
-        "\xF0\x9F\xA6\xA4!", "  two leading spaces", "tabs\tand\nnewlines\n", "x", " ",
+        "Once upon a time", "naïve café, Straße", "日本語のテキスト", ("emoji \xF0\x9F\x98\x80 and "
+        "\xF0\x9F\xA6\xA4!"), "  two leading spaces", "tabs\tand\nnewlines\n", "x", " ",
         "Ünïcödé 123 456.789",
     };
     for (size_t i = 0; i < CC_ARRAY_LEN(texts); i++) roundtrip(t, texts[i]);
