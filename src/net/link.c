@@ -117,6 +117,10 @@ static cc_status hub_error(cc_hub *h)
     return cc_error_set(h->fail_status, "%s", h->fail_msg);
 }
 
+/* How long a hang-up waits for a failure reason on another link (see
+ * receive_frame); far below any timeout, far above loopback latency. */
+#define HANGUP_GRACE_NS (300 * 1000000ull)
+
 static void deadline_ts(uint64_t abs_ns, struct timespec *ts)
 {
     ts->tv_sec = (time_t)(abs_ns / 1000000000u);
@@ -505,8 +509,17 @@ static bool receive_frame(cc_link *l)
         } else if (eof && l->peer_bye) {
             /* clean end of the peer's run */
         } else if (eof) {
-            cc_hub_fail_locked(h, CC_ERR_PEER, "%s closed the connection without saying goodbye "
-                               "(it exited or crashed)", l->name);
+            /* A party that hangs up without a goodbye has usually failed and
+             * sent its reason (an ABORT frame) to everyone first; on another
+             * link that reason may still be in flight.  Give it a moment to
+             * arrive, so the error names the cause and not its echo. */
+            struct timespec ts;
+            deadline_ts(cc_now_ns() + HANGUP_GRACE_NS, &ts);
+            while (h->fail_status == CC_OK && pthread_cond_timedwait(&h->cv, &h->mu, &ts) == 0) {
+            }
+            if (h->fail_status == CC_OK)
+                cc_hub_fail_locked(h, CC_ERR_PEER, "%s closed the connection without saying "
+                                   "goodbye (it exited or crashed)", l->name);
         } else {
             cc_hub_fail_locked(h, s, "receiving from %s: %s", l->name, cc_error_message());
         }
