@@ -64,9 +64,16 @@ cc_status pr_reshare_xor(cc_proto *ctx, const uint64_t *z, size_t n, uint64_t *o
 
 /* DEK truncation (trunc.c) of x given either as 3-out-of-3 terms z3 (every
  * party passes its term) or, when z3 is NULL, as the replicated share x;
- * books `op`'s declared cost.  Result replicated in out (may alias x). */
-cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
-                           const uint64_t *z3, const cc_ashare *x, cc_ashare *out);
+ * books `op`'s declared cost.  Result replicated in out (may alias x).
+ * Element j is shifted by dj[j] (public, 1..62) when dj is given, else by d. */
+cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
+                               const unsigned char *dj, const uint64_t *z3, const cc_ashare *x,
+                               cc_ashare *out);
+static inline cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
+                                         const uint64_t *z3, const cc_ashare *x, cc_ashare *out)
+{
+    return pr_trunc_core_shifts(ctx, op, n, d, NULL, z3, x, out);
+}
 
 /* Replicated boolean AND keeping only the low `width` bits of each word on
  * the wire (width ∈ 1..64; message rounded up to 1, 2, 4 or 8 bytes/elem). */

@@ -21,10 +21,11 @@
  * 2 rounds.  Fusing with a multiplication removes the product's reshare. */
 #include "proto_impl.h"
 
-cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
-                           const uint64_t *z3, const cc_ashare *x, cc_ashare *out)
+cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
+                               const unsigned char *dj, const uint64_t *z3, const cc_ashare *x,
+                               cc_ashare *out)
 {
-    if (d < 1 || d > 62) return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", d);
+    if (!dj && (d < 1 || d > 62)) return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", d);
     int h = (int)(ctx->trunc_calls++ % 3);
     int rel = pr_mod3(ctx->party - h);
     pr_book_op(ctx, op, n, 0, rel);
@@ -40,14 +41,14 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
     pr_pair_rand(ctx, h + 2, 2 * n, B);
 
     const uint64_t top = UINT64_C(1) << 62;
-    const uint64_t bscale = UINT64_C(1) << (63 - d), bias = UINT64_C(1) << (62 - d);
+#define SHIFT(j) (dj ? (unsigned)dj[j] : d)      /* public, 1..62 */
     if (rel == 0) {                       /* helper */
         const uint64_t *ra = A, *rc_a = A + n, *rmsb_a = A + 2 * n, *rb = B;
         if (!(m1 = pr_alloc(2 * n))) { s = CC_ERR_NOMEM; goto out; }
         PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t r = ra[j] + rb[j] - (z3 ? z3[j] : 0);
-            m1[j] = ((r << 1) >> (d + 1)) - rc_a[j];
+            m1[j] = ((r << 1) >> (SHIFT(j) + 1)) - rc_a[j];
             m1[n + j] = (r >> 63) - rmsb_a[j];
         }
         s = cc_net_send(ctx->net, CC_PREV, m1, 16 * n);
@@ -79,7 +80,9 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
             for (size_t j = 0; j < n; j++) {
                 uint64_t c = m1[j] + m2[j], c63 = c >> 63, neg = (uint64_t)0 - c63;
                 uint64_t b = ((rmsb_a[j] ^ neg) - neg) + c63;    /* rmsb_a·(1−2c63) + c63 */
-                uint64_t y = ((c << 1) >> (d + 1)) - rc_a[j] + b * bscale - bias;
+                unsigned dd = SHIFT(j);
+                uint64_t y = ((c << 1) >> (dd + 1)) - rc_a[j] + b * (UINT64_C(1) << (63 - dd)) -
+                             (UINT64_C(1) << (62 - dd));
                 y_mine[j] = y - y_next[j];
             }
         } else {
@@ -90,7 +93,7 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
             for (size_t j = 0; j < n; j++) {
                 uint64_t c = m1[j] + m2[j], c63 = c >> 63, neg = (uint64_t)0 - c63;
                 uint64_t b = (rmsb_b[j] ^ neg) - neg;            /* rmsb_b·(1−2c63) */
-                uint64_t y = b * bscale - rc_b[j];
+                uint64_t y = b * (UINT64_C(1) << (63 - SHIFT(j))) - rc_b[j];
                 y_mine[j] = y - y_h[j];
             }
         }
@@ -105,6 +108,7 @@ cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
             cc_ring_add(n, y_mine, m2, out->s[0]);               /* y_{h+2} */
         }
     }
+#undef SHIFT
 out:
     pr_free(A);
     pr_free(B);
