@@ -5,6 +5,12 @@
 #include <stdint.h>
 #include "import.h"
 
+/* ---- HF config.json (checkpoint_hf.c) ----------------------------------------
+ * Parses the text of a config.json (`len` bytes, no terminator needed) into
+ * *c: model_type and the geometry fields, each an integer in 1..2^30.  Not
+ * yet cc_config_validate'd (open_hf does that). */
+cc_status hf_parse_config(const char *text, size_t len, cc_model_config *c);
+
 /* ---- lazy checkpoints (checkpoint.c) -----------------------------------------
  * An importer builds a plan: one entry per canonical tensor saying where its
  * values come from; reading an entry converts just that tensor. */
