@@ -40,8 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ccb_decode(b, n, "fuzz", &h, &e) == CC_OK) {
         FUZZ_CHECK(e && h.n_tensors > 0 && n == ccb_file_bytes(h.n_tensors));
         FUZZ_CHECK(memchr(h.data_file, 0, sizeof h.data_file));
-        for (uint32_t i = 0; i < h.n_tensors; i++)
-            FUZZ_CHECK(memchr(e[i].name, 0, sizeof e[i].name));
+        for (uint32_t i = 0; i < h.n_tensors; i++) {
+            char *end = memchr(e[i].name, 0, sizeof e[i].name);
+            FUZZ_CHECK(end);
+            /* bytes after the terminator are not part of the name (nor re-encoded) */
+            memset(end, 0, sizeof e[i].name - (size_t)(end - e[i].name));
+        }
         /* the decoder ignores reserved bytes, so compare decoded values:
          * re-encoding and decoding again must give the same header and table */
         uint8_t *again = malloc(n);
