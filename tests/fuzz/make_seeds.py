@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the tokenizer_bin and tokenizer_json seed corpora (run from the
-repository root: python3 tests/fuzz/make_tokenizer_seeds.py).  Seeds are
-small well-formed vocabularies: the head of tests/data/llama2_tokenizer.bin
-cut at an entry boundary, a tiny synthetic tokenizer.bin, and a tiny
-SentencePiece-style tokenizer.json in both merge notations."""
+"""Writes the seed corpora of the file-format harnesses make_seeds.c does not
+cover: tokenizer_bin, tokenizer_json, safetensors (run from the repository
+root: python3 tests/fuzz/make_seeds.py).  Seeds are small well-formed
+inputs: the head of tests/data/llama2_tokenizer.bin cut at an entry
+boundary, a tiny synthetic tokenizer.bin, a tiny SentencePiece-style
+tokenizer.json in both merge notations, and tiny safetensors files."""
 import json
+import os
 import struct
 
 OUT = "tests/fuzz/corpus/"
@@ -42,6 +44,28 @@ def small_json(pair_arrays):
            "model": {"type": "BPE", "byte_fallback": True, "vocab": vocab, "merges": merges}}
     return json.dumps(doc, ensure_ascii=False).encode()
 
+
+def safetensors(tensors, metadata=None):
+    """tensors: (name, dtype, shape, element size); data is a byte ramp."""
+    header, data = {}, b""
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, size in tensors:
+        n = size
+        for d in shape:
+            n *= d
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + n]}
+        data += bytes(i % 251 for i in range(n))
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + data
+
+
+os.makedirs(OUT + "safetensors", exist_ok=True)
+open(OUT + "safetensors/gpt2-like", "wb").write(safetensors(
+    [("wte.weight", "F32", [10, 8], 4), ("h.0.ln_1.bias", "F32", [8], 4),
+     ("h.0.attn.c_attn.weight", "F16", [8, 24], 2)], {"format": "pt"}))
+open(OUT + "safetensors/bf16-scalar-empty", "wb").write(safetensors(
+    [("a", "BF16", [3, 2], 2), ("scalar", "F32", [], 4), ("empty", "F16", [0, 4], 2)]))
 
 open(OUT + "tokenizer_bin/llama2-head", "wb").write(llama_head(1200))
 open(OUT + "tokenizer_bin/synthetic", "wb").write(synthetic_bin())
