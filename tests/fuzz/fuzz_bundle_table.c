@@ -39,7 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ccb_entry *e = NULL;
     if (ccb_decode(b, n, "fuzz", &h, &e) == CC_OK) {
         FUZZ_CHECK(e && h.n_tensors > 0 && n == ccb_file_bytes(h.n_tensors));
-        FUZZ_CHECK(memchr(h.data_file, 0, sizeof h.data_file));
+        char *dend = memchr(h.data_file, 0, sizeof h.data_file);
+        FUZZ_CHECK(dend);
+        memset(dend, 0, sizeof h.data_file - (size_t)(dend - h.data_file));   /* as for names */
         for (uint32_t i = 0; i < h.n_tensors; i++) {
             char *end = memchr(e[i].name, 0, sizeof e[i].name);
             FUZZ_CHECK(end);
