@@ -505,7 +505,9 @@ static cc_status open_hf(cc_checkpoint *ck, const char *path)
         unsigned char *text = NULL;
         size_t len = 0;
         s = cc_read_file(cfg_path, &text, &len);
-        if (s == CC_OK && (s = hf_parse_config((const char *)text, len, &ck->config)) != CC_OK)
+        if (s != CC_OK)        /* a missing config.json is a malformed checkpoint, as before */
+            s = cc_error_wrap(CC_ERR_FORMAT, "config.json");
+        else if ((s = hf_parse_config((const char *)text, len, &ck->config)) != CC_OK)
             s = cc_error_wrap(s, "%s", cfg_path);
         cc_free(text);
     }
