@@ -90,6 +90,10 @@ static cc_status parse_config(struct json_object *cfg, cc_model_config *c)
     } else if (strcmp(type, "gpt2") == 0) {
         c->arch = CC_ARCH_GPT2;
         CC_TRY(cfg_int(cfg, "n_embd", true, 0, &c->dim));
+        /* the default inner width 4·n_embd must itself be in range (and
+         * must not overflow int: n_embd may be up to 2^30 here) */
+        if (c->dim > (1 << 28))
+            return cc_error_set(CC_ERR_FORMAT, "config.json: \"n_embd\" = %d out of range", c->dim);
         CC_TRY(cfg_int(cfg, "n_inner", false, 4 * c->dim, &c->hidden_dim));
         CC_TRY(cfg_int(cfg, "n_layer", true, 0, &c->n_layers));
         CC_TRY(cfg_int(cfg, "n_head", true, 0, &c->n_heads));
@@ -123,6 +127,26 @@ static cc_status parse_config(struct json_object *cfg, cc_model_config *c)
                             "(llama, gpt2, bert)", type);
     }
     return CC_OK;
+}
+
+cc_status hf_parse_config(const char *text, size_t len, cc_model_config *c)
+{
+    memset(c, 0, sizeof *c);
+    if (len > INT32_MAX)
+        return cc_error_set(CC_ERR_FORMAT, "config.json: %zu bytes is too large", len);
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok) return cc_error_wrap(CC_ERR_NOMEM, "config.json");
+    struct json_object *cfg = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    cc_status s;
+    if (!cfg || jerr != json_tokener_success || !json_object_is_type(cfg, json_type_object))
+        s = cc_error_set(CC_ERR_FORMAT, "config.json: not a JSON object (%s)",
+                         json_tokener_error_desc(jerr));
+    else
+        s = parse_config(cfg, c);
+    if (cfg) json_object_put(cfg);
+    return s;
 }
 
 /* ---- tensors: plan at open, convert on read ------------------------------------ */
@@ -477,15 +501,16 @@ static cc_status open_hf(cc_checkpoint *ck, const char *path)
     cc_status s = resolve_paths(path, &paths);
     char cfg_path[4200];
     snprintf(cfg_path, sizeof cfg_path, "%s/config.json", paths.dir);
-    struct json_object *cfg = NULL;
     if (s == CC_OK) {
-        cfg = json_object_from_file(cfg_path);
-        if (!cfg || !json_object_is_type(cfg, json_type_object))
-            s = cc_error_set(CC_ERR_FORMAT, "cannot read %s: %s", cfg_path,
-                             json_util_get_last_err() ? json_util_get_last_err() : "not a JSON object");
+        unsigned char *text = NULL;
+        size_t len = 0;
+        s = cc_read_file(cfg_path, &text, &len);
+        if (s != CC_OK)        /* a missing config.json is a malformed checkpoint, as before */
+            s = cc_error_wrap(CC_ERR_FORMAT, "config.json");
+        else if ((s = hf_parse_config((const char *)text, len, &ck->config)) != CC_OK)
+            s = cc_error_wrap(s, "%s", cfg_path);
+        cc_free(text);
     }
-    if (s == CC_OK) s = parse_config(cfg, &ck->config);
-    if (cfg) json_object_put(cfg);
     /* n_classes comes from the tensors; validate the rest before planning */
     if (s == CC_OK) s = cc_config_validate(&ck->config);
     if (s == CC_OK) {

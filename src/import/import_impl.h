@@ -5,6 +5,12 @@
 #include <stdint.h>
 #include "import.h"
 
+/* ---- HF config.json (checkpoint_hf.c) ----------------------------------------
+ * Parses the text of a config.json (`len` bytes, no terminator needed) into
+ * *c: model_type and the geometry fields, each an integer in 1..2^30.  Not
+ * yet cc_config_validate'd (open_hf does that). */
+cc_status hf_parse_config(const char *text, size_t len, cc_model_config *c);
+
 /* ---- lazy checkpoints (checkpoint.c) -----------------------------------------
  * An importer builds a plan: one entry per canonical tensor saying where its
  * values come from; reading an entry converts just that tensor. */
@@ -84,6 +90,11 @@ void st_source_close(st_source *src);
 /* Finds a tensor by its name in the file (not the canonical name); false
  * when no shard has it. */
 bool st_source_find(const st_source *src, const char *name, st_tensor *out);
+/* The header check of st_source_open on a buffer: `len` bytes of a whole
+ * safetensors file (`what` names it in errors).  On success each(ctx, ...)
+ * is called for every tensor (its data points into buf), if each is set. */
+cc_status st_parse_buffer(const void *buf, size_t len, const char *what,
+                          void (*each)(void *ctx, const char *name, const st_tensor *t), void *ctx);
 /* Converts numel elements to float32. */
 void st_to_f32(const st_tensor *t, float *dst);
 

@@ -87,25 +87,10 @@ static cc_status parse_entry(const st_file *f, const char *name, struct json_obj
     return CC_OK;
 }
 
-static cc_status open_file(st_file *f, const char *path)
+/* Parses and validates the header of f->map (f->len >= 8 bytes). */
+static cc_status parse_header(st_file *f)
 {
-    snprintf(f->path, sizeof f->path, "%s", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return cc_error_set(CC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return cc_error_set(CC_ERR_IO, "%s is not a regular file", path);
-    }
-    f->len = (size_t)st.st_size;
-    if (f->len < 8) {
-        close(fd);
-        return cc_error_set(CC_ERR_FORMAT, "%s: %zu bytes, too short for safetensors", path, f->len);
-    }
-    void *m = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) return cc_error_set(CC_ERR_IO, "mmap %s: %s", path, strerror(errno));
-    f->map = m;
+    const char *path = f->path;
     uint64_t hlen;
     memcpy(&hlen, f->map, 8);
     if (hlen > f->len - 8 || hlen > (100u << 20))
@@ -129,12 +114,58 @@ static cc_status open_file(st_file *f, const char *path)
     return CC_OK;
 }
 
+static cc_status open_file(st_file *f, const char *path)
+{
+    snprintf(f->path, sizeof f->path, "%s", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return cc_error_set(CC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return cc_error_set(CC_ERR_IO, "%s is not a regular file", path);
+    }
+    f->len = (size_t)st.st_size;
+    if (f->len < 8) {
+        close(fd);
+        return cc_error_set(CC_ERR_FORMAT, "%s: %zu bytes, too short for safetensors", path, f->len);
+    }
+    void *m = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return cc_error_set(CC_ERR_IO, "mmap %s: %s", path, strerror(errno));
+    f->map = m;
+    return parse_header(f);
+}
+
 static void close_file(st_file *f)
 {
     if (!f) return;
     if (f->header) json_object_put(f->header);
     if (f->map) munmap(f->map, f->len);
     cc_free(f);
+}
+
+cc_status st_parse_buffer(const void *buf, size_t len, const char *what,
+                          void (*each)(void *ctx, const char *name, const st_tensor *t), void *ctx)
+{
+    if (len < 8)
+        return cc_error_set(CC_ERR_FORMAT, "%s: %zu bytes, too short for safetensors", what, len);
+    st_file *f = cc_calloc(1, sizeof *f);
+    if (!f) return cc_error_wrap(CC_ERR_NOMEM, "safetensors");
+    snprintf(f->path, sizeof f->path, "%s", what);
+    f->map = (unsigned char *)buf;   /* only read; not unmapped below */
+    f->len = len;
+    cc_status s = parse_header(f);
+    if (s == CC_OK && each) {
+        json_object_object_foreach(f->header, name, entry) {
+            if (strcmp(name, "__metadata__") == 0) continue;
+            st_tensor t;
+            if ((s = parse_entry(f, name, entry, &t)) != CC_OK) break;
+            each(ctx, name, &t);
+        }
+    }
+    if (f->header) json_object_put(f->header);
+    cc_free(f);
+    return s;
 }
 
 cc_status st_source_open(st_source *src, const char *const *paths, int n)

@@ -12,6 +12,12 @@
 typedef struct cc_tokenizer cc_tokenizer;
 enum { CC_TOKEN_UNK = 0, CC_TOKEN_BOS = 1, CC_TOKEN_EOS = 2 };
 
+/* Parse a tokenizer from memory: `len` bytes of a llama2.c tokenizer.bin or
+ * of a Hugging Face tokenizer.json (no terminator needed).  Errors name the
+ * format, not a file.  The buffer is not kept. */
+cc_status cc_tokenizer_parse_bin(const void *buf, size_t len, cc_tokenizer **out);
+cc_status cc_tokenizer_parse_json(const char *text, size_t len, cc_tokenizer **out);
+/* Read a file and parse it as above (errors name the file). */
 cc_status cc_tokenizer_load_bin(const char *path, cc_tokenizer **out);
 cc_status cc_tokenizer_load_json(const char *path, cc_tokenizer **out);
 /* By extension: *.json -> tokenizer.json, else tokenizer.bin. */

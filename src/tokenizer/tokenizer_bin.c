@@ -39,26 +39,36 @@ static cc_status parse(const unsigned char *d, size_t len, const char *path, cc_
     return CC_OK;
 }
 
+cc_status cc_tokenizer_parse_bin(const void *buf, size_t len, cc_tokenizer **out)
+{
+    static const char what[] = "tokenizer.bin";
+    *out = NULL;
+    const unsigned char *d = buf;
+    int n = 0;
+    cc_tokenizer *t = NULL;
+    cc_status s = CC_OK;
+    if (len < 4) s = cc_error_set(CC_ERR_FORMAT, "%s: %zu bytes, too short for a tokenizer", what, len);
+    if (s == CC_OK) s = parse(d, len, what, NULL, &n);
+    if (s == CC_OK && n == 0) s = cc_error_set(CC_ERR_FORMAT, "%s: no tokens", what);
+    if (s == CC_OK) s = tok_alloc(n, &t);
+    if (s == CC_OK) s = parse(d, len, what, t, &n);
+    if (s == CC_OK) s = tok_finish(t);
+    if (s != CC_OK) {
+        cc_tokenizer_free(t);
+        return s;
+    }
+    *out = t;
+    return CC_OK;
+}
+
 cc_status cc_tokenizer_load_bin(const char *path, cc_tokenizer **out)
 {
     *out = NULL;
     unsigned char *d;
     size_t len;
     CC_TRY(cc_read_file(path, &d, &len));
-    cc_status s = CC_OK;
-    int n = 0;
-    cc_tokenizer *t = NULL;
-    if (len < 4) s = cc_error_set(CC_ERR_FORMAT, "%s: %zu bytes, too short for a tokenizer", path, len);
-    if (s == CC_OK) s = parse(d, len, path, NULL, &n);
-    if (s == CC_OK && n == 0) s = cc_error_set(CC_ERR_FORMAT, "%s: no tokens", path);
-    if (s == CC_OK) s = tok_alloc(n, &t);
-    if (s == CC_OK) s = parse(d, len, path, t, &n);
-    if (s == CC_OK) s = tok_finish(t);
+    cc_status s = cc_tokenizer_parse_bin(d, len, out);
     cc_free(d);
-    if (s != CC_OK) {
-        cc_tokenizer_free(t);
-        return cc_error_wrap(s, "loading tokenizer %s", path);
-    }
-    *out = t;
+    if (s != CC_OK) return cc_error_wrap(s, "loading tokenizer %s", path);
     return CC_OK;
 }

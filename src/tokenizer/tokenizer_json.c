@@ -3,6 +3,7 @@
  *   [["a", "b"], ...] (rank = position), model.byte_fallback, added_tokens.
  * Pieces use "▁" for space like SentencePiece; they are stored with ' ' so
  * both file formats share one encoder.  Parsed with json-c. */
+#include <stdint.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -139,15 +140,34 @@ static cc_status load(struct json_object *root, cc_tokenizer **out)
     return CC_OK;
 }
 
+cc_status cc_tokenizer_parse_json(const char *text, size_t len, cc_tokenizer **out)
+{
+    *out = NULL;
+    if (len > INT32_MAX)
+        return cc_error_set(CC_ERR_FORMAT, "tokenizer.json: %zu bytes is too large", len);
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok) return cc_error_wrap(CC_ERR_NOMEM, "tokenizer.json");
+    struct json_object *root = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (!root || jerr != json_tokener_success) {
+        json_object_put(root);
+        return cc_error_set(CC_ERR_FORMAT, "cannot parse tokenizer.json: %s",
+                            json_tokener_error_desc(jerr));
+    }
+    cc_status s = load(root, out);
+    json_object_put(root);
+    return s;
+}
+
 cc_status cc_tokenizer_load_json(const char *path, cc_tokenizer **out)
 {
     *out = NULL;
-    struct json_object *root = json_object_from_file(path);
-    if (!root)
-        return cc_error_set(CC_ERR_FORMAT, "cannot parse tokenizer %s: %s", path,
-                            json_util_get_last_err() ? json_util_get_last_err() : "invalid JSON");
-    cc_status s = load(root, out);
-    json_object_put(root);
+    unsigned char *text;
+    size_t len;
+    CC_TRY(cc_read_file(path, &text, &len));
+    cc_status s = cc_tokenizer_parse_json((const char *)text, len, out);
+    cc_free(text);
     if (s != CC_OK) return cc_error_wrap(s, "tokenizer %s", path);
     return CC_OK;
 }

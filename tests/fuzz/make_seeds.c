@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 
 #include "fuzz_util.h"
+#include "bundle.h"
+#include "bundle_impl.h"
+#include "job_impl.h"
 #include "net_impl.h"
 
 static const char *root;
@@ -174,6 +177,90 @@ static void cli(void)
     }
 }
 
+/* ---- model side: bundle party files, w2 header, job messages ----------------- */
+static void read_whole(const char *path, uint8_t **p, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    FUZZ_CHECK(f && fseek(f, 0, SEEK_END) == 0);
+    long len = ftell(f);
+    FUZZ_CHECK(len > 0 && fseek(f, 0, SEEK_SET) == 0);
+    *p = malloc((size_t)len);
+    FUZZ_CHECK(*p && fread(*p, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+}
+
+static void bundles(void)
+{
+    /* a tiny synthetic LLaMA: three party files of ~5 KB each */
+    cc_model_config c = {
+        .arch = CC_ARCH_LLAMA, .dim = 16, .hidden_dim = 24, .n_layers = 1, .n_heads = 2,
+        .n_kv_heads = 1, .vocab_size = 11, .max_seq_len = 8, .norm_eps = 1e-5f,
+        .rope_theta = 10000.0f,
+    };
+    static const uint8_t seed[16] = { 7 };
+    cc_tensor_source src;
+    FUZZ_CHECK(cc_tensor_source_synthetic(&c, seed, &src) == CC_OK);
+    char dir[] = "/tmp/caracal-seeds-XXXXXX";
+    FUZZ_CHECK(mkdtemp(dir));
+    FUZZ_CHECK(cc_bundle_write(&src, dir, NULL) == CC_OK);
+    cc_tensor_source_free(&src);
+    char path[600], name[32];
+    for (int p = 0; p < 3; p++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cc_bundle_party_file(p));
+        uint8_t *b;
+        size_t n;
+        read_whole(path, &b, &n);
+        /* the bundle_table harness reads one mode byte first (fuzz_bundle_table.c) */
+        uint8_t *in = malloc(n + 1);
+        FUZZ_CHECK(in);
+        for (int mode = 0; mode < 2; mode++) {
+            in[0] = (uint8_t)mode;
+            memcpy(in + 1, b, n);
+            snprintf(name, sizeof name, "party%d-mode%d", p, mode);
+            put("bundle_table", name, in, n + 1);
+        }
+        free(in);
+        free(b);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, CCB_DATA_FILE_NAME);
+    uint8_t *w;
+    size_t n;
+    read_whole(path, &w, &n);
+    FUZZ_CHECK(n >= CCW_DATA_START);
+    /* w2_header: one mode byte, then the header page */
+    uint8_t in[1 + CCW_DATA_START];
+    for (int mode = 0; mode < 2; mode++) {
+        in[0] = (uint8_t)mode;
+        memcpy(in + 1, w, CCW_DATA_START);
+        snprintf(name, sizeof name, "w2-mode%d", mode);
+        put("w2_header", name, in, sizeof in);
+    }
+    free(w);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void jobs(void)
+{
+    /* job_wire: a cc_wire_job, a cc_wire_hello, a cc_party_report (the
+     * harness cuts its input in that order) */
+    static uint8_t buf[sizeof(cc_wire_job) + sizeof(cc_wire_hello) + sizeof(cc_party_report)];
+    cc_wire_job job = {.magic = CC_JOB_MAGIC, .version = CC_JOB_VERSION, .n_prompt = 8, .n_new = 4};
+    cc_wire_hello hello = {.magic = CC_HELLO_MAGIC, .vocab = 512, .dim = 64, .n_layers = 5, .f = 18};
+    static cc_party_report rep;
+    rep.n_tags = 2;
+    strcpy(rep.tags[0].tag, "matmul");
+    strcpy(rep.tags[1].tag, "softmax");
+    rep.tags[0].calls = 3;
+    memcpy(buf, &job, sizeof job);
+    memcpy(buf + sizeof job, &hello, sizeof hello);
+    memcpy(buf + sizeof job + sizeof hello, &rep, sizeof rep);
+    put("job_wire", "valid", buf, sizeof buf);
+    put("job_wire", "job-only", buf, sizeof job);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -186,5 +273,7 @@ int main(int argc, char **argv)
     handshakes();
     keys_and_configs();
     cli();
+    bundles();
+    jobs();
     return 0;
 }

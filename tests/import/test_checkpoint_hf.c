@@ -335,6 +335,10 @@ static void hf_bad_files(void **state)
     assert_int_equal(cc_checkpoint_load(dir, &w), CC_OK);
     assert_int_equal(w.config.max_seq_len, 6);
     cc_weights_free(&w);
+    /* the default n_inner 4·n_embd overflowed int (fuzz_hf_config regression) */
+    tw_write_text(cfg, "{\"model_type\":\"gpt2\",\"n_embd\":1073741824,\"n_layer\":1,"
+                       "\"n_head\":1,\"vocab_size\":10,\"n_positions\":6}");
+    expect_error(dir, CC_ERR_FORMAT, "\"n_embd\" = 1073741824 out of range");
 
     write_gpt2(dir, "F32", "h.0.mlp.c_fc.bias", 10);
     expect_error(dir, CC_ERR_FORMAT, "missing tensor h.0.mlp.c_fc.bias");
