@@ -176,72 +176,87 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* every exit below goes through `done`, so nothing leaks on an error */
     cc_tokenizer *tok = NULL;
-    if (tok_path && cc_tokenizer_load(tok_path, &tok) != CC_OK) return fail("tokenizer");
-    int *ids = NULL, n = 0, rc;
-    if (ids_arg && (rc = parse_list(ids_arg, &ids, &n)) != 0) return rc;
-    if (ids_from && (rc = read_reference_ids(ids_from, &ids, &n)) != 0) return rc;
+    cc_model_weights w = {0};
+    cc_ref_model *m = NULL;
+    int *ids = NULL, *types = NULL, *out = NULL, n = 0, n_types = 0, rc = 0;
+    float *logits = NULL;
+    char *text = NULL;
+    if (tok_path && cc_tokenizer_load(tok_path, &tok) != CC_OK) { rc = fail("tokenizer"); goto done; }
+    if (ids_arg && (rc = parse_list(ids_arg, &ids, &n)) != 0) goto done;
+    if (ids_from && (rc = read_reference_ids(ids_from, &ids, &n)) != 0) goto done;
     if (prompt) {
         size_t cap = strlen(prompt) + 3, got;
-        ids = malloc(cap * sizeof *ids);
-        if (cc_tokenizer_encode(tok, prompt, true, false, ids, cap, &got) != CC_OK) return fail("encode");
+        if (!(ids = malloc(cap * sizeof *ids))) { rc = fail("encode"); goto done; }
+        if (cc_tokenizer_encode(tok, prompt, true, false, ids, cap, &got) != CC_OK) {
+            rc = fail("encode");
+            goto done;
+        }
         n = (int)got;
     }
 
-    cc_model_weights w;
     uint64_t t0 = cc_now_ns();
-    if (cc_checkpoint_load(model_path, &w) != CC_OK) return fail("loading model");
+    if (cc_checkpoint_load(model_path, &w) != CC_OK) { rc = fail("loading model"); goto done; }
     const cc_model_config *c = &w.config;
     if (tok && cc_tokenizer_vocab_size(tok) != c->vocab_size)
         fprintf(stderr, "caracal-ref: warning: tokenizer has %d tokens, model %d\n",
                 cc_tokenizer_vocab_size(tok), c->vocab_size);
-    cc_ref_model *m;
-    if (cc_ref_create(&w, step ? 1 : batch, &m) != CC_OK) return fail("model");
+    if (cc_ref_create(&w, step ? 1 : batch, &m) != CC_OK) { rc = fail("model"); goto done; }
     uint64_t t1 = cc_now_ns();
     printf("model: %s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq %d (loaded in %.1f ms)\n",
            cc_arch_name(c->arch), c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
            c->vocab_size, c->max_seq_len, (double)(t1 - t0) * 1e-6);
     print_ids("prompt ids: ", ids, n);
 
-    rc = 0;
     if (c->arch == CC_ARCH_BERT) {
-        int *types = NULL, n_types = 0;
-        if (types_arg && (rc = parse_list(types_arg, &types, &n_types)) != 0) return rc;
+        if (types_arg && (rc = parse_list(types_arg, &types, &n_types)) != 0) goto done;
         rc = run_bert(m, c, ids, n, types, n_types);
-        free(types);
-    } else {
-        if (n > c->max_seq_len) {
-            fprintf(stderr, "caracal-ref: %d prompt tokens exceed max_seq_len %d\n", n, c->max_seq_len);
-            return 1;
+        goto done;
+    }
+    if (n > c->max_seq_len) {
+        fprintf(stderr, "caracal-ref: %d prompt tokens exceed max_seq_len %d\n", n, c->max_seq_len);
+        rc = 1;
+        goto done;
+    }
+    if (logits_path && !(logits = malloc((size_t)n * c->vocab_size * sizeof *logits))) {
+        rc = fail("logits");
+        goto done;
+    }
+    uint64_t t2 = cc_now_ns();
+    for (int pos = 0; pos < n; pos += step ? 1 : n)
+        if (cc_ref_forward(m, ids + pos, step ? 1 : n, pos,
+                           logits ? logits + (size_t)pos * c->vocab_size : NULL) != CC_OK) {
+            rc = fail("forward");
+            goto done;
         }
-        float *logits = logits_path ? malloc((size_t)n * c->vocab_size * sizeof *logits) : NULL;
-        uint64_t t2 = cc_now_ns();
-        for (int done = 0; done < n; done += step ? 1 : n)
-            if (cc_ref_forward(m, ids + done, step ? 1 : n, done,
-                               logits ? logits + (size_t)done * c->vocab_size : NULL) != CC_OK)
-                return fail("forward");
-        uint64_t t3 = cc_now_ns();
-        printf("prefill: %d positions in %.2f ms (%s)\n", n, (double)(t3 - t2) * 1e-6,
-               step ? "token at a time" : "batched");
-        if (logits) {
-            rc = write_floats(logits_path, logits, (size_t)n * c->vocab_size);
-            if (rc == 0) printf("wrote logits [%d][%d] to %s\n", n, c->vocab_size, logits_path);
-            free(logits);
+    uint64_t t3 = cc_now_ns();
+    printf("prefill: %d positions in %.2f ms (%s)\n", n, (double)(t3 - t2) * 1e-6,
+           step ? "token at a time" : "batched");
+    if (logits) {
+        rc = write_floats(logits_path, logits, (size_t)n * c->vocab_size);
+        if (rc == 0) printf("wrote logits [%d][%d] to %s\n", n, c->vocab_size, logits_path);
+    }
+    if (rc == 0 && n_generate > 0) {
+        int n_out = 0;
+        if (!(out = malloc((size_t)n_generate * sizeof *out))) { rc = fail("generate"); goto done; }
+        if (cc_ref_generate(m, ids, n, n_generate, out, &n_out) != CC_OK) {
+            rc = fail("generate");
+            goto done;
         }
-        if (rc == 0 && n_generate > 0) {
-            int *out = malloc((size_t)n_generate * sizeof *out), n_out = 0;
-            if (cc_ref_generate(m, ids, n, n_generate, out, &n_out) != CC_OK) return fail("generate");
-            print_ids("generated ids: ", out, n_out);
-            if (tok) {
-                size_t cap = 64 + (size_t)n_out * 64, len;
-                char *text = malloc(cap);
-                if (cc_tokenizer_decode(tok, out, (size_t)n_out, text, cap, &len) == CC_OK)
-                    printf("generated text: %s\n", text);
-                free(text);
-            }
-            free(out);
+        print_ids("generated ids: ", out, n_out);
+        if (tok) {
+            size_t cap = 64 + (size_t)n_out * 64, len;
+            text = malloc(cap);
+            if (text && cc_tokenizer_decode(tok, out, (size_t)n_out, text, cap, &len) == CC_OK)
+                printf("generated text: %s\n", text);
         }
     }
+done:
+    free(text);
+    free(out);
+    free(logits);
+    free(types);
     cc_ref_free(m);
     cc_weights_free(&w);
     cc_tokenizer_free(tok);
