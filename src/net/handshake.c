@@ -111,6 +111,20 @@ static void ephemeral_new(cc_keypair *eph)
     crypto_scalarmult_base(eph->pk, eph->sk);
 }
 
+/* Our HELLO to `target`: static key, fresh nonce, and the public half of a
+ * fresh ephemeral key pair (*eph, which the caller wipes once used). */
+static hello my_hello(const cc_keypair *me, int my_role, int target, bool insecure,
+                      cc_keypair *eph)
+{
+    hello h = {.role = my_role, .target = target, .insecure = insecure,
+               .aes = cc_aead_local_aes()};
+    memcpy(h.pk, me->pk, 32);
+    randombytes_buf(h.nonce, sizeof h.nonce);
+    ephemeral_new(eph);
+    memcpy(h.epk, eph->pk, 32);
+    return h;
+}
+
 /* Everything after the two HELLOs: static kx, ephemeral DH, key schedule,
  * confirmation.  Consumes (wipes) the ephemeral secret. */
 static cc_status finish(int fd, int my_role, const cc_keypair *me, cc_keypair *eph, int peer_role,
@@ -206,13 +220,8 @@ cc_status cc_handshake_initiate(int fd, int my_role, const cc_keypair *me, int p
                                 uint64_t deadline_ns, cc_session_keys *keys)
 {
     const char *peer = cc_role_name(peer_role);
-    hello mine = {.role = my_role, .target = peer_role, .insecure = insecure,
-                  .aes = cc_aead_local_aes()};
-    memcpy(mine.pk, me->pk, 32);
-    randombytes_buf(mine.nonce, sizeof mine.nonce);
     cc_keypair eph;
-    ephemeral_new(&eph);
-    memcpy(mine.epk, eph.pk, 32);
+    hello mine = my_hello(me, my_role, peer_role, insecure, &eph);
     uint8_t hi[HELLO_BYTES], hr[HELLO_BYTES];
     hello_encode(&mine, hi);
     struct iovec iov = {.iov_base = hi, .iov_len = sizeof hi};
@@ -243,13 +252,8 @@ cc_status cc_handshake_respond(int fd, int my_role, const cc_keypair *me,
     hello theirs;
     CC_TRY(hello_decode(hi, &theirs));
     *peer_role = theirs.role; /* claimed; only trustworthy once this returns CC_OK */
-    hello mine = {.role = my_role, .target = theirs.role, .insecure = insecure,
-                  .aes = cc_aead_local_aes()};
-    memcpy(mine.pk, me->pk, 32);
-    randombytes_buf(mine.nonce, sizeof mine.nonce);
     cc_keypair eph;
-    ephemeral_new(&eph);
-    memcpy(mine.epk, eph.pk, 32);
+    hello mine = my_hello(me, my_role, theirs.role, insecure, &eph);
     const char *peer = cc_role_name(theirs.role);
     cc_status verdict = CC_OK;
     char got[17], want[17];
