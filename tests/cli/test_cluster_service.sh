@@ -4,6 +4,7 @@
 # the start-up timeout, a failed job, a restarted peer and a peer frozen
 # mid-job, serve real jobs in between, and exit 0 on SIGTERM.
 set -euo pipefail
+. "$(dirname "$0")/service_lib.sh"
 bin=$1
 work=$(mktemp -d)
 pids=()
@@ -90,12 +91,5 @@ alive "after a frozen party"
 job || fail "job after a frozen party: $(cat "$work/client.out")"
 
 # SIGTERM: every party exits 0, promptly
-t0=$(date +%s)
-for i in 0 1 2; do kill -TERM "${pids[$i]}"; done
-for i in 0 1 2; do
-  rc=0; wait "${pids[$i]}" || rc=$?
-  [ "$rc" -eq 0 ] || fail "P$i exited with $rc on SIGTERM"
-done
-[ $(( $(date +%s) - t0 )) -le 5 ] || fail "SIGTERM took more than 5 s"
-pids=()
+stop_parties
 echo "service test passed"
