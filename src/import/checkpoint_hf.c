@@ -129,23 +129,36 @@ static cc_status parse_config(struct json_object *cfg, cc_model_config *c)
     return CC_OK;
 }
 
+/* Parses `len` bytes of JSON text (no terminator needed) that must hold one
+ * object; `what` names the file in messages. */
+static cc_status parse_json_object(const char *text, size_t len, const char *what,
+                                   struct json_object **out)
+{
+    *out = NULL;
+    if (len > INT32_MAX)
+        return cc_error_set(CC_ERR_FORMAT, "%s: %zu bytes is too large", what, len);
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok) return cc_error_wrap(CC_ERR_NOMEM, "%s", what);
+    struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (!obj || jerr != json_tokener_success || !json_object_is_type(obj, json_type_object)) {
+        if (obj) json_object_put(obj);
+        return cc_error_set(CC_ERR_FORMAT, "%s: not a JSON object (%s)", what,
+                            json_tokener_error_desc(jerr));
+    }
+    *out = obj;
+    return CC_OK;
+}
+
 cc_status hf_parse_config(const char *text, size_t len, cc_model_config *c)
 {
     memset(c, 0, sizeof *c);
-    if (len > INT32_MAX)
-        return cc_error_set(CC_ERR_FORMAT, "config.json: %zu bytes is too large", len);
-    struct json_tokener *tok = json_tokener_new();
-    if (!tok) return cc_error_wrap(CC_ERR_NOMEM, "config.json");
-    struct json_object *cfg = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    cc_status s;
-    if (!cfg || jerr != json_tokener_success || !json_object_is_type(cfg, json_type_object))
-        s = cc_error_set(CC_ERR_FORMAT, "config.json: not a JSON object (%s)",
-                         json_tokener_error_desc(jerr));
-    else
-        s = parse_config(cfg, c);
-    if (cfg) json_object_put(cfg);
+    struct json_object *cfg;
+    cc_status s = parse_json_object(text, len, "config.json", &cfg);
+    if (s != CC_OK) return s;
+    s = parse_config(cfg, c);
+    json_object_put(cfg);
     return s;
 }
 
@@ -411,56 +424,66 @@ static cc_status read_hf(cc_checkpoint *ck, const ckpt_entry *e, float *dst)
 
 /* ---- paths ------------------------------------------------------------------ */
 
-typedef struct hf_paths {
-    char dir[4096];
-    char *files[1024];
-    int n_files;
-} hf_paths;
-
-static void free_paths(hf_paths *p)
+void hf_paths_free(hf_paths *p)
 {
     for (int i = 0; i < p->n_files; i++) cc_free(p->files[i]);
     p->n_files = 0;
 }
 
-static cc_status add_path(hf_paths *p, const char *dir, const char *name)
+/* Adds dir/name once.  A shard name comes from an index file we did not
+ * write, so it must name a file in `dir` itself: no '/', not "." or "..",
+ * no NUL inside (`len` is the JSON string's length). */
+static cc_status add_path(hf_paths *p, const char *name, size_t len)
 {
-    if (strchr(name, '/'))
-        return cc_error_set(CC_ERR_FORMAT, "shard name \"%s\" must be a plain file name", name);
+    if (len == 0 || strlen(name) != len || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return cc_error_set(CC_ERR_FORMAT, "shard name \"%.64s\" must be a plain file name", name);
     for (int i = 0; i < p->n_files; i++) {
         const char *base = strrchr(p->files[i], '/');
         if (strcmp(base ? base + 1 : p->files[i], name) == 0) return CC_OK;   /* already listed */
     }
     if (p->n_files == (int)CC_ARRAY_LEN(p->files))
         return cc_error_set(CC_ERR_FORMAT, "more than %zu shards", CC_ARRAY_LEN(p->files));
-    size_t n = strlen(dir) + strlen(name) + 2;
+    size_t n = strlen(p->dir) + len + 2;
     char *s = cc_alloc(n);
     if (!s) return cc_error_wrap(CC_ERR_NOMEM, "paths");
-    snprintf(s, n, "%s/%s", dir, name);
+    snprintf(s, n, "%s/%s", p->dir, name);
     p->files[p->n_files++] = s;
     return CC_OK;
 }
 
-static cc_status read_index(hf_paths *p, const char *index_path)
+cc_status hf_parse_index(const char *text, size_t len, hf_paths *p)
 {
-    struct json_object *root = json_object_from_file(index_path), *map;
-    if (!root) return cc_error_set(CC_ERR_FORMAT, "cannot parse %s", index_path);
-    cc_status s = CC_OK;
+    struct json_object *root, *map;
+    cc_status s = parse_json_object(text, len, "shard index", &root);
+    if (s != CC_OK) return s;
     if (!json_object_object_get_ex(root, "weight_map", &map) || !json_object_is_type(map, json_type_object)) {
-        s = cc_error_set(CC_ERR_FORMAT, "%s: no \"weight_map\" object", index_path);
+        s = cc_error_set(CC_ERR_FORMAT, "shard index: no \"weight_map\" object");
     } else {
         json_object_object_foreach(map, tensor, file) {
             (void)tensor;
             if (!json_object_is_type(file, json_type_string)) {
-                s = cc_error_set(CC_ERR_FORMAT, "%s: weight_map value is not a file name", index_path);
+                s = cc_error_set(CC_ERR_FORMAT, "shard index: a weight_map value is not a file name");
                 break;
             }
-            if ((s = add_path(p, p->dir, json_object_get_string(file))) != CC_OK) break;
+            s = add_path(p, json_object_get_string(file), (size_t)json_object_get_string_len(file));
+            if (s != CC_OK) break;
         }
     }
     json_object_put(root);
-    if (s == CC_OK && p->n_files == 0) s = cc_error_set(CC_ERR_FORMAT, "%s: no shards", index_path);
+    if (s == CC_OK && p->n_files == 0) s = cc_error_set(CC_ERR_FORMAT, "shard index: no shards");
     return s;
+}
+
+static cc_status read_index(hf_paths *p, const char *index_path)
+{
+    unsigned char *text;
+    size_t len;
+    cc_status s = cc_read_file(index_path, &text, &len);
+    if (s != CC_OK) return s;
+    s = hf_parse_index((const char *)text, len, p);
+    cc_free(text);
+    if (s != CC_OK) return cc_error_wrap(s, "%s", index_path);
+    return CC_OK;
 }
 
 static cc_status resolve_paths(const char *path, hf_paths *p)
@@ -472,7 +495,7 @@ static cc_status resolve_paths(const char *path, hf_paths *p)
         snprintf(p->dir, sizeof p->dir, "%s", path);
         char probe[4200];
         snprintf(probe, sizeof probe, "%s/model.safetensors", path);
-        if (stat(probe, &st) == 0) return add_path(p, p->dir, "model.safetensors");
+        if (stat(probe, &st) == 0) return add_path(p, "model.safetensors", strlen("model.safetensors"));
         snprintf(probe, sizeof probe, "%s/model.safetensors.index.json", path);
         if (stat(probe, &st) == 0) return read_index(p, probe);
         return cc_error_set(CC_ERR_IO, "%s holds neither model.safetensors nor "
@@ -483,7 +506,8 @@ static cc_status resolve_paths(const char *path, hf_paths *p)
     snprintf(p->dir, sizeof p->dir, "%s", dirname(copy));
     if (cc_str_ends_with(path, ".json")) return read_index(p, path);
     const char *base = strrchr(path, '/');
-    return add_path(p, p->dir, base ? base + 1 : path);
+    const char *name = base ? base + 1 : path;
+    return add_path(p, name, strlen(name));
 }
 
 static void close_hf(cc_checkpoint *ck)
@@ -526,7 +550,7 @@ static cc_status open_hf(cc_checkpoint *ck, const char *path)
         case CC_ARCH_BERT:  s = plan_bert(&h); break;
         }
     }
-    free_paths(&paths);
+    hf_paths_free(&paths);
     if (s != CC_OK) return cc_error_wrap(s, "importing %s", path);
     return CC_OK;
 }

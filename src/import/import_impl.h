@@ -11,6 +11,21 @@
  * yet cc_config_validate'd (open_hf does that). */
 cc_status hf_parse_config(const char *text, size_t len, cc_model_config *c);
 
+/* ---- HF shard list (checkpoint_hf.c) -----------------------------------------
+ * The safetensors files of one checkpoint: dir/<name> for each name, once. */
+typedef struct hf_paths {
+    char dir[4096];
+    char *files[1024];
+    int n_files;
+} hf_paths;
+
+/* Parses the text of a model.safetensors.index.json (`len` bytes, no
+ * terminator needed) and adds each distinct shard its "weight_map" names to
+ * *p (p->dir set by the caller).  A name must be a plain file name in that
+ * directory.  On failure *p may hold some files: hf_paths_free it. */
+cc_status hf_parse_index(const char *text, size_t len, hf_paths *p);
+void hf_paths_free(hf_paths *p);
+
 /* ---- lazy checkpoints (checkpoint.c) -----------------------------------------
  * An importer builds a plan: one entry per canonical tensor saying where its
  * values come from; reading an entry converts just that tensor. */

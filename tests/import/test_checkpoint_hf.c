@@ -396,6 +396,40 @@ static void hf_bad_files(void **state)
     tw_rmdir(dir);
 }
 
+/* A shard index we did not write: every shard must be a plain file name in
+ * the checkpoint's directory, and the index itself well-formed JSON. */
+static void hf_bad_index(void **state)
+{
+    (void)state;
+    const char *dir = tw_tmpdir();
+    char index[4096];
+    write_gpt2(dir, "F32", NULL, 10);
+    char st[4096];
+    snprintf(st, sizeof st, "%s/model.safetensors", dir);
+    snprintf(index, sizeof index, "%s/model.safetensors.index.json", dir);
+    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"model.safetensors\"}}");
+    cc_model_weights w;
+    assert_int_equal(cc_checkpoint_load(index, &w), CC_OK);     /* the valid baseline */
+    cc_weights_free(&w);
+    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"../model.safetensors\"}}");
+    expect_error(index, CC_ERR_FORMAT, "must be a plain file name");
+    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"..\"}}");
+    expect_error(index, CC_ERR_FORMAT, "must be a plain file name");
+    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"model.safetensors\\u0000x\"}}");
+    expect_error(index, CC_ERR_FORMAT, "must be a plain file name");
+    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":7}}");
+    expect_error(index, CC_ERR_FORMAT, "not a file name");
+    tw_write_text(index, "{\"weight_map\":{}}");
+    expect_error(index, CC_ERR_FORMAT, "no shards");
+    tw_write_text(index, "{\"metadata\":{}}");
+    expect_error(index, CC_ERR_FORMAT, "no \"weight_map\" object");
+    tw_write_text(index, "{\"weight_map\":{\"a\":");
+    expect_error(index, CC_ERR_FORMAT, "not a JSON object");
+    unlink(index);
+    unlink(st);
+    tw_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +437,7 @@ int main(void)
         cmocka_unit_test(lazy_matches_eager),
         cmocka_unit_test(half_precision_conversion),
         cmocka_unit_test(hf_bad_files),
+        cmocka_unit_test(hf_bad_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
