@@ -136,6 +136,32 @@ static bool all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
+/* Every byte the writer leaves zero (unused header and config space, the
+ * pad after ndim, unused dimensions, the bytes after a name's NUL) must read
+ * zero: a file with anything there was not written by this format version,
+ * so it is refused instead of being half understood. */
+static bool padding_is_zero(const uint8_t *buf, uint32_t n_tensors)
+{
+    const uint8_t *cfg = buf + OFF_CONFIG;
+    const char *file = (const char *)buf + OFF_DATA_FILE;
+    size_t flen = strnlen(file, OFF_CHECKSUM - OFF_DATA_FILE);
+    if (!all_zero(buf + OFF_CHECKSUM + 32, CCB_HEADER_BYTES - OFF_CHECKSUM - 32) ||
+        !all_zero(cfg + 52, CONFIG_BYTES - 52) || get_u32(cfg + 40) > 1 ||
+        !all_zero(buf + OFF_DATA_FILE + flen, OFF_CHECKSUM - OFF_DATA_FILE - flen))
+        return false;
+    for (uint32_t i = 0; i < n_tensors; i++) {
+        const uint8_t *p = buf + CCB_HEADER_BYTES + (size_t)i * CCB_ENTRY_BYTES;
+        size_t nlen = strnlen((const char *)p + E_NAME, CCB_NAME_FIELD);
+        uint32_t ndim = get_u32(p + E_NDIM);
+        if (!all_zero(p + E_NAME + nlen, CCB_NAME_FIELD - nlen) || !all_zero(p + E_NDIM + 4, 4))
+            return false;
+        if (ndim <= CC_TENSOR_MAX_DIMS &&
+            !all_zero(p + E_SHAPE + 8 * ndim, 8 * (CC_TENSOR_MAX_DIMS - ndim)))
+            return false;
+    }
+    return true;
+}
+
 /* Which planes each party stores: P0 none, P1 plane 1 (= w2), P2 plane 0 (= w2). */
 static uint32_t expected_kind(uint32_t party, unsigned plane)
 {
@@ -233,6 +259,9 @@ cc_status ccb_decode(const uint8_t *buf, size_t len, const char *what,
     if (sodium_memcmp(stored, actual, 32) != 0)
         return cc_error_set(CC_ERR_FORMAT, "%s: header checksum mismatch (the file is corrupt)", what);
     memcpy(h->header_checksum, stored, 32);
+    if (!padding_is_zero(buf, h->n_tensors))
+        return cc_error_set(CC_ERR_FORMAT, "%s: reserved bytes are not zero (not written by "
+                            "this format version)", what);
 
     h->party = get_u32(buf + OFF_PARTY);
     h->ring_bits = get_u32(buf + OFF_RING);
@@ -299,6 +328,9 @@ cc_status ccw_check_header(const uint8_t *buf, size_t len, const char *what,
     if (v != CC_BUNDLE_VERSION)
         return cc_error_set(CC_ERR_MISMATCH, "%s: data file format version %u, this build reads %u",
                             what, v, CC_BUNDLE_VERSION);
+    if (!all_zero(buf + 12, 4) || !all_zero(buf + 56, CCW_DATA_START - 56))
+        return cc_error_set(CC_ERR_FORMAT, "%s: reserved header bytes are not zero (not written by "
+                            "this format version)", what);
     if (get_u64(buf + 16) != expect_bytes)
         return cc_error_set(CC_ERR_FORMAT, "%s: data file header says %llu bytes, the bundle says %llu",
                             what, (unsigned long long)get_u64(buf + 16),

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "core.h"
 #include "bundle.h"
@@ -412,6 +413,59 @@ static void version_mismatch(void **state)
     expect_open_error(fx->work, 2, -1, false, CC_ERR_MISMATCH, "data file format version 2");
 }
 
+/* Sets byte `off` of a party file to `v` and recomputes its header checksum
+ * (BLAKE2b-256 of the file with the checksum field zeroed), as a writer of
+ * another format version would produce it. */
+static void patch_party_file(const char *path, long off, uint8_t v)
+{
+    enum { CHECKSUM_AT = 280 };
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    uint8_t *b = malloc((size_t)n);
+    assert_non_null(b);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[off] = v;
+    memset(b + CHECKSUM_AT, 0, 32);
+    crypto_generichash(b + CHECKSUM_AT, 32, b, (size_t)n, NULL, 0);
+    fseek(f, 0, SEEK_SET);
+    assert_int_equal(fwrite(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    free(b);
+}
+
+/* Bytes the writer leaves zero must read zero: a file with anything there
+ * comes from another format version and is refused by name, even with a
+ * valid checksum. */
+static void reserved_bytes(void **state)
+{
+    fixture *fx = *state;
+    char p[4200];
+    static const long party_file_offsets[] = {
+        400,               /* unused header space */
+        32 + 60,           /* unused config space */
+        512 + 63,          /* first tensor's name field, after its NUL */
+        512 + 76,          /* pad after ndim */
+    };
+    for (size_t i = 0; i < CC_ARRAY_LEN(party_file_offsets); i++) {
+        copy_bundle(fx->good, fx->work);
+        path_in(p, sizeof p, fx->work, "party1.ccb");
+        patch_party_file(p, party_file_offsets[i], 0x5a);
+        expect_open_error(fx->work, 1, -1, false, CC_ERR_FORMAT, "reserved bytes are not zero");
+    }
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "party1.ccb");
+    patch_party_file(p, 400, 0);                                  /* control: zero is fine */
+    cc_bundle *b = open_party(fx->work, 1, -1, false);
+    cc_bundle_close(b);
+    copy_bundle(fx->good, fx->work);
+    path_in(p, sizeof p, fx->work, "w2.ccw");
+    put_u32_at(p, 100, 7);
+    expect_open_error(fx->work, 2, -1, false, CC_ERR_FORMAT, "reserved header bytes are not zero");
+}
+
 static void f_mismatch(void **state)
 {
     fixture *fx = *state;
@@ -519,6 +573,7 @@ int main(void)
         cmocka_unit_test(flipped_bytes),
         cmocka_unit_test(wrong_party),
         cmocka_unit_test(version_mismatch),
+        cmocka_unit_test(reserved_bytes),
         cmocka_unit_test(f_mismatch),
         cmocka_unit_test(different_models),
         cmocka_unit_test(acquire_misuse),
