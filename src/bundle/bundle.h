@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
+#include "prg.h"
 
 #define CC_BUNDLE_VERSION 1u
 #define CC_BUNDLE_HASH_BYTES 32
@@ -83,6 +84,10 @@ typedef struct cc_bundle_open_options {
     bool keep_cached;     /* release unmaps but leaves pages in the page cache:
                              for models that fit in RAM and are streamed again
                              and again (the default drops them: 54 GB would not) */
+    bool generate_packed; /* packed (linear) planes that come from a seed are not
+                             expanded at acquire: share[pl] stays NULL and the
+                             user generates them where they are consumed
+                             (cc_bundle_plane_prg), as the GEMM does */
     const char *data_path;/* the w2 data file; NULL: next to the party file */
     const cc_bundle_identity *expect; /* non-NULL: the files must still be these
                                          (device, inode, size, mtime) */
@@ -121,7 +126,9 @@ typedef struct cc_share_tensor {
     cc_bundle_layout layout;
     size_t K, N;                 /* PACKED_B: op(B) is K×N */
     size_t n_elems;              /* u64 elements per plane (packed size incl. padding) */
-    const uint64_t *share[2];    /* share[0] = w_i, share[1] = w_{i+1}; valid until release */
+    const uint64_t *share[2];    /* share[0] = w_i, share[1] = w_{i+1}; valid until release;
+                                    NULL for a seed plane left to the user
+                                    (open option generate_packed) */
 } cc_share_tensor;
 
 typedef struct cc_bundle_layer {
@@ -143,6 +150,11 @@ const cc_share_tensor *cc_bundle_layer_find(const cc_bundle_layer *l, const char
  * (metadata always; planes only while its layer is acquired, else NULL). */
 cc_status cc_bundle_find(const cc_bundle *b, const char *name, size_t *index);
 const cc_share_tensor *cc_bundle_tensor(const cc_bundle *b, size_t index);
+/* Whether plane `plane` (0: w_i, 1: w_{i+1}) of tensor `index` is derived
+ * from a seed.  If so and `prg` is non-NULL, *prg becomes the keyed stream
+ * whose elements 0..n_elems-1 are that plane (exactly what acquire expands);
+ * the caller wipes it (cc_prg_wipe) when done. */
+bool cc_bundle_plane_prg(const cc_bundle *b, size_t index, unsigned plane, cc_prg *prg);
 /* Bytes of share planes (both planes) in layer `layer`, and the largest such
  * layer: what resident memory should stay near. */
 uint64_t cc_bundle_layer_bytes(const cc_bundle *b, int layer);

@@ -140,6 +140,7 @@ struct cc_bundle {
     int held;                  /* layer currently acquired, or CCB_NO_LAYER */
     long released;             /* group released last, still in the page cache, or -1 */
     bool keep_cached;          /* release: no POSIX_FADV_DONTNEED */
+    bool generate_packed;      /* packed seed planes are left to the user */
     cc_bundle_identity id;     /* the files as opened (data_file zero for P0) */
 
     /* prefetch thread: madvise(WILLNEED) on the group it is handed */
@@ -150,6 +151,12 @@ struct cc_bundle {
     long pending;              /* group index to prefetch, or -1 */
     bool stop;
 };
+
+/* A tensor whose seed planes acquire leaves unexpanded (generate_packed). */
+static inline bool ccb_generated(const cc_bundle *b, const ccb_entry *e)
+{
+    return b->generate_packed && e->layout == CC_LAYOUT_PACKED_B;
+}
 
 cc_status ccb_stream_start(cc_bundle *b);
 void ccb_stream_stop(cc_bundle *b);

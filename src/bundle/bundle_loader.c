@@ -202,7 +202,8 @@ static cc_status build_groups(cc_bundle *b)
                 gr->hi = ccb_round_up_page(e->offset + e->bytes);
             }
             /* 64-byte aligned slots: kernels may use aligned loads */
-            gr->seed_elems += n_seed_planes * ((e->n_elems + 7) / 8 * 8);
+            if (!ccb_generated(b, e))
+                gr->seed_elems += n_seed_planes * ((e->n_elems + 7) / 8 * 8);
             gr->plane_bytes += 2 * e->bytes;
             gr->count++;
             i++;
@@ -280,6 +281,7 @@ cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc
     b->released = -1;
     b->pending = -1;
     b->keep_cached = opt->keep_cached;
+    b->generate_packed = opt->generate_packed;
     cc_status s = open_checked(b, path, opt);
     if (s == CC_OK && !opt->no_prefetch && b->map) s = ccb_stream_start(b);
     if (s != CC_OK) {

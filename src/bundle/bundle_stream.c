@@ -163,6 +163,8 @@ cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
         for (unsigned pl = 0; pl < 2; pl++) {
             if (b->h.plane_kind[pl] == CCB_PLANE_STORED) {
                 v->share[pl] = (const uint64_t *)(b->map + e->offset);
+            } else if (ccb_generated(b, e)) {
+                v->share[pl] = NULL;   /* the user generates it (cc_bundle_plane_prg) */
             } else {
                 cc_prg prg;
                 cc_prg_init(&prg, b->seed + 16 * pl, e->stream);
@@ -220,4 +222,12 @@ cc_status cc_bundle_find(const cc_bundle *b, const char *name, size_t *index)
 const cc_share_tensor *cc_bundle_tensor(const cc_bundle *b, size_t index)
 {
     return index < b->h.n_tensors ? &b->views[index] : NULL;
+}
+
+bool cc_bundle_plane_prg(const cc_bundle *b, size_t index, unsigned plane, cc_prg *prg)
+{
+    if (index >= b->h.n_tensors || plane > 1 || b->h.plane_kind[plane] != CCB_PLANE_SEED)
+        return false;
+    if (prg) cc_prg_init(prg, b->seed + 16 * plane, b->e[index].stream);
+    return true;
 }

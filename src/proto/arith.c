@@ -293,8 +293,24 @@ static void gen_plane_fill(void *ctx, uint64_t first, size_t n, uint64_t *out)
     cc_prg_u64(g->prg, g->first + first, n, out);
 }
 
+/* One plane's product, accumulated or not: from its stream when it is
+ * generated, else from its packed words. */
+static void gemm_plane(const cc_ring_apack *a, size_t N, const cc_prg *gen, uint64_t first,
+                       const uint64_t *packed, uint64_t *z, size_t ldz, bool accumulate)
+{
+    if (gen) {
+        gen_plane g = { gen, first };
+        cc_ring_gemm_apacked_gen(a, N, gen_plane_fill, &g, z, ldz, accumulate);
+    } else {
+        cc_ring_gemm_apacked(a, N, packed, z, ldz, accumulate);
+    }
+}
+
+static bool any_generated(const cc_proto_weight *w) { return w->gen_self || w->gen_next; }
+
 /* Stored planes with M at or above the tile height go through the blocked
- * GEMM (cc_ring_small_m); generated planes always through the packed-A nest. */
+ * GEMM (cc_ring_small_m); a generated plane always through the packed-A
+ * nest. */
 cc_status cc_proto_matmul_weight_term_x(cc_proto *ctx, cc_proto_xpack *xp,
                                         const cc_proto_weight *w, uint64_t *z, size_t ldz)
 {
@@ -308,14 +324,14 @@ cc_status cc_proto_matmul_weight_term_x(cc_proto *ctx, cc_proto_xpack *xp,
                             N);
     if (M == 0 || N == 0) return CC_OK;
     const cc_ring_apack *a, *b;
-    if (w->gen_self) {
-        if (!w->gen_next)
-            return cc_error_set(CC_ERR_ARG, "matmul_weight_term: generated W_i without W_{i+1}");
+    if (any_generated(w)) {
+        if (!(w->gen_self || w->packed_self) || !(w->gen_next || w->packed_next))
+            return cc_error_set(CC_ERR_ARG, "matmul_weight_term: a generated plane needs the "
+                                "other plane, generated or stored");
         CC_TRY(xp_operand(xp, XP_SUM, &a));
         CC_TRY(xp_operand(xp, XP_SELF, &b));
-        gen_plane self = { w->gen_self, w->gen_first }, next = { w->gen_next, w->gen_first };
-        cc_ring_gemm_apacked_gen(a, N, gen_plane_fill, &self, z, ldz, false);
-        cc_ring_gemm_apacked_gen(b, N, gen_plane_fill, &next, z, ldz, true);
+        gemm_plane(a, N, w->gen_self, w->gen_first, w->packed_self, z, ldz, false);
+        gemm_plane(b, N, w->gen_next, w->gen_first, w->packed_next, z, ldz, true);
         return CC_OK;
     }
     if (!cc_ring_small_m(M)) {
@@ -349,7 +365,7 @@ cc_status pr_matmul_weight_local_ld(size_t M, const cc_ashare *x, const cc_proto
     /* generated planes need the packed-A route; stored ones take
      * cc_ring_gemm_packed, which picks the small-M kernels itself and packs
      * A per depth slice without allocating */
-    if (w->gen_self) {
+    if (any_generated(w)) {
         cc_proto_xpack xp = { 0 };
         cc_status s = cc_proto_xpack_init(&xp, M, w->K, x);
         if (s == CC_OK) s = cc_proto_matmul_weight_term_x(NULL, &xp, w, z, ldz);

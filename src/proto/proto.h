@@ -83,13 +83,16 @@ typedef struct cc_proto_weight {
      * Z_i = (X_i + X_{i+1})·W_i + X_i·W_{i+1}: the same two GEMMs, and no
      * pass over the weight to form W_i + W_{i+1}. */
     const uint64_t *packed_next;
-    /* Alternative to all pointers: W_i and W_{i+1} generated from AES-CTR
-     * streams while they are multiplied (seed-derived weights), in the
-     * packed_next form: word t of pack(W_i) is element gen_first + t of
-     * *gen_self, word t of pack(W_{i+1}) element gen_first + t of *gen_next.
-     * Each depth slice of a panel is expanded into cache and consumed at once
-     * (cc_ring_gemm_apacked_gen); the planes never reach memory.  The streams
-     * must outlive the call; used when gen_self is set (gen_next too). */
+    /* Alternative to packed_self and/or packed_next (the packed_next form):
+     * a plane generated from an AES-CTR stream while it is multiplied
+     * (seed-derived weights).  Word t of pack(W_i) is element gen_first + t
+     * of *gen_self, word t of pack(W_{i+1}) element gen_first + t of
+     * *gen_next.  Each depth slice of a panel is expanded into cache and
+     * consumed at once (cc_ring_gemm_apacked_gen); the plane never reaches
+     * memory.  Either plane may be generated and the other stored (a bundle
+     * party holds one plane on disk and derives the other from a seed); a
+     * set stream replaces that plane's pointer.  Streams must outlive the
+     * call. */
     const cc_prg *gen_self, *gen_next;
     uint64_t gen_first;
     bool owned;

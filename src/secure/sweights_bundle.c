@@ -1,6 +1,8 @@
-/* Weight provider over a share bundle: both planes stay where the loader
- * puts them (the read-only mapping of w2.ccw, or its seed-expansion buffer),
- * one layer at a time. */
+/* Weight provider over a share bundle, one layer at a time.  A stored plane
+ * is used in place (the read-only mapping of w2.ccw).  A seed plane of a
+ * linear weight is generated inside the GEMM, as the synthetic provider
+ * does, so it never reaches memory (the loader runs with generate_packed);
+ * the small seed planes of vectors come from the loader's expansion buffer. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -8,7 +10,12 @@
 #include "core.h"
 #include "secure_impl.h"
 
-static cc_bundle *bundle_of(const cc_sweights *w) { return w->state; }
+typedef struct bundle_state {
+    cc_bundle *b;
+    cc_prg gen[2];   /* streams of the last linear weight's seed planes */
+} bundle_state;
+
+static cc_bundle *bundle_of(const cc_sweights *w) { return ((bundle_state *)w->state)->b; }
 
 static cc_status bundle_ref(cc_sweights *w, cc_wref *r)
 {
@@ -37,31 +44,52 @@ static cc_status bundle_end(cc_sweights *w, int layer)
     return cc_bundle_release(bundle_of(w), layer);
 }
 
-/* Elements [off, off + elems) of both planes of tensor r, in place. */
-static cc_status bundle_planes(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
-                               const uint64_t **self, const uint64_t **next)
+/* Elements [off, off + elems) of plane pl of tensor t, in place (NULL when
+ * the loader left it to be generated). */
+static const uint64_t *held_plane(const cc_share_tensor *t, unsigned pl, size_t off)
 {
-    const cc_share_tensor *t = cc_bundle_tensor(bundle_of(w), r->slot);
-    if (off + elems > t->n_elems || !t->share[0] || !t->share[1])
-        return cc_error_set(CC_ERR_INTERNAL, "bundle tensor '%s' not available", r->name);
-    *self = t->share[0] + off;
-    *next = t->share[1] + off;
-    return CC_OK;
+    return t->share[pl] ? t->share[pl] + off : NULL;
 }
 
 static cc_status bundle_linear(cc_sweights *w, const cc_wref *r, size_t off, size_t elems,
                                cc_proto_weight *out)
 {
-    return bundle_planes(w, r, off, elems, &out->packed_self, &out->packed_next);
+    bundle_state *st = w->state;
+    const cc_share_tensor *t = cc_bundle_tensor(st->b, r->slot);
+    if (off + elems > t->n_elems)
+        return cc_error_set(CC_ERR_INTERNAL, "bundle tensor '%s': elements past its end", r->name);
+    const cc_prg **gen[2] = { &out->gen_self, &out->gen_next };
+    const uint64_t **held[2] = { &out->packed_self, &out->packed_next };
+    for (unsigned pl = 0; pl < 2; pl++) {
+        if ((*held[pl] = held_plane(t, pl, off)) != NULL) continue;
+        if (!cc_bundle_plane_prg(st->b, r->slot, pl, &st->gen[pl]))
+            return cc_error_set(CC_ERR_INTERNAL, "bundle tensor '%s' not available", r->name);
+        *gen[pl] = &st->gen[pl];
+    }
+    out->gen_first = off;
+    return CC_OK;
 }
 
 static cc_status bundle_vector(cc_sweights *w, const cc_wref *r, const uint64_t **self,
                                const uint64_t **next)
 {
-    return bundle_planes(w, r, 0, r->N, self, next);
+    const cc_share_tensor *t = cc_bundle_tensor(bundle_of(w), r->slot);
+    if (!t->share[0] || !t->share[1])
+        return cc_error_set(CC_ERR_INTERNAL, "bundle tensor '%s' not available", r->name);
+    *self = t->share[0];
+    *next = t->share[1];
+    return CC_OK;
 }
 
-static void bundle_close(cc_sweights *w) { cc_bundle_close(bundle_of(w)); }
+static void bundle_close(cc_sweights *w)
+{
+    bundle_state *st = w->state;
+    if (!st) return;
+    cc_bundle_close(st->b);
+    cc_prg_wipe(&st->gen[0]);
+    cc_prg_wipe(&st->gen[1]);
+    cc_free(st);
+}
 
 static cc_status bundle_check(const cc_sweights *w) { return cc_bundle_check_files(bundle_of(w)); }
 
@@ -69,7 +97,7 @@ static const cc_sweights_impl bundle_impl = {
     .name = "bundle", .ref = bundle_ref, .begin_layer = bundle_begin, .end_layer = bundle_end,
     .linear_planes = bundle_linear, .vector_planes = bundle_vector, .close = bundle_close,
     .check = bundle_check,
-    .block_hint = SIZE_MAX,   /* planes used in place: no reason to split a weight */
+    .block_hint = SIZE_MAX,   /* planes used in place or generated: no buffer to bound */
 };
 
 /* Small models are streamed again for every generated token; keeping their
@@ -87,16 +115,20 @@ cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bo
                                   const cc_bundle_identity *expect, cc_sweights **out)
 {
     cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify,
-                                 .keep_cached = model_fits_in_cache(path), .expect = expect };
-    cc_bundle *b;
-    CC_TRY(cc_bundle_open(path, &o, &b));
-    cc_status s = cc_sweights_new(&bundle_impl, cc_bundle_config(b), party,
-                                  cc_bundle_frac_bits(b), out);
+                                 .keep_cached = model_fits_in_cache(path), .expect = expect,
+                                 .generate_packed = true };
+    bundle_state *st = cc_calloc(1, sizeof *st);
+    if (!st) return cc_error_wrap(CC_ERR_NOMEM, "bundle weights");
+    cc_status s = cc_bundle_open(path, &o, &st->b);
+    if (s == CC_OK)
+        s = cc_sweights_new(&bundle_impl, cc_bundle_config(st->b), party,
+                            cc_bundle_frac_bits(st->b), out);
     if (s != CC_OK) {
-        cc_bundle_close(b);
+        if (st->b) cc_bundle_close(st->b);
+        cc_free(st);
         return s;
     }
-    (*out)->state = b;
-    memcpy((*out)->hash, cc_bundle_content_hash(b), CC_BUNDLE_HASH_BYTES);
+    (*out)->state = st;
+    memcpy((*out)->hash, cc_bundle_content_hash(st->b), CC_BUNDLE_HASH_BYTES);
     return CC_OK;
 }

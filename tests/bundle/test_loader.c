@@ -272,6 +272,62 @@ static void reacquire_is_identical(void **state)
     }
 }
 
+/* generate_packed: the seed planes of packed (linear) tensors are not
+ * expanded, and cc_bundle_plane_prg generates exactly what the eager loader
+ * expands; stored planes and plain tensors are held as before; the seed
+ * buffer only holds the plain tensors. */
+static void generated_planes_match_expanded(void **state)
+{
+    fixture *fx = *state;
+    for (int party = 0; party < 3; party++) {
+        cc_bundle_open_options eager = { .party = party, .frac_bits = -1, .no_prefetch = true };
+        cc_bundle_open_options lazy = eager;
+        lazy.generate_packed = true;
+        cc_bundle *e = NULL, *g = NULL;
+        assert_int_equal(cc_bundle_open(fx->dir, &eager, &e), CC_OK);
+        assert_int_equal(cc_bundle_open(fx->dir, &lazy, &g), CC_OK);
+        int generated = 0;
+        for (int layer = -1; layer <= fx->cfg.n_layers; layer++) {
+            cc_bundle_layer le, lg;
+            assert_int_equal(cc_bundle_acquire(e, layer, &le), CC_OK);
+            assert_int_equal(cc_bundle_acquire(g, layer, &lg), CC_OK);
+            assert_int_equal(le.n_tensors, lg.n_tensors);
+            for (size_t t = 0; t < le.n_tensors; t++) {
+                const cc_share_tensor *te = &le.tensors[t], *tg = &lg.tensors[t];
+                size_t index;
+                assert_int_equal(cc_bundle_find(g, tg->name, &index), CC_OK);
+                for (unsigned pl = 0; pl < 2; pl++) {
+                    size_t bytes = te->n_elems * 8;
+                    bool seed = cc_bundle_plane_prg(g, index, pl, NULL);
+                    assert_int_equal(seed, party == 0 || (party == 1 ? pl == 0 : pl == 1));
+                    if (!seed || tg->layout == CC_LAYOUT_PLAIN) {   /* held */
+                        assert_non_null(tg->share[pl]);
+                        assert_memory_equal(te->share[pl], tg->share[pl], bytes);
+                        continue;
+                    }
+                    assert_null(tg->share[pl]);
+                    cc_prg prg;
+                    assert_true(cc_bundle_plane_prg(g, index, pl, &prg));
+                    uint64_t *w = malloc(bytes);
+                    assert_non_null(w);
+                    cc_prg_u64(&prg, 0, te->n_elems, w);
+                    cc_prg_wipe(&prg);
+                    assert_memory_equal(te->share[pl], w, bytes);
+                    free(w);
+                    generated++;
+                }
+            }
+            assert_int_equal(cc_bundle_release(e, layer), CC_OK);
+            assert_int_equal(cc_bundle_release(g, layer), CC_OK);
+        }
+        /* LLaMA: 7 linear weights per layer, the embedding table and the head */
+        int linear = 7 * fx->cfg.n_layers + 2;
+        assert_int_equal(generated, party == 0 ? 2 * linear : linear);
+        cc_bundle_close(e);
+        cc_bundle_close(g);
+    }
+}
+
 /* Runs last: it replaces P0's party file and truncates w2.ccw. */
 static void changed_files_are_named_errors(void **state)
 {
@@ -337,6 +393,7 @@ int main(void)
         cmocka_unit_test(peers_share_the_page_cache),
         cmocka_unit_test(keep_cached_leaves_page_cache),
         cmocka_unit_test(reacquire_is_identical),
+        cmocka_unit_test(generated_planes_match_expanded),
         cmocka_unit_test(changed_files_are_named_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
