@@ -206,6 +206,7 @@ static inline bool encode_one(float x, unsigned f, uint64_t *out)
 static bool encode_f32(size_t n, const float *x, unsigned f, uint64_t *out, size_t *bad)
 {
     bool ok = true;
+    *bad = 0;   /* the second pass finds the first failure the first one saw */
     for (size_t i = 0; i < n; i++) ok &= encode_one(x[i], f, &out[i]);
     if (ok) return true;
     for (size_t i = 0; i < n; i++)

@@ -122,6 +122,7 @@ cc_status cc_file_write_atomic(const char *path, unsigned mode, const void *data
 cc_status cc_keypair_save(const cc_keypair *kp, const char *path_secret, const char *path_public,
                           bool overwrite)
 {
+    if (!path_secret) return cc_error_set(CC_ERR_ARG, "cc_keypair_save: no path for the secret key");
     for (int i = 0; !overwrite && i < 2; i++) { /* neither half is written over */
         const char *path = i ? path_public : path_secret;
         if (path && access(path, F_OK) == 0)

@@ -296,11 +296,12 @@ static void apack_region(const apack_job *g, size_t q0, size_t q1)
     uint64_t tile[CC_KERN_MR_MAX * NR];
     pack_buffers *pb = thread_buffers();
     uint64_t *bbuf = g->fill ? scratch(&pb->b, &pb->bcap, APACK_GROUP * APACK_KC * NR) : NULL;
-    uint64_t *abuf = g->ap ? NULL : scratch(&pb->a, &pb->acap, M * APACK_KC * aw);
+    const bool pack_here = g->ap == NULL;   /* else A was packed once by the caller */
+    uint64_t *abuf = pack_here ? scratch(&pb->a, &pb->acap, M * APACK_KC * aw) : NULL;
     for (size_t pc = 0; pc < K; pc += APACK_KC) {
         size_t kb = CC_MIN((size_t)APACK_KC, K - pc);
         bool acc = g->accumulate || pc > 0;
-        if (abuf)
+        if (pack_here)
             for (size_t r = 0; r < M; r += mr)
                 kern->pack_a_rows(CC_MIN(mr, M - r), kb, g->A + r * g->a_rs + pc * g->a_cs,
                                   g->a_rs, g->a_cs, abuf + r * kb * aw);
@@ -321,8 +322,8 @@ static void apack_region(const apack_job *g, size_t q0, size_t q1)
             }
             for (size_t r = 0; r < M; r += mr) {
                 size_t rows = CC_MIN(mr, M - r);
-                const uint64_t *a = abuf ? abuf + r * kb * aw
-                                         : g->ap->data + r * K * aw + pc * rows * aw;
+                const uint64_t *a = pack_here ? abuf + r * kb * aw
+                                              : g->ap->data + r * K * aw + pc * rows * aw;
                 uint64_t *c = g->C + r * g->ldc + q * NR;
                 kern->gemm_small(rows, full, kb, a, bp, NR, pstride, c, g->ldc, acc);
                 if (full < np) {                       /* ragged last panel */
