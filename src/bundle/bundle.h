@@ -88,6 +88,11 @@ typedef struct cc_bundle_open_options {
                              expanded at acquire: share[pl] stays NULL and the
                              user generates them where they are consumed
                              (cc_bundle_plane_prg), as the GEMM does */
+    bool direct_read;     /* read each layer's stored plane with O_DIRECT into one of
+                             two buffers (the next layer read ahead) instead of
+                             mapping it through the page cache: faster where
+                             filling the page cache is slow; costs two layers of
+                             resident memory (bundle_direct.c) */
     const char *data_path;/* the w2 data file; NULL: next to the party file */
     const cc_bundle_identity *expect; /* non-NULL: the files must still be these
                                          (device, inode, size, mtime) */

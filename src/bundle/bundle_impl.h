@@ -110,8 +110,9 @@ cc_status ccb_write(const cc_tensor_source *src, const char *out_dir,
  * false if any value does not fit (then out is unspecified). */
 bool ccb_encode_f32(size_t n, const float *x, unsigned f, uint64_t *out);
 
-/* ---- the loader's state: bundle_loader.c (open, verify, close) and
- * bundle_stream.c (acquire, release, prefetch thread) ----------------------- */
+/* ---- the loader's state: bundle_loader.c (open, verify, close),
+ * bundle_stream.c (acquire, release, prefetch thread) and bundle_direct.c
+ * (the stored plane read into two buffers instead of mapped) ------------- */
 
 #define CCB_NO_LAYER (-1000)
 
@@ -143,7 +144,21 @@ struct cc_bundle {
     bool generate_packed;      /* packed seed planes are left to the user */
     cc_bundle_identity id;     /* the files as opened (data_file zero for P0) */
 
-    /* prefetch thread: madvise(WILLNEED) on the group it is handed */
+    /* direct reads (bundle_direct.c): a buffer slot per layer in use and
+     * the one being read ahead */
+    bool direct;
+    int direct_fd;
+    uint8_t *dbuf[2];
+    size_t dbuf_bytes;
+    long dgroup[2];            /* group in (or being read into) each slot, or -1 */
+    int dstate[2];             /* ccb_slot_state */
+    char derr[2][320];         /* why a read failed (the reader thread's words) */
+    int held_slot;
+    long dwant;                /* read job for the thread: group, or -1 */
+    int dwant_slot;
+
+    /* prefetch thread: madvise(WILLNEED) on the group it is handed, or in
+     * direct mode the reader of the slot it is handed */
     bool prefetch_on;
     pthread_t prefetch_thread;
     pthread_mutex_t mu;
@@ -157,6 +172,20 @@ static inline bool ccb_generated(const cc_bundle *b, const ccb_entry *e)
 {
     return b->generate_packed && e->layout == CC_LAYOUT_PACKED_B;
 }
+
+typedef enum ccb_slot_state { CCB_SLOT_FREE, CCB_SLOT_LOADING, CCB_SLOT_READY, CCB_SLOT_FAILED,
+                               CCB_SLOT_HELD } ccb_slot_state;
+
+/* Direct mode (bundle_direct.c).  setup opens the data file for O_DIRECT
+ * (buffered if the file system refuses it) and allocates the two slots;
+ * acquire returns the slot holding group g's bytes [lo, hi) (reading them
+ * now if the reader did not), and starts reading group `next` into the
+ * other slot; release frees the held slot for reuse. */
+cc_status ccb_direct_setup(cc_bundle *b);
+cc_status ccb_direct_acquire(cc_bundle *b, size_t g, size_t next, const uint8_t **bytes);
+void ccb_direct_release(cc_bundle *b);
+void ccb_direct_free(cc_bundle *b);
+void *ccb_direct_main(void *arg);   /* the reader thread */
 
 cc_status ccb_stream_start(cc_bundle *b);
 void ccb_stream_stop(cc_bundle *b);

@@ -282,7 +282,9 @@ cc_status cc_bundle_open(const char *path, const cc_bundle_open_options *opt, cc
     b->pending = -1;
     b->keep_cached = opt->keep_cached;
     b->generate_packed = opt->generate_packed;
+    b->direct_fd = -1;
     cc_status s = open_checked(b, path, opt);
+    if (s == CC_OK && opt->direct_read && b->map) s = ccb_direct_setup(b);
     if (s == CC_OK && !opt->no_prefetch && b->map) s = ccb_stream_start(b);
     if (s != CC_OK) {
         cc_error_wrap(s, "loading bundle %s", path);
@@ -325,6 +327,7 @@ void cc_bundle_close(cc_bundle *b)
 {
     if (!b) return;
     ccb_stream_stop(b);
+    ccb_direct_free(b);
     if (b->map) {
         ccb_drop_range(b, 0, b->map_len);
         munmap((void *)b->map, b->map_len);

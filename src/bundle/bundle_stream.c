@@ -1,4 +1,6 @@
-/* Loader, part 2: layer-by-layer streaming (docs/BUNDLES.md).
+/* Loader, part 2: layer-by-layer streaming (docs/BUNDLES.md).  What follows
+ * is the mapped mode; with direct_read, acquire and release hand the stored
+ * bytes over to bundle_direct.c instead.
  *
  *   acquire(L): stored planes are faulted in from the mapping (already in the
  *               page cache if the prefetch thread got there first); seed
@@ -89,7 +91,7 @@ cc_status ccb_stream_start(cc_bundle *b)
         return cc_error_set(CC_ERR_INTERNAL, "prefetch thread: mutex init failed");
     b->pending = -1;
     b->stop = false;
-    int rc = pthread_create(&b->prefetch_thread, NULL, prefetch_main, b);
+    int rc = pthread_create(&b->prefetch_thread, NULL, b->direct ? ccb_direct_main : prefetch_main, b);
     if (rc != 0) return cc_error_set(CC_ERR_INTERNAL, "starting the prefetch thread: %s", strerror(rc));
     b->prefetch_on = true;
     return CC_OK;
@@ -128,7 +130,14 @@ cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
                             layer, b->held);
     const size_t g = (size_t)(layer + 1);
     const ccb_group *gr = &b->groups[g];
-    if (gr->hi > gr->lo) {
+    const size_t next = (g + 1) % b->n_groups;   /* after the head: the embedding again */
+    /* the byte at file offset o is stored[o - stored_at] */
+    const uint8_t *stored = b->map;
+    uint64_t stored_at = 0;
+    if (b->direct && gr->hi > gr->lo) {
+        CC_TRY(ccb_direct_acquire(b, g, next, &stored));
+        stored_at = gr->lo;
+    } else if (gr->hi > gr->lo) {
         /* Reading a mapped page past the end of a file that shrank kills the
          * process (SIGBUS).  Check the file is still whole before handing
          * out its pages: a truncation while the party runs becomes an error
@@ -154,7 +163,7 @@ cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
     /* Then start on the next layer in use order (after the head comes the
      * embedding again, for the next generated token), so the two reads do
      * not compete. */
-    prefetch_group(b, (g + 1) % b->n_groups);
+    if (!b->direct) prefetch_group(b, next);
 
     uint64_t *slot = b->buf;
     for (size_t i = gr->first; i < gr->first + gr->count; i++) {
@@ -162,7 +171,7 @@ cc_status cc_bundle_acquire(cc_bundle *b, int layer, cc_bundle_layer *out)
         cc_share_tensor *v = &b->views[i];
         for (unsigned pl = 0; pl < 2; pl++) {
             if (b->h.plane_kind[pl] == CCB_PLANE_STORED) {
-                v->share[pl] = (const uint64_t *)(b->map + e->offset);
+                v->share[pl] = (const uint64_t *)(stored + (e->offset - stored_at));
             } else if (ccb_generated(b, e)) {
                 v->share[pl] = NULL;   /* the user generates it (cc_bundle_plane_prg) */
             } else {
@@ -189,13 +198,17 @@ cc_status cc_bundle_release(cc_bundle *b, int layer)
                             b->held == CCB_NO_LAYER ? -2 : b->held);
     const size_t g = (size_t)(layer + 1);
     const ccb_group *gr = &b->groups[g];
-    ccb_unmap_range(b, gr->lo, gr->hi);
-    /* the layer released before this one leaves the page cache now (see the
-     * top of this file); never the one the prefetch thread is reading */
-    long prev = b->released;
-    if (prev >= 0 && (size_t)prev != g && (size_t)prev != (g + 1) % b->n_groups)
-        ccb_uncache_range(b, b->groups[prev].lo, b->groups[prev].hi);
-    b->released = (long)g;
+    if (b->direct) {
+        ccb_direct_release(b);   /* nothing of the file is mapped or cached */
+    } else {
+        ccb_unmap_range(b, gr->lo, gr->hi);
+        /* the layer released before this one leaves the page cache now (see
+         * the top of this file); never the one the prefetch thread is reading */
+        long prev = b->released;
+        if (prev >= 0 && (size_t)prev != g && (size_t)prev != (g + 1) % b->n_groups)
+            ccb_uncache_range(b, b->groups[prev].lo, b->groups[prev].hi);
+        b->released = (long)g;
+    }
     for (size_t i = gr->first; i < gr->first + gr->count; i++)
         b->views[i].share[0] = b->views[i].share[1] = NULL;
     b->held = CCB_NO_LAYER;

@@ -101,7 +101,8 @@ static const cc_sweights_impl bundle_impl = {
 };
 
 /* Small models are streamed again for every generated token; keeping their
- * pages cached costs little.  Big ones (LLaMA-7B: 54 GB) must be dropped. */
+ * pages cached costs little.  Big ones (LLaMA-7B: 54 GB) are read past the
+ * page cache (direct_read: two layers of buffers, no page-cache cost). */
 static bool model_fits_in_cache(const char *path)
 {
     char data[4096];
@@ -114,8 +115,9 @@ static bool model_fits_in_cache(const char *path)
 cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
                                   const cc_bundle_identity *expect, cc_sweights **out)
 {
+    const bool small = model_fits_in_cache(path);
     cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify,
-                                 .keep_cached = model_fits_in_cache(path), .expect = expect,
+                                 .keep_cached = small, .direct_read = !small, .expect = expect,
                                  .generate_packed = true };
     bundle_state *st = cc_calloc(1, sizeof *st);
     if (!st) return cc_error_wrap(CC_ERR_NOMEM, "bundle weights");
