@@ -54,18 +54,13 @@ static void sort_by_layer(cc_checkpoint *ck)
     }
 }
 
-static cc_status open_llama2c(cc_checkpoint *ck, const char *path)
+cc_status l2c_plan(cc_checkpoint *ck, const uint8_t header[L2C_HEADER_BYTES], uint64_t file_size,
+                   const char *path)
 {
-    ck->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (ck->fd < 0) return cc_error_set(CC_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(ck->fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return cc_error_set(CC_ERR_IO, "%s is not a regular file", path);
     int32_t h[7];
-    if (st.st_size < (off_t)sizeof h || pread(ck->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
-        return cc_error_set(CC_ERR_FORMAT, "%s: truncated header (%lld bytes, need 28)", path,
-                            (long long)st.st_size);
+    memcpy(h, header, sizeof h);   /* little-endian int32, as llama2.c writes them */
     cc_model_config *c = &ck->config;
+    memset(c, 0, sizeof *c);
     c->arch = CC_ARCH_LLAMA;
     c->dim = h[0];
     c->hidden_dim = h[1];
@@ -82,7 +77,7 @@ static cc_status open_llama2c(cc_checkpoint *ck, const char *path)
 
     const int64_t d = c->dim, hd = c->hidden_dim, kv = cc_config_kv_dim(c), V = c->vocab_size;
     const int nl = c->n_layers;
-    uint64_t off = 28;
+    uint64_t off = L2C_HEADER_BYTES;
     CC_TRY(plan_one(ck, &off, "embed.tokens", -1, V, d, false));
     CC_TRY(plan_layered(ck, &off, "attn_norm.weight", d, 0, false));
     CC_TRY(plan_layered(ck, &off, "attn.q.weight", d, d, true));
@@ -99,15 +94,29 @@ static cc_status open_llama2c(cc_checkpoint *ck, const char *path)
 
     /* The exact size follows from the header: anything else is truncation or
      * the wrong kind of file, reported before any weight is read. */
-    if ((uint64_t)st.st_size != off)
-        return cc_error_set(CC_ERR_FORMAT, "%s: %s (%lld bytes, header says %llu: dim %d, "
+    if (file_size != off)
+        return cc_error_set(CC_ERR_FORMAT, "%s: %s (%llu bytes, header says %llu: dim %d, "
                             "hidden %d, layers %d, heads %d/%d, vocab %d%s, seq %d)", path,
-                            (uint64_t)st.st_size < off ? "truncated file" : "trailing bytes",
-                            (long long)st.st_size, (unsigned long long)off, c->dim,
+                            file_size < off ? "truncated file" : "trailing bytes",
+                            (unsigned long long)file_size, (unsigned long long)off, c->dim,
                             c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size,
                             c->tied_embeddings ? " shared" : " separate", c->max_seq_len);
     sort_by_layer(ck);
     return CC_OK;
+}
+
+static cc_status open_llama2c(cc_checkpoint *ck, const char *path)
+{
+    ck->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (ck->fd < 0) return cc_error_set(CC_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(ck->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return cc_error_set(CC_ERR_IO, "%s is not a regular file", path);
+    uint8_t h[L2C_HEADER_BYTES];
+    if (st.st_size < (off_t)sizeof h || pread(ck->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+        return cc_error_set(CC_ERR_FORMAT, "%s: truncated header (%lld bytes, need 28)", path,
+                            (long long)st.st_size);
+    return l2c_plan(ck, h, (uint64_t)st.st_size, path);
 }
 
 static cc_status read_llama2c(cc_checkpoint *ck, const ckpt_entry *e, float *out)

@@ -80,6 +80,15 @@ cc_status ckpt_add(cc_checkpoint *ck, int layer, bool is_linear, int64_t d0, int
                    ckpt_entry **e, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 float *ckpt_scratch(cc_checkpoint *ck, size_t n);
 
+/* ---- llama2.c (checkpoint_llama2c.c) -----------------------------------------
+ * The plan of a llama2.c file from its 28-byte header (7 little-endian
+ * int32) and its size: config validated, one entry per tensor with its byte
+ * offset, sorted by layer; the size must be exactly what the header implies.
+ * `path` names the file in messages.  ck->e may hold entries on failure. */
+#define L2C_HEADER_BYTES 28u
+cc_status l2c_plan(cc_checkpoint *ck, const uint8_t header[L2C_HEADER_BYTES], uint64_t file_size,
+                   const char *path);
+
 /* ---- safetensors (safetensors.c) -------------------------------------------
  * A checkpoint as one or more mmap'd .safetensors files (shards). */
 typedef enum st_dtype { ST_F32, ST_F16, ST_BF16 } st_dtype;
