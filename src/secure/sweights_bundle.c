@@ -4,6 +4,7 @@
  * does, so it never reaches memory (the loader runs with generate_packed);
  * the small seed planes of vectors come from the loader's expansion buffer. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -112,13 +113,29 @@ static bool model_fits_in_cache(const char *path)
     return stat(data, &st) == 0 && st.st_size < (off_t)(1u << 30);
 }
 
+/* How the stored plane is read: CARACAL_BUNDLE_IO=mapped|direct overrides
+ * the size rule (auto).  mapped suits P1 and P2 on one host whose page cache
+ * fills faster than two direct readers share the disk (they then read each
+ * layer once between them); direct suits a party alone on its host, and
+ * hosts where filling the page cache is the bottleneck (docs/BUNDLES.md). */
+static cc_status read_mode(const char *path, bool *direct)
+{
+    const char *io = getenv("CARACAL_BUNDLE_IO");
+    if (!io || !*io || !strcmp(io, "auto")) *direct = !model_fits_in_cache(path);
+    else if (!strcmp(io, "direct")) *direct = true;
+    else if (!strcmp(io, "mapped")) *direct = false;
+    else return cc_error_set(CC_ERR_ARG, "CARACAL_BUNDLE_IO=%.32s: expected auto, mapped or direct", io);
+    return CC_OK;
+}
+
 cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
                                   const cc_bundle_identity *expect, cc_sweights **out)
 {
-    const bool small = model_fits_in_cache(path);
+    bool direct = false;
+    CC_TRY(read_mode(path, &direct));
     cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify,
-                                 .keep_cached = small, .direct_read = !small, .expect = expect,
-                                 .generate_packed = true };
+                                 .keep_cached = model_fits_in_cache(path), .direct_read = direct,
+                                 .expect = expect, .generate_packed = true };
     bundle_state *st = cc_calloc(1, sizeof *st);
     if (!st) return cc_error_wrap(CC_ERR_NOMEM, "bundle weights");
     cc_status s = cc_bundle_open(path, &o, &st->b);

@@ -267,6 +267,26 @@ static void all_logits_in_column_blocks(void **state)
     assert_true(a.max <= 0.15);
 }
 
+/* The big-bundle read path (direct reads into two buffers, the next layer
+ * read ahead) on the real model: forced here, since stories260K is small
+ * enough for the mapped one; and a bad CARACAL_BUNDLE_IO is named. */
+static void all_logits_direct_reads(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_MODELS();
+    setenv("CARACAL_BUNDLE_IO", "direct", 1);
+    accuracy a = all_logits_run(CC_APPROX_PRECISE);
+    assert_int_equal(a.mismatches, 0);
+    assert_true(a.mean <= 0.02);
+    assert_true(a.max <= 0.15);
+    setenv("CARACAL_BUNDLE_IO", "sometimes", 1);
+    cc_sweights *w = NULL;
+    assert_int_equal(cc_sweights_open_bundle(bundle_dir, 1, -1, false, NULL, &w), CC_ERR_ARG);
+    assert_null(w);
+    assert_non_null(strstr(cc_error_message(), "CARACAL_BUNDLE_IO=sometimes"));
+    unsetenv("CARACAL_BUNDLE_IO");
+}
+
 static void all_logits_puma_reported(void **state)
 {
     (void)state;
@@ -664,6 +684,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(all_logits_precise),
         cmocka_unit_test(all_logits_in_column_blocks),
+        cmocka_unit_test(all_logits_direct_reads),
         cmocka_unit_test(all_logits_puma_reported),
         cmocka_unit_test(greedy_generation_matches_plaintext),
         cmocka_unit_test(mismatched_bundles_refused),
