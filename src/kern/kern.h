@@ -77,6 +77,13 @@ typedef struct cc_kern {
     cc_kern_scalarop mul_scalar, add_scalar;
     cc_kern_shiftop shr_arith, shr_logic, shl;
     uint64_t (*sum)(size_t n, const uint64_t *a);
+
+    /* ---- float -> fixed point (the bundle converter) ----
+     * out[i] = round(x[i]·2^f), ties away from zero, two's complement
+     * (exactly cc_fxp_encode_f32), 1 <= f <= 40.  Returns n when every value
+     * fits (finite, |x|·2^f < 2^62), else the index of the first that does
+     * not; out is then unspecified. */
+    size_t (*fxp_from_f32)(size_t n, const float *x, unsigned f, uint64_t *out);
 } cc_kern;
 
 /* Initialise the dispatch once (idempotent, thread-safe).  Honours

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "core.h"
+#include "kern.h"
 #include "bundle.h"
 #include "bundle_impl.h"
 #include "model.h"
@@ -77,6 +78,35 @@ static void check_values(const float *x, size_t n, unsigned f)
     free(fast);
 }
 
+/* The cases for one f: every bit pattern class, the rounding ties, the
+ * range limit and the extremes, and a run of valid values only. */
+static void encoder_cases(float *x, const uint64_t *bits, size_t n_random, unsigned f)
+{
+    /* random bits (all exponents, subnormals, inf and nan included) ... */
+    memcpy(x, bits, n_random * sizeof *x);
+    check_values(x, n_random, f);
+    /* ... small values around every rounding tie: (i + 1/2)·2^-f ± ulp */
+    size_t n = 0;
+    for (int i = -2000; i < 2000 && n + 3 <= n_random; i++) {
+        float t = ldexpf((float)i + 0.5f, -(int)f);
+        x[n++] = t;
+        x[n++] = nextafterf(t, INFINITY);
+        x[n++] = nextafterf(t, -INFINITY);
+    }
+    /* ... the range limit 2^(62-f), zeros, extremes */
+    float lim = ldexpf(1.0f, 62 - (int)f);
+    float edge[] = { 0.0f, -0.0f, lim, -lim, nextafterf(lim, 0), -nextafterf(lim, 0),
+                     1e-45f, -1e-45f, 1.17549435e-38f, 3.4028235e38f, -3.4028235e38f,
+                     INFINITY, -INFINITY, NAN, 1.0f, -1.0f, 0.5f, -0.5f };
+    for (size_t i = 0; i < CC_ARRAY_LEN(edge); i++) x[n++] = edge[i];
+    check_values(x, n, f);
+    /* a run of valid values only, so the whole-run comparison is exercised */
+    for (size_t i = 0; i < 4096; i++) x[i] = ldexpf((float)((int)(bits[i] % 20001) - 10000), -7);
+    check_values(x, 4096, f);
+}
+
+/* The converter's encoder (the kernel table's fxp_from_f32) against the
+ * libm reference, on every kernel set this CPU runs. */
 static void encoder_matches_reference(void **state)
 {
     (void)state;
@@ -89,31 +119,13 @@ static void encoder_matches_reference(void **state)
     cc_prg_u64(&prg, 0, N_RANDOM / 2, bits);
     cc_prg_wipe(&prg);
     static const unsigned fs[] = { 1, 8, 16, 18, 24, 31, 40 };
-    for (size_t k = 0; k < CC_ARRAY_LEN(fs); k++) {
-        unsigned f = fs[k];
-        /* every bit pattern class: random bits (all exponents, subnormals,
-         * inf and nan included) ... */
-        memcpy(x, bits, N_RANDOM * sizeof *x);
-        check_values(x, N_RANDOM, f);
-        /* ... small values around every rounding tie: (i + 1/2)·2^-f ± ulp */
-        size_t n = 0;
-        for (int i = -2000; i < 2000 && n + 3 <= N_RANDOM; i++) {
-            float t = ldexpf((float)i + 0.5f, -(int)f);
-            x[n++] = t;
-            x[n++] = nextafterf(t, INFINITY);
-            x[n++] = nextafterf(t, -INFINITY);
-        }
-        /* ... the range limit 2^(62-f), zeros, extremes */
-        float lim = ldexpf(1.0f, 62 - (int)f);
-        float edge[] = { 0.0f, -0.0f, lim, -lim, nextafterf(lim, 0), -nextafterf(lim, 0),
-                         1e-45f, -1e-45f, 1.17549435e-38f, 3.4028235e38f, -3.4028235e38f,
-                         INFINITY, -INFINITY, NAN, 1.0f, -1.0f, 0.5f, -0.5f };
-        for (size_t i = 0; i < CC_ARRAY_LEN(edge); i++) x[n++] = edge[i];
-        check_values(x, n, f);
-        /* a run of valid values only, so the whole-run comparison is exercised */
-        for (size_t i = 0; i < 4096; i++) x[i] = ldexpf((float)((int)(bits[i] % 20001) - 10000), -7);
-        check_values(x, 4096, f);
+    const char *active = cc_kern_active()->name;
+    for (const char *const *isa = cc_kern_all_names(); *isa; isa++) {
+        if (!cc_kern_lookup(*isa)) continue;
+        assert_int_equal(cc_kern_select(*isa), CC_OK);
+        for (size_t k = 0; k < CC_ARRAY_LEN(fs); k++) encoder_cases(x, bits, N_RANDOM, fs[k]);
     }
+    assert_int_equal(cc_kern_select(active), CC_OK);
     free(bits);
     free(x);
 }

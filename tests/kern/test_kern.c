@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,87 @@ static void ref_known_values(void **state)
     assert_true(cc_kern_ref.sum(4, a) == (uint64_t)-1 + (1ull << 63));
 }
 
+/* Float samples for fxp_from_f32: random bit patterns (every exponent,
+ * subnormals, inf, nan), values on either side of the 2^(62-f) limit, and
+ * exact halves (ties round away from zero), both signs. */
+static float fxp_sample(unsigned f)
+{
+    uint64_t r = splitmix();
+    uint32_t u;
+    float x;
+    switch (r & 7) {
+    case 0: {   /* just below / at / above the limit 2^(62-f) */
+        float lim = ldexpf(1.0f, 62 - (int)f);
+        static const float scale[] = { 0.99999994f, 1.0f, 1.0000001f, 0.5f };
+        x = lim * scale[(r >> 3) & 3];
+        break;
+    }
+    case 1:     /* k + 1/2 ulps of the fixed-point grid: a tie */
+        x = ldexpf((float)((r >> 3) % 4096) + 0.5f, -(int)f);
+        break;
+    case 2:     /* small exponents and subnormals */
+        u = (uint32_t)(r >> 8) & 0x0fffffffu;
+        memcpy(&x, &u, 4);
+        break;
+    default:
+        u = (uint32_t)(r >> 16);
+        memcpy(&x, &u, 4);
+    }
+    return (r >> 40) & 1 ? -x : x;
+}
+
+/* fxp_from_f32 of every table equals the reference bit for bit, including
+ * the index of the first value that does not fit, for every length (tails),
+ * offset and f; and the reference on hand-checked values. */
+static void fxp_all_isas(void **state)
+{
+    (void)state;
+    static const unsigned fs[] = { 1, 12, 16, 18, 20, 24, 40 };
+    static const size_t lens[] = { 0, 1, 3, 7, 8, 9, 15, 16, 17, 100, 1027 };
+    enum { MAXN = 1027 + 4 };
+    float *x = malloc(MAXN * sizeof *x);
+    uint64_t *want = malloc(MAXN * 8), *got = malloc(MAXN * 8);
+    const cc_kern *tables[8];
+    size_t nt = tables_to_check(tables, 8);
+    for (size_t fi = 0; fi < CC_ARRAY_LEN(fs); fi++) {
+        const unsigned f = fs[fi];
+        for (size_t li = 0; li < CC_ARRAY_LEN(lens); li++) {
+            for (int rep = 0; rep < 8; rep++) {
+                const size_t n = lens[li], off = (size_t)rep % 3;
+                /* half the runs all-valid (a few bad values make every
+                 * long run stop early) */
+                for (size_t i = 0; i < MAXN; i++) {
+                    float v = fxp_sample(f);
+                    uint64_t tmp;
+                    while (rep & 1 && !cc_kern_ref.fxp_from_f32(1, &v, f, &tmp)) v = fxp_sample(f);
+                    x[i] = v;
+                }
+                size_t wi = cc_kern_ref.fxp_from_f32(n, x + off, f, want);
+                for (size_t t = 0; t < nt; t++) {
+                    memset(got, 0xa5, MAXN * 8);
+                    size_t gi = tables[t]->fxp_from_f32(n, x + off, f, got);
+                    if (gi != wi || memcmp(want, got, wi * 8) != 0)
+                        fail_msg("%s fxp_from_f32 f=%u n=%zu off=%zu: first bad %zu (ref %zu), "
+                                 "values %s", tables[t]->name, f, n, off, gi, wi,
+                                 gi != wi ? "-" : "differ");
+                }
+            }
+        }
+    }
+    /* the reference, by hand (f = 18) */
+    const float v[] = { 1.0f, -1.0f, 0.5f / 262144.0f, -0.5f / 262144.0f, 1.5f / 262144.0f, 0.0f,
+                        -0.0f, 16383.999f };
+    uint64_t o[8];
+    assert_int_equal(cc_kern_ref.fxp_from_f32(8, v, 18, o), 8);
+    assert_true(o[0] == 262144 && o[1] == (uint64_t)-262144 && o[2] == 1 &&
+                o[3] == (uint64_t)-1 && o[4] == 2 && o[5] == 0 && o[6] == 0);
+    const float bad[] = { 1.0f, INFINITY, NAN };
+    assert_int_equal(cc_kern_ref.fxp_from_f32(3, bad, 18, o), 1);
+    const float big[] = { 0.0f, 0.0f, ldexpf(1.0f, 44) };   /* = 2^(62-18) */
+    assert_int_equal(cc_kern_ref.fxp_from_f32(3, big, 18, o), 2);
+    free(x); free(want); free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +410,7 @@ int main(void)
         cmocka_unit_test(ukr_all_isas),
         cmocka_unit_test(small_all_isas),
         cmocka_unit_test(elementwise_all_isas),
+        cmocka_unit_test(fxp_all_isas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
  * intrinsic version below states the same computation readably and is tested
  * against it (GCC spills half the accumulators of this one). */
 #include "kern.h"
+#include "kern_impl.h"
 
 #include <immintrin.h>
 
@@ -284,6 +285,35 @@ static uint64_t avx2_sum(size_t n, const uint64_t *a)
     return s;
 }
 
+/* kern_fxp_one on 4 lanes, branch-free (see avx512_fxp_from_f32; AVX2 has
+ * no 64-bit max or masks: max(e, 1) = e - [e == 0], selects by blendv). */
+static size_t avx2_fxp_from_f32(size_t n, const float *x, unsigned f, uint64_t *out)
+{
+    const __m256i mant_mask = _mm256_set1_epi64x(0x7fffff), implicit = _mm256_set1_epi64x(0x800000);
+    const __m256i ff = _mm256_set1_epi64x(0xff), one = _mm256_set1_epi64x(1);
+    const __m256i bias = _mm256_set1_epi64x((long long)f - 150), max_sh = _mm256_set1_epi64x(38);
+    const __m256i zero = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256i u = _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(x + i)));
+        __m256i ex = _mm256_and_si256(_mm256_srli_epi64(u, 23), ff);
+        __m256i subnormal = _mm256_cmpeq_epi64(ex, zero);                      /* all ones */
+        __m256i m = _mm256_or_si256(_mm256_and_si256(u, mant_mask),
+                                    _mm256_andnot_si256(subnormal, implicit));
+        __m256i sh = _mm256_add_epi64(_mm256_sub_epi64(ex, subnormal), bias);
+        __m256i bad = _mm256_or_si256(_mm256_cmpeq_epi64(ex, ff), _mm256_cmpgt_epi64(sh, max_sh));
+        if (!_mm256_testz_si256(bad, bad)) return kern_fxp_tail(i, n, x, f, out);
+        __m256i s = _mm256_sub_epi64(zero, sh);
+        __m256i half = _mm256_srli_epi64(_mm256_sllv_epi64(one, s), 1);
+        __m256i right = _mm256_srlv_epi64(_mm256_add_epi64(m, half), s);
+        __m256i mag = _mm256_blendv_epi8(_mm256_sllv_epi64(m, sh), right,
+                                         _mm256_cmpgt_epi64(zero, sh));
+        __m256i neg = _mm256_sub_epi64(zero, _mm256_srli_epi64(u, 31));
+        STORE(out + i, _mm256_sub_epi64(_mm256_xor_si256(mag, neg), neg));
+    }
+    return kern_fxp_tail(i, n, x, f, out);
+}
+
 const cc_kern cc_kern_avx2 = {
     .name = "avx2",
     .mr = MR, .a_words = 2, .mc = 64, .kc = 128, .nc = 4096,
@@ -294,4 +324,5 @@ const cc_kern cc_kern_avx2 = {
     .mul_scalar = avx2_mul_scalar, .add_scalar = avx2_add_scalar,
     .shr_arith = avx2_shr_arith, .shr_logic = avx2_shr_logic, .shl = avx2_shl,
     .sum = avx2_sum,
+    .fxp_from_f32 = avx2_fxp_from_f32,
 };

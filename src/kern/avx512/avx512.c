@@ -10,6 +10,7 @@
  * Only AVX512F/DQ intrinsics that SIMDe also implements are used, so
  * tests/kern can run this file's logic under emulation here on Zen 3. */
 #include "kern.h"
+#include "kern_impl.h"
 
 #ifdef CARACAL_KERN_SIMDE
 /* Test build (tests/kern): the same source on SIMDe's portable AVX-512, so
@@ -237,6 +238,56 @@ static uint64_t avx512_sum(size_t n, const uint64_t *a)
     return total;
 }
 
+/* kern_fxp_one on 8 lanes, branch-free: sh = max(e, 1) - 150 + f, then
+ * m << sh or (m + half) >> -sh selected per lane (variable shifts give 0
+ * for counts of 64 and more, which is exactly the scalar's s > 40 case),
+ * negated where the sign bit is set.  A vector with a lane that does not
+ * fit is redone by the scalar code to find the first such lane. */
+/* 8 floats' bits, zero-extended to 64-bit lanes.  SIMDe has no vpmovzxdq:
+ * the emulation test build widens with a plain loop (the rest of the
+ * logic below is the same source either way). */
+static inline __m512i widen_u32(const float *x)
+{
+#ifdef CARACAL_KERN_SIMDE
+    uint64_t w[8];
+    for (int l = 0; l < 8; l++) {
+        uint32_t u;
+        memcpy(&u, x + l, 4);
+        w[l] = u;
+    }
+    return LOAD(w);
+#else
+    return _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)x));
+#endif
+}
+
+static size_t avx512_fxp_from_f32(size_t n, const float *x, unsigned f, uint64_t *out)
+{
+    const __m512i mant_mask = _mm512_set1_epi64(0x7fffff), implicit = _mm512_set1_epi64(0x800000);
+    const __m512i ff = _mm512_set1_epi64(0xff), one = _mm512_set1_epi64(1);
+    const __m512i bias = _mm512_set1_epi64((long long)f - 150), max_sh = _mm512_set1_epi64(38);
+    const __m512i zero = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i u = widen_u32(x + i);
+        __m512i ex = _mm512_and_si512(_mm512_srli_epi64(u, 23), ff);
+        uint8_t normal = (uint8_t)~_mm512_cmpeq_epi64_mask(ex, zero);   /* masks as plain bytes */
+        __m512i m = _mm512_mask_or_epi64(_mm512_and_si512(u, mant_mask), normal,
+                                         _mm512_and_si512(u, mant_mask), implicit);
+        __m512i sh = _mm512_add_epi64(_mm512_max_epi64(ex, one), bias);
+        uint8_t bad = _mm512_cmpeq_epi64_mask(ex, ff) | _mm512_cmpgt_epi64_mask(sh, max_sh);
+        if (bad) return kern_fxp_tail(i, n, x, f, out);
+        __m512i s = _mm512_sub_epi64(zero, sh);
+        __m512i half = _mm512_srli_epi64(_mm512_sllv_epi64(one, s), 1);
+        __m512i right = _mm512_srlv_epi64(_mm512_add_epi64(m, half), s);
+        __m512i mag = _mm512_mask_blend_epi64(_mm512_cmpgt_epi64_mask(zero, sh),
+                                              _mm512_sllv_epi64(m, sh), right);
+        __m512i neg = _mm512_sub_epi64(zero, _mm512_srli_epi64(u, 31));   /* 0 or all ones */
+        STORE(out + i, _mm512_sub_epi64(_mm512_xor_si512(mag, neg), neg));
+    }
+    return kern_fxp_tail(i, n, x, f, out);
+}
+
 const cc_kern cc_kern_avx512 = {
     .name = "avx512",
     .mr = MR, .a_words = 2, .mc = 128, .kc = 128, .nc = 4096,
@@ -247,4 +298,5 @@ const cc_kern cc_kern_avx512 = {
     .mul_scalar = avx512_mul_scalar, .add_scalar = avx512_add_scalar,
     .shr_arith = avx512_shr_arith, .shr_logic = avx512_shr_logic, .shl = avx512_shl,
     .sum = avx512_sum,
+    .fxp_from_f32 = avx512_fxp_from_f32,
 };

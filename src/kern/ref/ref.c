@@ -2,6 +2,7 @@
  * tested against bit-exactly.  Unsigned arithmetic wraps mod 2^64 by the C
  * standard, which is exactly the ring. */
 #include "kern.h"
+#include "kern_impl.h"
 
 #include <string.h>
 
@@ -96,6 +97,11 @@ static uint64_t ref_sum(size_t n, const uint64_t *a)
     return s;
 }
 
+static size_t ref_fxp_from_f32(size_t n, const float *x, unsigned f, uint64_t *out)
+{
+    return kern_fxp_tail(0, n, x, f, out);
+}
+
 const cc_kern cc_kern_ref = {
     .name = "ref",
     .mr = REF_MR, .a_words = 1, .mc = 128, .kc = 256, .nc = 2048,
@@ -106,4 +112,5 @@ const cc_kern cc_kern_ref = {
     .mul_scalar = ref_mul_scalar, .add_scalar = ref_add_scalar,
     .shr_arith = ref_shr_arith, .shr_logic = ref_shr_logic, .shl = ref_shl,
     .sum = ref_sum,
+    .fxp_from_f32 = ref_fxp_from_f32,
 };
