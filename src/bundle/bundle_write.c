@@ -38,6 +38,7 @@
 
 #include "bundle_impl.h"
 #include "core.h"
+#include "kern.h"
 #include "prg.h"
 #include "ring.h"
 #include "thread.h"
@@ -179,39 +180,14 @@ static cc_status write_all(int fd, const void *buf, size_t len, uint64_t off, co
 
 /* ---- float -> fixed point ----------------------------------------------------
  * Exactly cc_fxp_encode_f32 (round(x·2^f), ties away from zero, |x| < 2^(62-f)),
- * in integer arithmetic on the float's bits: x = m·2^e exactly, so x·2^f is
- * m shifted by e + f, and rounding a right shift is adding half its unit.
- * tests/bundle/test_bundle_speed.c compares it with the reference. */
-static inline bool encode_one(float x, unsigned f, uint64_t *out)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    const uint32_t ex = (u >> 23) & 0xffu;
-    if (ex == 0xffu) return false;                                /* inf, nan */
-    const uint64_t m = ex ? (u & 0x7fffffu) | 0x800000u : (u & 0x7fffffu);
-    const int sh = (ex ? (int)ex - 150 : -149) + (int)f;          /* x·2^f = m·2^sh */
-    uint64_t mag;
-    if (sh >= 0) {
-        if (sh > 38) return false;           /* m >= 2^23 (normal): m·2^39 >= 2^62 */
-        mag = m << sh;                        /* < 2^24 · 2^38 = 2^62 */
-    } else {
-        const int s = -sh;
-        mag = s > 40 ? 0 : (m + ((uint64_t)1 << (s - 1))) >> s;
-    }
-    *out = (u >> 31) ? (uint64_t)0 - mag : mag;
-    return true;
-}
+ * by the kernel table's fxp_from_f32 (AVX-512 / AVX2 / portable, bit-identical;
+ * tests/kern and test_bundle_write compare them with the reference). */
 
 /* false at the first value that does not fit; *bad is its index. */
 static bool encode_f32(size_t n, const float *x, unsigned f, uint64_t *out, size_t *bad)
 {
-    bool ok = true;
-    *bad = 0;   /* the second pass finds the first failure the first one saw */
-    for (size_t i = 0; i < n; i++) ok &= encode_one(x[i], f, &out[i]);
-    if (ok) return true;
-    for (size_t i = 0; i < n; i++)
-        if (!encode_one(x[i], f, &out[i])) { *bad = i; break; }
-    return false;
+    *bad = cc_kern_active()->fxp_from_f32(n, x, f, out);
+    return *bad == n;
 }
 
 bool ccb_encode_f32(size_t n, const float *x, unsigned f, uint64_t *out)
