@@ -788,8 +788,10 @@ cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
 {
     cc_link *l = e->link;
     cc_hub *h = l->hub;
-    if (bytes > e->len) bytes = e->len;
     pthread_mutex_lock(&h->mu);
+    /* under the lock: the receiver thread writes e->len when the first
+     * frame arrives (the same value, but unsynchronised it is a data race) */
+    if (bytes > e->len) bytes = e->len;
     cc_status s = CC_OK;
     have_ctx c = {e, bytes};
     if (!have_enough(&c)) {
@@ -811,7 +813,7 @@ cc_status cc_link_recv_wait(struct cc_net_rx *e, uint64_t bytes, const char *op)
 cc_status cc_link_recv_end(struct cc_net_rx *e, const char *op)
 {
     cc_link *l = e->link;
-    CC_TRY(cc_link_recv_wait(e, e->len, op));
+    CC_TRY(cc_link_recv_wait(e, UINT64_MAX, op));   /* all of it (clamped under the lock) */
     pthread_mutex_lock(&l->hub->mu);
     e->ended = true;
     while (l->head && l->head->claimed && l->head->complete && l->head->ended) {
