@@ -411,20 +411,19 @@ static void hf_bad_index(void **state)
     cc_model_weights w;
     assert_int_equal(cc_checkpoint_load(index, &w), CC_OK);     /* the valid baseline */
     cc_weights_free(&w);
-    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"../model.safetensors\"}}");
-    expect_error(index, CC_ERR_FORMAT, "must be a plain file name");
-    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"..\"}}");
-    expect_error(index, CC_ERR_FORMAT, "must be a plain file name");
-    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":\"model.safetensors\\u0000x\"}}");
-    expect_error(index, CC_ERR_FORMAT, "must be a plain file name");
-    tw_write_text(index, "{\"weight_map\":{\"wte.weight\":7}}");
-    expect_error(index, CC_ERR_FORMAT, "not a file name");
-    tw_write_text(index, "{\"weight_map\":{}}");
-    expect_error(index, CC_ERR_FORMAT, "no shards");
-    tw_write_text(index, "{\"metadata\":{}}");
-    expect_error(index, CC_ERR_FORMAT, "no \"weight_map\" object");
-    tw_write_text(index, "{\"weight_map\":{\"a\":");
-    expect_error(index, CC_ERR_FORMAT, "not a JSON object");
+    static const struct { const char *text; const char *fragment; } bad[] = {
+        { "{\"weight_map\":{\"wte.weight\":\"../model.safetensors\"}}", "must be a plain file name" },
+        { "{\"weight_map\":{\"wte.weight\":\"..\"}}", "must be a plain file name" },
+        { "{\"weight_map\":{\"wte.weight\":\"model.safetensors\\u0000x\"}}", "must be a plain file name" },
+        { "{\"weight_map\":{\"wte.weight\":7}}", "not a file name" },
+        { "{\"weight_map\":{}}", "no shards" },
+        { "{\"metadata\":{}}", "no \"weight_map\" object" },
+        { "{\"weight_map\":{\"a\":", "not a JSON object" },
+    };
+    for (size_t i = 0; i < CC_ARRAY_LEN(bad); i++) {
+        tw_write_text(index, bad[i].text);
+        expect_error(index, CC_ERR_FORMAT, bad[i].fragment);
+    }
     unlink(index);
     unlink(st);
     tw_rmdir(dir);
