@@ -261,12 +261,8 @@ static cc_status msb_core(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bsh
             if (r == 0) { off[0] += wy * nt; off[1] += wy * nt; }
             else off[d] += qb * nt;
         }
-        if (snd[0]) s = cc_net_send(ctx->net, CC_NEXT, sm[0], snd[0]);
-        if (s == CC_OK && snd[1]) s = cc_net_send(ctx->net, CC_PREV, sm[1], snd[1]);
-        if (s == CC_OK && rcv[0]) s = cc_net_recv(ctx->net, CC_NEXT, rm[0], rcv[0]);
-        if (s == CC_OK && rcv[1]) s = cc_net_recv(ctx->net, CC_PREV, rm[1], rcv[1]);
-        cc_status f = cc_net_flush(ctx->net);
-        if (s == CC_OK) s = f;
+        s = pr_exchange_both(ctx, (const void *const[2]){ sm[0], sm[1] }, snd,
+                             (void *const[2]){ rm[0], rm[1] }, rcv);
         if (s != CC_OK) goto out;
         off[0] = off[1] = 0;
         for (int t = 0; t < 3; t++) {

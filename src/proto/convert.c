@@ -69,12 +69,8 @@ static cc_status b2a_impl(cc_proto *ctx, const cc_bshare *bit, cc_ashare *out)
             off[d] += nt;
         }
     }
-    if (snd[0]) s = cc_net_send(ctx->net, CC_NEXT, sm[0], snd[0]);
-    if (s == CC_OK && snd[1]) s = cc_net_send(ctx->net, CC_PREV, sm[1], snd[1]);
-    if (s == CC_OK && rcv[0]) s = cc_net_recv(ctx->net, CC_NEXT, rm[0], rcv[0]);
-    if (s == CC_OK && rcv[1]) s = cc_net_recv(ctx->net, CC_PREV, rm[1], rcv[1]);
-    cc_status f = cc_net_flush(ctx->net);
-    if (s == CC_OK) s = f;
+    s = pr_exchange_both(ctx, (const void *const[2]){ sm[0], sm[1] }, snd,
+                         (void *const[2]){ rm[0], rm[1] }, rcv);
     if (s == CC_OK) {
         size_t in[2] = {0, 0};
         uint64_t *o0 = out->s[0], *o1 = out->s[1];

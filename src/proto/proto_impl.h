@@ -62,6 +62,12 @@ void pr_add_public_plane(const cc_proto *ctx, size_t n, uint64_t c, const uint64
 cc_status pr_reshare(cc_proto *ctx, const uint64_t *z, cc_ashare *out);
 cc_status pr_reshare_xor(cc_proto *ctx, const uint64_t *z, size_t n, uint64_t *o0, uint64_t *o1);
 
+/* One round with both neighbours: send[0] (snd[0] bytes) to next and
+ * send[1] to prev, then receive rcv[0] bytes from next into recv[0] and
+ * rcv[1] from prev into recv[1], then flush; zero lengths are skipped. */
+cc_status pr_exchange_both(cc_proto *ctx, const void *const send[2], const size_t snd[2],
+                           void *const recv[2], const size_t rcv[2]);
+
 /* DEK truncation (trunc.c) of x given either as 3-out-of-3 terms z3 (every
  * party passes its term) or, when z3 is NULL, as the replicated share x;
  * books `op`'s declared cost.  Result replicated in out (may alias x).

@@ -316,3 +316,16 @@ cc_status cc_proto_client_reveal(cc_client *client, size_t n, uint64_t *out)
     pr_free(buf);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "client reveal of %zu elements", n);
 }
+
+cc_status pr_exchange_both(cc_proto *ctx, const void *const send[2], const size_t snd[2],
+                           void *const recv[2], const size_t rcv[2])
+{
+    static const cc_dir dir[2] = { CC_NEXT, CC_PREV };
+    cc_status s = CC_OK;
+    for (int k = 0; k < 2 && s == CC_OK; k++)
+        if (snd[k]) s = cc_net_send(ctx->net, dir[k], send[k], snd[k]);
+    for (int k = 0; k < 2 && s == CC_OK; k++)
+        if (rcv[k]) s = cc_net_recv(ctx->net, dir[k], recv[k], rcv[k]);
+    cc_status f = cc_net_flush(ctx->net);
+    return s == CC_OK ? f : s;
+}
