@@ -1,5 +1,6 @@
 /* Strict parsers for the programs' numeric options (see cli_num.h). */
 #include "cli_num.h"
+#include "core.h"
 
 #include <limits.h>
 #include <string.h>
@@ -74,23 +75,9 @@ int cc_cli_int_list(const char *s, int lo, int hi, int *out, int cap)
     }
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 bool cc_cli_hex(const char *s, uint8_t *out, size_t n)
 {
-    if (!s || strlen(s) != 2 * n) return false;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return s && strlen(s) == 2 * n && cc_hex_decode(s, out, n);
 }
 
 bool cc_cli_hostport(const char *s, char *host, size_t host_cap, uint16_t *port)

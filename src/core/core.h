@@ -73,6 +73,11 @@ int cc_process_threads(void);
  * is never NULL on success, even for an empty file). */
 cc_status cc_read_file(const char *path, unsigned char **data, size_t *len);
 bool cc_str_ends_with(const char *s, const char *suffix);
+/* n bytes as 2n lowercase hex digits and a NUL; and back: 2n hex digits
+ * (either case) into n bytes, false at the first non-hex character (out
+ * then partly written).  Decode reads exactly 2n characters. */
+void cc_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
+bool cc_hex_decode(const char *in, uint8_t *out, size_t n);
 
 /* ---- clocks ---------------------------------------------------------------- */
 uint64_t cc_now_ns(void);            /* CLOCK_MONOTONIC */

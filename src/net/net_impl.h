@@ -305,8 +305,6 @@ extern void (*cc_net_test_fail_walk)(void);
 int cc_client_raw_fd(cc_client *c, int party);
 
 /* ---- misc ----------------------------------------------------------------------- */
-void cc_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
-bool cc_hex_decode(const char *in, uint8_t *out, size_t n);
 void cc_net_fill_defaults(cc_net_options *dst, const cc_net_options *src);
 /* Atomic file write (temp file + fsync + link/rename); refuses an existing
  * file unless `overwrite`. */
