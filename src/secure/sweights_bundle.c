@@ -118,10 +118,10 @@ static bool model_fits_in_cache(const char *path)
  * fills faster than two direct readers share the disk (they then read each
  * layer once between them); direct suits a party alone on its host, and
  * hosts where filling the page cache is the bottleneck (docs/BUNDLES.md). */
-static cc_status read_mode(const char *path, bool *direct)
+static cc_status read_mode(bool small, bool *direct)
 {
     const char *io = getenv("CARACAL_BUNDLE_IO");
-    if (!io || !*io || !strcmp(io, "auto")) *direct = !model_fits_in_cache(path);
+    if (!io || !*io || !strcmp(io, "auto")) *direct = !small;
     else if (!strcmp(io, "direct")) *direct = true;
     else if (!strcmp(io, "mapped")) *direct = false;
     else return cc_error_set(CC_ERR_ARG, "CARACAL_BUNDLE_IO=%.32s: expected auto, mapped or direct", io);
@@ -131,10 +131,11 @@ static cc_status read_mode(const char *path, bool *direct)
 cc_status cc_sweights_open_bundle(const char *path, int party, int frac_bits, bool verify,
                                   const cc_bundle_identity *expect, cc_sweights **out)
 {
+    const bool small = model_fits_in_cache(path);
     bool direct = false;
-    CC_TRY(read_mode(path, &direct));
+    CC_TRY(read_mode(small, &direct));
     cc_bundle_open_options o = { .party = party, .frac_bits = frac_bits, .verify = verify,
-                                 .keep_cached = model_fits_in_cache(path), .direct_read = direct,
+                                 .keep_cached = small, .direct_read = direct,
                                  .expect = expect, .generate_packed = true };
     bundle_state *st = cc_calloc(1, sizeof *st);
     if (!st) return cc_error_wrap(CC_ERR_NOMEM, "bundle weights");
