@@ -41,20 +41,15 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
 }
 
 /* silu_abs_mpc (mpc_act.c), op for op */
-static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
+static void silu_abs_cost(tally *t, size_t n)
 {
-    cc_pow_plan pt;
-    cc_pow_plan_dense(sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out, false, &pt);
     op(t, CC_OP_MSB_NARROW, 4 * n);      /* x vs ±a, ±3a */
     op(t, CC_OP_MUL_TRUNC, n);           /* w */
     op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
-    op(t, CC_OP_MUL, n);                 /* t: one sum of two products */
-    for (unsigned lvl = 1; lvl <= pt.nlevels; lvl++) {
-        size_t m = 0;
-        for (unsigned k = 2; k <= pt.maxdeg; k++) m += pt.level[k] == lvl;
-        op(t, CC_OP_MUL_TRUNC, m * n);
-    }
-    op(t, CC_OP_MUL_TRUNC, n);           /* Σ b·piece, one truncation */
+    op(t, CC_OP_MUL, n);                 /* t: one sum of three products */
+    op(t, CC_OP_MUL_TRUNC, 2 * n);       /* t², A */
+    op(t, CC_OP_MUL_TRUNC, 2 * n);       /* t⁴, B */
+    op(t, CC_OP_MUL_TRUNC, n);           /* P + relu terms, one truncation */
 }
 
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)
@@ -168,7 +163,7 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
     switch (fn) {
     case CC_NN_GELU: pw_cost(&t, &set->gelu, n); break;
     case CC_NN_SILU:
-        if (set->silu_abs.on) silu_abs_cost(&t, &set->silu_abs, n);
+        if (set->silu_abs.on) silu_abs_cost(&t, n);
         else pw_cost(&t, &set->silu, n);
         break;
     case CC_NN_EXP: exp_cost(&t, &set->exp, n); break;

@@ -141,60 +141,67 @@ done:
  * for |x|:
  *   - with A = a at f bits, c1 = [x ≤ -3A], c2 = [x ≤ -A], c3 = [x < A],
  *     c4 = [x < 3A] (monotone): b_in = c3 - c2, b_op = c4 - c3 (outer,
- *     x > 0), b_on = c2 - c1 (outer, x < 0), b_pf = 1 - c3 = [x ≥ A];
- *   - on the inner piece relu(x) - y/2 = x/2, elsewhere relu(x) = b_pf·x,
- *     and y = x on b_op, -x on b_on; so
- *     SiLU·2^vb = b_in·(x·2^(vb-1) + P_in) + b_out·P_out + b_pf·x·2^vb,
- *     a sum of bit × value products;
- *   - both pieces run on ONE variable t = w + b_op·(z+ - w) + b_on·(z- - w)
- *     (z± = (±x - 2A) << (vb - f - a), exact): t = z on the outer piece,
- *     w elsewhere, and t^2..t^6 serve both pieces (6 powers, not 10).
+ *     x > 0), b_on = c2 - c1 (outer, x < 0), b_out = b_op + b_on,
+ *     b_pf = 1 - c3 = [x ≥ A];
+ *   - both pieces run on ONE variable t = b_in·w + b_op·z+ + b_on·z-
+ *     (z± = (±x - 2A) << (vb - f - a), exact): w, z, or 0 beyond 3A;
+ *   - the coefficients are selected per element, E_k = b_in·c_in[k] +
+ *     b_out·c_out[k] (local), so ONE degree-6 polynomial in t is evaluated,
+ *     in three product levels instead of the powers t^2..t^6 and a
+ *     selection after them:
+ *       P = E0 + E1·t + t²·A + t⁴·B,  A = E2 + E3·t,  B = E4 + E5·t + E6·t²
+ *   - on the inner piece relu(x) - y/2 = x/2, elsewhere relu(x) = b_pf·x:
+ *     SiLU·2^(vb+g) = P + b_in·x·2^(vb+g-1) + b_pf·x·2^(vb+g) (+ half).
  * Steps:
  *   1. c1..c4, one narrow (32-bit) lt batch of 4n           5 rounds
  *   2. w = x·x >> (2f + 2a - vb) (mul_trunc)                2 rounds
  *   3. c1..c4 to arithmetic (one b2a_bit batch of 4n)       1 round
- *   4. t (one mul_sum of two products)                      1 round
- *   5. t^2..t^6 level by level (mul_trunc, shift vb)        6 rounds
- *   6. the three products + half an ulp, one
- *      mul_sum_trunc by vb                                  2 rounds
+ *   4. t (one mul_sum of three products)                    1 round
+ *   5. [t² | A] at [vb | f + g] bits (one truncation)       2 rounds
+ *   6. [t⁴ | B] likewise                                    2 rounds
+ *   7. P and the relu terms + half, one truncation          2 rounds
  * Domain: |x - c| < 2^32 for the thresholds c, i.e. |x| < 2^(32-f) - 3a
- * (16372 at f = 18, a = 4).  Unselected pieces and t itself (|x| ≥ 3a) may
- * hold garbage; a 0 indicator removes it exactly.  Declared per element
- * and party (narrow msb 11 B, b2a_bit 10.7 B, rotated): 44 + 16 + 42.7 + 8
- * + 80 + 16 = 206.7 B, 17 rounds (before issue 11: 26 rounds, P0 353 /
- * P1, P2 275 B). */
+ * (16372 at f = 18, a = 4); the last sum stays below 2^(14 + f + vb + g) =
+ * 2^61.  Beyond 3A, t and every E_k are 0, so the products there are
+ * exactly 0 (a truncation of an exact 0 is exactly 0).  Declared per
+ * element and party (narrow msb 11 B, b2a_bit 10.7 B, rotated): 44 + 16 +
+ * 42.7 + 8 + 32 + 32 + 16 = 190.7 B, 15 rounds (before: the powers
+ * t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue 11: 26
+ * rounds, P0 353 / P1, P2 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
                               cc_ashare *out)
 {
     const size_t n = x->n;
     const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
-    const unsigned deg = sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out;
+    const unsigned g = CC_SILU_GUARD;
     const uint64_t A = 1ull << (f + a);
-    cc_pow_plan pt;
-    cc_pow_plan_dense(deg, false, &pt);
 
-    cc_ashare rep = { 0 }, tbuf = { 0 }, fac = { 0 }, val = { 0 }, half = { 0 };
-    cc_ashare lhs = { 0 }, rhs = { 0 }, prod = { 0 }, C = { 0 };
+    cc_ashare rep = { 0 }, fac = { 0 }, val = { 0 }, C = { 0 }, E = { 0 }, lvl = { 0 };
+    cc_ashare w = { 0 }, t = { 0 }, xs = { 0 };
     cc_bshare below = { 0 };
-    uint64_t *brk = NULL;
-    cc_ashare t[CC_PW_MAXDEG + 1];
-    memset(t, 0, sizeof t);
+    uint64_t *brk = NULL, *z = NULL;
 
     cc_status s = nn_ash_alloc_raw(&rep, 4 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&tbuf, (deg + 1) * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&fac, 3 * n);
-    if (s == CC_OK) s = nn_ash_alloc(&val, 3 * n);
-    if (s == CC_OK) s = nn_ash_alloc(&half, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&lhs, deg * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&rhs, deg * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&prod, deg * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&val, 3 * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&C, 4 * n);
+    if (s == CC_OK) s = nn_ash_alloc(&E, CC_SILU_NCOEF * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&lvl, 4 * n);     /* [t² | A | t⁴ | B] */
+    if (s == CC_OK) s = nn_ash_alloc_raw(&w, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&t, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&xs, n);
     if (s == CC_OK) s = nn_bsh_alloc(&below, 4 * n);
     if (s == CC_OK && !(brk = cc_alloc(4 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK && !(z = cc_alloc(2 * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
-    for (unsigned k = 0; k <= deg; k++) t[k] = cc_ashare_slice(&tbuf, k * n, n);
     cc_ashare C1 = cc_ashare_slice(&C, 0, n), C2 = cc_ashare_slice(&C, n, n);
     cc_ashare C3 = cc_ashare_slice(&C, 2 * n, n), C4 = cc_ashare_slice(&C, 3 * n, n);
+    cc_ashare bin = cc_ashare_slice(&fac, 0, n), bop = cc_ashare_slice(&fac, n, n);
+    cc_ashare bon = cc_ashare_slice(&fac, 2 * n, n);
+    cc_ashare t2 = cc_ashare_slice(&lvl, 0, n), cA = cc_ashare_slice(&lvl, n, n);
+    cc_ashare t4 = cc_ashare_slice(&lvl, 2 * n, n), cB = cc_ashare_slice(&lvl, 3 * n, n);
+    cc_ashare Ek[CC_SILU_NCOEF];
+    for (unsigned k = 0; k < CC_SILU_NCOEF; k++) Ek[k] = cc_ashare_slice(&E, k * n, n);
 
     /* 1. c1..c4: x < -3A + 1, x < -A + 1, x < A, x < 3A (x - c within 2^32) */
     {
@@ -205,86 +212,87 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
             for (size_t i = 0; i < n; i++) brk[q * n + i] = thr[q];
         }
         s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);
-        if (s != CC_OK) goto done;
     }
-
-    /* 2. w at vb bits (x^2 = y^2) */
-    s = cc_proto_mul_trunc(p, x, x, shift, &t[1]);
+    /* 2. w at vb bits (x^2 = y^2); 3. the four bits, arithmetic */
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, x, x, shift, &w);
+    if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &C);
     if (s != CC_OK) goto done;
 
-    /* 3. the four bits, arithmetic */
-    s = cc_proto_b2a_bit(p, &below, &C);
-    if (s != CC_OK) goto done;
-
-    /* 4. t = w + b_op·(z+ - w) + b_on·(z- - w); fac = [b_op | b_on],
-     *    val = [z+ - w | z- - w] */
+    /* 4. t = b_in·w + b_op·z+ + b_on·z-: fac = [b_in | b_op | b_on],
+     *    val = [w | z+ | z-] */
     {
-        cc_ashare bop = cc_ashare_slice(&fac, 0, n), bon = cc_ashare_slice(&fac, n, n);
-        cc_ashare dp = cc_ashare_slice(&val, 0, n), dn = cc_ashare_slice(&val, n, n);
+        cc_ashare vw = cc_ashare_slice(&val, 0, n), dp = cc_ashare_slice(&val, n, n);
+        cc_ashare dn = cc_ashare_slice(&val, 2 * n, n);
+        nn_copy(&bin, &C3); nn_axpy(&bin, (uint64_t)-1, &C2);
         nn_copy(&bop, &C4); nn_axpy(&bop, (uint64_t)-1, &C3);
         nn_copy(&bon, &C2); nn_axpy(&bon, (uint64_t)-1, &C1);
+        nn_copy(&vw, &w);
         s = cc_proto_add_public(p, x, (uint64_t)0 - 2 * A, &dp);          /* x - 2A */
         if (s == CC_OK) s = cc_proto_neg(p, x, &dn);
         if (s == CC_OK) s = cc_proto_add_public(p, &dn, (uint64_t)0 - 2 * A, &dn);   /* -x - 2A */
         if (s != CC_OK) goto done;
         nn_shl(&dp, &dp, vb - f - a);
         nn_shl(&dn, &dn, vb - f - a);
-        nn_axpy(&dp, (uint64_t)-1, &t[1]);
-        nn_axpy(&dn, (uint64_t)-1, &t[1]);
-        cc_ashare F = cc_ashare_slice(&fac, 0, 2 * n), V = cc_ashare_slice(&val, 0, 2 * n);
-        s = cc_proto_mul_sum(p, 2, &F, &V, &t[1], &t[1]);
+        s = cc_proto_mul_sum(p, 3, &fac, &val, NULL, &t);
         if (s != CC_OK) goto done;
     }
 
-    /* 5. t^2..t^deg, one batch per level */
-    for (unsigned lvl = 1; lvl <= pt.nlevels; lvl++) {
-        cc_ashare *dst[CC_PW_MAXDEG];
-        unsigned q = 0;
-        for (unsigned k = 2; k <= pt.maxdeg; k++) {
-            if (pt.level[k] != lvl) continue;
-            cc_ashare l = cc_ashare_slice(&lhs, q * n, n), r = cc_ashare_slice(&rhs, q * n, n);
-            nn_copy(&l, &t[pt.lhs[k]]);
-            nn_copy(&r, &t[pt.rhs[k]]);
-            dst[q++] = &t[k];
-        }
-        cc_ashare L = cc_ashare_slice(&lhs, 0, q * n), R = cc_ashare_slice(&rhs, 0, q * n);
-        cc_ashare P = cc_ashare_slice(&prod, 0, q * n);
-        s = cc_proto_mul_trunc(p, &L, &R, vb, &P);
-        if (s != CC_OK) goto done;
-        for (unsigned j = 0; j < q; j++) {
-            cc_ashare pr = cc_ashare_slice(&prod, j * n, n);
-            nn_copy(dst[j], &pr);
-        }
+    /* E_k = b_in·c_in[k] + b_out·c_out[k] (local; E is zeroed) */
+    for (unsigned k = 0; k < CC_SILU_NCOEF; k++) {
+        nn_axpy(&Ek[k], cc_silu_abs_coef(sa, true, k, f), &bin);
+        nn_axpy(&Ek[k], cc_silu_abs_coef(sa, false, k, f), &bop);
+        nn_axpy(&Ek[k], cc_silu_abs_coef(sa, false, k, f), &bon);
     }
 
-    /* 6. fac = [b_in | b_out | b_pf], val = [x/2 + P_in | P_out | x] at
-     *    f + vb bits; Σ fac·val + half, one truncation by vb */
+    /* 5. [t² | A = E2 + E3·t], 6. [t⁴ | B = E4 + E5·t + E6·t²]: one
+     *    truncation each, the t-powers by vb, A and B by vb - g */
     {
-        cc_ashare bin = cc_ashare_slice(&fac, 0, n), bout = cc_ashare_slice(&fac, n, n);
-        cc_ashare bpf = cc_ashare_slice(&fac, 2 * n, n);
-        cc_ashare inner = cc_ashare_slice(&val, 0, n), outer = cc_ashare_slice(&val, n, n);
-        cc_ashare far = cc_ashare_slice(&val, 2 * n, n);
-        nn_copy(&bin, &C3); nn_axpy(&bin, (uint64_t)-1, &C2);
-        nn_copy(&bout, &C4); nn_axpy(&bout, (uint64_t)-1, &C3);
-        nn_axpy(&bout, 1, &C2); nn_axpy(&bout, (uint64_t)-1, &C1);
+        const size_t len[2] = { n, n };
+        const unsigned d[2] = { vb, vb - g };
+        cc_ashare L1 = cc_ashare_slice(&lvl, 0, 2 * n), L2 = cc_ashare_slice(&lvl, 2 * n, 2 * n);
+        memset(z, 0, 2 * n * sizeof *z);
+        cc_proto_terms_mul_acc(p, &t, &t, z);
+        cc_proto_terms_mul_acc(p, &Ek[3], &t, z + n);
+        cc_proto_terms_add_share(p, &Ek[2], vb, z + n);
+        cc_proto_terms_add_public(p, n, 1, vb - g - 1, z + n);       /* round A to nearest */
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &L1);
+        if (s != CC_OK) goto done;
+        memset(z, 0, 2 * n * sizeof *z);
+        cc_proto_terms_mul_acc(p, &t2, &t2, z);
+        cc_proto_terms_mul_acc(p, &Ek[5], &t, z + n);
+        cc_proto_terms_mul_acc(p, &Ek[6], &t2, z + n);
+        cc_proto_terms_add_share(p, &Ek[4], vb, z + n);
+        cc_proto_terms_add_public(p, n, 1, vb - g - 1, z + n);       /* round B to nearest */
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &L2);
+        if (s != CC_OK) goto done;
+    }
+
+    /* 7. at f + vb + g bits: E0 + E1·t + t²·A + t⁴·B + b_in·x/2 + b_pf·x
+     *    + half an ulp, one truncation by vb + g */
+    {
+        cc_ashare bpf = cc_ashare_slice(&fac, n, n);       /* b_op's slot, no longer needed */
         s = cc_proto_neg(p, &C3, &bpf);
         if (s == CC_OK) s = cc_proto_add_public(p, &bpf, 1, &bpf);
-        nn_shl(&inner, x, vb - 1);
-        if (s == CC_OK) s = cc_proto_add_public(p, &inner, cc_nn_enc(sa->c_in[0], f) << vb, &inner);
-        for (unsigned k = 1; k <= sa->deg_in; k++) nn_axpy(&inner, cc_nn_enc(sa->c_in[k], f), &t[k]);
-        memset(outer.s[0], 0, 8 * n);
-        memset(outer.s[1], 0, 8 * n);
-        if (s == CC_OK) s = cc_proto_add_public(p, &outer, cc_nn_enc(sa->c_out[0], f) << vb, &outer);
-        for (unsigned k = 1; k <= sa->deg_out; k++) nn_axpy(&outer, cc_nn_enc(sa->c_out[k], f), &t[k]);
-        nn_shl(&far, x, vb);
-        if (s == CC_OK) s = cc_proto_add_public(p, &half, 1ull << (vb - 1), &half);
-        if (s == CC_OK) s = cc_proto_mul_sum_trunc(p, 3, &fac, &val, &half, vb, out);
+        if (s != CC_OK) goto done;
+        nn_shl(&Ek[1], &Ek[1], g);
+        memset(z, 0, n * sizeof *z);
+        cc_proto_terms_add_share(p, &Ek[0], vb + g, z);
+        cc_proto_terms_mul_acc(p, &Ek[1], &t, z);
+        cc_proto_terms_mul_acc(p, &t2, &cA, z);
+        cc_proto_terms_mul_acc(p, &t4, &cB, z);
+        nn_shl(&xs, x, vb + g - 1);
+        cc_proto_terms_mul_acc(p, &bin, &xs, z);
+        nn_shl(&xs, x, vb + g);
+        cc_proto_terms_mul_acc(p, &bpf, &xs, z);
+        cc_proto_terms_add_public(p, n, 1, vb + g - 1, z);
+        s = cc_proto_trunc_terms(p, z, vb + g, out);
     }
 done:
-    nn_ash_free(&rep); nn_ash_free(&tbuf); nn_ash_free(&fac); nn_ash_free(&val);
-    nn_ash_free(&half); nn_ash_free(&lhs); nn_ash_free(&rhs); nn_ash_free(&prod);
-    nn_ash_free(&C); nn_bsh_free(&below);
+    nn_ash_free(&rep); nn_ash_free(&fac); nn_ash_free(&val); nn_ash_free(&C);
+    nn_ash_free(&E); nn_ash_free(&lvl); nn_ash_free(&w); nn_ash_free(&t); nn_ash_free(&xs);
+    nn_bsh_free(&below);
     cc_free(brk);
+    cc_free(z);
     return s;
 }
 

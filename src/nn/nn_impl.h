@@ -59,6 +59,22 @@ typedef struct cc_silu_abs {
     double c_out[CC_PW_MAXDEG + 1];   /* P_out, monomial in z */
 } cc_silu_abs;
 
+/* The precise SiLU evaluates one polynomial of degree ≤ 6 with per-element
+ * coefficients E_0..E_6 in three product levels (ref_act.c, mpc_act.c);
+ * deg_in and deg_out must not exceed CC_SILU_NCOEF - 1.  Its intermediate
+ * sums A and B keep CC_SILU_GUARD bits below f, so their truncation adds
+ * at most 2^-(f+3) to the result. */
+#define CC_SILU_NCOEF 7
+#define CC_SILU_GUARD 3u
+/* Coefficient k of the inner (P_in) or outer (P_out) piece at f bits; 0
+ * above the piece's degree. */
+static inline uint64_t cc_silu_abs_coef(const cc_silu_abs *sa, bool inner, unsigned k, unsigned f)
+{
+    unsigned deg = inner ? sa->deg_in : sa->deg_out;
+    if (k > deg) return 0;
+    return (uint64_t)(int64_t)llround(ldexp(inner ? sa->c_in[k] : sa->c_out[k], (int)f));
+}
+
 /* exp(x) for x ≤ 0: 0 below `threshold`, else (start(x / 2^t))^(2^t) where
  * start(u) = 1 + u (PUMA) or 1 + u + u^2/2 (taylor2). */
 typedef struct cc_exp_params {

@@ -54,36 +54,42 @@ cc_status cc_nnref_gelu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint6
 }
 
 /* One element of the precise SiLU (cc_silu_abs in nn_impl.h), with the same
- * values, scales and truncation points as silu_abs_mpc in mpc_act.c: both
- * pieces are evaluated on the one variable t (z on the outer piece, w
- * elsewhere).  The powers of t are exactly those of w resp. z (same plan,
- * and z·z >> vb equals the raw (y-8)^2 >> (2f + 2a - vb)).  t's powers may
- * be garbage for large y: they are multiplied by a 0 indicator, exactly as
- * in MPC. */
-static uint64_t silu_abs_eval(const cc_silu_abs *sa, const cc_pow_plan *pt, unsigned f,
-                              uint64_t x)
+ * values, scales and truncation points as silu_abs_mpc in mpc_act.c.  Both
+ * pieces run on one variable t (w on the inner piece, z on the outer one, 0
+ * beyond) and their coefficients are selected per element,
+ * E_k = [in]·c_in[k] + [out]·c_out[k], so one polynomial of degree 6 is
+ * evaluated in three product levels (cc_silu_abs_poly):
+ *   P(t) = E0 + E1·t + t²·A + t⁴·B,  A = E2 + E3·t,  B = E4 + E5·t + E6·t²
+ * with A and B kept at f + CC_SILU_GUARD bits.  Beyond 3a every E_k and t
+ * are 0, so the products there are exactly 0. */
+static uint64_t silu_abs_eval(const cc_silu_abs *sa, unsigned f, uint64_t x)
 {
     const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
+    const unsigned g = CC_SILU_GUARD;
     uint64_t m = (int64_t)x < 0 ? x : 0;              /* mul_bit([x < 0], x) */
     uint64_t y = x - 2 * m;                           /* |x| */
-    bool below_in = (int64_t)(y - (1ull << (f + a))) < 0;
-    bool below_out = (int64_t)(y - (3ull << (f + a))) < 0;
+    uint64_t in = (int64_t)(y - (1ull << (f + a))) < 0;
+    uint64_t out = !in && (int64_t)(y - (3ull << (f + a))) < 0;
     uint64_t zraw = y - (2ull << (f + a));            /* z at f + a bits */
 
-    uint64_t t[CC_PW_MAXDEG + 1] = { 0 };
-    uint64_t w = cc_nn_mul_floor(y, y, shift), z = zraw << (vb - f - a);
-    t[1] = (below_out && !below_in) ? z : w;
-    for (unsigned k = 2; k <= pt->maxdeg; k++) t[k] = cc_nn_mul_floor(t[pt->lhs[k]], t[pt->rhs[k]], vb);
+    uint64_t w = cc_nn_mul_floor(x, x, shift), z = zraw << (vb - f - a);
+    uint64_t t = in * w + out * z;
+    uint64_t E[CC_SILU_NCOEF];
+    for (unsigned k = 0; k < CC_SILU_NCOEF; k++)
+        E[k] = in * cc_silu_abs_coef(sa, true, k, f) + out * cc_silu_abs_coef(sa, false, k, f);
 
-    /* at f + vb bits: inner piece minus y/2, outer piece */
-    uint64_t inner = (cc_nn_enc(sa->c_in[0], f) << vb) - (y << (vb - 1));
-    for (unsigned k = 1; k <= sa->deg_in; k++) inner += cc_nn_enc(sa->c_in[k], f) * t[k];
-    uint64_t outer = cc_nn_enc(sa->c_out[0], f) << vb;
-    for (unsigned k = 1; k <= sa->deg_out; k++) outer += cc_nn_enc(sa->c_out[k], f) * t[k];
+    const uint64_t half = 1ull << (vb - g - 1);    /* A and B round to nearest */
+    uint64_t t2 = cc_nn_mul_floor(t, t, vb);
+    uint64_t A = cc_nn_floor((E[2] << vb) + E[3] * t + half, vb - g);
+    uint64_t t4 = cc_nn_mul_floor(t2, t2, vb);
+    uint64_t B = cc_nn_floor((E[4] << vb) + E[5] * t + E[6] * t2 + half, vb - g);
 
-    uint64_t acc = ((x - m) << vb) + (1ull << (vb - 1));   /* relu(x), + half for rounding */
-    acc += (uint64_t)below_in * inner + (uint64_t)(below_out ^ below_in) * outer;
-    return cc_nn_floor(acc, vb);
+    /* at f + vb + g bits: P(t), x/2 on the inner piece (relu(x) - y/2),
+     * x from a on (relu), half an ulp for rounding to nearest */
+    uint64_t acc = (E[0] << (vb + g)) + (E[1] << g) * t + t2 * A + t4 * B;
+    acc += in * (x << (vb + g - 1)) + (uint64_t)((int64_t)(x - (1ull << (f + a))) >= 0) * (x << (vb + g));
+    acc += 1ull << (vb + g - 1);
+    return cc_nn_floor(acc, vb + g);
 }
 
 cc_status cc_nnref_silu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint64_t *out)
@@ -91,10 +97,7 @@ cc_status cc_nnref_silu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint6
     const cc_approx_set *set = cc_nn_set(cfg);
     if (!set) return CC_ERR_ARG;
     if (!set->silu_abs.on) return pw_run(&set->silu, cfg->f, n, x, out);
-    const cc_silu_abs *sa = &set->silu_abs;
-    cc_pow_plan pt;
-    cc_pow_plan_dense(sa->deg_in > sa->deg_out ? sa->deg_in : sa->deg_out, false, &pt);
-    for (size_t i = 0; i < n; i++) out[i] = silu_abs_eval(sa, &pt, cfg->f, x[i]);
+    for (size_t i = 0; i < n; i++) out[i] = silu_abs_eval(&set->silu_abs, cfg->f, x[i]);
     return CC_OK;
 }
 
