@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli_num.h"
+#include "cli.h"
 #include "core.h"
 #include "net.h"
 

@@ -30,7 +30,7 @@
 
 #include <sodium.h>
 
-#include "cli_num.h"
+#include "cli.h"
 #include "core.h"
 #include "kern.h"
 #include "bundle.h"

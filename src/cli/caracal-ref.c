@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_num.h"
+#include "cli.h"
 #include "core.h"
 #include "import.h"
 #include "model.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli_num.h"
+#include "cli.h"
 #include "core.h"
 #include "bundle.h"
 #include "import.h"

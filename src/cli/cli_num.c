@@ -1,5 +1,5 @@
-/* Strict parsers for the programs' numeric options (see cli_num.h). */
-#include "cli_num.h"
+/* Strict parsers for the programs' numeric options (see cli.h). */
+#include "cli.h"
 #include "core.h"
 
 #include <limits.h>

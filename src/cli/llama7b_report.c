@@ -1,7 +1,7 @@
 /* The llama7b_token report: per-party and total traffic, per op class
  * breakdown, timings, peak memory, the link profile and a projection of
  * the wall time onto other networks.  All figures are public metadata. */
-#include "llama7b_report.h"
+#include "cli_impl.h"
 
 #include <string.h>
 #include <json-c/json.h>

@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "cli_num.h"
+#include "cli.h"
 #include "core.h"
 #include "kern.h"
-#include "llama7b_report.h"
+#include "cli_impl.h"
 #include "bundle.h"
 #include "import.h"
 #include "job.h"

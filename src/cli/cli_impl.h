@@ -1,6 +1,7 @@
-/* Final report of llama7b_token: text on stdout, optional JSON file. */
-#ifndef CARACAL_LLAMA7B_REPORT_H
-#define CARACAL_LLAMA7B_REPORT_H
+/* Private to the programs of src/cli: the final report of llama7b_token
+ * (text on stdout, optional JSON file). */
+#ifndef CARACAL_CLI_IMPL_H
+#define CARACAL_CLI_IMPL_H
 
 #include <stdio.h>
 #include "job.h"

@@ -1,9 +1,10 @@
-/* Numeric command-line values, parsed strictly: the whole text must be the
+/* The public header of src/cli (used by the programs and the fuzz harness):
+ * numeric command-line values, parsed strictly: the whole text must be the
  * value (no trailing garbage, no empty text, no silent wrap-around), and the
  * value must lie in [lo, hi].  Each returns false on anything else and
  * leaves *out untouched; callers print their own usage message. */
-#ifndef CARACAL_CLI_NUM_H
-#define CARACAL_CLI_NUM_H
+#ifndef CARACAL_CLI_H
+#define CARACAL_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
