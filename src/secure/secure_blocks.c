@@ -53,19 +53,17 @@ cc_status cc_sblk_ref(cc_sweights *w, cc_wref *r, bool linear, size_t K, size_t 
     return CC_OK;
 }
 
-cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
-                               const cc_wref *const *weights, size_t count, const cc_ashare *x,
-                               size_t n, bool fxp, cc_ashare *const *outs)
+cc_status cc_sblk_group_terms(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
+                              const cc_wref *const *weights, size_t count, const cc_ashare *x,
+                              size_t n, uint64_t **terms)
 {
     size_t K[CC_SBLK_GROUP_MAX], N[CC_SBLK_GROUP_MAX], total = 0;
+    *terms = NULL;
     if (count == 0 || count > CC_SBLK_GROUP_MAX)
         return cc_error_set(CC_ERR_INTERNAL, "secure engine: group of %zu weights", count);
     for (size_t j = 0; j < count; j++) {
         K[j] = weights[j]->K;
         N[j] = weights[j]->N;
-        if (outs[j]->n < n * N[j])
-            return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small",
-                                weights[j]->name);
         total += n * N[j];
     }
     cc_status s = CC_OK;
@@ -91,21 +89,53 @@ cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const 
         }
     }
     cc_proto_xpack_free(&xp);
+    if (s != CC_OK) {
+        cc_free(z);
+        return s;
+    }
+    *terms = z;
+    return CC_OK;
+}
+
+cc_status cc_sblk_group_finish(cc_proto *p, const char *tag, const uint64_t *z,
+                               const cc_wref *const *weights, size_t count, size_t n, bool fxp,
+                               const unsigned *shift, cc_ashare *const *outs)
+{
+    size_t len[CC_SBLK_GROUP_MAX], total = 0;
+    if (count == 0 || count > CC_SBLK_GROUP_MAX)
+        return cc_error_set(CC_ERR_INTERNAL, "secure engine: group of %zu weights", count);
+    for (size_t j = 0; j < count; j++) {
+        len[j] = n * weights[j]->N;
+        if (outs[j]->n < len[j])
+            return cc_error_set(CC_ERR_INTERNAL, "secure engine: output of '%s' too small",
+                                weights[j]->name);
+        total += len[j];
+    }
     /* one reshare (or fused truncation) for the whole group */
     cc_ashare res = {0};
-    if (s == CC_OK) {
-        if (count == 1) res = cc_sblk_rows(outs[0], n, N[0]);
-        else s = cc_ashare_alloc(&res, total);
-    }
+    cc_status s = CC_OK;
+    if (count == 1) res = cc_sblk_rows(outs[0], n, weights[0]->N);
+    else s = cc_ashare_alloc(&res, total);
     if (s == CC_OK) {
         cc_proto_scope_begin(p, tag);
-        s = cc_proto_finish_terms(p, z, fxp, &res);
+        if (shift) s = cc_proto_trunc_terms_seg(p, z, count, len, shift, &res);
+        else s = cc_proto_finish_terms(p, z, fxp, &res);
         cc_proto_scope_end(p);
     }
-    for (size_t j = 0, off = 0; s == CC_OK && count > 1 && j < count; off += n * N[j], j++)
+    for (size_t j = 0, off = 0; s == CC_OK && count > 1 && j < count; off += len[j], j++)
         for (int pl = 0; pl < 2; pl++)
-            memcpy(outs[j]->s[pl], res.s[pl] + off, n * N[j] * sizeof(uint64_t));
+            memcpy(outs[j]->s[pl], res.s[pl] + off, len[j] * sizeof(uint64_t));
     if (count > 1) cc_ashare_free(&res);
+    return s;
+}
+
+cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
+                               const cc_wref *const *weights, size_t count, const cc_ashare *x,
+                               size_t n, bool fxp, cc_ashare *const *outs)
+{
+    uint64_t *z;
+    CC_TRY(cc_sblk_group_terms(p, w, block, tag, weights, count, x, n, &z));
+    cc_status s = cc_sblk_group_finish(p, tag, z, weights, count, n, fxp, NULL, outs);
     cc_free(z);
     return s;
 }

@@ -91,6 +91,20 @@ cc_status cc_sblk_ref(cc_sweights *w, cc_wref *r, bool linear, size_t K, size_t 
 cc_status cc_sblk_matmul_group(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
                                const cc_wref *const *weights, size_t count, const cc_ashare *x,
                                size_t n, bool fxp, cc_ashare *const *outs);
+/* The two halves of cc_sblk_matmul_group, for a local linear step on the
+ * products between them (LLaMA's RoPE).  _terms allocates *terms (cc_free)
+ * and writes this party's 3-out-of-3 terms of every x·W_j at 2f fractional
+ * bits, weight j's n × N_j block (row-major) after those of weights < j;
+ * no communication.  _finish turns them into outs[j] in ONE protocol call
+ * booked under `tag`: truncated by shift[j] per weight (one truncation
+ * protocol, cc_proto_trunc_terms_seg) when shift is given, else as
+ * cc_sblk_matmul_group does (by f when fxp, reshared exactly otherwise). */
+cc_status cc_sblk_group_terms(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
+                              const cc_wref *const *weights, size_t count, const cc_ashare *x,
+                              size_t n, uint64_t **terms);
+cc_status cc_sblk_group_finish(cc_proto *p, const char *tag, const uint64_t *terms,
+                               const cc_wref *const *weights, size_t count, size_t n, bool fxp,
+                               const unsigned *shift, cc_ashare *const *outs);
 /* The group of one. */
 cc_status cc_sblk_matmul(cc_proto *p, cc_sweights *w, size_t block, const char *tag,
                          const cc_wref *weight, const cc_ashare *x, size_t n, bool fxp,

@@ -7,18 +7,32 @@
  * the KV cache are allocated once.  Per layer and n new positions (bits
  * sent per party; docs/PROTOCOLS.md has every op's cost):
  *   RMSNorm ×2          cc_nn_rmsnorm
- *   Q, K, V             one grouped share×weight: 1 reshare + 1 truncation
- *   RoPE                local rotation, one truncation of [q | k] (2 rounds)
+ *   Q, K, V + RoPE      one grouped share×weight, RoPE applied to the q and
+ *                       k terms before their one truncation (2 rounds)
  *   attention           cc_sblk_attend (scores, causal softmax, context)
  *   O, down             share×weight + truncation each
  *   gate, up            one grouped share×weight + truncation
  *   SwiGLU              cc_nn_silu, one mul+trunc */
 #include <math.h>
-#include <string.h>
 
 #include "core.h"
 #include "ring.h"
 #include "secure_impl.h"
+
+/* RoPE is folded into the Q, K, V truncation: the rotation by public cos/sin
+ * is linear, so it is applied to the q and k products' 3-out-of-3 terms
+ * (2f fractional bits) with cos/sin at ROPE_BITS bits, and q, k are then
+ * truncated by f + ROPE_BITS, v by f, in one protocol.  The rotated values
+ * sit at 2f + ROPE_BITS ≤ 52 bits inside DEK truncation's domain |x| < 2^62,
+ * which leaves |rotated q, k| < 2^10 = 1024 (a rotation keeps each pair's
+ * norm, so √(k_2i² + k_2i+1²) < 1024 suffices; q's tables carry 1/√hs, which
+ * gives q √hs times more room).  ROPE_BITS = 16 at f ≤ 18, 52 − 2f above
+ * (12 at f = 20).  Precision: cos and sin are rounded to ROPE_BITS bits
+ * instead of f, an absolute error ≤ 2^-(ROPE_BITS+1) per coefficient, so a
+ * rotated element is off by ≤ √2·|pair|·2^-17 + 1 ulp at f = 18 (before the
+ * fold: q and k rounded to f bits, coefficients at f, two truncations). */
+#define ROPE_BITS 16u
+#define ROPE_MAX_F 20u
 
 /* One layer's weights (llama2.c's TransformerWeights, per layer). */
 typedef struct llama_layer {
@@ -36,11 +50,13 @@ typedef struct llama {
     cc_wref tokens, final_norm, lm_head;
     llama_layer *layers;
     /* activations, max_batch rows each */
-    cc_ashare x, xb, qk, q, k, v, att, o, gate, up, ffn;
+    cc_ashare x, xb, q, k, v, att, o, gate, up, ffn;
     cc_sblk_attn attn;                             /* per-head attention tensors */
     cc_ashare *k_cache, *v_cache;                  /* [layer]: [kv_head][max_seq][hs] */
-    /* RoPE: [max_seq][hs/2] fixed point; q's tables carry 1/sqrt(head size) */
+    /* RoPE: [max_seq][hs/2] at rope_bits fractional bits; q's tables carry
+     * 1/sqrt(head size) */
     uint64_t *cos_k, *sin_k, *cos_q, *sin_q;
+    unsigned rope_bits;
     size_t linear_block;                           /* see cc_sblk_linear_block */
     cc_secure_progress progress;
     void *progress_ctx;
@@ -50,7 +66,7 @@ static void llama_free(void *engine)
 {
     llama *m = engine;
     if (!m) return;
-    cc_ashare *all[] = { &m->x, &m->xb, &m->qk, &m->q, &m->k, &m->v, &m->att, &m->o,
+    cc_ashare *all[] = { &m->x, &m->xb, &m->q, &m->k, &m->v, &m->att, &m->o,
                          &m->gate, &m->up, &m->ffn };
     for (size_t i = 0; i < CC_ARRAY_LEN(all); i++) cc_ashare_free(all[i]);
     for (int l = 0; m->k_cache && l < m->c.n_layers; l++) {
@@ -93,10 +109,12 @@ static cc_status resolve_weights(llama *m)
     return CC_OK;
 }
 
-/* RoPE over pairs (2i, 2i+1) within each head: public cos/sin tables, with
- * the attention scale 1/√hs folded into q's. */
-static cc_status rope_tables(llama *m, unsigned f)
+/* RoPE over pairs (2i, 2i+1) within each head: public cos/sin tables at
+ * m->rope_bits fractional bits, with the attention scale 1/√hs folded into
+ * q's. */
+static cc_status rope_tables(llama *m)
 {
+    unsigned f = m->rope_bits;
     size_t half = m->hs / 2, S = (size_t)m->max_seq;
     double *ang = cc_alloc(4 * half * sizeof(double));
     if (!ang) return CC_ERR_NOMEM;
@@ -131,18 +149,22 @@ static cc_status llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, int
     if (cc_sweights_frac_bits(w) != p->f)
         return cc_error_set(CC_ERR_MISMATCH, "weights use f = %u, the protocol f = %u",
                             cc_sweights_frac_bits(w), p->f);
+    if (p->f > ROPE_MAX_F)
+        return cc_error_set(CC_ERR_UNSUPPORTED, "secure llama: f = %u, at most %u fractional "
+                            "bits", p->f, ROPE_MAX_F);
     llama *m = cc_calloc(1, sizeof *m);
     if (!m) return CC_ERR_NOMEM;
     *m = (llama){ .p = p, .w = w, .c = *c, .nn = { .f = p->f, .approx = approx },
                   .max_seq = max_seq, .max_batch = max_batch,
                   .linear_block = cc_sblk_linear_block(w), .d = (size_t)c->dim,
                   .kv = (size_t)cc_config_kv_dim(c), .hs = (size_t)cc_config_head_size(c),
-                  .hidden = (size_t)c->hidden_dim, .vocab = (size_t)c->vocab_size };
+                  .hidden = (size_t)c->hidden_dim, .vocab = (size_t)c->vocab_size,
+                  .rope_bits = CC_MIN(ROPE_BITS, 52 - 2 * p->f) };
     size_t B = (size_t)max_batch, S = (size_t)max_seq, L = (size_t)c->n_layers;
     size_t heads = (size_t)c->n_heads, kv_heads = (size_t)c->n_kv_heads, half = m->hs / 2;
     cc_status s = CC_OK;
 #define ALLOC(t, r, cl) if (s == CC_OK) s = cc_ashare_alloc_2d(&m->t, r, cl)
-    ALLOC(x, B, m->d); ALLOC(xb, B, m->d); ALLOC(qk, B, m->d + m->kv);
+    ALLOC(x, B, m->d); ALLOC(xb, B, m->d);
     ALLOC(q, B, m->d); ALLOC(k, B, m->kv); ALLOC(v, B, m->kv);
     ALLOC(att, B, m->d); ALLOC(o, B, m->d);
     ALLOC(gate, B, m->hidden); ALLOC(up, B, m->hidden); ALLOC(ffn, B, m->hidden);
@@ -161,7 +183,7 @@ static cc_status llama_create(cc_proto *p, cc_sweights *w, cc_approx approx, int
         s = cc_ashare_alloc_2d(&m->k_cache[l], kv_heads * S, m->hs);
         if (s == CC_OK) s = cc_ashare_alloc_2d(&m->v_cache[l], kv_heads * S, m->hs);
     }
-    if (s == CC_OK) s = rope_tables(m, p->f);
+    if (s == CC_OK) s = rope_tables(m);
     if (s == CC_OK) s = resolve_weights(m);
     if (s != CC_OK) {
         llama_free(m);
@@ -189,7 +211,7 @@ static cc_status matmul(llama *m, const char *tag, const cc_wref *w, const cc_as
     return cc_sblk_matmul(m->p, m->w, m->linear_block, tag, w, x, n, true, out);
 }
 
-/* Projections of the same input (Q, K, V; gate and up) in ONE truncation. */
+/* Projections of the same input (gate and up) in ONE truncation. */
 static cc_status matmul_group(llama *m, size_t count, const cc_wref *const *w, const cc_ashare *x,
                               size_t n, cc_ashare *const *outs)
 {
@@ -210,41 +232,48 @@ static cc_status rmsnorm(llama *m, const cc_wref *weight, const cc_ashare *x, si
     return s;
 }
 
-/* RoPE on q and k: every pair (2i, 2i+1) of every head of [q | k] rotated
- * locally at 2f fractional bits (q's tables carry 1/√hs), then ONE
- * truncation for both (2 rounds instead of 4). */
-static cc_status rope(llama *m, size_t n)
+/* RoPE on the q and k terms (2f bits) of the n new rows, in place: every
+ * pair (2i, 2i+1) of every head rotated by the position's public cos/sin
+ * at rope_bits bits (q's carry 1/√hs).  Local: a party's term of a linear
+ * function of the products is that function of its terms. */
+static void rope_terms(llama *m, uint64_t *zq, uint64_t *zk, size_t n)
 {
-    size_t half = m->hs / 2, width = m->d + m->kv, q_pairs = m->d / 2;
-    for (int pl = 0; pl < 2; pl++)
-        for (size_t r = 0; r < n; r++) {
-            size_t t = ((size_t)m->pos + r) * half;
-            const uint64_t *q = m->q.s[pl] + r * m->d, *k = m->k.s[pl] + r * m->kv;
-            uint64_t *dst = m->qk.s[pl] + r * width;
-            for (size_t pr = 0; pr < width / 2; pr++) {
-                bool is_q = pr < q_pairs;
-                const uint64_t *src = is_q ? q + 2 * pr : k + 2 * (pr - q_pairs);
-                size_t i = t + pr % half;
-                uint64_t c = is_q ? m->cos_q[i] : m->cos_k[i], s = is_q ? m->sin_q[i] : m->sin_k[i];
-                dst[2 * pr] = src[0] * c - src[1] * s;
-                dst[2 * pr + 1] = src[0] * s + src[1] * c;
+    size_t half = m->hs / 2;
+    for (size_t r = 0; r < n; r++) {
+        size_t t = ((size_t)m->pos + r) * half;
+        uint64_t *rows[2] = { zq + r * m->d, zk + r * m->kv };
+        size_t pairs[2] = { m->d / 2, m->kv / 2 };
+        const uint64_t *ct[2] = { m->cos_q + t, m->cos_k + t };
+        const uint64_t *st[2] = { m->sin_q + t, m->sin_k + t };
+        for (int j = 0; j < 2; j++)
+            for (size_t pr = 0; pr < pairs[j]; pr++) {
+                uint64_t *z = rows[j] + 2 * pr, a = z[0], b = z[1];
+                uint64_t c = ct[j][pr % half], s = st[j][pr % half];
+                z[0] = a * c - b * s;
+                z[1] = a * s + b * c;
             }
-        }
-    cc_ashare qk = cc_sblk_rows(&m->qk, n, width);
-    cc_proto_scope_begin(m->p, "rope");
-    cc_status s = cc_proto_trunc(m->p, &qk, m->p->f, &qk);
-    cc_proto_scope_end(m->p);
-    CC_TRY(s);
-    for (int pl = 0; pl < 2; pl++)
-        for (size_t r = 0; r < n; r++) {
-            memcpy(m->q.s[pl] + r * m->d, m->qk.s[pl] + r * width, m->d * sizeof(uint64_t));
-            memcpy(m->k.s[pl] + r * m->kv, m->qk.s[pl] + r * width + m->d, m->kv * sizeof(uint64_t));
-        }
-    return CC_OK;
+    }
+}
+
+/* q = rope(xb·Wq), k = rope(xb·Wk), v = xb·Wv: the three products' terms,
+ * RoPE on q's and k's, then ONE truncation (q, k by f + rope_bits, v by f;
+ * see ROPE_BITS for the domain). */
+static cc_status attention_inputs(llama *m, const llama_layer *w, size_t n)
+{
+    const cc_wref *W[] = { &w->q, &w->k, &w->v };
+    cc_ashare *outs[] = { &m->q, &m->k, &m->v };
+    unsigned f = m->p->f, shift[] = { f + m->rope_bits, f + m->rope_bits, f };
+    cc_ashare xb = cc_sblk_rows(&m->xb, n, m->d);
+    uint64_t *z;
+    CC_TRY(cc_sblk_group_terms(m->p, m->w, m->linear_block, "matmul", W, 3, &xb, n, &z));
+    rope_terms(m, z, z + n * m->d, n);
+    cc_status s = cc_sblk_group_finish(m->p, "matmul", z, W, 3, n, true, shift, outs);
+    cc_free(z);
+    return s;
 }
 
 /* Causal grouped-query attention of the n new positions over all cached
- * ones (the 1/√hs scale is already in q, see rope()). */
+ * ones (the 1/√hs scale is already in q, see rope_tables()). */
 static cc_status attention(llama *m, size_t layer, size_t n)
 {
     return cc_sblk_attend(m->p, &m->nn, &m->attn, true, (size_t)m->pos, n, &m->q, &m->k, &m->v,
@@ -282,9 +311,7 @@ static cc_status layer_forward(llama *m, const llama_layer *w, size_t l, size_t 
 {
     /* attention: x += Wo · attn(rope(xb·Wq), rope(xb·Wk), xb·Wv),  xb = rmsnorm(x) */
     CC_TRY(rmsnorm(m, &w->attn_norm, &m->x, n, &m->xb));
-    CC_TRY(matmul_group(m, 3, (const cc_wref *[]){ &w->q, &w->k, &w->v }, &m->xb, n,
-                        (cc_ashare *[]){ &m->q, &m->k, &m->v }));
-    CC_TRY(rope(m, n));
+    CC_TRY(attention_inputs(m, w, n));
     CC_TRY(attention(m, l, n));
     CC_TRY(matmul(m, "matmul", &w->o, &m->att, n, &m->o));
     CC_TRY(residual(m, &m->x, &m->o, n));
