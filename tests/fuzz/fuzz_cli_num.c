@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "cli_num.h"
+#include "cli.h"
 #include "core.h"
 #include "fuzz_util.h"
 #include "thread.h"
