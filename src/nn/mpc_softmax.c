@@ -9,9 +9,10 @@
  *   e = exp(d)                            18 (PUMA) / 20 (precise) rounds
  *   s = Σ e (local); inv = 1/s            17 / 19 rounds (one per row)
  *   y = e · inv                           mul_trunc        2 rounds
- * Declared 60 / 64 rounds for 128 columns; the network layer measures 53 /
- * 56 (adjacent ops share rounds).  P0 sends ≈ 370 B per entry, most of it
- * the 4.4 comparisons per entry of the grouped max.
+ * Declared 58 / 56 rounds (puma / precise) for 128 columns; the network
+ * layer measures a few fewer (adjacent ops share rounds).  Every party sends
+ * ≈ 237 / 269 B per entry, most of it the 4.4 comparisons per entry of the
+ * grouped max.
  * A row whose every entry is masked gives 0 and costs nothing. */
 #include <string.h>
 #include "nn_impl.h"
@@ -141,6 +142,10 @@ done:
     return s;
 }
 
+/* Domain |x| < 2^(31-f) - CC_NN_LOGIT_MARGIN (8184 at f = 18) for every
+ * unmasked entry: the maximum's x_i - x_j and x_i - x_j - thr then stay in
+ * [-2^32, 2^32) and its comparisons are narrow (mpc_max.c, nn_impl.h);
+ * masked entries are replaced by cc_nn_logit_floor(f) before the maximum. */
 cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                         const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
                         cc_ashare *out)
