@@ -69,15 +69,15 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
 }
 
 /* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
-static void bucket_bits_cost(tally *t, size_t nt, size_t n)
+static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 {
-    op(t, CC_OP_MSB, nt * n);
+    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, nt * n);
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 
 static void bucket_eval_cost(tally *t, size_t nt, size_t n)
 {
-    bucket_bits_cost(t, nt, n);
+    bucket_bits_cost(t, nt, n, false);
     op(t, CC_OP_MUL_TRUNC, n);        /* u */
     op(t, CC_OP_MUL_TRUNC, 3 * n);    /* t1, w2, t3 */
     op(t, CC_OP_MUL_TRUNC, n);        /* cubic */
@@ -120,9 +120,9 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 }
 
 /* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
-static void max_th_cost(tally *t, size_t rows, size_t k)
+static void max_th_cost(tally *t, size_t rows, size_t k, bool narrow)
 {
-    op(t, CC_OP_MSB, rows * (k * (k - 1) / 2 + k * (k - 1)));
+    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, rows * (k * (k - 1) / 2 + k * (k - 1)));
     for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, 2 * rows * k);
     op(t, CC_OP_B2A_BIT, 2 * rows * k);
     op(t, CC_OP_MUL, rows * k);
@@ -141,7 +141,7 @@ static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
     bool first = true;
     while (len > 1) {
         size_t k = nn_max_next_k(len), gpr = (len + k - 1) / k, G = rows * gpr;
-        op(t, CC_OP_MSB, G * (k * (k - 1) / 2));
+        op(t, CC_OP_MSB_NARROW, G * (k * (k - 1) / 2));   /* always in the domain */
         for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, G * k);
         if (!with_index) mul_bit(t, G * k);
         else { op(t, CC_OP_B2A_BIT, G * k); op(t, CC_OP_MUL, (first ? 1 : 2) * G * k); }
@@ -178,23 +178,25 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             live_rows += live > before;
         }
         if (live == 0) break;
+        const bool th_narrow = nn_max_th_narrow(cc_nn_enc(set->exp.threshold, f), f);
         if (cols >= 2 && nn_max_next_k(cols) == cols && set->bucket_cubic) {
             /* exp4_th and recip_fold (mpc_softmax.c) */
             unsigned lo = f - 1, hi = f + lg + 1;
             nn_recip_window(f, &lo, &hi);
-            max_th_cost(&t, rows, cols);
+            max_th_cost(&t, rows, cols, th_narrow);
             op(&t, CC_OP_MUL_TRUNC, live);                       /* u² */
             op(&t, CC_OP_MUL_TRUNC, live);                       /* start */
             for (unsigned i = 0; i < CC_NN_SMEXP_T; i++) op(&t, CC_OP_MUL_TRUNC, live);
             op(&t, CC_OP_MUL, live);                             /* · threshold bit */
-            bucket_bits_cost(&t, (size_t)(hi - lo) * CC_NN_BK_M, live_rows);
+            bucket_bits_cost(&t, (size_t)(hi - lo) * CC_NN_BK_M, live_rows,
+                             nn_softmax_sum_narrow(f, cols));
             op(&t, CC_OP_MUL_TRUNC, live_rows + 4 * live);       /* u ‖ eA_k */
             op(&t, CC_OP_MUL_TRUNC, live_rows + 2 * live);       /* w² ‖ eA1·w, eA3·w */
             op(&t, CC_OP_MUL_TRUNC, live);                       /* y */
             break;
         }
         if (cols >= 2 && nn_max_next_k(cols) == cols) {
-            max_th_cost(&t, rows, cols);
+            max_th_cost(&t, rows, cols, th_narrow);
             exp_chain_th_cost(&t, &set->exp, live);
         } else {
             max_cost(&t, rows, cols, false);
@@ -212,7 +214,7 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             if (!bp) return none;
             if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
             op(&t, CC_OP_MUL, rows);                                 /* S: reshare */
-            bucket_bits_cost(&t, bp->nt, rows);
+            bucket_bits_cost(&t, bp->nt, rows, false);
             op(&t, CC_OP_MUL_TRUNC, rows + n);                       /* u ‖ vC */
             if (set->bucket_cubic)
                 op(&t, CC_OP_MUL_TRUNC, 3 * rows + n);               /* t1, w2, t3 ‖ vCw */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include "nn_impl.h"
 
-cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
+cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x, bool narrow,
                          cc_ashare *comb)
 {
     size_t n = x->n, m = bp->nt * n;
@@ -27,8 +27,9 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
         for (size_t j = 0; j < n; j++) thr[t * n + j] = bp->thr[t];
     }
     /* [x ≥ t] = NOT [x < t], all thresholds in one msb batch, then one bit
-     * injection: 6 + 1 rounds */
-    s = cc_proto_lt_public_vec(p, &rep, thr, &below);
+     * injection: 6 + 1 rounds (narrow: 5 + 1) */
+    s = narrow ? cc_proto_lt_public_vec_narrow(p, &rep, thr, &below)
+               : cc_proto_lt_public_vec(p, &rep, thr, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;
@@ -90,7 +91,7 @@ cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
     if (s == CC_OK) s = nn_ash_alloc_raw(&w, n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&t, 3 * n);
     if (s == CC_OK && !(z = cc_alloc(3 * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
-    if (s == CC_OK) s = nn_bucket_bits(p, bp, x, &comb);
+    if (s == CC_OK) s = nn_bucket_bits(p, bp, x, false, &comb);
     /* u = x·N >> norm_shift; w = u - U */
     cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * n, n), U = cc_ashare_slice(&comb, CC_BK_U * n, n);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &N, bp->norm_shift, &w);

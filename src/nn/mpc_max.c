@@ -1,23 +1,31 @@
 /* Row maximum with few rounds, for softmax (PUMA arXiv 2307.12533 §4.2 needs
- * max_j x_j for stability).  A binary tournament costs 8 rounds per level
- * (compare 6 + select 2): 56 rounds for 128 columns.  Here each level splits
- * the row into groups of k and settles a whole group at once:
- *   all k(k-1)/2 pairwise comparisons of all groups   one msb batch   6 rounds
+ * max_j x_j for stability) and argmax.  A binary tournament costs 8 rounds
+ * per level (compare 6 + select 2): 56 rounds for 128 columns.  Here each
+ * level splits the row into groups of k and settles a whole group at once:
+ *   all k(k-1)/2 pairwise comparisons of all groups   one narrow msb batch  5 rounds
  *   win_i = AND_j (x_i beats x_j), ties to the first: the k-1 bits of
  *   each candidate packed in one word, AND-tree w & (w >> s)   ⌈log2(k-1)⌉ rounds
  *   group max = Σ_i win_i · x_i (exactly one winner)  mul_bit       2 rounds
- * 128 columns = groups of 8, then one group of 16: (6+3+2) + (6+4+2) = 23
+ * 128 columns = groups of 8, then one group of 16: (5+3+2) + (5+4+2) = 21
  * rounds instead of 56, for 568 comparisons per row instead of 127 (the
  * AND tree costs 8 B per candidate and level: the bits travel packed).
- * The result is the exact maximum, as in the plaintext model. */
+ *
+ * Domain: |x| < 2^(31-f) - CC_NN_LOGIT_MARGIN (nn_impl.h; 8184 at f = 18).
+ * Then every comparison operand x_i - x_j (and softmax's x_i - x_j - thr)
+ * lies in [-2^32, 2^32), where the narrow MSB (≈ 11 B per comparison instead
+ * of 21.6 for the 64-bit one) is exact, and the result is the exact maximum,
+ * as in the plaintext model.  Masked entries and padding enter as
+ * cc_nn_logit_floor(f), the domain's lower edge.  Outside the domain the
+ * result is unspecified. */
 #include <string.h>
 #include "nn_impl.h"
 
 /* One level: x holds groups × k values (group-major); out gets the groups
- * maxima.  k ≤ 64. */
+ * maxima.  k ≤ 64.  narrow: every difference is known to lie in
+ * [-2^32, 2^32). */
 static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_t k,
                            const cc_ashare *idx_in, const uint64_t *pub_idx, cc_ashare *out,
-                           cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out)
+                           cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out, bool narrow)
 {
     const size_t pairs = k * (k - 1) / 2, ncand = groups * k;
     /* with th_out: the k(k-1) ordered differences x_i - x_j - thr follow the
@@ -62,7 +70,7 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         cc_status s2 = cc_proto_add_public(p, &dt, (uint64_t)0 - th_thr, &dt);
         if (s2 != CC_OK) { s = s2; goto done; }
     }
-    s = cc_proto_msb(p, &d, &lt);
+    s = narrow ? cc_proto_msb_narrow(p, &d, &lt) : cc_proto_msb(p, &d, &lt);
     if (s != CC_OK) goto done;
     /* candidate i beats j > i when NOT [x_i < x_j], and j < i when [x_j < x_i]:
      * opponents 0..i-1 at bit positions 0..i-1, opponents i+1..k-1 at
@@ -176,10 +184,11 @@ done:
 }
 
 /* The level loop shared by max and argmax: pad each row to whole groups
- * with the public masked value (never a winner: real logits are larger and
- * ties go to the earlier, real, entries), settle groups, repeat. */
-static cc_status max_rows_impl(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
-                               cc_ashare *out, cc_ashare *index_out)
+ * with the public floor of the domain (never a winner: real logits are
+ * larger and ties go to the earlier, real, entries), settle groups, repeat.
+ * Group maxima stay in the domain, so every level is narrow. */
+static cc_status max_rows_impl(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows,
+                               size_t cols, cc_ashare *out, cc_ashare *index_out)
 {
     cc_ashare cur = { 0 }, nxt = { 0 }, cur_idx = { 0 }, nxt_idx = { 0 };
     uint64_t *pub_idx = NULL;
@@ -215,11 +224,11 @@ static cc_status max_rows_impl(cc_proto *p, const cc_ashare *x, size_t rows, siz
         for (size_t r = 0; s == CC_OK && r < rows && padded > len; r++) {
             cc_ashare tail = cc_ashare_slice(&grp, r * padded + len, padded - len);
             for (int h = 0; h < 2; h++) memset(tail.s[h], 0, tail.n * sizeof(uint64_t));
-            s = cc_proto_add_public(p, &tail, CC_NN_MASKED_LOGIT, &tail);
+            s = cc_proto_add_public(p, &tail, cc_nn_logit_floor(f), &tail);
         }
         if (s == CC_OK)
             s = max_level(p, &grp, G, k, grp_idx.n ? &grp_idx : NULL, first ? pub_idx : NULL,
-                          &nxt, index_out ? &nxt_idx : NULL, 0, NULL);
+                          &nxt, index_out ? &nxt_idx : NULL, 0, NULL, true);
         nn_ash_free(&grp);
         nn_ash_free(&grp_idx);
         nn_ash_free(&cur);
@@ -241,22 +250,24 @@ static cc_status max_rows_impl(cc_proto *p, const cc_ashare *x, size_t rows, siz
     return s;
 }
 
-cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out)
+cc_status nn_max_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
+                      cc_ashare *out)
 {
-    return max_rows_impl(p, x, rows, cols, out, NULL);
+    return max_rows_impl(p, f, x, rows, cols, out, NULL);
 }
 
-cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out)
 {
-    return max_rows_impl(p, x, rows, cols, max_out, index_out);
+    return max_rows_impl(p, f, x, rows, cols, max_out, index_out);
 }
 
-cc_status nn_max_rows_th(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          uint64_t thr, cc_ashare *out, cc_ashare *th_out)
 {
     if (cols < 2 || nn_max_next_k(cols) != cols)
         return cc_error_set(CC_ERR_ARG, "nn max: threshold bits need one group per row (%zu columns)",
                             cols);
-    return max_level(p, x, rows, cols, NULL, NULL, out, NULL, thr, th_out);
+    return max_level(p, x, rows, cols, NULL, NULL, out, NULL, thr, th_out,
+                     nn_max_th_narrow(thr, f));
 }

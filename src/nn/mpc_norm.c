@@ -234,7 +234,8 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
     }
     cc_proto_terms_add_public(p, rows, (uint64_t)cols * eps_f, f, z);
     s = cc_proto_reshare_terms(p, z, &S);
-    if (s == CC_OK) s = nn_bucket_bits(p, bp, &S, &comb);
+    /* S at 2f bits reaches 2^62: the full MSB */
+    if (s == CC_OK) s = nn_bucket_bits(p, bp, &S, false, &comb);
     if (s != CC_OK) goto done;
     /* level 1: u = S·N >> norm_shift (rows) ‖ vC = v·C >> VCS (n) */
     {

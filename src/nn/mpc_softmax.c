@@ -1,16 +1,18 @@
 /* Softmax over rows with a public mask (PUMA arXiv 2307.12533 §4.2) and
  * argmax (tournament of compare + select), on shares.
  *
- * softmax, per row of `cols` logits:
- *   m = max over unmasked entries        nn_max_rows      23 rounds for 128 cols
+ * softmax, per row of `cols` logits, |x| < 2^(31-f) - CC_NN_LOGIT_MARGIN
+ * (8184 at f = 18; nn_impl.h: the maximum's comparisons are narrow):
+ *   m = max over unmasked entries        nn_max_rows      21 rounds for 128 cols
  *   d = x - m, only for unmasked entries (the mask is public, so masked
  *       entries are dropped before any work and come out exactly 0)
  *   e = exp(d)                            18 (PUMA) / 20 (precise) rounds
  *   s = Σ e (local); inv = 1/s            17 / 19 rounds (one per row)
  *   y = e · inv                           mul_trunc        2 rounds
- * Declared 60 / 64 rounds for 128 columns; the network layer measures 53 /
- * 56 (adjacent ops share rounds).  P0 sends ≈ 370 B per entry, most of it
- * the 4.4 comparisons per entry of the grouped max.
+ * Declared 58 / 56 rounds (puma / precise) for 128 columns; the network
+ * layer measures a few fewer (adjacent ops share rounds).  Every party sends
+ * ≈ 237 / 269 B per entry, most of it the 4.4 comparisons per entry of the
+ * grouped max.
  * A row whose every entry is masked gives 0 and costs nothing. */
 #include <string.h>
 #include "nn_impl.h"
@@ -72,7 +74,7 @@ done:
  * place of A_k): bits of s (7 rounds), u ‖ eA_k = e·A_k >> f (2), w² ‖
  * eA1·w ‖ eA3·w (2), eA2·w² + eA3w·w² + (eA0 + eA1w)·2^FW (2): 13 rounds
  * instead of 15, for 7 instead of 1 fused products per entry. */
-static cc_status recip_fold(cc_proto *p, const cc_bucket_plan *bp, unsigned f,
+static cc_status recip_fold(cc_proto *p, const cc_bucket_plan *bp, unsigned f, bool narrow,
                             const cc_ashare *srow, const cc_ashare *e, const size_t *row_of,
                             cc_ashare *y)
 {
@@ -87,7 +89,7 @@ static cc_status recip_fold(cc_proto *p, const cc_bucket_plan *bp, unsigned f,
     if (s == CC_OK) s = nn_ash_alloc_raw(&b2, R + 2 * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&w2b, n);
     if (s == CC_OK && !(z = cc_alloc(zn * sizeof *z + 8))) s = CC_ERR_NOMEM;
-    if (s == CC_OK) s = nn_bucket_bits(p, bp, srow, &comb);
+    if (s == CC_OK) s = nn_bucket_bits(p, bp, srow, narrow, &comb);
     if (s != CC_OK) goto done;
     /* level 1: u = s·N >> norm_shift (R) ‖ eA_k = e·A_k(row) >> f (4n) */
     for (int k = 0; k < 4; k++)
@@ -140,6 +142,10 @@ done:
     return s;
 }
 
+/* Domain |x| < 2^(31-f) - CC_NN_LOGIT_MARGIN (8184 at f = 18) for every
+ * unmasked entry: the maximum's x_i - x_j and x_i - x_j - thr then stay in
+ * [-2^32, 2^32) and its comparisons are narrow (mpc_max.c, nn_impl.h);
+ * masked entries are replaced by cc_nn_logit_floor(f) before the maximum. */
 cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                         const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
                         cc_ashare *out)
@@ -171,7 +177,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
         for (size_t c = 0; c < cols; c++) {
             bool on = !mr || mr[c];
             keep[r * cols + c] = on;
-            fill[r * cols + c] = on ? 0 : CC_NN_MASKED_LOGIT;
+            fill[r * cols + c] = on ? 0 : cc_nn_logit_floor(f);
             if (on) { idx[live] = r * cols + c; row_of[live] = live_rows; live++; }
         }
         if (live > before) live_rows++;
@@ -181,7 +187,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (live == 0) goto done;
 
     cc_proto_scope_begin(p, "softmax");
-    /* masked logits become a public value below every real one */
+    /* masked logits become the domain's floor, not above any real one */
     s = nn_ash_alloc(&xm, n);
     if (s == CC_OK) s = nn_ash_alloc(&m, rows);
     if (s == CC_OK) s = nn_ash_alloc(&d, live);
@@ -194,8 +200,8 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK && fused) s = nn_ash_alloc_raw(&th, n);
     if (s == CC_OK && fused) s = nn_ash_alloc_raw(&thl, live);
     if (s == CC_OK)
-        s = fused ? nn_max_rows_th(p, &xm, rows, cols, cc_nn_enc(set->exp.threshold, f), &m, &th)
-                  : nn_max_rows(p, &xm, rows, cols, &m);
+        s = fused ? nn_max_rows_th(p, f, &xm, rows, cols, cc_nn_enc(set->exp.threshold, f), &m, &th)
+                  : nn_max_rows(p, f, &xm, rows, cols, &m);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) {
@@ -210,14 +216,18 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     /* Public bounds on the row sum: the row's maximum contributes exp(0),
      * which is 1 minus at most 2^(t+1) ulps (≥ 1/2), and every term is ≤ 1,
      * so 2^(f-1) ≤ s < 2^(f + ⌈log2 cols⌉ + 1): only those bits can be the
-     * highest one (9 comparisons per row for 128 columns instead of 43). */
+     * highest one (9 comparisons per row for 128 columns instead of 43).
+     * While that bound is ≤ 2^31 (f + ⌈log2 cols⌉ + 1 ≤ 31: f = 18 up to
+     * 4096 columns), s and every threshold are below 2^31 and the bucket
+     * comparisons run on the narrow MSB. */
     unsigned lg = 0;
     while (((size_t)1 << lg) < cols) lg++;
     if (fused && set->bucket_cubic) {
         unsigned lo = f - 1, hi = f + lg + 1;
         nn_recip_window(f, &lo, &hi);
         cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0);
-        s = bp ? recip_fold(p, bp, f, &srow, &e, row_of, &e) : cc_error_set(CC_ERR_NOMEM, "nn: plan");
+        s = bp ? recip_fold(p, bp, f, nn_softmax_sum_narrow(f, cols), &srow, &e, row_of, &e)
+               : cc_error_set(CC_ERR_NOMEM, "nn: plan");
         cc_free(bp);
         if (s == CC_OK)
             for (int k = 0; k < 2; k++)
@@ -253,7 +263,7 @@ cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t co
     cc_ashare mx = { 0 };
     CC_TRY(nn_ash_alloc(&mx, rows));
     cc_proto_scope_begin(p, "argmax");
-    cc_status s = nn_argmax_rows(p, x, rows, cols, &mx, index_out);
+    cc_status s = nn_argmax_rows(p, cfg->f, x, rows, cols, &mx, index_out);
     cc_proto_scope_end(p);
     nn_ash_free(&mx);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn argmax");

@@ -32,7 +32,10 @@
  *   exp          x ≤ 0 (entries below -14 give exactly 0)
  *   reciprocal   0 < x < 2^(61-2f)     (f = 18: 2^25)
  *   rsqrt        0 < x < 2^(L-f), L = min(60, f + 2K), K = 60-2f-(f-1)/2
- *   softmax      rows of logits with |x| < 2^(61-f); masked entries give 0
+ *   softmax      rows of logits with |x| < 2^(31-f) - 8 (f = 18: 8184; the
+ *                row maximum compares on 32 bits, nn_impl.h); masked
+ *                entries give 0
+ *   argmax       the same |x| < 2^(31-f) - 8
  *   layernorm    |mean| < 2^(42-f-⌈log2 n⌉), variance < 2^(40-f),
  *                Σ (x-mean)^2 < 2^(62-2f), |(x-mean)·rstd·gamma| < 2^(32-f)
  *   rmsnorm      mean square < 2^(40-f), Σ x^2 < 2^(62-2f),
@@ -91,6 +94,10 @@ cc_status cc_nn_silu(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_a
 cc_status cc_nn_exp(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
 cc_status cc_nn_reciprocal(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
 cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
+/* softmax: mask as in cc_nnref_softmax.  Domain |x| < 2^(31-f) - 8 for every
+ * unmasked entry (8184 at f = 18; masked ones may hold anything): the row
+ * maximum compares on 32 bits (narrow MSB); outside it the output is
+ * unspecified. */
 cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                         const cc_ashare *x, const uint8_t *mask, size_t mask_rows,
                         cc_ashare *out);
@@ -106,7 +113,8 @@ cc_status cc_nn_rmsnorm(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
  * Measured max |error| against libm on [-8, 8] (tests/secure): 0.0069 with
  * the puma set, 0.00013 with precise.  out must not alias x. */
 cc_status cc_nn_tanh(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_ashare *out);
-/* index_out: rows shares of the integer column index. */
+/* index_out: rows shares of the integer column index.  Logits in the
+ * softmax domain |x| < 2^(31-f) - 8 (the comparisons are narrow). */
 cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t cols,
                        const cc_ashare *x, cc_ashare *index_out);
 

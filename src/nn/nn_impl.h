@@ -256,8 +256,33 @@ static inline unsigned cc_nn_smexp_fc(unsigned f)
     return a < f ? a : f;
 }
 uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d);
-/* masked entries enter the max as this public value (below any logit) */
+/* The model's starting value for a row maximum (below any logit). */
 #define CC_NN_MASKED_LOGIT ((uint64_t)(-(int64_t)(1ull << 61)))
+
+/* ---- row maximum on shares: the narrow domain ---------------------------------
+ * The maximum's comparisons (mpc_max.c) run on the narrow MSB, exact only
+ * for operands in [-2^32, 2^32).  Its operands are x_i - x_j and, for
+ * softmax rows of one group, x_i - x_j - thr (thr = exp's threshold, -14).
+ * So softmax and argmax inputs must satisfy
+ *   |x| < 2^(31-f) - CC_NN_LOGIT_MARGIN      (real units; f = 18: 8184)
+ * which keeps |x_i - x_j| below 2^32 - 2·MARGIN·2^f and leaves room for any
+ * |thr| ≤ 2·MARGIN (nn_max_th_narrow; a larger threshold falls back to the
+ * full MSB).  Masked entries and the padding of partial groups enter the
+ * comparisons as the domain's lower edge cc_nn_logit_floor(f): never above
+ * a real entry, and inside the same bounds.  Outside the domain the
+ * maximum (and so softmax / argmax) is unspecified. */
+#define CC_NN_LOGIT_MARGIN 8u
+static inline uint64_t cc_nn_logit_floor(unsigned f)
+{
+    return (uint64_t)0 - ((1ull << 31) - ((uint64_t)CC_NN_LOGIT_MARGIN << f));
+}
+/* x_i - x_j - thr stays in [-2^32, 2^32) for inputs in the domain */
+static inline bool nn_max_th_narrow(uint64_t thr, unsigned f)
+{
+    int64_t t = (int64_t)thr;
+    uint64_t mag = t < 0 ? (uint64_t)0 - thr : thr;
+    return mag <= ((uint64_t)2 * CC_NN_LOGIT_MARGIN << f);
+}
 
 /* ---- MPC helpers (mpc_util.c) ------------------------------------------------
  * Local linear algebra on replicated shares (both planes, no communication)
@@ -306,16 +331,28 @@ static inline unsigned nn_max_and_levels(size_t k)
     while (((size_t)1 << lv) < k - 1) lv++;
     return lv;
 }
-/* Exact row maximum in few rounds (mpc_max.c). */
-cc_status nn_max_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols, cc_ashare *out);
+/* Softmax's row sum s lies in [2^(f-1), 2^(f + ⌈log2 cols⌉ + 1)) (see
+ * cc_nn_softmax): the bucket comparisons of 1/s may be narrow while that
+ * upper bound is ≤ 2^31. */
+static inline bool nn_softmax_sum_narrow(unsigned f, size_t cols)
+{
+    unsigned lg = 0;
+    while (((size_t)1 << lg) < cols) lg++;
+    return f + lg + 1 <= 31;
+}
+/* Exact row maximum in few rounds (mpc_max.c), for x in the narrow domain
+ * above (f: fractional bits, for the padding value). */
+cc_status nn_max_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
+                      cc_ashare *out);
 /* Rows settled in one group (2 ≤ cols ≤ 16): the maximum and, in the same
  * rounds, th_out[r·cols + c] = [x_rc - max_r ≥ thr] as an arithmetic 0/1
  * (= AND over the row of [x_rc - x_rj ≥ thr]).  Softmax takes exp's
- * threshold bit from here instead of a comparison after the maximum. */
-cc_status nn_max_rows_th(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+ * threshold bit from here instead of a comparison after the maximum.
+ * Narrow MSB when nn_max_th_narrow(thr, f), the full one otherwise. */
+cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          uint64_t thr, cc_ashare *out, cc_ashare *th_out);
 /* Same tournament carrying the winner's column index (first one on ties). */
-cc_status nn_argmax_rows(cc_proto *p, const cc_ashare *x, size_t rows, size_t cols,
+cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
                       cc_ashare *out);
@@ -326,8 +363,10 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
                         unsigned extra, cc_ashare *out);
 /* Bucketed cubic on shares (mpc_bucket.c).  bits: the CC_BK_NCOMB
  * combinations of the plan for x (comb: CC_BK_NCOMB·n, combination k at
- * k·n), 7 rounds. */
-cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
+ * k·n), 7 rounds.  narrow: the caller knows 0 ≤ x < 2^31 from public bounds
+ * and bp->hi ≤ 31, so every x - threshold lies in [-2^32, 2^32) and the
+ * comparisons run on the narrow MSB (6 rounds); false for the full MSB. */
+cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x, bool narrow,
                          cc_ashare *comb);
 /* Local terms of the second level (t1, w2, t3: 3n) into z (overwritten). */
 void nn_bucket_l2_terms(const cc_proto *p, const cc_ashare *comb, const cc_ashare *w, uint64_t *z);

@@ -239,16 +239,32 @@ static int party_main(cc_net *net, void *arg)
         if (elementwise(&p, &cfg, "rsqrt", CC_NN_RSQRT, cc_nn_rsqrt, cc_nnref_rsqrt, x, 400, 8,
                         set ? 5e-5 : 1e-3)) return 1;
 
-        /* softmax: 2 heads × 8×8 causal, and 6 rows × 40 unmasked */
-        for (int causal = 0; causal < 2; causal++) {
+        /* softmax: 2 heads × 8×8 causal, and 6 rows × 37 unmasked; then the
+         * same shapes with scores spanning ±8000 and entries at both edges
+         * of the domain |x| < 2^(31-f) - 8 (8184: the maximum's
+         * comparisons are narrow, nn_impl.h) */
+        for (int v = 0; v < 4; v++) {
+            const int causal = v & 1, edge = v >> 1;
             size_t rows = causal ? 16 : 6, cols = causal ? 8 : 37, nn = rows * cols;   /* 37: padded groups */
             uint8_t mask[64];
             cc_nn_causal_mask(8, 8, 0, mask);
-            for (size_t i = 0; i < nn; i++) x[i] = enc(unif(&s, -12, 12));
+            for (size_t i = 0; i < nn; i++) x[i] = enc(unif(&s, edge ? -8000 : -12, edge ? 8000 : 12));
             x[3] = enc(-40);   /* far below the max: exp input < -14 */
             x[4] = x[5] = x[7] = enc(12.5);   /* a three-way tie for the max (one group) */
             x[cols + 1] = x[cols + 9] = enc(12.5);   /* a tie across groups */
-            if (causal) {
+            if (edge) {
+                /* one row (attending everywhere) topped by the largest value
+                 * in the domain, with exp's threshold at, one ulp below and
+                 * far below it and the smallest value in the domain; another
+                 * row of the smallest values only (masked entries and
+                 * padding sit one ulp below them) */
+                const uint64_t top = (1ull << 31) - (8ull << F) - 1, bot = (uint64_t)0 - top;
+                uint64_t *r = x + (causal ? 7 : 2) * cols, *b = x + (causal ? 11 : 3) * cols;
+                r[0] = top; r[1] = bot; r[2] = top + enc(-14); r[3] = top + enc(-14) - 1;
+                r[5] = top - enc(0.5);
+                for (size_t c = 0; c < cols; c++) b[c] = bot + (uint64_t)(c % 3) * (uint64_t)enc(2);
+            }
+            if (causal && !edge) {
                 /* row 7 attends everywhere: exp's threshold (-14 below the
                  * max, taken from the maximum's comparisons when a row is
                  * one group) exactly at, one ulp below and far below */
@@ -271,7 +287,8 @@ static int party_main(cc_net *net, void *arg)
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_softmax(&cfg, rows, cols, x, causal ? mask : NULL, 8, want));
             char what[64];
-            snprintf(what, sizeof what, "softmax%s/%s", causal ? "-causal" : "", cc_approx_name(cfg.approx));
+            snprintf(what, sizeof what, "softmax%s%s/%s", causal ? "-causal" : "", edge ? "-edge" : "",
+                     cc_approx_name(cfg.approx));
             /* each e is within 94 ulps (exp above); the row sum adds the
              * errors of ≤ 37 terms, which moves 1/s relatively by ≤ 37·94
              * ulps / s (s ≥ 1) in the worst case; typical runs stay below
@@ -317,15 +334,29 @@ static int party_main(cc_net *net, void *arg)
     }
     /* argmax: exact, ties go to the first column.  17 columns (padded
      * groups), 300 columns (three levels: 300 → 38 → 5 → 1), 5001 columns
-     * (pairs first, padded), 1 column. */
+     * (pairs first, padded), 1 column; then 3×300 at the edges of the
+     * domain |x| < 2^(31-f) - 8 (the comparisons are narrow): a row topped
+     * by the largest value among ±8000, a row of the smallest value only
+     * (ties with the padding just below go to column 0), a row of it with
+     * one ulp more in the last (padded) column. */
     {
-        const size_t shapes[4][2] = { { 3, 17 }, { 2, 300 }, { 2, 5001 }, { 2, 1 } };
-        for (int t = 0; t < 4; t++) {
+        const size_t shapes[5][2] = { { 3, 17 }, { 2, 300 }, { 2, 5001 }, { 2, 1 }, { 3, 300 } };
+        for (int t = 0; t < 5; t++) {
             size_t rows = shapes[t][0], cols = shapes[t][1], nn = rows * cols;
             uint64_t s = 3 + (uint64_t)t;
             for (size_t i = 0; i < nn; i++) x[i] = enc(floor(unif(&s, -5, 5)));
             if (cols > 1) x[cols + cols / 2] = x[cols + cols - 1] = enc(9);   /* tie across groups */
             if (cols > 8) x[2] = x[5] = enc(9);                               /* tie inside a group */
+            if (t == 4) {
+                const uint64_t top = (1ull << 31) - (8ull << F) - 1, bot = (uint64_t)0 - top;
+                for (size_t c = 0; c < cols; c++) {
+                    x[c] = enc(unif(&s, -8000, 8000));
+                    x[cols + c] = x[2 * cols + c] = bot;
+                }
+                x[123] = top;
+                x[7] = bot;
+                x[3 * cols - 1] = bot + 1;
+            }
             cc_nn_cfg cfg = { F, CC_APPROX_PUMA };
             cc_ashare xs = { 0 }, is = { 0 };
             uint64_t got[3], want[3];
