@@ -76,7 +76,7 @@ static void costs(void)
             double n = (double)(b[i].rows * b[i].cols);
             cc_proto_cost c[3];
             for (int p = 0; p < 3; p++)
-                c[p] = cc_nn_cost(b[i].fn, &cfg, b[i].rows, b[i].cols, b[i].causal ? mask : NULL, 8, p);
+                c[p] = cc_nn_cost(b[i].fn, &cfg, b[i].rows, b[i].cols, b[i].causal ? mask : NULL, 8, p, 0);
             printf("| %s | %s | %llu | %.1f | %.1f | %.1f |\n", b[i].name, cc_approx_name(cfg.approx),
                    (unsigned long long)c[0].rounds, c[0].bytes_sent / n, c[1].bytes_sent / n,
                    c[2].bytes_sent / n);

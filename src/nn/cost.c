@@ -6,20 +6,32 @@
  * tests/nn/test_nn_mpc.c checks both against the measured traffic. */
 #include "nn_impl.h"
 
-typedef struct tally { uint64_t rounds, bytes; int party; } tally;
+/* The truncation helper rotates with every truncation call (trunc.c), and
+ * a truncation's bytes depend on the party's role and on its shifts, so the
+ * tally follows the helper from the phase the function starts at. */
+typedef struct tally { uint64_t rounds, bytes; int party; unsigned phase, f; } tally;
 
 static void op(tally *t, cc_proto_op o, size_t n)
 {
     int role = 0;
     if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_B2A_BIT) role = t->party;
-    if (o == CC_OP_TRUNC || o == CC_OP_MUL_TRUNC) role = 1;
     cc_proto_cost c = cc_proto_op_cost(o, n, 0, role);
     t->rounds += c.rounds;
-    if (o == CC_OP_TRUNC || o == CC_OP_MUL_TRUNC)
-        t->bytes += cc_proto_op_cost(o, n, 0, 0).bytes_sent;   /* same for every role */
-    else
-        t->bytes += c.bytes_sent;
+    t->bytes += c.bytes_sent;
 }
+
+/* A truncation with shifts dmin..dmax: bytes in this party's role, rounds
+ * as a non-helper (2). */
+static void trunc_seg(tally *t, cc_proto_op o, size_t n, unsigned dmin, unsigned dmax)
+{
+    size_t aux = cc_proto_trunc_aux(dmin, dmax);
+    int role = (t->party - (int)t->phase + 3) % 3;
+    t->rounds += cc_proto_op_cost(o, n, aux, 1).rounds;
+    t->bytes += cc_proto_op_cost(o, n, aux, role).bytes_sent;
+    t->phase = (t->phase + 1) % 3;
+}
+
+static void trunc1(tally *t, cc_proto_op o, size_t n, unsigned d) { trunc_seg(t, o, n, d, d); }
 
 static void mul_bit(tally *t, size_t n) { op(t, CC_OP_B2A_BIT, n); op(t, CC_OP_MUL, n); }
 
@@ -30,33 +42,42 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
     unsigned nseg = 0;
     for (unsigned s = 0; s <= pw->nbreaks; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
     op(t, CC_OP_MSB, pw->nbreaks * n);
-    if (plan.maxdeg >= 1 && pw->var_sq_log2 >= 0) op(t, CC_OP_MUL_TRUNC, n);
+    const unsigned f = t->f, vb = cc_pw_var_bits(pw, f);
+    if (plan.maxdeg >= 1 && pw->var_sq_log2 >= 0) trunc1(t, CC_OP_MUL_TRUNC, n, cc_pw_var_shift(pw, f));
     for (unsigned lvl = 1; lvl <= plan.nlevels; lvl++) {
         size_t m = 0;
         for (unsigned k = 2; k <= plan.maxdeg; k++) m += plan.need[k] && plan.level[k] == lvl;
-        op(t, CC_OP_MUL_TRUNC, m * n);
+        trunc1(t, CC_OP_MUL_TRUNC, m * n, vb);
     }
     op(t, CC_OP_B2A_BIT, nseg * n);
-    op(t, CC_OP_MUL_TRUNC, n);           /* Σ_s b_s·piece_s, one truncation */
+    trunc1(t, CC_OP_MUL_TRUNC, n, vb);   /* Σ_s b_s·piece_s, one truncation */
 }
 
 /* silu_abs_mpc (mpc_act.c), op for op */
-static void silu_abs_cost(tally *t, size_t n)
+static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
+    const unsigned f = t->f, vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
     op(t, CC_OP_MSB_NARROW, 4 * n);      /* x vs ±a, ±3a */
-    op(t, CC_OP_MUL_TRUNC, n);           /* w */
+    trunc1(t, CC_OP_MUL_TRUNC, n, 2 * f + 2 * sa->a_log2 - vb);   /* w */
     op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
     op(t, CC_OP_MUL, n);                 /* t: one sum of three products */
-    op(t, CC_OP_MUL_TRUNC, 2 * n);       /* t², A */
-    op(t, CC_OP_MUL_TRUNC, 2 * n);       /* t⁴, B */
-    op(t, CC_OP_MUL_TRUNC, n);           /* P + relu terms, one truncation */
+    trunc_seg(t, CC_OP_MUL_TRUNC, 2 * n, vb - g, vb);   /* t², A */
+    trunc_seg(t, CC_OP_MUL_TRUNC, 2 * n, vb - g, vb);   /* t⁴, B */
+    trunc1(t, CC_OP_MUL_TRUNC, n, vb + g);              /* P + relu terms */
+}
+
+/* nn_exp_core's chain: a² >> (f + 2t [+1]), then squarings >> f */
+static void exp_squarings_cost(tally *t, const cc_exp_params *ep, size_t n)
+{
+    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
+    trunc1(t, CC_OP_MUL_TRUNC, n, t->f + 2 * ep->t + (ep->taylor2 ? 1 : 0));
+    for (unsigned i = 0; i < squarings; i++) trunc1(t, CC_OP_MUL_TRUNC, n, t->f);
 }
 
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)
 {
     op(t, CC_OP_MSB, n);
-    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
-    for (unsigned i = 0; i <= squarings; i++) op(t, CC_OP_MUL_TRUNC, n);
+    exp_squarings_cost(t, ep, n);
     mul_bit(t, n);
 }
 
@@ -75,12 +96,17 @@ static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 
-static void bucket_eval_cost(tally *t, size_t nt, size_t n)
+/* nn_bucket_eval with the plan bucket_fn makes (mpc_norm.c) */
+static void bucket_eval_cost(tally *t, cc_bk_fn fn, unsigned lo, unsigned hi, unsigned out_bits,
+                             size_t n)
 {
-    bucket_bits_cost(t, nt, n, false);
-    op(t, CC_OP_MUL_TRUNC, n);        /* u */
-    op(t, CC_OP_MUL_TRUNC, 3 * n);    /* t1, w2, t3 */
-    op(t, CC_OP_MUL_TRUNC, n);        /* cubic */
+    cc_bucket_plan *bp = cc_bucket_plan_new(fn, t->f, lo, hi, 1.0, true, out_bits, 0);
+    if (!bp) return;
+    bucket_bits_cost(t, bp->nt, n, false);
+    trunc1(t, CC_OP_MUL_TRUNC, n, bp->norm_shift);                 /* u */
+    trunc1(t, CC_OP_TRUNC, 3 * n, CC_NN_BK_FW);                   /* t1, w2, t3 */
+    trunc1(t, CC_OP_TRUNC, n, CC_NN_BK_FW + CC_NN_BK_GUARD);      /* cubic */
+    cc_free(bp);
 }
 
 static void recip_cost(tally *t, const cc_approx_set *set, unsigned f, unsigned lo, unsigned hi,
@@ -88,17 +114,17 @@ static void recip_cost(tally *t, const cc_approx_set *set, unsigned f, unsigned 
 {
     if (set->bucket_cubic) {
         nn_recip_window(f, &lo, &hi);
-        bucket_eval_cost(t, (size_t)(hi - lo) * CC_NN_BK_M, n);
+        bucket_eval_cost(t, CC_BK_RECIP, lo, hi, f, n);
         return;
     }
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
     highbit_cost(t, &np, lo, hi, n);
-    op(t, CC_OP_MUL_TRUNC, n);     /* c */
-    op(t, CC_OP_MUL_TRUNC, n);     /* e */
+    trunc1(t, CC_OP_MUL_TRUNC, n, np.norm_shift);   /* c */
+    trunc1(t, CC_OP_MUL_TRUNC, n, f);               /* e */
     for (unsigned it = 0; it < set->recip_iters; it++)
-        op(t, CC_OP_MUL_TRUNC, it + 1 == set->recip_iters ? n : 2 * n);
-    op(t, CC_OP_MUL_TRUNC, n);     /* scale */
+        trunc1(t, CC_OP_MUL_TRUNC, it + 1 == set->recip_iters ? n : 2 * n, f);
+    trunc1(t, CC_OP_MUL_TRUNC, n, np.comp_shift);   /* scale */
 }
 
 static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
@@ -106,17 +132,20 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
     if (set->bucket_cubic) {
-        bucket_eval_cost(t, (size_t)np.L * CC_NN_BK_M, n);
+        bucket_eval_cost(t, CC_BK_RSQRT, 0, np.L, f, n);
         return;
     }
     highbit_cost(t, &np, 0, 64, n);
-    op(t, CC_OP_MUL_TRUNC, n);        /* u */
-    op(t, CC_OP_MUL_TRUNC, n);        /* u^2 */
-    op(t, CC_OP_MUL_TRUNC, 2 * n);    /* u^3, u^4 */
-    op(t, CC_OP_TRUNC, n);            /* polynomial */
-    for (unsigned it = 0; it < set->rsqrt_newton; it++)
-        for (int k = 0; k < 3; k++) op(t, CC_OP_MUL_TRUNC, n);
-    op(t, CC_OP_MUL_TRUNC, n);        /* scale */
+    trunc1(t, CC_OP_MUL_TRUNC, n, np.norm_shift);   /* u */
+    trunc1(t, CC_OP_MUL_TRUNC, n, f);               /* u^2 */
+    trunc1(t, CC_OP_MUL_TRUNC, 2 * n, f);           /* u^3, u^4 */
+    trunc1(t, CC_OP_TRUNC, n, f);                   /* polynomial */
+    for (unsigned it = 0; it < set->rsqrt_newton; it++) {
+        trunc1(t, CC_OP_MUL_TRUNC, n, f);
+        trunc1(t, CC_OP_MUL_TRUNC, n, f);
+        trunc1(t, CC_OP_MUL_TRUNC, n, f + 1);
+    }
+    trunc1(t, CC_OP_MUL_TRUNC, n, np.comp_shift);   /* scale */
 }
 
 /* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
@@ -130,8 +159,7 @@ static void max_th_cost(tally *t, size_t rows, size_t k, bool narrow)
 
 static void exp_chain_th_cost(tally *t, const cc_exp_params *ep, size_t n)
 {
-    unsigned squarings = ep->taylor2 ? ep->t : ep->t - 1;
-    for (unsigned i = 0; i <= squarings; i++) op(t, CC_OP_MUL_TRUNC, n);
+    exp_squarings_cost(t, ep, n);
     op(t, CC_OP_MUL, n);
 }
 
@@ -151,19 +179,19 @@ static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
 }
 
 cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t cols,
-                         const uint8_t *mask, size_t mask_rows, int party)
+                         const uint8_t *mask, size_t mask_rows, int party, unsigned trunc_phase)
 {
     cc_proto_cost none = { 0, 0 };
     const cc_approx_set *set = cc_nn_set(cfg);
     size_t n;
     if (!set || !cc_mul_size(rows, cols, &n) || party < 0 || party > 2) return none;
-    tally t = { 0, 0, party };
+    tally t = { 0, 0, party, trunc_phase % 3, cfg->f };
     unsigned f = cfg->f, lg = 0;
     while (((size_t)1 << lg) < cols) lg++;
     switch (fn) {
     case CC_NN_GELU: pw_cost(&t, &set->gelu, n); break;
     case CC_NN_SILU:
-        if (set->silu_abs.on) silu_abs_cost(&t, n);
+        if (set->silu_abs.on) silu_abs_cost(&t, &set->silu_abs, n);
         else pw_cost(&t, &set->silu, n);
         break;
     case CC_NN_EXP: exp_cost(&t, &set->exp, n); break;
@@ -184,15 +212,20 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             unsigned lo = f - 1, hi = f + lg + 1;
             nn_recip_window(f, &lo, &hi);
             max_th_cost(&t, rows, cols, th_narrow);
-            op(&t, CC_OP_MUL_TRUNC, live);                       /* u² */
-            op(&t, CC_OP_MUL_TRUNC, live);                       /* start */
-            for (unsigned i = 0; i < CC_NN_SMEXP_T; i++) op(&t, CC_OP_MUL_TRUNC, live);
+            const unsigned et = CC_NN_SMEXP_T;
+            trunc1(&t, CC_OP_MUL_TRUNC, live, f + et);                          /* u² */
+            trunc1(&t, CC_OP_MUL_TRUNC, live, f + 2 * et + cc_nn_smexp_fc(f));  /* start */
+            for (unsigned i = 0; i < et; i++) trunc1(&t, CC_OP_MUL_TRUNC, live, f);
             op(&t, CC_OP_MUL, live);                             /* · threshold bit */
-            bucket_bits_cost(&t, (size_t)(hi - lo) * CC_NN_BK_M, live_rows,
-                             nn_softmax_sum_narrow(f, cols));
-            op(&t, CC_OP_MUL_TRUNC, live_rows + 4 * live);       /* u ‖ eA_k */
-            op(&t, CC_OP_MUL_TRUNC, live_rows + 2 * live);       /* w² ‖ eA1·w, eA3·w */
-            op(&t, CC_OP_MUL_TRUNC, live);                       /* y */
+            cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0);
+            if (!bp) return none;
+            unsigned ns = bp->norm_shift;
+            bucket_bits_cost(&t, bp->nt, live_rows, nn_softmax_sum_narrow(f, cols));
+            cc_free(bp);
+            trunc_seg(&t, CC_OP_MUL_TRUNC, live_rows + 4 * live, ns < f ? ns : f,
+                      ns > f ? ns : f);                                          /* u ‖ eA_k */
+            trunc1(&t, CC_OP_MUL_TRUNC, live_rows + 2 * live, CC_NN_BK_FW);     /* w² ‖ eA1·w, eA3·w */
+            trunc1(&t, CC_OP_MUL_TRUNC, live, CC_NN_BK_FW + CC_NN_BK_GUARD);    /* y */
             break;
         }
         if (cols >= 2 && nn_max_next_k(cols) == cols) {
@@ -203,7 +236,7 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             exp_cost(&t, &set->exp, live);
         }
         recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows);
-        op(&t, CC_OP_MUL_TRUNC, live);
+        trunc1(&t, CC_OP_MUL_TRUNC, live, f);                    /* e · 1/s */
         break;
     }
     case CC_NN_LAYERNORM:
@@ -212,21 +245,23 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
         {   /* norm_bucket_mpc (mpc_norm.c) */
             cc_bucket_plan *bp = nn_norm_plan(set, f, cols);
             if (!bp) return none;
-            if (fn == CC_NN_LAYERNORM) op(&t, CC_OP_TRUNC, rows);   /* mean */
+            cc_rowmean_plan rp;
+            cc_rowmean_plan_make(cols, &rp);
+            const unsigned ns = bp->norm_shift, vcs = CC_NN_NORM_VCS, fu = bp->fu;
+            if (fn == CC_NN_LAYERNORM) trunc1(&t, CC_OP_TRUNC, rows, rp.mean_k);   /* mean */
             op(&t, CC_OP_MUL, rows);                                 /* S: reshare */
             bucket_bits_cost(&t, bp->nt, rows, false);
-            op(&t, CC_OP_MUL_TRUNC, rows + n);                       /* u ‖ vC */
-            if (set->bucket_cubic)
-                op(&t, CC_OP_MUL_TRUNC, 3 * rows + n);               /* t1, w2, t3 ‖ vCw */
-            else
-                op(&t, CC_OP_MUL_TRUNC, rows + n);                   /* u² ‖ vCw */
+            trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, ns < vcs ? ns : vcs, ns > vcs ? ns : vcs); /* u ‖ vC */
             if (set->bucket_cubic) {
-                op(&t, CC_OP_MUL_TRUNC, rows);                       /* P */
+                trunc_seg(&t, CC_OP_MUL_TRUNC, 3 * rows + n, CC_NN_BK_FW < f ? CC_NN_BK_FW : f,
+                          CC_NN_BK_FW > f ? CC_NN_BK_FW : f);      /* t1, w2, t3 ‖ vCw */
+                trunc1(&t, CC_OP_MUL_TRUNC, rows, CC_NN_BK_FW + CC_NN_BK_GUARD);   /* P */
             } else {
-                op(&t, CC_OP_MUL_TRUNC, 2 * rows);                   /* u³, u⁴ */
-                op(&t, CC_OP_TRUNC, rows);                           /* Σ c_k u^k */
+                trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, fu < f ? fu : f, fu > f ? fu : f); /* u² ‖ vCw */
+                trunc1(&t, CC_OP_MUL_TRUNC, 2 * rows, fu);          /* u³, u⁴ */
+                trunc1(&t, CC_OP_TRUNC, rows, fu);                   /* Σ c_k u^k */
             }
-            op(&t, CC_OP_MUL_TRUNC, n);                              /* y */
+            trunc1(&t, CC_OP_MUL_TRUNC, n, CC_NN_NORM_VCX + CC_NN_NORM_FP);   /* y */
             cc_free(bp);
         }
         break;

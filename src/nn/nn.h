@@ -122,13 +122,16 @@ cc_status cc_nn_argmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t co
  * function calls: bytes sent exactly; rounds as the sum of the ops' rounds
  * (the network layer may merge adjacent ones, so it measures up to a few
  * fewer).  Elementwise functions: rows = 1, cols = n.  softmax: mask as in
- * cc_nn_softmax (masked entries cost nothing).  {0, 0} for bad arguments. */
+ * cc_nn_softmax (masked entries cost nothing).  trunc_phase: the context's
+ * cc_proto_trunc_phase when the call starts (a truncation's bytes depend on
+ * whether the party is its helper).  {0, 0} for bad arguments. */
 typedef enum cc_nn_fn {
     CC_NN_GELU, CC_NN_SILU, CC_NN_EXP, CC_NN_RECIPROCAL, CC_NN_RSQRT, CC_NN_SOFTMAX,
     CC_NN_LAYERNORM, CC_NN_RMSNORM, CC_NN_ARGMAX
 } cc_nn_fn;
 cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t cols,
-                         const uint8_t *mask, size_t mask_rows, int party);
+                         const uint8_t *mask, size_t mask_rows, int party,
+                         unsigned trunc_phase);
 
 /* The MPC functions keep their temporaries in a per-thread pool between
  * calls (no page faults on the next call); this returns the pool's memory. */

@@ -276,6 +276,7 @@ void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role)
 }
 
 void cc_proto_scope_begin(cc_proto *ctx, const char *tag) { pr_enter(ctx, tag); }
+unsigned cc_proto_trunc_phase(const cc_proto *ctx) { return (unsigned)(ctx->trunc_calls % 3); }
 void cc_proto_scope_end(cc_proto *ctx) { pr_exit(ctx); }
 
 size_t cc_proto_declared(const cc_proto *ctx, cc_proto_ledger_entry *out, size_t cap)
@@ -365,7 +366,13 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_TRUNC:        /* role = (party - helper) mod 3 */
     case CC_OP_MUL_TRUNC:
     case CC_OP_MATMUL_TRUNC:
-        return role == 0 ? cost(1, 16 * N) : cost(2, 16 * N);
+    {   /* aux = cc_proto_trunc_aux(dmin, dmax); trunc.c: helper rc_b + rmsb_b,
+         * openers the rounded masked term + the half of y */
+        unsigned dmin = (unsigned)(aux & 0xff), dmax = (unsigned)(aux >> 8 & 0xff), ow, mw;
+        if (dmin < 1 || dmax > 62 || dmin > dmax) return cost(0, 0);
+        pr_trunc_widths(dmin, dmax, &ow, &mw);
+        return role == 0 ? cost(1, (8 + mw) * N) : cost(2, (ow + 8) * N);
+    }
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
         return role == 0 ? cost(6, 104 * N) : cost(6, 88 * N);
     case CC_OP_MSB:          /* role = party; re-sharer rotates over thirds */

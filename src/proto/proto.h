@@ -143,7 +143,8 @@ void cc_proto_scope_end(cc_proto *ctx);
  * reductions: rows·cols inputs, `cols` in `aux`).  `role`: for input and
  * input_seeded (party − owner) mod 3; for reveal_to (party − target) mod 3;
  * for trunc / mul_trunc / matmul_trunc (party − helper) mod 3 with
- * helper = call counter mod 3; for a2b, msb, eq, b2a_bit, mux, max_rows,
+ * helper = call counter mod 3 (cc_proto_trunc_phase) and `aux` =
+ * cc_proto_trunc_aux(smallest shift, largest shift) of the call; for a2b, msb, eq, b2a_bit, mux, max_rows,
  * argmax_rows the party index (a2b, eq: P0 re-shares; msb, b2a_bit, mux
  * and the row reductions rotate the re-sharer over thirds); ignored
  * otherwise.  Rounds count sends that follow a receive, the way cc_net
@@ -162,6 +163,15 @@ typedef enum cc_proto_op {
 } cc_proto_op;
 const char *cc_proto_op_name(cc_proto_op op);
 cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role);
+/* `aux` of a truncation: its smallest and largest shift (message widths
+ * depend on them, trunc.c). */
+static inline size_t cc_proto_trunc_aux(unsigned dmin, unsigned dmax)
+{
+    return (size_t)dmin | (size_t)dmax << 8;
+}
+/* The helper of this context's next truncation is P_(phase); every
+ * truncation call advances it by one (mod 3). */
+unsigned cc_proto_trunc_phase(const cc_proto *ctx);
 
 /* Snapshot of the ledger (declared rounds/bytes per tag, summed over calls). */
 size_t cc_proto_declared(const cc_proto *ctx, cc_proto_ledger_entry *out, size_t cap);

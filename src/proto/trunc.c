@@ -8,31 +8,94 @@
  *   ra (Ph,Pa PRG), rb (Ph,Pb PRG), r = ra + rb − z_h  (so the openers never
  *   need Ph's term: c = z_a + z_b + 2^62 + ra + rb = x + 2^62 + r).
  *   Ph deals 2-of-2 shares of rmsb = r_63 and rc = (r<<1)>>(d+1): Pa's half
- *   from the Ph,Pa PRG, Pb's half sent (16 bytes/elem).          [round 1]
- *   Pa, Pb exchange ca = z_a + 2^62 + ra, cb = z_b + rb → c.       [round 1]
- *   b = rmsb ⊕ c_63 = rmsb + c_63 − 2·c_63·rmsb (linear in the shares),
- *   y = c' − rc + b·2^(63−d) − 2^(62−d), c' = (c<<1)>>(d+1).
+ *   from the Ph,Pa PRG, Pb's half sent.                              [round 1]
+ *   Pa, Pb exchange the high parts of ca = z_a + 2^62 + ra and
+ *   cb = z_b + rb → C.                                               [round 1]
+ *   b = rmsb ⊕ C_63 = rmsb + C_63 − 2·C_63·rmsb (linear in the shares),
+ *   y = C' − rc + b·2^(63−d) − 2^(62−d), C' = (C<<1)>>(d+1).
  *   Re-share y: y_h (Ph,Pb PRG), y_{h+1} (Ph,Pa PRG), and Pa, Pb exchange
- *   their halves of y_{h+2}.                                       [round 2]
- * For |x| < 2^62: x + 2^62 ∈ [0, 2^63), so the carry into bit 63 of c is
- * exactly b and y = ⌊x / 2^d⌋ + e with e ∈ {0, 1} (e = 1 when the low d
- * bits of c are below those of r) — never a wrap-around error.
- * Cost per element: Ph 16 bytes, 1 round (send); Pa and Pb 16 bytes,
- * 2 rounds.  Fusing with a multiplication removes the product's reshare. */
+ *   their halves of y_{h+2}.                                         [round 2]
+ * Why exact: for x'' ∈ [0, 2^63) and C = x'' + r, ⌊x''/2^d⌋ = C' − rc +
+ * b·2^(63−d) − [C mod 2^d < r mod 2^d] (DEK), so y = ⌊x''/2^d⌋ − 2^(62−d) + e,
+ * e ∈ {0, 1}: never a wrap-around error.
+ * Message sizes (issue 11): only what the formula reads is sent.
+ *   - The openers send ca, cb rounded to nearest at k = d_min − 2 bits:
+ *     ⌊(ca + 2^(k−1)) / 2^k⌋, 66 − d_min bits (6 bytes at d = 18 instead
+ *     of 8), and C = (ca_k + cb_k)·2^k.  That is DEK's opening of
+ *     x'' = x + 2^62 − δ, −2^k ≤ δ < 2^k = 2^(d−2) (δ = what the rounding
+ *     dropped from both terms), and DEK rounds x''/2^d stochastically to
+ *     one of its two neighbours, so the result lies within 1.25 ulps of
+ *     x/2^d (DEK alone: within 1) and stays unbiased, δ being rounded, not
+ *     floored: ⌊x/2^d⌋ + {−1, 0, 1, 2}.  Domain |x| < 2^62 − 2^(d−2).
+ *   - Pb's share of rmsb only enters as rmsb_b·2^(63−d) mod 2^64, so Ph sends
+ *     it mod 2^(d_max+1): ⌈(d_max+1)/8⌉ bytes (3 at d = 18) beside the 8 of
+ *     rc_b.
+ * Cost per element: Ph 8 + ⌈(d_max+1)/8⌉ bytes, 1 round (send); Pa and Pb
+ * ⌈(66−d_min)/8⌉ + 8 bytes, 2 rounds (d = 18: 11 / 14 / 14 = 39 bytes in
+ * total, was 48).  Fusing with a multiplication removes the product's
+ * reshare. */
+#include <string.h>
 #include "proto_impl.h"
+
+/* Bytes of the two compressed fields (pr_trunc_widths in proto_impl.h). */
+void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bytes, unsigned *msb_bytes)
+{
+    *open_bytes = dmin >= 2 ? (66 - dmin + 7) / 8 : 8;
+    *msb_bytes = (dmax + 1 + 7) / 8;
+}
+
+/* Little-endian w-byte fields, one per element (w ≤ 8). */
+static void pack_w(size_t n, unsigned w, const uint64_t *v, unsigned char *out)
+{
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t x = v[j];
+        for (unsigned b = 0; b < w; b++) out[j * w + b] = (unsigned char)(x >> (8 * b));
+    }
+}
+
+static void unpack_w(size_t n, unsigned w, const unsigned char *in, uint64_t *v)
+{
+    PR_OMP_FOR(n)
+    for (size_t j = 0; j < n; j++) {
+        uint64_t x = 0;
+        for (unsigned b = 0; b < w; b++) x |= (uint64_t)in[j * w + b] << (8 * b);
+        v[j] = x;
+    }
+}
+
+/* The opener's masked term rounded to nearest at k bits, k = dmin − 2. */
+static inline uint64_t open_part(uint64_t c, unsigned k)
+{
+    return k == 0 ? c : (c + (UINT64_C(1) << (k - 1))) >> k;
+}
 
 cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
                                const unsigned char *dj, const uint64_t *z3, const cc_ashare *x,
                                cc_ashare *out)
 {
     if (!dj && (d < 1 || d > 62)) return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", d);
+    unsigned dmin = d, dmax = d;
+    if (dj && n > 0) {
+        dmin = 62, dmax = 1;
+        for (size_t j = 0; j < n; j++) {
+            if (dj[j] < 1 || dj[j] > 62)
+                return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", (unsigned)dj[j]);
+            if (dj[j] < dmin) dmin = dj[j];
+            if (dj[j] > dmax) dmax = dj[j];
+        }
+    }
+    unsigned ow, mw;
+    pr_trunc_widths(dmin, dmax, &ow, &mw);
+    const unsigned k = dmin >= 2 ? dmin - 2 : 0;
     int h = (int)(ctx->trunc_calls++ % 3);
     int rel = pr_mod3(ctx->party - h);
-    pr_book_op(ctx, op, n, 0, rel);
+    pr_book_op(ctx, op, n, pr_trunc_aux(dmin, dmax), rel);
     if (n == 0) return CC_OK;
 
     cc_status s = CC_OK;
-    uint64_t *A = NULL, *B = NULL, *m1 = NULL, *m2 = NULL;
+    uint64_t *A = NULL, *B = NULL, *m1 = NULL, *m2 = NULL, *w1 = NULL;
+    unsigned char *bytes = NULL;
     /* PRSS order: Ph–Pa stream (4n: ra, rc_a, rmsb_a, y_{h+1}), then the
      * Pb–Ph stream (2n: rb, y_h); the third party only reserves. */
     if (rel != 2 && !(A = pr_alloc(4 * n))) { s = CC_ERR_NOMEM; goto out; }
@@ -42,43 +105,61 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
 
     const uint64_t top = UINT64_C(1) << 62;
 #define SHIFT(j) (dj ? (unsigned)dj[j] : d)      /* public, 1..62 */
-    if (rel == 0) {                       /* helper */
+    if (rel == 0) {                       /* helper: [rc_b (8n) | rmsb_b (mw·n)] to Pb */
         const uint64_t *ra = A, *rc_a = A + n, *rmsb_a = A + 2 * n, *rb = B;
-        if (!(m1 = pr_alloc(2 * n))) { s = CC_ERR_NOMEM; goto out; }
+        if (!(m1 = pr_alloc(2 * n)) || !(bytes = cc_alloc((8 + mw) * n + 8))) {
+            s = CC_ERR_NOMEM;
+            goto out;
+        }
         PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t r = ra[j] + rb[j] - (z3 ? z3[j] : 0);
             m1[j] = ((r << 1) >> (SHIFT(j) + 1)) - rc_a[j];
             m1[n + j] = (r >> 63) - rmsb_a[j];
         }
-        s = cc_net_send(ctx->net, CC_PREV, m1, 16 * n);
+        memcpy(bytes, m1, 8 * n);
+        pack_w(n, mw, m1 + n, bytes + 8 * n);
+        s = cc_net_send(ctx->net, CC_PREV, bytes, (8 + mw) * n);
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
         if (s != CC_OK) goto out;
         memcpy(out->s[0], B + n, 8 * n);       /* y_h */
         memcpy(out->s[1], A + 3 * n, 8 * n);   /* y_{h+1} */
     } else {
-        /* opener: my additive term of x */
+        /* opener: my additive term of x, masked, rounded at k bits */
         const bool is_a = rel == 1;
         const cc_dir peer = is_a ? CC_NEXT : CC_PREV;
-        if (!(m1 = pr_alloc(n)) || !(m2 = pr_alloc(3 * n))) { s = CC_ERR_NOMEM; goto out; }
+        const size_t dealt = is_a ? 0 : (8 + mw) * n;
+        if (!(m1 = pr_alloc(n)) || !(m2 = pr_alloc(3 * n)) || !(w1 = pr_alloc(n)) ||
+            !(bytes = cc_alloc(2 * ow * n + dealt + 8))) {
+            s = CC_ERR_NOMEM;
+            goto out;
+        }
         const uint64_t *mask = is_a ? A : B;   /* ra or rb */
         PR_OMP_FOR(n)
         for (size_t j = 0; j < n; j++) {
             uint64_t z = z3 ? z3[j] : is_a ? x->s[0][j] + x->s[1][j] : x->s[1][j];
-            m1[j] = z + mask[j] + (is_a ? top : 0);
+            m1[j] = open_part(z + mask[j] + (is_a ? top : 0), k);
         }
-        /* round 1: exchange masked terms; Pb also gets the dealt shares */
-        s = cc_net_exchange(ctx->net, peer, m1, peer, m2, 8 * n);
-        if (s == CC_OK && !is_a) s = cc_net_recv(ctx->net, CC_NEXT, m2 + n, 16 * n);
+        /* round 1: exchange the rounded masked terms; Pb also gets the dealt
+         * shares */
+        unsigned char *mine = bytes, *theirs = bytes + ow * n, *deal = bytes + 2 * ow * n;
+        pack_w(n, ow, m1, mine);
+        s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, ow * n);
+        if (s == CC_OK && !is_a) s = cc_net_recv(ctx->net, CC_NEXT, deal, dealt);
         if (s != CC_OK) goto out;
-        /* m2 := c, then my half of y minus my PRG share of y */
-        uint64_t *y_mine = m1;   /* reuse */
+        unpack_w(n, ow, theirs, m2);
+        if (!is_a) {
+            memcpy(m2 + n, deal, 8 * n);                         /* rc_b */
+            unpack_w(n, mw, deal + 8 * n, m2 + 2 * n);           /* rmsb_b mod 2^(8·mw) */
+        }
+        /* C = (mine + theirs)·2^k; then my half of y minus my PRG share of y */
+        uint64_t *y_mine = w1;
         if (is_a) {
             const uint64_t *rc_a = A + n, *rmsb_a = A + 2 * n, *y_next = A + 3 * n;
             PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
-                uint64_t c = m1[j] + m2[j], c63 = c >> 63, neg = (uint64_t)0 - c63;
+                uint64_t c = (m1[j] + m2[j]) << k, c63 = c >> 63, neg = (uint64_t)0 - c63;
                 uint64_t b = ((rmsb_a[j] ^ neg) - neg) + c63;    /* rmsb_a·(1−2c63) + c63 */
                 unsigned dd = SHIFT(j);
                 uint64_t y = ((c << 1) >> (dd + 1)) - rc_a[j] + b * (UINT64_C(1) << (63 - dd)) -
@@ -86,12 +167,10 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
                 y_mine[j] = y - y_next[j];
             }
         } else {
-            /* m2 layout: [ca | rc_b (n) | rmsb_b (n)] after the dealer recv;
-             * ca is in m2[0..n), the dealt shares were received at m2 + n. */
             const uint64_t *rc_b = m2 + n, *rmsb_b = m2 + 2 * n, *y_h = B + n;
             PR_OMP_FOR(n)
             for (size_t j = 0; j < n; j++) {
-                uint64_t c = m1[j] + m2[j], c63 = c >> 63, neg = (uint64_t)0 - c63;
+                uint64_t c = (m1[j] + m2[j]) << k, c63 = c >> 63, neg = (uint64_t)0 - c63;
                 uint64_t b = (rmsb_b[j] ^ neg) - neg;            /* rmsb_b·(1−2c63) */
                 uint64_t y = b * (UINT64_C(1) << (63 - SHIFT(j))) - rc_b[j];
                 y_mine[j] = y - y_h[j];
@@ -114,6 +193,8 @@ out:
     pr_free(B);
     pr_free(m1);
     pr_free(m2);
+    pr_free(w1);
+    cc_free(bytes);
     return s;
 }
 

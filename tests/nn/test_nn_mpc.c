@@ -153,9 +153,10 @@ static int elementwise(cc_proto *p, const cc_nn_cfg *cfg, const char *tag, cc_nn
     TRY(cc_ashare_alloc(&y, n));
     cc_proto_declared_reset(p);
     cc_net_stats_reset(p->net);
+    const unsigned ph = cc_proto_trunc_phase(p);
     TRY(mf(p, cfg, &x, &y));
     uint64_t rounds = 0, bytes = 0;
-    check_costs(p, tag, cc_nn_cost(fn, cfg, 1, n, NULL, 0, p->party), &rounds, &bytes);
+    check_costs(p, tag, cc_nn_cost(fn, cfg, 1, n, NULL, 0, p->party, ph), &rounds, &bytes);
     TRY(cc_proto_reveal(p, &y, got));
     TRY(rf(cfg, n, plain, want));
     char what[64];
@@ -279,10 +280,11 @@ static int party_main(cc_net *net, void *arg)
             TRY(cc_ashare_alloc(&ys, nn));
             cc_proto_declared_reset(&p);
             cc_net_stats_reset(p.net);
+            const unsigned ph = cc_proto_trunc_phase(&p);
             TRY(cc_nn_softmax(&p, &cfg, rows, cols, &xs, causal ? mask : NULL, 8, &ys));
             uint64_t rounds, bytes;
             check_costs(&p, "softmax",
-                        cc_nn_cost(CC_NN_SOFTMAX, &cfg, rows, cols, causal ? mask : NULL, 8, p.party),
+                        cc_nn_cost(CC_NN_SOFTMAX, &cfg, rows, cols, causal ? mask : NULL, 8, p.party, ph),
                         &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_softmax(&cfg, rows, cols, x, causal ? mask : NULL, 8, want));
@@ -313,17 +315,19 @@ static int party_main(cc_net *net, void *arg)
             TRY(cc_ashare_alloc(&ys, nn));
             cc_proto_declared_reset(&p);
             cc_net_stats_reset(p.net);
+            unsigned ph = cc_proto_trunc_phase(&p);
             TRY(cc_nn_layernorm(&p, &cfg, rows, cols, &xs, &gs, &bs, 1e-5, &ys));
             uint64_t rounds, bytes;
-            check_costs(&p, "layernorm", cc_nn_cost(CC_NN_LAYERNORM, &cfg, rows, cols, NULL, 0, p.party),
+            check_costs(&p, "layernorm", cc_nn_cost(CC_NN_LAYERNORM, &cfg, rows, cols, NULL, 0, p.party, ph),
                         &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_layernorm(&cfg, rows, cols, x, g, b, 1e-5, want));
             compare(set ? "layernorm/precise" : "layernorm/puma", nn, got, want, set ? 16 : 64, set ? 2e-4 : 1e-3, nn);
             cc_net_stats_reset(p.net);
             cc_proto_declared_reset(&p);
+            ph = cc_proto_trunc_phase(&p);
             TRY(cc_nn_rmsnorm(&p, &cfg, rows, cols, &xs, &gs, 1e-6, &ys));
-            check_costs(&p, "rmsnorm", cc_nn_cost(CC_NN_RMSNORM, &cfg, rows, cols, NULL, 0, p.party),
+            check_costs(&p, "rmsnorm", cc_nn_cost(CC_NN_RMSNORM, &cfg, rows, cols, NULL, 0, p.party, ph),
                         &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &ys, got));
             TRY(cc_nnref_rmsnorm(&cfg, rows, cols, x, g, 1e-6, want));
@@ -364,10 +368,11 @@ static int party_main(cc_net *net, void *arg)
             TRY(cc_ashare_alloc(&is, rows));
             cc_proto_declared_reset(&p);
             cc_net_stats_reset(p.net);
+            const unsigned ph = cc_proto_trunc_phase(&p);
             TRY(cc_nn_argmax(&p, &cfg, rows, cols, &xs, &is));
             uint64_t rounds = 0, bytes = 0;
             if (cols > 1)
-                check_costs(&p, "argmax", cc_nn_cost(CC_NN_ARGMAX, &cfg, rows, cols, NULL, 0, p.party),
+                check_costs(&p, "argmax", cc_nn_cost(CC_NN_ARGMAX, &cfg, rows, cols, NULL, 0, p.party, ph),
                             &rounds, &bytes);
             TRY(cc_proto_reveal(&p, &is, got));
             TRY(cc_nnref_argmax(&cfg, rows, cols, x, want));

@@ -361,11 +361,11 @@ static int check_trunc(const char *what, const cc_ashare *y, const int64_t *exac
     size_t bad = 0, first = y->n;
     for (size_t j = 0; j < y->n; j++) {
         int64_t e = (int64_t)got[j] - exact_floor[j];
-        if (e != 0 && e != 1) {
+        if (e < -1 || e > 2) {      /* trunc.c: within 1.25 ulps of x/2^d */
             if (!bad++) first = j;
         }
     }
-    pt_check(bad == 0, "%s n=%zu: %zu results off by more than 1 ulp, first at %zu: %" PRId64
+    pt_check(bad == 0, "%s n=%zu: %zu results outside floor - 1 .. floor + 2, first at %zu: %" PRId64
              " vs floor %" PRId64, what, y->n, bad, first, first < y->n ? (int64_t)got[first] : 0,
              first < y->n ? exact_floor[first] : 0);
     free(got);
@@ -381,9 +381,11 @@ static int body_trunc(cc_proto *ctx)
             unsigned d = ds[di];
             uint64_t *x = calloc(n + 1, 8);
             int64_t *w = calloc(n + 1, 8);
-            fill(700 + n + d, n, 62, x);     /* |x| < 2^62 */
+            fill(700 + n + d, n, 62, x);     /* |x| < 2^62 - 2^(d-2), trunc.c */
+            const int64_t lim = (INT64_C(1) << 62) - (d >= 2 ? INT64_C(1) << (d - 2) : 0) - 1;
             for (size_t j = 0; j < n; j++) {
-                if ((int64_t)x[j] <= -(INT64_C(1) << 62)) x[j] += 1;
+                if ((int64_t)x[j] < -lim) x[j] = (uint64_t)-lim;
+                if ((int64_t)x[j] > lim) x[j] = (uint64_t)lim;
                 w[j] = floor_shift((int64_t)x[j], d);
             }
             cc_ashare a, c;
