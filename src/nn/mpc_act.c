@@ -21,8 +21,9 @@
  * segment and one more round.)  The network layer measures 1–3 rounds
  * fewer (adjacent ops share rounds).  The precise SiLU has its own evaluation
  * through |x| (silu_abs_mpc below).
- * MPC truncation is floor or one below, so outputs match cc_nnref_* within a
- * few ulps (the test derives the bound per function). */
+ * MPC truncation is within 1.25 ulps of the exact quotient (the model
+ * floors), so outputs match cc_nnref_* within a few ulps (the test derives
+ * the bound per function). */
 #include <string.h>
 #include "nn_impl.h"
 
@@ -162,8 +163,9 @@ done:
  *   7. P and the relu terms + half, one truncation          2 rounds
  * Domain: |x - c| < 2^32 for the thresholds c, i.e. |x| < 2^(32-f) - 3a
  * (16372 at f = 18, a = 4); the last sum stays below 2^(14 + f + vb + g) =
- * 2^61.  Beyond 3A, t and every E_k are 0, so the products there are
- * exactly 0 (a truncation of an exact 0 is exactly 0).  Declared per
+ * 2^61.  Beyond 3A, t and every E_k are exactly 0, so no product there
+ * can carry garbage: t², A, t⁴, B come out within an ulp of 0 and their
+ * products vanish in the last truncation.  Declared per
  * element and party (narrow msb 11 B, b2a_bit 10.7 B, rotated): 44 + 16 +
  * 42.7 + 8 + 32 + 32 + 16 = 190.7 B, 15 rounds (before: the powers
  * t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue 11: 26

@@ -243,14 +243,16 @@ cc_status cc_proto_matmul(cc_proto *ctx, size_t batch, size_t M, size_t N, size_
 cc_status cc_proto_matmul_weight(cc_proto *ctx, size_t M, const cc_ashare *x,
                                  const cc_proto_weight *w, cc_ashare *out);
 
-/* ---- truncation (Appendix A: Dalskov–Escudero–Keller) --------------------
- * out = floor(x / 2^d) + e, e ∈ {0, 1}, for every |x| < 2^62 (no wrap-around
- * failure).  Helper role rotates per call.  2 rounds, 128 bits/elem for each
- * of the three roles (the helper sends in round 1 only). */
+/* ---- truncation (Dalskov–Escudero–Keller, docs/PROTOCOLS.md) ------------
+ * out within 1.25 ulps of x / 2^d (floor(x / 2^d) + {-1, 0, 1, 2}, unbiased)
+ * for every |x| < 2^62 - 2^(d-2) (no wrap-around failure).  Helper role
+ * rotates per call.  2 rounds (the helper sends in round 1 only); at d = 18
+ * the helper sends 11 bytes/elem, the two openers 14 (trunc.c has the
+ * widths for every d). */
 cc_status cc_proto_trunc(cc_proto *ctx, const cc_ashare *x, unsigned d, cc_ashare *out);
 /* Fused: multiply (or matmul) and truncate by d once, using the 3-out-of-3
- * product shares directly.  2 rounds, 128 bits/elem per party (no separate
- * reshare).  The fixed-point forms use d = ctx->f. */
+ * product shares directly: the cost of one trunc (no separate reshare).
+ * The fixed-point forms use d = ctx->f. */
 cc_status cc_proto_mul_trunc(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b,
                              unsigned d, cc_ashare *out);
 /* Sum of products truncated once: out = ⌊(Σ_{k<terms} a_k ⊙ b_k + c) / 2^d⌋
@@ -325,16 +327,17 @@ void cc_proto_terms_add_public(const cc_proto *ctx, size_t n, uint64_t c, unsign
 /* Re-share the terms as a replicated sharing of Σ z_i (no truncation):
  * 1 round, 8 bytes/elem, booked as CC_OP_MUL over out->n elements. */
 cc_status cc_proto_reshare_terms(cc_proto *ctx, const uint64_t *z, cc_ashare *out);
-/* out = floor(Σ_i z_i / 2^d) + e, e ∈ {0, 1}, for sums |Σ z_i| < 2^62;
- * n = out->n terms.  2 rounds, 16 bytes/elem for every role; booked as
- * CC_OP_MUL_TRUNC over n elements (same helper rotation). */
+/* out = Σ_i z_i / 2^d within 1.25 ulps (as cc_proto_trunc), for sums
+ * |Σ z_i| < 2^62 - 2^(d-2); n = out->n terms.  The cost of one trunc; booked
+ * as CC_OP_MUL_TRUNC over n elements (same helper rotation). */
 cc_status cc_proto_trunc_terms(cc_proto *ctx, const uint64_t *z, unsigned d, cc_ashare *out);
 
 /* Same with a different shift per segment: segment k covers len[k]
  * consecutive elements of z and is truncated by d[k] (1..62); Σ len[k] =
- * out->n.  One truncation protocol for the whole batch (same 2 rounds and
- * 16 bytes/elem), so products that need different scales still share
- * their rounds.  Booked as CC_OP_MUL_TRUNC over out->n elements. */
+ * out->n.  One truncation protocol for the whole batch (same 2 rounds; the
+ * message widths follow the smallest and the largest shift), so products
+ * that need different scales still share their rounds.  Booked as
+ * CC_OP_MUL_TRUNC over out->n elements. */
 cc_status cc_proto_trunc_terms_seg(cc_proto *ctx, const uint64_t *z, size_t nseg,
                                    const size_t *len, const unsigned *d, cc_ashare *out);
 
