@@ -2,9 +2,8 @@
  * output must equal the plaintext fixed-point model (cc_nnref_*) within the
  * documented per-function tolerance (MPC truncation is within 1.25 ulps of
  * the quotient, and later multiplications amplify those ulps), and the
- * traffic each party
- * measures under the function's tag must equal what the protocol layer
- * declared for it. */
+ * traffic each party measures under the function's tag must equal what the
+ * protocol layer declared for it. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
