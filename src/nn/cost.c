@@ -41,7 +41,7 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
     cc_pow_plan_make(pw, &plan);
     unsigned nseg = 0;
     for (unsigned s = 0; s <= pw->nbreaks; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
-    op(t, CC_OP_MSB, pw->nbreaks * n);
+    op(t, CC_OP_MSB_NARROW, pw->nbreaks * n);
     const unsigned f = t->f, vb = cc_pw_var_bits(pw, f);
     if (plan.maxdeg >= 1 && pw->var_sq_log2 >= 0) trunc1(t, CC_OP_MUL_TRUNC, n, cc_pw_var_shift(pw, f));
     for (unsigned lvl = 1; lvl <= plan.nlevels; lvl++) {

@@ -2,7 +2,7 @@
  * (§4.2, (1 + x/2^t)^(2^t)) on replicated shares.
  *
  * Piecewise activation with B breakpoints and polynomial powers up to v^D:
- *   1. all B comparisons x < brk_j in ONE lt_public_vec batch     msb rounds
+ *   1. all B comparisons x < brk_j in ONE narrow (32-bit) batch   5 rounds
  *   2. the powers of v, one fused mul+trunc batch per level
  *      (⌈log2 D⌉ levels, + 1 for the precise variable w = (x/a)^2)  2 rounds each
  *   3. each segment accumulated locally at f + var bits (public
@@ -12,14 +12,13 @@
  *   5. Σ_s b_s·piece_s as one sum of products truncated once
  *      (cc_proto_mul_sum_trunc: the products' 3-out-of-3 terms add
  *      up locally, no re-share per segment)                         2 rounds
- * Declared cost per element, in proto ops: B·msb + (#powers)·mul_trunc +
- * (#segments)·b2a_bit + mul_trunc.  With proto's costs at the time of
- * writing (msb 6 rounds, 23 B per party; mul_trunc 16 B; b2a_bit 10.7 B per
- * party): PUMA GeLU/SiLU 15 rounds, 69 + 64 + 32 + 16 = 181 B (GeLU; SiLU
- * has 3 powers: 165 B); precise GeLU 17 rounds, 46 + 96 + 21.3 + 16 =
- * 179.3 B.  (Before: mul_bit per segment then a truncation, 8 B more per
- * segment and one more round.)  The network layer measures 1–3 rounds
- * fewer (adjacent ops share rounds).  The precise SiLU has its own evaluation
+ * Declared cost per element, in proto ops: B·msb_narrow +
+ * (#powers)·mul_trunc + (#segments)·b2a_bit + mul_trunc (cost.c has the
+ * exact figures; docs/APPROXIMATIONS.md the table).  The narrow comparisons
+ * need |x - brk| < 2^32, i.e. |x| < 2^(32-f) - 8 (nn.h; before issue 11 the
+ * 64-bit MSB: 6 rounds and twice the bytes).  (Before: mul_bit per segment
+ * then a truncation, 8 B more per segment and one more round.)  The network
+ * layer measures 1–3 rounds fewer (adjacent ops share rounds).  The precise SiLU has its own evaluation
  * through |x| (silu_abs_mpc below).
  * MPC truncation is within 1.25 ulps of the exact quotient (the model
  * floors), so outputs match cc_nnref_* within a few ulps (the test derives
@@ -60,7 +59,7 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
         uint64_t c = cc_nn_enc(pw->brk[j], f);
         for (size_t i = 0; i < n; i++) brk[j * n + i] = c;
     }
-    s = cc_proto_lt_public_vec(p, &rep, brk, &below);
+    s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);   /* |x - brk| < 2^32 */
     if (s != CC_OK) goto done;
 
     /* 2. powers, level by level */

@@ -26,9 +26,10 @@
  * outputs (argmax) are plain integers.  Domains (outside them the output is
  * unspecified but the call still succeeds and costs the same — the parties
  * cannot see the values):
- *   gelu, silu   |x| < 2^(62-2f) puma / 2^(54-2f) precise (the identity
- *                piece is accumulated at 2f resp. 2f+8 bits; f = 18: 2^26
- *                resp. 2^18)
+ *   gelu, silu   |x| < 2^(32-f) - 8 (f = 18: 16376): the breakpoint
+ *                comparisons run on 32 bits (issue 11; before: 2^(62-2f) puma,
+ *                2^(54-2f) precise GeLU, where the identity piece's 2f resp.
+ *                2f+8 bits bind)
  *   exp          x ≤ 0 (entries below -14 give exactly 0)
  *   reciprocal   0 < x < 2^(61-2f)     (f = 18: 2^25)
  *   rsqrt        0 < x < 2^(L-f), L = min(60, f + 2K), K = 60-2f-(f-1)/2
