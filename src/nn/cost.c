@@ -74,18 +74,19 @@ static void exp_squarings_cost(tally *t, const cc_exp_params *ep, size_t n)
     for (unsigned i = 0; i < squarings; i++) trunc1(t, CC_OP_MUL_TRUNC, n, t->f);
 }
 
-static void exp_cost(tally *t, const cc_exp_params *ep, size_t n)
+static void exp_cost(tally *t, const cc_exp_params *ep, size_t n, bool narrow)
 {
-    op(t, CC_OP_MSB, n);
+    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, n);
     exp_squarings_cost(t, ep, n);
     mul_bit(t, n);
 }
 
-static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned hi, size_t n)
+static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned hi, size_t n,
+                         bool narrow)
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
-    op(t, CC_OP_MSB, (hi - lo) * n);
+    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, (hi - lo) * n);
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
@@ -98,11 +99,11 @@ static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 
 /* nn_bucket_eval with the plan bucket_fn makes (mpc_norm.c) */
 static void bucket_eval_cost(tally *t, cc_bk_fn fn, unsigned lo, unsigned hi, unsigned out_bits,
-                             size_t n)
+                             size_t n, bool narrow)
 {
     cc_bucket_plan *bp = cc_bucket_plan_new(fn, t->f, lo, hi, 1.0, true, out_bits, 0);
     if (!bp) return;
-    bucket_bits_cost(t, bp->nt, n, false);
+    bucket_bits_cost(t, bp->nt, n, narrow);
     trunc1(t, CC_OP_MUL_TRUNC, n, bp->norm_shift);                 /* u */
     trunc1(t, CC_OP_TRUNC, 3 * n, CC_NN_BK_FW);                   /* t1, w2, t3 */
     trunc1(t, CC_OP_TRUNC, n, CC_NN_BK_FW + CC_NN_BK_GUARD);      /* cubic */
@@ -110,16 +111,16 @@ static void bucket_eval_cost(tally *t, cc_bk_fn fn, unsigned lo, unsigned hi, un
 }
 
 static void recip_cost(tally *t, const cc_approx_set *set, unsigned f, unsigned lo, unsigned hi,
-                       size_t n)
+                       size_t n, bool narrow)
 {
     if (set->bucket_cubic) {
         nn_recip_window(f, &lo, &hi);
-        bucket_eval_cost(t, CC_BK_RECIP, lo, hi, f, n);
+        bucket_eval_cost(t, CC_BK_RECIP, lo, hi, f, n, narrow);
         return;
     }
     cc_norm_plan np;
     cc_norm_plan_recip(f, &np);
-    highbit_cost(t, &np, lo, hi, n);
+    highbit_cost(t, &np, lo, hi, n, narrow);
     trunc1(t, CC_OP_MUL_TRUNC, n, np.norm_shift);   /* c */
     trunc1(t, CC_OP_MUL_TRUNC, n, f);               /* e */
     for (unsigned it = 0; it < set->recip_iters; it++)
@@ -132,10 +133,10 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
     if (set->bucket_cubic) {
-        bucket_eval_cost(t, CC_BK_RSQRT, 0, np.L, f, n);
+        bucket_eval_cost(t, CC_BK_RSQRT, 0, np.L, f, n, false);
         return;
     }
-    highbit_cost(t, &np, 0, 64, n);
+    highbit_cost(t, &np, 0, 64, n, false);
     trunc1(t, CC_OP_MUL_TRUNC, n, np.norm_shift);   /* u */
     trunc1(t, CC_OP_MUL_TRUNC, n, f);               /* u^2 */
     trunc1(t, CC_OP_MUL_TRUNC, 2 * n, f);           /* u^3, u^4 */
@@ -194,8 +195,8 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
         if (set->silu_abs.on) silu_abs_cost(&t, &set->silu_abs, n);
         else pw_cost(&t, &set->silu, n);
         break;
-    case CC_NN_EXP: exp_cost(&t, &set->exp, n); break;
-    case CC_NN_RECIPROCAL: recip_cost(&t, set, f, 0, 64, n); break;
+    case CC_NN_EXP: exp_cost(&t, &set->exp, n, false); break;
+    case CC_NN_RECIPROCAL: recip_cost(&t, set, f, 0, 64, n, false); break;
     case CC_NN_RSQRT: rsqrt_cost(&t, set, f, n); break;
     case CC_NN_SOFTMAX: {
         size_t live = 0, live_rows = 0;
@@ -233,9 +234,9 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             exp_chain_th_cost(&t, &set->exp, live);
         } else {
             max_cost(&t, rows, cols, false);
-            exp_cost(&t, &set->exp, live);
+            exp_cost(&t, &set->exp, live, true);
         }
-        recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows);
+        recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows, nn_softmax_sum_narrow(f, cols));
         trunc1(&t, CC_OP_MUL_TRUNC, live, f);                    /* e · 1/s */
         break;
     }

@@ -81,7 +81,7 @@ cc_status nn_bucket_l3(cc_proto *p, const cc_ashare *comb, const cc_ashare *t, c
     return s;
 }
 
-cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
+cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x, bool narrow,
                          cc_ashare *out)
 {
     size_t n = x->n;
@@ -91,7 +91,7 @@ cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
     if (s == CC_OK) s = nn_ash_alloc_raw(&w, n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&t, 3 * n);
     if (s == CC_OK && !(z = cc_alloc(3 * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
-    if (s == CC_OK) s = nn_bucket_bits(p, bp, x, false, &comb);
+    if (s == CC_OK) s = nn_bucket_bits(p, bp, x, narrow, &comb);
     /* u = x·N >> norm_shift; w = u - U */
     cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * n, n), U = cc_ashare_slice(&comb, CC_BK_U * n, n);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &N, bp->norm_shift, &w);

@@ -19,11 +19,12 @@
 /* Precise set: the bucketed cubic (mpc_bucket.c), result folded to
  * 1/x at f bits resp. rsqrt(x) at f + extra bits; 13 rounds. */
 static cc_status bucket_fn(cc_proto *p, cc_bk_fn fn, unsigned f, const cc_ashare *x,
-                           unsigned lo, unsigned hi, unsigned out_bits, cc_ashare *out)
+                           unsigned lo, unsigned hi, unsigned out_bits, bool narrow,
+                           cc_ashare *out)
 {
     cc_bucket_plan *bp = cc_bucket_plan_new(fn, f, lo, hi, 1.0, true, out_bits, 0);
     if (!bp) return cc_error_set(CC_ERR_NOMEM, "nn: bucket plan");
-    cc_status s = nn_bucket_eval(p, bp, x, out);
+    cc_status s = nn_bucket_eval(p, bp, x, narrow, out);
     cc_free(bp);
     return s;
 }
@@ -38,11 +39,11 @@ void nn_recip_window(unsigned f, unsigned *lo, unsigned *hi)
 }
 
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
-                        unsigned lo, unsigned hi, cc_ashare *out)
+                        unsigned lo, unsigned hi, bool narrow, cc_ashare *out)
 {
     if (set->bucket_cubic) {
         nn_recip_window(f, &lo, &hi);
-        return bucket_fn(p, CC_BK_RECIP, f, x, lo, hi, f, out);
+        return bucket_fn(p, CC_BK_RECIP, f, x, lo, hi, f, narrow, out);
     }
     size_t n = x->n;
     cc_norm_plan np;
@@ -56,7 +57,7 @@ cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     if (s == CC_OK) s = nn_ash_alloc(&rhs, 2 * n);
     if (s == CC_OK) s = nn_ash_alloc(&prod, 2 * n);
     if (s != CC_OK) goto done;
-    s = nn_highbit_factors(p, &np, x, lo, hi, &nf, &cf);
+    s = nn_highbit_factors(p, &np, x, lo, hi, narrow, &nf, &cf);
     /* c = x · 2^-(p+1) ∈ [0.5, 1);  w = 2.9142 - 2c */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &nf, np.norm_shift, &c);
     if (s != CC_OK) goto done;
@@ -100,7 +101,7 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     size_t n = x->n;
     cc_norm_plan np;
     cc_norm_plan_rsqrt(f, &np);
-    if (set->bucket_cubic) return bucket_fn(p, CC_BK_RSQRT, f, x, 0, np.L, f + extra, out);
+    if (set->bucket_cubic) return bucket_fn(p, CC_BK_RSQRT, f, x, 0, np.L, f + extra, false, out);
     cc_ashare nf = { 0 }, cf = { 0 }, pw = { 0 }, lhs = { 0 }, rhs = { 0 }, acc = { 0 }, r = { 0 };
     cc_status s = nn_ash_alloc(&nf, n);
     if (s == CC_OK) s = nn_ash_alloc(&cf, n);
@@ -112,7 +113,7 @@ cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const
     if (s != CC_OK) goto done;
     cc_ashare u[5];
     for (int k = 0; k < 5; k++) u[k] = cc_ashare_slice(&pw, (size_t)k * n, n);
-    s = nn_highbit_factors(p, &np, x, 0, 64, &nf, &cf);
+    s = nn_highbit_factors(p, &np, x, 0, 64, false, &nf, &cf);
     /* u = x · 2^-(p+2) ∈ [0.25, 0.5) */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &nf, np.norm_shift, &u[1]);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &u[1], &u[1], f, &u[2]);
@@ -152,7 +153,7 @@ cc_status cc_nn_reciprocal(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x
     const cc_approx_set *set;
     CC_TRY(nn_check(p, cfg, "reciprocal", x, x ? x->n : 0, out, x ? x->n : 0, &set));
     cc_proto_scope_begin(p, "reciprocal");
-    cc_status s = nn_recip_core(p, set, cfg->f, x, 0, 64, out);
+    cc_status s = nn_recip_core(p, set, cfg->f, x, 0, 64, false, out);
     cc_proto_scope_end(p);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn reciprocal");
 }

@@ -209,7 +209,8 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
             if (fused) thl.s[k][j] = th.s[k][idx[j]];
         }
     if (fused && set->bucket_cubic) s = exp4_th(p, f, &d, &thl, &e);
-    else s = fused ? exp_chain_th(p, &set->exp, f, &d, &thl, &e) : nn_exp_core(p, &set->exp, f, &d, &e);
+    else if (fused) s = exp_chain_th(p, &set->exp, f, &d, &thl, &e);
+    else s = nn_exp_core(p, &set->exp, f, &d, true, &e);   /* x - max in the narrow domain */
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) srow.s[k][row_of[j]] += e.s[k][j];
@@ -234,7 +235,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
                 for (size_t j = 0; j < live; j++) out->s[k][idx[j]] = e.s[k][j];
         goto scoped;
     }
-    s = nn_recip_core(p, set, f, &srow, f - 1, f + lg + 1, &inv);
+    s = nn_recip_core(p, set, f, &srow, f - 1, f + lg + 1, nn_softmax_sum_narrow(f, cols), &inv);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) invb.s[k][j] = inv.s[k][row_of[j]];

@@ -70,7 +70,8 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
  * knows 2^lo ≤ x < 2^hi (softmax row sums), the bits below lo are public
  * ones and those from hi up public zeros: only hi - lo comparisons. */
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
-                             unsigned lo, unsigned hi, cc_ashare *norm_out, cc_ashare *comp_out)
+                             unsigned lo, unsigned hi, bool narrow, cc_ashare *norm_out,
+                             cc_ashare *comp_out)
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
@@ -88,7 +89,8 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
         nn_copy(&blk, x);
         for (size_t j = 0; j < n; j++) pow2[i * n + j] = 1ull << (lo + i);
     }
-    s = cc_proto_lt_public_vec(p, &rep, pow2, &below);
+    s = narrow ? cc_proto_lt_public_vec_narrow(p, &rep, pow2, &below)
+               : cc_proto_lt_public_vec(p, &rep, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

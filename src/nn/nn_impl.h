@@ -313,9 +313,11 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
  * the normalisation and the compensation factor (norm_out, comp_out: n).
- * [lo, hi): the bits that can be the highest one (public bounds on x). */
+ * [lo, hi): the bits that can be the highest one (public bounds on x);
+ * narrow: the comparisons on 32 bits (x < 2^32 known; 5 rounds). */
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
-                             unsigned lo, unsigned hi, cc_ashare *norm_out, cc_ashare *comp_out);
+                             unsigned lo, unsigned hi, bool narrow, cc_ashare *norm_out,
+                             cc_ashare *comp_out);
 /* MPC cores shared between entry points (no scope, no checks). */
 /* Group size of the next level of the row-max tournament (mpc_max.c): rows
  * of ≤ 16 are settled in one group, up to 4096 in groups of 8; longer rows
@@ -354,11 +356,14 @@ cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t row
 /* Same tournament carrying the winner's column index (first one on ties). */
 cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);
+/* narrow: the threshold comparison on 32 bits, for x known to lie within
+ * 2^32 of the threshold (softmax's x - max). */
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
-                      cc_ashare *out);
-/* x must lie in [2^lo, 2^hi) (pass 0, 64 when nothing better is known). */
+                      bool narrow, cc_ashare *out);
+/* x must lie in [2^lo, 2^hi) (pass 0, 64 when nothing better is known);
+ * narrow: the highest-bit comparisons on 32 bits (needs x < 2^31). */
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
-                        unsigned lo, unsigned hi, cc_ashare *out);
+                        unsigned lo, unsigned hi, bool narrow, cc_ashare *out);
 cc_status nn_rsqrt_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
                         unsigned extra, cc_ashare *out);
 /* Bucketed cubic on shares (mpc_bucket.c).  bits: the CC_BK_NCOMB
@@ -372,8 +377,9 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
 void nn_bucket_l2_terms(const cc_proto *p, const cc_ashare *comb, const cc_ashare *w, uint64_t *z);
 /* Third level: t (3n, the truncated second level) → out (n), 2 rounds. */
 cc_status nn_bucket_l3(cc_proto *p, const cc_ashare *comb, const cc_ashare *t, cc_ashare *out);
-/* The whole evaluation for a standalone x (13 rounds). */
-cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x,
+/* The whole evaluation for a standalone x (13 rounds; narrow as in
+ * nn_bucket_bits). */
+cc_status nn_bucket_eval(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare *x, bool narrow,
                          cc_ashare *out);
 /* Clamp [lo, hi) to the reciprocal's domain window (mpc_norm.c). */
 void nn_recip_window(unsigned f, unsigned *lo, unsigned *hi);
