@@ -44,25 +44,45 @@ void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bytes, unsigne
     *msb_bytes = (dmax + 1 + 7) / 8;
 }
 
-/* Little-endian w-byte fields, one per element (w ≤ 8). */
+/* Little-endian w-byte fields, one per element (w ≤ 8): the low w bytes of
+ * each word, copied as they lie in memory on a little-endian machine.  One
+ * loop per width so that every copy has a constant size and compiles to
+ * plain moves. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "trunc.c packs words as little-endian bytes");
+#define PR_PACK_CASE(W)                                                          \
+    case W:                                                                      \
+        PR_OMP_FOR(n)                                                            \
+        for (size_t j = 0; j < n; j++) memcpy(out + j * (W), &v[j], (W));        \
+        break
+#define PR_UNPACK_CASE(W)                                                        \
+    case W:                                                                      \
+        PR_OMP_FOR(n)                                                            \
+        for (size_t j = 0; j < n; j++) {                                         \
+            uint64_t x = 0;                                                      \
+            memcpy(&x, in + j * (W), (W));                                       \
+            v[j] = x;                                                            \
+        }                                                                        \
+        break
+
 static void pack_w(size_t n, unsigned w, const uint64_t *v, unsigned char *out)
 {
-    PR_OMP_FOR(n)
-    for (size_t j = 0; j < n; j++) {
-        uint64_t x = v[j];
-        for (unsigned b = 0; b < w; b++) out[j * w + b] = (unsigned char)(x >> (8 * b));
+    switch (w) {
+    PR_PACK_CASE(1); PR_PACK_CASE(2); PR_PACK_CASE(3); PR_PACK_CASE(4);
+    PR_PACK_CASE(5); PR_PACK_CASE(6); PR_PACK_CASE(7);
+    default: memcpy(out, v, 8 * n); break;
     }
 }
 
 static void unpack_w(size_t n, unsigned w, const unsigned char *in, uint64_t *v)
 {
-    PR_OMP_FOR(n)
-    for (size_t j = 0; j < n; j++) {
-        uint64_t x = 0;
-        for (unsigned b = 0; b < w; b++) x |= (uint64_t)in[j * w + b] << (8 * b);
-        v[j] = x;
+    switch (w) {
+    PR_UNPACK_CASE(1); PR_UNPACK_CASE(2); PR_UNPACK_CASE(3); PR_UNPACK_CASE(4);
+    PR_UNPACK_CASE(5); PR_UNPACK_CASE(6); PR_UNPACK_CASE(7);
+    default: memcpy(v, in, 8 * n); break;
     }
 }
+#undef PR_PACK_CASE
+#undef PR_UNPACK_CASE
 
 /* The opener's masked term rounded to nearest at k bits, k = dmin − 2. */
 static inline uint64_t open_part(uint64_t c, unsigned k)
@@ -107,7 +127,7 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
 #define SHIFT(j) (dj ? (unsigned)dj[j] : d)      /* public, 1..62 */
     if (rel == 0) {                       /* helper: [rc_b (8n) | rmsb_b (mw·n)] to Pb */
         const uint64_t *ra = A, *rc_a = A + n, *rmsb_a = A + 2 * n, *rb = B;
-        if (!(m1 = pr_alloc(2 * n)) || !(bytes = cc_alloc((8 + mw) * n + 8))) {
+        if (!(m1 = pr_alloc(2 * n)) || !(bytes = (unsigned char *)pr_alloc(2 * n))) {   /* (8 + mw)·n ≤ 16n */
             s = CC_ERR_NOMEM;
             goto out;
         }
@@ -131,7 +151,7 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
         const cc_dir peer = is_a ? CC_NEXT : CC_PREV;
         const size_t dealt = is_a ? 0 : (8 + mw) * n;
         if (!(m1 = pr_alloc(n)) || !(m2 = pr_alloc(3 * n)) || !(w1 = pr_alloc(n)) ||
-            !(bytes = cc_alloc(2 * ow * n + dealt + 8))) {
+            !(bytes = (unsigned char *)pr_alloc((2 * ow * n + dealt + 7) / 8))) {
             s = CC_ERR_NOMEM;
             goto out;
         }
@@ -194,7 +214,7 @@ out:
     pr_free(m1);
     pr_free(m2);
     pr_free(w1);
-    cc_free(bytes);
+    pr_free(bytes);
     return s;
 }
 
