@@ -57,7 +57,7 @@ static int bulk_main(cc_net *net, void *arg)
             int64_t v = fused ? (int64_t)(x[j] * y[j]) : (int64_t)x[j];
             int64_t e = (int64_t)got[j] - (v >> d);
             /* |got - v/2^d| < 5/4, in integers: |4·got·2^d - 4v| < 5·2^d */
-            __int128 dev = ((__int128)(int64_t)got[j] << d) * 4 - (__int128)v * 4;
+            __int128 dev = (__int128)(int64_t)got[j] * ((__int128)4 << d) - (__int128)v * 4;
             if (dev < 0) dev = -dev;
             if (dev >= (__int128)5 << d) {
                 if (!off) pt_check(false, "batch %u (d=%u): x=%" PRId64 " gave %" PRId64, k, d, v,
