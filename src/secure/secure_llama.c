@@ -23,8 +23,9 @@
  * is linear, so it is applied to the q and k products' 3-out-of-3 terms
  * (2f fractional bits) with cos/sin at ROPE_BITS bits, and q, k are then
  * truncated by f + ROPE_BITS, v by f, in one protocol.  The rotated values
- * sit at 2f + ROPE_BITS ≤ 52 bits inside DEK truncation's domain |x| < 2^62,
- * which leaves |rotated q, k| < 2^10 = 1024 (a rotation keeps each pair's
+ * sit at 2f + ROPE_BITS ≤ 52 bits inside the truncation's domain
+ * |x| < 2^62 − 2^(d−2) (d = f + ROPE_BITS: 2^62 − 2^32 at f = 18), which
+ * leaves |rotated q, k| < 2^10 − 2^-20 ≈ 1024 (a rotation keeps each pair's
  * norm, so √(k_2i² + k_2i+1²) < 1024 suffices; q's tables carry 1/√hs, which
  * gives q √hs times more room).  ROPE_BITS = 16 at f ≤ 18, 52 − 2f above
  * (12 at f = 20).  Precision: cos and sin are rounded to ROPE_BITS bits
