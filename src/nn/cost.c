@@ -169,7 +169,8 @@ static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
     size_t len = cols;
     bool first = true;
     while (len > 1) {
-        size_t k = nn_max_next_k(len), gpr = (len + k - 1) / k, G = rows * gpr;
+        size_t k = with_index ? nn_argmax_next_k(len) : nn_max_next_k(len);
+        size_t gpr = (len + k - 1) / k, G = rows * gpr;
         op(t, CC_OP_MSB_NARROW, G * (k * (k - 1) / 2));   /* always in the domain */
         for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, G * k);
         if (!with_index) mul_bit(t, G * k);

@@ -202,7 +202,8 @@ static cc_status max_rows_impl(cc_proto *p, unsigned f, const cc_ashare *x, size
         return CC_OK;
     }
     while (s == CC_OK && len > 1) {
-        size_t k = nn_max_next_k(len), groups_per_row = (len + k - 1) / k;
+        size_t k = index_out ? nn_argmax_next_k(len) : nn_max_next_k(len);
+        size_t groups_per_row = (len + k - 1) / k;
         size_t padded = groups_per_row * k, G = rows * groups_per_row;
         cc_ashare grp = { 0 }, grp_idx = { 0 };
         s = nn_ash_alloc_raw(&grp, rows * padded);
