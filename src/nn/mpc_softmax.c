@@ -6,12 +6,14 @@
  *   m = max over unmasked entries        nn_max_rows      21 rounds for 128 cols
  *   d = x - m, only for unmasked entries (the mask is public, so masked
  *       entries are dropped before any work and come out exactly 0)
- *   e = exp(d)                            18 (PUMA) / 20 (precise) rounds
- *   s = Σ e (local); inv = 1/s            17 / 19 rounds (one per row)
+ *   e = exp(d)                            17 (PUMA) / 19 (precise) rounds
+ *   s = Σ e (local); inv = 1/s            16 / 12 rounds (one per row)
  *   y = e · inv                           mul_trunc        2 rounds
- * Declared 58 / 56 rounds (puma / precise) for 128 columns; the network
+ * (exp's threshold comparison and the highest-bit / bucket comparisons of
+ * 1/s are narrow too: d = x - max and s lie within the 32-bit range.)
+ * Declared 56 / 54 rounds (puma / precise) for 128 columns; the network
  * layer measures a few fewer (adjacent ops share rounds).  Every party sends
- * ≈ 237 / 269 B per entry, most of it the 4.4 comparisons per entry of the
+ * ≈ 208 / 230 B per entry, most of it the 4.4 comparisons per entry of the
  * grouped max.
  * A row whose every entry is masked gives 0 and costs nothing. */
 #include <string.h>
