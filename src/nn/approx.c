@@ -151,21 +151,6 @@ void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan)
     }
 }
 
-void cc_pow_plan_dense(unsigned deg, bool square_given, cc_pow_plan *plan)
-{
-    memset(plan, 0, sizeof *plan);
-    plan->maxdeg = deg;
-    for (unsigned k = 1; k <= deg; k++) plan->need[k] = true;
-    for (unsigned k = 2; k <= deg; k++) {
-        plan->lhs[k] = k / 2;
-        plan->rhs[k] = k - k / 2;
-        if (k == 2 && square_given) continue;   /* level 0 */
-        unsigned a = plan->level[plan->lhs[k]], b = plan->level[plan->rhs[k]];
-        plan->level[k] = 1 + (a > b ? a : b);
-        if (plan->level[k] > plan->nlevels) plan->nlevels = plan->level[k];
-    }
-}
-
 static void fill_deltas(uint64_t *delta, unsigned L, double (*F)(unsigned, unsigned, unsigned),
                         unsigned f, unsigned extra)
 {

@@ -125,11 +125,6 @@ typedef struct cc_pow_plan {
 } cc_pow_plan;
 void cc_pow_plan_make(const cc_pw *pw, cc_pow_plan *plan);
 
-/* Powers v^1..v^deg of one variable, all needed, each the product of the two
- * most balanced lower ones; v^1 is level 0, and so is v^2 when `square_given`
- * (the precise SiLU gets z^2 with its first multiplication). */
-void cc_pow_plan_dense(unsigned deg, bool square_given, cc_pow_plan *plan);
-
 /* Truncation that brings x·x to v's scale when v = (x/2^a)^2. */
 static inline unsigned cc_pw_var_shift(const cc_pw *pw, unsigned f)
 {
