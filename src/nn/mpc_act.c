@@ -338,13 +338,9 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     uint64_t *thv = NULL;
     cc_status s = nn_ash_alloc_raw(&a, n);
     if (s == CC_OK) s = nn_bsh_alloc(&below, n);
-    if (s == CC_OK && narrow) {
-        if (!(thv = cc_alloc(n * sizeof *thv + 8))) s = CC_ERR_NOMEM;
-        for (size_t i = 0; s == CC_OK && i < n; i++) thv[i] = thr;
-        if (s == CC_OK) s = cc_proto_lt_public_vec_narrow(p, x, thv, &below);
-    } else if (s == CC_OK) {
-        s = cc_proto_lt_public(p, x, thr, &below);
-    }
+    if (s == CC_OK && !(thv = cc_alloc(n * sizeof *thv + 8))) s = CC_ERR_NOMEM;
+    for (size_t i = 0; s == CC_OK && i < n; i++) thv[i] = thr;
+    if (s == CC_OK) s = nn_lt_public_vec(p, x, thv, narrow, &below);
     if (s == CC_OK) s = cc_proto_add_public(p, x, 1ull << (f + ep->t), &a);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
     if (s == CC_OK && ep->taylor2) s = cc_proto_add_public(p, &a, 1ull << (f - 1), &a);

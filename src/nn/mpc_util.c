@@ -64,6 +64,13 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
             memcpy(out->s[k] + r * cols, v->s[k], cols * sizeof(uint64_t));
 }
 
+cc_status nn_lt_public_vec(cc_proto *p, const cc_ashare *x, const uint64_t *c, bool narrow,
+                           cc_bshare *out)
+{
+    return narrow ? cc_proto_lt_public_vec_narrow(p, x, c, out)
+                  : cc_proto_lt_public_vec(p, x, c, out);
+}
+
 /* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_vec call;
  * after bit injection both factors are public linear combinations of the
  * g_i (see cc_norm_plan).  Rounds: 7 (msb) + 1 (b2a_bit).  When the caller
@@ -89,8 +96,7 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
         nn_copy(&blk, x);
         for (size_t j = 0; j < n; j++) pow2[i * n + j] = 1ull << (lo + i);
     }
-    s = narrow ? cc_proto_lt_public_vec_narrow(p, &rep, pow2, &below)
-               : cc_proto_lt_public_vec(p, &rep, pow2, &below);
+    s = nn_lt_public_vec(p, &rep, pow2, narrow, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;
