@@ -14,7 +14,9 @@ typedef struct tally { uint64_t rounds, bytes; int party; unsigned phase, f; } t
 static void op(tally *t, cc_proto_op o, size_t n)
 {
     int role = 0;
-    if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_B2A_BIT) role = t->party;
+    if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_MSB_DIGITS ||
+        o == CC_OP_MSB_NARROW_DIGITS || o == CC_OP_B2A_BIT)
+        role = t->party;
     cc_proto_cost c = cc_proto_op_cost(o, n, 0, role);
     t->rounds += c.rounds;
     t->bytes += c.bytes_sent;
@@ -74,9 +76,15 @@ static void exp_squarings_cost(tally *t, const cc_exp_params *ep, size_t n)
     for (unsigned i = 0; i < squarings; i++) trunc1(t, CC_OP_MUL_TRUNC, n, t->f);
 }
 
+/* the op a comparison site books (nn_msb_kind) */
+static cc_proto_op msb_op(bool narrow, bool per_row)
+{
+    return cc_proto_msb_op(nn_msb_kind(narrow, per_row));
+}
+
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n, bool narrow)
 {
-    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, n);
+    op(t, msb_op(narrow, false), n);
     exp_squarings_cost(t, ep, n);
     mul_bit(t, n);
 }
@@ -86,14 +94,14 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
-    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, (hi - lo) * n);
+    op(t, msb_op(narrow, true), (hi - lo) * n);
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
 /* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
 static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 {
-    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, nt * n);
+    op(t, msb_op(narrow, true), nt * n);
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 
@@ -152,7 +160,7 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 /* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
 static void max_th_cost(tally *t, size_t rows, size_t k, bool narrow)
 {
-    op(t, narrow ? CC_OP_MSB_NARROW : CC_OP_MSB, rows * (k * (k - 1) / 2 + k * (k - 1)));
+    op(t, msb_op(narrow, true), rows * (k * (k - 1) / 2 + k * (k - 1)));
     for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, 2 * rows * k);
     op(t, CC_OP_B2A_BIT, 2 * rows * k);
     op(t, CC_OP_MUL, rows * k);
@@ -171,7 +179,7 @@ static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
     while (len > 1) {
         size_t k = with_index ? nn_argmax_next_k(len) : nn_max_next_k(len);
         size_t gpr = (len + k - 1) / k, G = rows * gpr;
-        op(t, CC_OP_MSB_NARROW, G * (k * (k - 1) / 2));   /* always in the domain */
+        op(t, msb_op(true, true), G * (k * (k - 1) / 2));   /* always in the domain */
         for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, G * k);
         if (!with_index) mul_bit(t, G * k);
         else { op(t, CC_OP_B2A_BIT, G * k); op(t, CC_OP_MUL, (first ? 1 : 2) * G * k); }

@@ -340,7 +340,7 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     if (s == CC_OK) s = nn_bsh_alloc(&below, n);
     if (s == CC_OK && !(thv = cc_alloc(n * sizeof *thv + 8))) s = CC_ERR_NOMEM;
     for (size_t i = 0; s == CC_OK && i < n; i++) thv[i] = thr;
-    if (s == CC_OK) s = nn_lt_public_vec(p, x, thv, narrow, &below);
+    if (s == CC_OK) s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, false), x, thv, &below);
     if (s == CC_OK) s = cc_proto_add_public(p, x, 1ull << (f + ep->t), &a);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
     if (s == CC_OK && ep->taylor2) s = cc_proto_add_public(p, &a, 1ull << (f - 1), &a);

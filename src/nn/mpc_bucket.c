@@ -28,7 +28,7 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
     }
     /* [x ≥ t] = NOT [x < t], all thresholds in one msb batch, then one bit
      * injection: 6 + 1 rounds (narrow: 5 + 1) */
-    s = nn_lt_public_vec(p, &rep, thr, narrow, &below);
+    s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, true), &rep, thr, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

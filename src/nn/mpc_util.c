@@ -64,11 +64,13 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
             memcpy(out->s[k] + r * cols, v->s[k], cols * sizeof(uint64_t));
 }
 
-cc_status nn_lt_public_vec(cc_proto *p, const cc_ashare *x, const uint64_t *c, bool narrow,
-                           cc_bshare *out)
+cc_msb_kind nn_msb_kind(bool narrow, bool per_row)
 {
-    return narrow ? cc_proto_lt_public_vec_narrow(p, x, c, out)
-                  : cc_proto_lt_public_vec(p, x, c, out);
+    static const cc_msb_kind kinds[2][2] = {
+        { CC_MSB_FULL, CC_MSB_DIGITS },                  /* full range */
+        { CC_MSB_NARROW, CC_MSB_NARROW_DIGITS },         /* |x| < 2^32 */
+    };
+    return kinds[narrow][per_row];
 }
 
 /* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_vec call;
@@ -96,7 +98,7 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
         nn_copy(&blk, x);
         for (size_t j = 0; j < n; j++) pow2[i * n + j] = 1ull << (lo + i);
     }
-    s = nn_lt_public_vec(p, &rep, pow2, narrow, &below);
+    s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, true), &rep, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

@@ -305,11 +305,13 @@ void nn_shl(cc_ashare *dst, const cc_ashare *src, unsigned bits);
 void nn_bcast_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 /* out[r*cols + c] = v[c] */
 void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
-/* out[j] = [x_j < c_j] for public thresholds c: the 32-bit comparison when
- * narrow (every x_j - c_j known to lie in [-2^32, 2^32): 5 rounds, ≈ 11 B per
- * party), the 64-bit one otherwise (6 rounds, 21.6 B). */
-cc_status nn_lt_public_vec(cc_proto *p, const cc_ashare *x, const uint64_t *c, bool narrow,
-                           cc_bshare *out);
+/* The MSB variant of a comparison site (proto.h, cc_msb_kind): narrow when
+ * every operand is known to lie in [-2^32, 2^32); the digit first level
+ * (one round fewer, ≈ 1.3× the bytes) for per-row comparisons, which sit on
+ * the critical path but are few (norms, softmax's maximum and row sum,
+ * argmax); bit pairs for per-element ones (activations, exp's threshold),
+ * where bytes dominate. */
+cc_msb_kind nn_msb_kind(bool narrow, bool per_row);
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
  * the normalisation and the compensation factor (norm_out, comp_out: n).

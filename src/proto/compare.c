@@ -213,6 +213,67 @@ static void msb_r1_recv(int r, bool narrow, bool from_next, size_t n, uint64_t *
     }
 }
 
+/* The carry tree after a one-round first level (shared by both first
+ * levels, msb_core here and the digit one in msb_digits.c): G and P hold
+ * `spans` span generates / propagates per element (bit i = span i, spans
+ * a power of two, 8..32), out the bits the final carry is XORed into.
+ * Levels halve the spans, both ANDs of a level in one word; the last two
+ * levels' bits travel packed.  log2(spans) rounds.  msg: two pairs of
+ * buffers of at least n·pr_width_bytes(spans) bytes, pk: 2·((n+15)/16+1)
+ * words. */
+cc_status pr_msb_tree(cc_proto *ctx, size_t n, unsigned spans, uint64_t *G0, uint64_t *G1,
+                      uint64_t *P0, uint64_t *P1, void *msg[2][2], uint64_t *pk, cc_bshare *out)
+{
+    cc_status s = CC_OK;
+    const unsigned hb = spans;
+    msb_level_fn level = pr_use_bmi2() ? pr_msb_level_bmi2 : pr_msb_level_portable;
+    unsigned prev_m = 0;
+    size_t wb_in = 0;
+    int cur = 0;
+    for (unsigned m = hb; m >= 2; m /= 2) {
+        size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
+        void **in = msg[cur ^ 1], **outm = msg[cur];
+        level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
+        const unsigned bits = m > 2 ? m : 1;    /* significant bits per element */
+        if (bits < 8) {
+            /* the last two levels carry 4 and 1 bits: several elements per
+             * byte on the wire, unpacked to bytes for the next level */
+            size_t pb = (n * bits + 7) / 8, pw = (pb + 7) / 8;
+            uint64_t *mine = pk, *theirs = pk + pw;
+            pack_bits(n, bits, outm[0], mine, pw);
+            cc_prss_zero_xor(&ctx->prss, pw, theirs);
+            cc_ring_xor(pw, mine, theirs, mine);
+            s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, pb);
+            if (s != CC_OK) return s;
+            unpack_bits(n, bits, mine, outm[0]);
+            unpack_bits(n, bits, theirs, outm[1]);
+            prev_m = bits;
+            wb_in = wb;
+            cur ^= 1;
+            continue;
+        }
+        /* XOR-zero mask on the packed message (linear), then the AND's reshare */
+        uint64_t *mine = outm[0], *zero = outm[1];
+        if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);
+        cc_prss_zero_xor(&ctx->prss, words, zero);
+        cc_ring_xor(words, mine, zero, mine);
+        s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, outm[1], n * wb);
+        if (s != CC_OK) return s;
+        prev_m = m > 2 ? m : 1;
+        wb_in = wb;
+        cur ^= 1;
+    }
+    /* carry = G_hi ⊕ (P_hi ∧ G_lo) of the last level */
+    {
+        void **in = msg[cur ^ 1];
+        for (size_t j = 0; j < n; j++) {
+            out->s[0][j] ^= (G0[j] ^ msb_ld(in[0], wb_in, j)) & 1;
+            out->s[1][j] ^= (G1[j] ^ msb_ld(in[1], wb_in, j)) & 1;
+        }
+    }
+    return CC_OK;
+}
+
 static cc_status msb_core(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out)
 {
     size_t n = x->n;
@@ -300,51 +361,7 @@ static cc_status msb_core(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bsh
             }
         }
     }
-    msb_level_fn level = pr_use_bmi2() ? pr_msb_level_bmi2 : pr_msb_level_portable;
-    unsigned prev_m = 0;
-    size_t wb_in = 0;
-    int cur = 0;
-    for (unsigned m = hb; m >= 2; m /= 2) {
-        size_t wb = pr_width_bytes(m > 2 ? m : 1), words = (n * wb + 7) / 8;
-        void **in = msg[cur ^ 1], **outm = msg[cur];
-        level_chunks(level, n, m, prev_m, in[0], in[1], wb_in, G0, G1, P0, P1, outm[0], wb);
-        const unsigned bits = m > 2 ? m : 1;    /* significant bits per element */
-        if (bits < 8) {
-            /* the last two levels carry 4 and 1 bits: several elements per
-             * byte on the wire, unpacked to bytes for the next level */
-            size_t pb = (n * bits + 7) / 8, pw = (pb + 7) / 8;
-            uint64_t *mine = pk, *theirs = pk + pw;
-            pack_bits(n, bits, outm[0], mine, pw);
-            cc_prss_zero_xor(&ctx->prss, pw, theirs);
-            cc_ring_xor(pw, mine, theirs, mine);
-            s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, theirs, pb);
-            if (s != CC_OK) goto out;
-            unpack_bits(n, bits, mine, outm[0]);
-            unpack_bits(n, bits, theirs, outm[1]);
-            prev_m = bits;
-            wb_in = wb;
-            cur ^= 1;
-            continue;
-        }
-        /* XOR-zero mask on the packed message (linear), then the AND's reshare */
-        uint64_t *mine = outm[0], *zero = outm[1];
-        if ((n * wb) % 8) memset((uint8_t *)mine + n * wb, 0, 8 * words - n * wb);
-        cc_prss_zero_xor(&ctx->prss, words, zero);
-        cc_ring_xor(words, mine, zero, mine);
-        s = cc_net_exchange(ctx->net, CC_PREV, mine, CC_NEXT, outm[1], n * wb);
-        if (s != CC_OK) goto out;
-        prev_m = m > 2 ? m : 1;
-        wb_in = wb;
-        cur ^= 1;
-    }
-    /* carry = G_hi ⊕ (P_hi ∧ G_lo) of the last level */
-    {
-        void **in = msg[cur ^ 1];
-        for (size_t j = 0; j < n; j++) {
-            out->s[0][j] ^= (G0[j] ^ msb_ld(in[0], wb_in, j)) & 1;
-            out->s[1][j] ^= (G1[j] ^ msb_ld(in[1], wb_in, j)) & 1;
-        }
-    }
+    s = pr_msb_tree(ctx, n, hb, G0, G1, P0, P1, msg, pk, out);
 out:
     pr_free(buf);
     return s;
@@ -355,22 +372,72 @@ cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
     return msb_core(ctx, x, false, out);
 }
 
+/* The MSB variants (proto.h, cc_msb_kind): one entry each, chosen by the
+ * caller per call site. */
+static cc_status run_full(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return msb_core(ctx, x, false, out);
+}
+static cc_status run_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return msb_core(ctx, x, true, out);
+}
+static cc_status run_digits(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return pr_msb_digits(ctx, x, false, out);
+}
+static cc_status run_narrow_digits(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return pr_msb_digits(ctx, x, true, out);
+}
+
+typedef struct msb_variant {
+    const char *msb_tag, *lt_tag;
+    cc_proto_op op;
+    cc_status (*run)(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+} msb_variant;
+
+static const msb_variant msb_variants[CC_MSB_KIND_COUNT] = {
+    [CC_MSB_FULL] = { "msb", "lt_public", CC_OP_MSB, run_full },
+    [CC_MSB_NARROW] = { "msb_narrow", "lt_public_narrow", CC_OP_MSB_NARROW, run_narrow },
+    [CC_MSB_DIGITS] = { "msb_digits", "lt_public_digits", CC_OP_MSB_DIGITS, run_digits },
+    [CC_MSB_NARROW_DIGITS] = { "msb_narrow_digits", "lt_public_narrow_digits",
+                               CC_OP_MSB_NARROW_DIGITS, run_narrow_digits },
+};
+
+static const msb_variant *msb_variant_of(cc_msb_kind kind)
+{
+    if ((unsigned)kind >= CC_MSB_KIND_COUNT) {
+        cc_error_set(CC_ERR_ARG, "proto msb: unknown variant %d", (int)kind);
+        return NULL;
+    }
+    return &msb_variants[kind];
+}
+
+cc_proto_op cc_proto_msb_op(cc_msb_kind kind)
+{
+    return (unsigned)kind < CC_MSB_KIND_COUNT ? msb_variants[kind].op : CC_OP_MSB;
+}
+
+cc_status cc_proto_msb_kind(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *x, cc_bshare *out)
+{
+    const msb_variant *v = msb_variant_of(kind);
+    if (!v) return CC_ERR_ARG;
+    CC_TRY(pr_check_n(v->msb_tag, "output", out->n, x->n));
+    pr_enter(ctx, v->msb_tag);
+    cc_status s = v->run(ctx, x, out);
+    pr_exit(ctx);
+    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", v->msb_tag);
+}
+
 cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
-    CC_TRY(pr_check_n("msb", "output", out->n, x->n));
-    pr_enter(ctx, "msb");
-    cc_status s = pr_msb(ctx, x, out);
-    pr_exit(ctx);
-    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb");
+    return cc_proto_msb_kind(ctx, CC_MSB_FULL, x, out);
 }
 
 cc_status cc_proto_msb_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
-    CC_TRY(pr_check_n("msb_narrow", "output", out->n, x->n));
-    pr_enter(ctx, "msb_narrow");
-    cc_status s = msb_core(ctx, x, true, out);
-    pr_exit(ctx);
-    return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto msb_narrow");
+    return cc_proto_msb_kind(ctx, CC_MSB_NARROW, x, out);
 }
 
 /* Less-than = MSB(a − b), valid while |a − b| < 2^63. */
@@ -389,9 +456,12 @@ cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_
 }
 
 static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
-                                const uint64_t *cv, bool greater, bool narrow, cc_bshare *out,
-                                const char *op)
+                                const uint64_t *cv, bool greater, cc_msb_kind kind,
+                                cc_bshare *out, const char *op)
 {
+    const msb_variant *v = msb_variant_of(kind);
+    if (!v) return CC_ERR_ARG;
+    if (!op) op = v->lt_tag;
     CC_TRY(pr_check_n(op, "output", out->n, a->n));
     cc_ashare d;
     CC_TRY(pr_ashare_tmp(&d, a->n));
@@ -416,7 +486,7 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
             pr_add_public_plane(ctx, a->n, (uint64_t)0 - c, NULL, d.s[0], d.s[1]);
         }
     }
-    if (s == CC_OK) s = msb_core(ctx, &d, narrow, out);
+    if (s == CC_OK) s = v->run(ctx, &d, out);
     pr_exit(ctx);
     cc_ashare_free(&d);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", op);
@@ -424,24 +494,30 @@ static cc_status lt_public_impl(cc_proto *ctx, const cc_ashare *a, uint64_t c,
 
 cc_status cc_proto_lt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, c, NULL, false, false, out, "lt_public");
+    return lt_public_impl(ctx, a, c, NULL, false, CC_MSB_FULL, out, NULL);
 }
 
 cc_status cc_proto_lt_public_vec(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                  cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, 0, c, false, false, out, "lt_public");
+    return lt_public_impl(ctx, a, 0, c, false, CC_MSB_FULL, out, NULL);
 }
 
 cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                         cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, 0, c, false, true, out, "lt_public_narrow");
+    return lt_public_impl(ctx, a, 0, c, false, CC_MSB_NARROW, out, NULL);
+}
+
+cc_status cc_proto_lt_public_vec_kind(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *a,
+                                      const uint64_t *c, cc_bshare *out)
+{
+    return lt_public_impl(ctx, a, 0, c, false, kind, out, NULL);
 }
 
 cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
-    return lt_public_impl(ctx, a, c, NULL, true, false, out, "gt_public");
+    return lt_public_impl(ctx, a, c, NULL, true, CC_MSB_FULL, out, "gt_public");
 }
 
 /* ---- equality (docs/PROTOCOLS.md: masked re-sharing + log-depth AND tree) ------------------------

@@ -158,7 +158,8 @@ typedef enum cc_proto_op {
     CC_OP_REVEAL, CC_OP_REVEAL_TO, CC_OP_REVEAL_CLIENT,
     CC_OP_MUL, CC_OP_MATMUL, CC_OP_TRUNC, CC_OP_MUL_TRUNC, CC_OP_MATMUL_TRUNC,
     CC_OP_AND, CC_OP_A2B, CC_OP_MSB, CC_OP_EQ, CC_OP_B2A_BIT, CC_OP_MUX,
-    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS, CC_OP_MSB_NARROW,
+    CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS, CC_OP_MSB_NARROW, CC_OP_MSB_DIGITS,
+    CC_OP_MSB_NARROW_DIGITS,
     CC_OP_COUNT
 } cc_proto_op;
 const char *cc_proto_op_name(cc_proto_op op);
@@ -362,6 +363,25 @@ cc_status cc_proto_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 cc_status cc_proto_msb_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const uint64_t *c,
                                         cc_bshare *out);
+/* The MSB variants by what they assume and trade (one table in compare.c):
+ *   CC_MSB_FULL            any x; first level over bit pairs       6 rounds, 21.6 B
+ *   CC_MSB_NARROW          |x| < 2^32; bit pairs                   5 rounds, 11.0 B
+ *   CC_MSB_DIGITS          any x; first level over 4-bit digits    5 rounds, 27.6 B
+ *   CC_MSB_NARROW_DIGITS   |x| < 2^32; 4-bit digits                4 rounds, 15.0 B
+ * (bytes per element and party, averaged over the rotated roles).  The digit
+ * variants settle a whole digit of the carry chain in the re-sharing round
+ * (msb_digits.c): one round fewer for about 1.3× the bytes, for comparisons
+ * that sit on a row's critical path but are few per element (norms,
+ * softmax's maximum and row sum, argmax). */
+typedef enum cc_msb_kind {
+    CC_MSB_FULL, CC_MSB_NARROW, CC_MSB_DIGITS, CC_MSB_NARROW_DIGITS, CC_MSB_KIND_COUNT
+} cc_msb_kind;
+/* The op a variant books (for cost tables). */
+cc_proto_op cc_proto_msb_op(cc_msb_kind kind);
+cc_status cc_proto_msb_kind(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *x, cc_bshare *out);
+/* a < c[j] through the given variant (valid while |a - c| is within its range). */
+cc_status cc_proto_lt_public_vec_kind(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *a,
+                                      const uint64_t *c, cc_bshare *out);
 /* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
  * scalar / per-element vector; greater-than-public is lt with swapped sign. */
 cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);

@@ -112,6 +112,13 @@ void pr_msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void *ri
 /* BMI2 kernels allowed: cpuid has BMI2 and CARACAL_ISA is not "ref". */
 bool pr_use_bmi2(void);
 
+/* The carry tree after a one-round first level (compare.c). */
+cc_status pr_msb_tree(cc_proto *ctx, size_t n, unsigned spans, uint64_t *G0, uint64_t *G1,
+                      uint64_t *P0, uint64_t *P1, void *msg[2][2], uint64_t *pk, cc_bshare *out);
+/* MSB with the 4-bit-digit first level (msb_digits.c), booked as
+ * CC_OP_MSB_DIGITS / CC_OP_MSB_NARROW_DIGITS. */
+cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out);
+
 /* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
 

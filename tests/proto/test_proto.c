@@ -653,6 +653,20 @@ static int body_bool(cc_proto *ctx)
             cc_ashare_free(&ao);
             free(other);
         }
+        /* the digit first level over the whole ring: random values plus
+         * every digit-boundary pattern (carry chains through all-ones digits) */
+        {
+            static const uint64_t edge[] = {0, 1, ~UINT64_C(0), UINT64_C(1) << 63,
+                                            (UINT64_C(1) << 63) - 1, UINT64_C(0x0FFFFFFFFFFFFFFF),
+                                            UINT64_C(0xF000000000000000), UINT64_C(0x7FFFFFFFFFFFFFF0),
+                                            UINT64_C(0x8000000000000001), UINT64_C(0x7000000000000000)};
+            for (size_t j = 0; j < n && j < CC_ARRAY_LEN(edge); j++) full[j] = edge[j];
+            cc_ashare_free(&af);
+            PT_TRY(pt_ashare(ctx, 59, full, n, &af));
+            PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_DIGITS, &af, &bc));
+            for (size_t j = 0; j < n; j++) w[j] = full[j] >> 63;
+            if (expect_b(ctx, "msb digits full range", &bc, w)) return 1;
+        }
         cc_ashare_free(&af);
         free(full);
 
@@ -674,6 +688,8 @@ static int body_bool(cc_proto *ctx)
             PT_TRY(cc_proto_msb_narrow(ctx, &an, &bc));
             for (size_t j = 0; j < n; j++) w[j] = (int64_t)nv[j] < 0;
             if (expect_b(ctx, "msb_narrow", &bc, w)) return 1;
+            PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_NARROW_DIGITS, &an, &bc));
+            if (expect_b(ctx, "msb narrow digits", &bc, w)) return 1;
             /* thresholds within 2^31 of values within 2^31 */
             for (size_t j = 0; j < n; j++) {
                 nv[j] = (uint64_t)((int64_t)nv[j] >> 1);
@@ -686,6 +702,8 @@ static int body_bool(cc_proto *ctx)
             PT_TRY(cc_proto_lt_public_vec_narrow(ctx, &an, thr, &bc));
             for (size_t j = 0; j < n; j++) w[j] = (int64_t)nv[j] < (int64_t)thr[j];
             if (expect_b(ctx, "lt_public_vec_narrow", &bc, w)) return 1;
+            PT_TRY(cc_proto_lt_public_vec_kind(ctx, CC_MSB_NARROW_DIGITS, &an, thr, &bc));
+            if (expect_b(ctx, "lt_public_vec narrow digits", &bc, w)) return 1;
             cc_ashare_free(&an);
             free(nv); free(thr);
         }
@@ -699,6 +717,8 @@ static int body_bool(cc_proto *ctx)
         PT_TRY(cc_proto_lt_public_vec(ctx, &a, y, &bc));
         for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] < (int64_t)y[j];
         if (expect_b(ctx, "lt_public_vec", &bc, w)) return 1;
+        PT_TRY(cc_proto_lt_public_vec_kind(ctx, CC_MSB_DIGITS, &a, y, &bc));
+        if (expect_b(ctx, "lt_public_vec digits", &bc, w)) return 1;
         PT_TRY(cc_proto_gt_public(ctx, &a, 0, &bc));
         for (size_t j = 0; j < n; j++) w[j] = (int64_t)x[j] > 0;
         if (expect_b(ctx, "gt_public", &bc, w)) return 1;
