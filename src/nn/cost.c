@@ -11,15 +11,27 @@
  * tally follows the helper from the phase the function starts at. */
 typedef struct tally { uint64_t rounds, bytes; int party; unsigned phase, f; } tally;
 
-static void op(tally *t, cc_proto_op o, size_t n)
+/* aux: the digit MSBs' thresholds per element (cc_proto_lt_public_multi) */
+static void op_aux(tally *t, cc_proto_op o, size_t n, size_t aux)
 {
     int role = 0;
     if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_MSB_DIGITS ||
         o == CC_OP_MSB_NARROW_DIGITS || o == CC_OP_B2A_BIT)
         role = t->party;
-    cc_proto_cost c = cc_proto_op_cost(o, n, 0, role);
+    cc_proto_cost c = cc_proto_op_cost(o, n, aux, role);
     t->rounds += c.rounds;
     t->bytes += c.bytes_sent;
+}
+
+static void op(tally *t, cc_proto_op o, size_t n) { op_aux(t, o, n, 0); }
+
+/* m thresholds on each of n elements (cc_proto_lt_public_multi): the digit
+ * variants in one call, the bit-pair ones as m·n plain comparisons */
+static void lt_multi(tally *t, cc_msb_kind kind, size_t n, size_t m)
+{
+    if (m == 0) return;
+    if (kind == CC_MSB_DIGITS || kind == CC_MSB_NARROW_DIGITS) op_aux(t, cc_proto_msb_op(kind), n, m);
+    else op(t, cc_proto_msb_op(kind), m * n);
 }
 
 /* A truncation with shifts dmin..dmax: bytes in this party's role, rounds
@@ -43,7 +55,7 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
     cc_pow_plan_make(pw, &plan);
     unsigned nseg = 0;
     for (unsigned s = 0; s <= pw->nbreaks; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
-    op(t, CC_OP_MSB_NARROW, pw->nbreaks * n);
+    lt_multi(t, nn_msb_kind(true, true), n, pw->nbreaks);
     const unsigned f = t->f, vb = cc_pw_var_bits(pw, f);
     if (plan.maxdeg >= 1 && pw->var_sq_log2 >= 0) trunc1(t, CC_OP_MUL_TRUNC, n, cc_pw_var_shift(pw, f));
     for (unsigned lvl = 1; lvl <= plan.nlevels; lvl++) {
@@ -59,7 +71,7 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
 static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
     const unsigned f = t->f, vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
-    op(t, CC_OP_MSB_NARROW, 4 * n);      /* x vs ±a, ±3a */
+    lt_multi(t, nn_msb_kind(true, true), n, 4);      /* x vs ±a, ±3a */
     trunc1(t, CC_OP_MUL_TRUNC, n, 2 * f + 2 * sa->a_log2 - vb);   /* w */
     op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
     op(t, CC_OP_MUL, n);                 /* t: one sum of three products */
@@ -94,14 +106,14 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
-    op(t, msb_op(narrow, true), (hi - lo) * n);
+    lt_multi(t, nn_msb_kind(narrow, true), n, hi - lo);
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
 /* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
 static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 {
-    op(t, msb_op(narrow, true), nt * n);
+    lt_multi(t, nn_msb_kind(narrow, true), n, nt);
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 

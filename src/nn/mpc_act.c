@@ -34,7 +34,7 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
     cc_pow_plan plan;
     cc_pow_plan_make(pw, &plan);
 
-    cc_ashare rep = { 0 }, powbuf = { 0 }, lhs = { 0 }, rhs = { 0 }, prod = { 0 };
+    cc_ashare powbuf = { 0 }, lhs = { 0 }, rhs = { 0 }, prod = { 0 };
     cc_ashare acc = { 0 }, sel = { 0 };
     cc_bshare below = { 0 }, ind = { 0 };
     uint64_t *brk = NULL;
@@ -43,23 +43,17 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
     unsigned nseg = 0;
     for (unsigned s = 0; s <= nb; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
 
-    cc_status s = nn_ash_alloc_raw(&rep, nb * n);
-    if (s == CC_OK) s = nn_bsh_alloc(&below, nb * n);
+    cc_status s = nn_bsh_alloc(&below, nb * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&powbuf, (plan.maxdeg + 1) * n);
     if (s == CC_OK) s = nn_ash_alloc(&acc, nseg * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&sel, nseg * n);
     if (s == CC_OK) s = nn_bsh_alloc(&ind, nseg * n);
-    if (s == CC_OK && !(brk = cc_alloc(nb * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK && !(brk = cc_alloc(nb * sizeof *brk + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
 
-    /* 1. comparisons, one batch */
-    for (unsigned j = 0; j < nb; j++) {
-        cc_ashare blk = cc_ashare_slice(&rep, j * n, n);
-        nn_copy(&blk, x);
-        uint64_t c = cc_nn_enc(pw->brk[j], f);
-        for (size_t i = 0; i < n; i++) brk[j * n + i] = c;
-    }
-    s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);   /* |x - brk| < 2^32 */
+    /* 1. comparisons, one batch sharing the re-sharer's message */
+    for (unsigned j = 0; j < nb; j++) brk[j] = cc_nn_enc(pw->brk[j], f);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(true, true), x, nb, brk, &below);   /* |x - brk| < 2^32 */
     if (s != CC_OK) goto done;
 
     /* 2. powers, level by level */
@@ -126,7 +120,7 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
     s = cc_proto_b2a_bit(p, &ind, &sel);
     if (s == CC_OK) s = cc_proto_mul_sum_trunc(p, nseg, &sel, &acc, NULL, vb, out);
 done:
-    nn_ash_free(&rep); nn_ash_free(&powbuf); nn_ash_free(&lhs);
+    nn_ash_free(&powbuf); nn_ash_free(&lhs);
     nn_ash_free(&rhs); nn_ash_free(&prod); nn_ash_free(&acc);
     nn_ash_free(&sel); nn_bsh_free(&below); nn_bsh_free(&ind);
     cc_free(brk);
@@ -177,13 +171,12 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
     const unsigned g = CC_SILU_GUARD;
     const uint64_t A = 1ull << (f + a);
 
-    cc_ashare rep = { 0 }, fac = { 0 }, val = { 0 }, C = { 0 }, E = { 0 }, lvl = { 0 };
+    cc_ashare fac = { 0 }, val = { 0 }, C = { 0 }, E = { 0 }, lvl = { 0 };
     cc_ashare w = { 0 }, t = { 0 }, xs = { 0 };
     cc_bshare below = { 0 };
-    uint64_t *brk = NULL, *z = NULL;
+    uint64_t *z = NULL;
 
-    cc_status s = nn_ash_alloc_raw(&rep, 4 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&fac, 3 * n);
+    cc_status s = nn_ash_alloc_raw(&fac, 3 * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&val, 3 * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&C, 4 * n);
     if (s == CC_OK) s = nn_ash_alloc(&E, CC_SILU_NCOEF * n);
@@ -192,7 +185,6 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
     if (s == CC_OK) s = nn_ash_alloc_raw(&t, n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&xs, n);
     if (s == CC_OK) s = nn_bsh_alloc(&below, 4 * n);
-    if (s == CC_OK && !(brk = cc_alloc(4 * n * sizeof *brk + 8))) s = CC_ERR_NOMEM;
     if (s == CC_OK && !(z = cc_alloc(2 * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     cc_ashare C1 = cc_ashare_slice(&C, 0, n), C2 = cc_ashare_slice(&C, n, n);
@@ -207,12 +199,7 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
     /* 1. c1..c4: x < -3A + 1, x < -A + 1, x < A, x < 3A (x - c within 2^32) */
     {
         const uint64_t thr[4] = { 1 - 3 * A, 1 - A, A, 3 * A };
-        for (unsigned q = 0; q < 4; q++) {
-            cc_ashare r = cc_ashare_slice(&rep, q * n, n);
-            nn_copy(&r, x);
-            for (size_t i = 0; i < n; i++) brk[q * n + i] = thr[q];
-        }
-        s = cc_proto_lt_public_vec_narrow(p, &rep, brk, &below);
+        s = cc_proto_lt_public_multi(p, nn_msb_kind(true, true), x, 4, thr, &below);
     }
     /* 2. w at vb bits (x^2 = y^2); 3. the four bits, arithmetic */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, x, shift, &w);
@@ -289,10 +276,9 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
         s = cc_proto_trunc_terms(p, z, vb + g, out);
     }
 done:
-    nn_ash_free(&rep); nn_ash_free(&fac); nn_ash_free(&val); nn_ash_free(&C);
+    nn_ash_free(&fac); nn_ash_free(&val); nn_ash_free(&C);
     nn_ash_free(&E); nn_ash_free(&lvl); nn_ash_free(&w); nn_ash_free(&t); nn_ash_free(&xs);
     nn_bsh_free(&below);
-    cc_free(brk);
     cc_free(z);
     return s;
 }

@@ -13,22 +13,15 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
                          cc_ashare *comb)
 {
     size_t n = x->n, m = bp->nt * n;
-    cc_ashare rep = { 0 }, g = { 0 };
+    cc_ashare g = { 0 };
     cc_bshare below = { 0 };
-    uint64_t *thr = NULL;
-    cc_status s = nn_ash_alloc_raw(&rep, m);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&g, m);
+    cc_status s = nn_ash_alloc_raw(&g, m);
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
-    if (s == CC_OK && !(thr = cc_alloc(m * sizeof *thr + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
-    for (size_t t = 0; t < bp->nt; t++) {
-        cc_ashare blk = cc_ashare_slice(&rep, t * n, n);
-        nn_copy(&blk, x);
-        for (size_t j = 0; j < n; j++) thr[t * n + j] = bp->thr[t];
-    }
-    /* [x ≥ t] = NOT [x < t], all thresholds in one msb batch, then one bit
-     * injection: 6 + 1 rounds (narrow: 5 + 1) */
-    s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, true), &rep, thr, &below);
+    /* [x ≥ t] = NOT [x < t], all thresholds in one comparison sharing the
+     * re-sharer's message, then one bit injection: 5 + 1 rounds (narrow:
+     * 4 + 1) */
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, true), x, bp->nt, bp->thr, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;
@@ -44,10 +37,8 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
         }
     }
 done:
-    nn_ash_free(&rep);
     nn_ash_free(&g);
     nn_bsh_free(&below);
-    cc_free(thr);
     return s;
 }
 

@@ -64,13 +64,13 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
             memcpy(out->s[k] + r * cols, v->s[k], cols * sizeof(uint64_t));
 }
 
-cc_msb_kind nn_msb_kind(bool narrow, bool per_row)
+cc_msb_kind nn_msb_kind(bool narrow, bool digits)
 {
     static const cc_msb_kind kinds[2][2] = {
         { CC_MSB_FULL, CC_MSB_DIGITS },                  /* full range */
         { CC_MSB_NARROW, CC_MSB_NARROW_DIGITS },         /* |x| < 2^32 */
     };
-    return kinds[narrow][per_row];
+    return kinds[narrow][digits];
 }
 
 /* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_vec call;
@@ -85,20 +85,14 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
     size_t n = x->n, W = hi - lo, m = W * n;
-    cc_ashare rep = { 0 }, g = { 0 };
+    cc_ashare g = { 0 };
     cc_bshare below = { 0 };
-    uint64_t *pow2 = NULL;
-    cc_status s = nn_ash_alloc(&rep, m);
-    if (s == CC_OK) s = nn_ash_alloc(&g, m);
+    uint64_t pow2[64];
+    cc_status s = nn_ash_alloc(&g, m);
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
-    if (s == CC_OK && !(pow2 = cc_alloc(m * sizeof *pow2 + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
-    for (size_t i = 0; i < W; i++) {
-        cc_ashare blk = cc_ashare_slice(&rep, i * n, n);
-        nn_copy(&blk, x);
-        for (size_t j = 0; j < n; j++) pow2[i * n + j] = 1ull << (lo + i);
-    }
-    s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, true), &rep, pow2, &below);
+    for (size_t i = 0; i < W; i++) pow2[i] = 1ull << (lo + i);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, true), x, W, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;
@@ -114,10 +108,8 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
         nn_axpy(comp_out, np->comp_delta[lo + i], &gi);
     }
 done:
-    nn_ash_free(&rep);
     nn_ash_free(&g);
     nn_bsh_free(&below);
-    cc_free(pow2);
     return s;
 }
 

@@ -306,12 +306,14 @@ void nn_bcast_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
 /* out[r*cols + c] = v[c] */
 void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 /* The MSB variant of a comparison site (proto.h, cc_msb_kind): narrow when
- * every operand is known to lie in [-2^32, 2^32); the digit first level
- * (one round fewer, ≈ 1.3× the bytes) for per-row comparisons, which sit on
- * the critical path but are few (norms, softmax's maximum and row sum,
- * argmax); bit pairs for per-element ones (activations, exp's threshold),
- * where bytes dominate. */
-cc_msb_kind nn_msb_kind(bool narrow, bool per_row);
+ * every operand is known to lie in [-2^32, 2^32).  The digit first level
+ * takes one round fewer; it costs ≈ 1.3× the bytes for one threshold per
+ * element, so it is used where comparisons are few (per row: norms,
+ * softmax's maximum and row sum, argmax), and where several thresholds
+ * share an element (cc_proto_lt_public_multi: activation breakpoints, the
+ * buckets), which it makes cheaper than bit pairs.  Single comparisons per
+ * element (exp's threshold) keep bit pairs. */
+cc_msb_kind nn_msb_kind(bool narrow, bool digits);
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
  * the normalisation and the compensation factor (norm_out, comp_out: n).

@@ -515,6 +515,41 @@ cc_status cc_proto_lt_public_vec_kind(cc_proto *ctx, cc_msb_kind kind, const cc_
     return lt_public_impl(ctx, a, 0, c, false, kind, out, NULL);
 }
 
+/* m thresholds: the digit variants share round 1 (msb_digits.c), the
+ * bit-pair ones compare m copies of a in one batch. */
+cc_status cc_proto_lt_public_multi(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *a, size_t m,
+                                   const uint64_t *c, cc_bshare *out)
+{
+    const msb_variant *v = msb_variant_of(kind);
+    if (!v) return CC_ERR_ARG;
+    if (m == 0) return pr_check_n("lt_public_multi", "output", out->n, 0);
+    if (!c) return cc_error_set(CC_ERR_ARG, "proto lt_public_multi: thresholds are NULL");
+    if (m > SIZE_MAX / (a->n ? a->n : 1))
+        return cc_error_set(CC_ERR_ARG, "proto lt_public_multi: %zu thresholds overflow", m);
+    const size_t n = a->n, M = m * n;
+    CC_TRY(pr_check_n("lt_public_multi", "output", out->n, M));
+    if (kind == CC_MSB_DIGITS || kind == CC_MSB_NARROW_DIGITS) {
+        pr_enter(ctx, v->lt_tag);
+        cc_status s = pr_msb_digits_multi(ctx, a, kind == CC_MSB_NARROW_DIGITS, m, c, out);
+        pr_exit(ctx);
+        return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", v->lt_tag);
+    }
+    cc_ashare rep;
+    uint64_t *cv = pr_alloc(M);
+    if (!cv) return CC_ERR_NOMEM;
+    cc_status s = pr_ashare_tmp(&rep, M);
+    if (s != CC_OK) { pr_free(cv); return s; }
+    for (size_t k = 0; k < m; k++) {
+        memcpy(rep.s[0] + k * n, a->s[0], 8 * n);
+        memcpy(rep.s[1] + k * n, a->s[1], 8 * n);
+        for (size_t j = 0; j < n; j++) cv[k * n + j] = c[k];
+    }
+    s = lt_public_impl(ctx, &rep, 0, cv, false, kind, out, NULL);
+    cc_ashare_free(&rep);
+    pr_free(cv);
+    return s;
+}
+
 cc_status cc_proto_gt_public(cc_proto *ctx, const cc_ashare *a, uint64_t c, cc_bshare *out)
 {
     return lt_public_impl(ctx, a, c, NULL, true, CC_MSB_FULL, out, "gt_public");

@@ -341,19 +341,21 @@ static uint64_t msb_narrow_bytes(size_t n, int party)
     uint64_t N = n;
     return rotated_bytes(n, party, 14, 4, 4) + 3 * N + (N + 1) / 2 + (N + 7) / 8;
 }
-/* digit MSB (msb_digits.c): round 1 re-sharer 2·32 bytes (one-hot digits),
- * the others 4; then four levels of 2 + 1 bytes and packed 4 and 1 bits. */
-static uint64_t msb_digits_bytes(size_t n, int party)
+/* digit MSB (msb_digits.c) for m thresholds sharing the re-sharer's
+ * message: round 1 re-sharer 2·32 bytes (one-hot digits) per element, the
+ * others 4 per element and threshold; then four levels of 2 + 1 bytes and
+ * packed 4 and 1 bits over the m·n comparisons. */
+static uint64_t msb_digits_bytes(size_t n, size_t m, int party)
 {
-    uint64_t N = n;
-    return rotated_bytes(n, party, 64, 4, 4) + 3 * N + (N + 1) / 2 + (N + 7) / 8;
+    uint64_t M = (uint64_t)n * m;
+    return rotated_bytes(n, party, 64, 4 * m, 4 * m) + 3 * M + (M + 1) / 2 + (M + 7) / 8;
 }
-/* narrow digit MSB: round 1 re-sharer 2·18 bytes, the others 2; three
- * levels of 1 byte and packed 4 and 1 bits. */
-static uint64_t msb_narrow_digits_bytes(size_t n, int party)
+/* narrow digit MSB: round 1 re-sharer 2·18 bytes, the others 2 per
+ * threshold; three levels of 1 byte and packed 4 and 1 bits. */
+static uint64_t msb_narrow_digits_bytes(size_t n, size_t m, int party)
 {
-    uint64_t N = n;
-    return rotated_bytes(n, party, 36, 2, 2) + N + (N + 1) / 2 + (N + 7) / 8;
+    uint64_t M = (uint64_t)n * m;
+    return rotated_bytes(n, party, 36, 2 * m, 2 * m) + M + (M + 1) / 2 + (M + 7) / 8;
 }
 /* bit injection (convert.c): re-sharer 2·8 bytes, the others 8. */
 static uint64_t b2a_bytes(size_t n, int party) { return rotated_bytes(n, party, 16, 8, 8); }
@@ -394,10 +396,10 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
         return cost(6, msb_bytes(n, role));
     case CC_OP_MSB_NARROW:   /* role = party; re-sharer rotates over thirds */
         return cost(5, msb_narrow_bytes(n, role));
-    case CC_OP_MSB_DIGITS:   /* role = party; re-sharer rotates over thirds */
-        return cost(5, msb_digits_bytes(n, role));
+    case CC_OP_MSB_DIGITS:   /* role = party, aux = thresholds (0: one) */
+        return cost(5, msb_digits_bytes(n, aux ? aux : 1, role));
     case CC_OP_MSB_NARROW_DIGITS:
-        return cost(4, msb_narrow_digits_bytes(n, role));
+        return cost(4, msb_narrow_digits_bytes(n, aux ? aux : 1, role));
     case CC_OP_EQ:           /* role = party */
         return role == 0 ? cost(6, 30 * N) : cost(6, 10 * N);
     case CC_OP_B2A_BIT:      /* role = party; re-sharer rotates over thirds */

@@ -27,7 +27,14 @@
  * a digit settles four bits where a pair settles two.
  * Bytes/elem: R 2·32 (narrow 2·18), the others 4 (2) in round 1, then
  * 2 + 1 + 1/2 + 1/8 (1 + 1/2 + 1/8) for everyone; rotated over thirds like
- * msb_core: 27.6 (15.0) B per party on average instead of 21.6 (11.0). */
+ * msb_core: 27.6 (15.0) B per party on average instead of 21.6 (11.0).
+ *
+ * Many thresholds, one message (pr_msb_digits_multi): x < c_k for k < m is
+ * the sign of u + (v − c_k).  With the constant on v's side the re-sharer's
+ * one-hot message is the same for every k, so it travels once; only the
+ * others' T values (2·nd bits, own masks σ per k) and the tree are per
+ * threshold.  The four SiLU breakpoints then cost R 2·18 + the others
+ * 4·2 B in round 1 instead of 4·(2·7) + 4·4 with bit pairs. */
 #include "proto_impl.h"
 
 #define MD_MAX_DIGITS 16
@@ -102,11 +109,12 @@ static inline uint64_t eval_T(const digit_layout *L, const uint64_t *f, uint64_t
     return g | p << L->nd;
 }
 
-cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out)
+cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, size_t m,
+                              const uint64_t *thr, cc_bshare *out)
 {
-    const size_t n = x->n;
-    pr_book_op(ctx, narrow ? CC_OP_MSB_NARROW_DIGITS : CC_OP_MSB_DIGITS, n, 0, ctx->party);
-    if (n == 0) return CC_OK;
+    const size_t n = x->n, M = m * n;
+    pr_book_op(ctx, narrow ? CC_OP_MSB_NARROW_DIGITS : CC_OP_MSB_DIGITS, n, m, ctx->party);
+    if (M == 0) return CC_OK;
     digit_layout L;
     layout_make(narrow, &L);
     const size_t fw = L.fw, fb = L.fb, qb = L.qb, nd = L.nd;
@@ -116,61 +124,73 @@ cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshar
     int role[3];
     for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
     for (int t = 0; t < 3; t++) {
-        size_t nt = lo[t + 1] - lo[t];
+        size_t nt = lo[t + 1] - lo[t], q = qb * m * nt;
         role[t] = pr_mod3(me - t);
-        if (role[t] == 0) { snd[0] += fb * nt; snd[1] += fb * nt; rcv[0] += qb * nt; rcv[1] += qb * nt; }
-        if (role[t] == 1) { snd[1] += qb * nt; rcv[1] += fb * nt; }
-        if (role[t] == 2) { snd[0] += qb * nt; rcv[0] += fb * nt; }
+        if (role[t] == 0) { snd[0] += fb * nt; snd[1] += fb * nt; rcv[0] += q; rcv[1] += q; }
+        if (role[t] == 1) { snd[1] += q; rcv[1] += fb * nt; }
+        if (role[t] == 2) { snd[0] += q; rcv[0] += fb * nt; }
     }
-    const size_t mw = (fb * n + 7) / 8;          /* words of one round-1 message buffer */
-    const size_t kw = (n + 15) / 16 + 1;         /* words of a 4-bit packed level message */
-    uint64_t *buf = pr_alloc(2 * fw * n + 4 * n + 4 * mw + 2 * kw);
+    /* one message buffer holds round 1 (fb·n or qb·M bytes) or a tree level (≤ 2·M) */
+    size_t mb = CC_MAX(fb * n, qb * M);
+    if (mb < 2 * M) mb = 2 * M;
+    const size_t mw = (mb + 7) / 8;
+    const size_t kw = (M + 15) / 16 + 1;         /* words of a 4-bit packed level message */
+    uint64_t *buf = pr_alloc(2 * fw * n + 2 * M + 4 * M + 4 * mw + 2 * kw);
     if (!buf) return CC_ERR_NOMEM;
-    uint64_t *R0 = buf, *R1 = buf + fw * n;      /* PRSS slots: one-hot shares, σA, σB */
-    uint64_t *G0 = buf + 2 * fw * n, *G1 = G0 + n, *P0 = G1 + n, *P1 = P0 + n;
-    uint8_t *sm[2] = {(uint8_t *)(void *)(P1 + n), (uint8_t *)(void *)(P1 + n + mw)};
-    uint8_t *rm[2] = {(uint8_t *)(void *)(P1 + n + 2 * mw), (uint8_t *)(void *)(P1 + n + 3 * mw)};
-    uint64_t *pk = P1 + n + 4 * mw;
+    uint64_t *R0 = buf, *R1 = buf + fw * n;      /* PRSS slots: one-hot shares */
+    uint64_t *S0 = R1 + fw * n, *S1 = S0 + M;    /* PRSS slots: σA | σB ≪ 32 per threshold */
+    uint64_t *G0 = S1 + M, *G1 = G0 + M, *P0 = G1 + M, *P1 = P0 + M;
+    uint8_t *sm[2] = {(uint8_t *)(void *)(P1 + M), (uint8_t *)(void *)(P1 + M + mw)};
+    uint8_t *rm[2] = {(uint8_t *)(void *)(P1 + M + 2 * mw), (uint8_t *)(void *)(P1 + M + 3 * mw)};
+    uint64_t *pk = P1 + M + 4 * mw;
     void *msg[2][2] = {{sm[0], sm[1]}, {rm[0], rm[1]}};
-    /* element j's fw words at j·fw: the re-sharer's a0 | a1; the next party's
-     * a1 | F(k2), the prev party's F(k2) | a0, with σA, σB words 0, 1 of F(k2) */
+    /* element j's fw words at j·fw: the re-sharer's a0 | a1, the next party's
+     * a1 | F(k2), the prev party's F(k2) | a0; then per (threshold k, element
+     * j) one word whose F(k2) slot gives σA (low half) and σB (high half) */
     cc_prss_rand(&ctx->prss, fw * n, R0, R1);
+    cc_prss_rand(&ctx->prss, M, S0, S1);
     size_t off[2] = {0, 0};
     for (int t = 0; t < 3; t++) {
         const size_t a = lo[t], nt = lo[t + 1] - a;
         if (nt == 0) continue;
         const int r = role[t];
         if (r == 0) {
-            uint8_t *m = sm[0] + off[0];
+            uint8_t *msg0 = sm[0] + off[0];
             PR_OMP_FOR(nt)
             for (size_t i = 0; i < nt; i++) {
                 const size_t j = a + i;
                 uint64_t f[4];
                 onehot(&L, x->s[0][j] + x->s[1][j], f);
                 for (size_t k = 0; k < fw; k++) f[k] ^= R0[j * fw + k] ^ R1[j * fw + k];
-                memcpy(m + fb * i, f, fb);        /* little-endian: the low fb bytes */
+                memcpy(msg0 + fb * i, f, fb);     /* little-endian: the low fb bytes */
             }
-            memcpy(sm[1] + off[1], m, fb * nt);
+            memcpy(sm[1] + off[1], msg0, fb * nt);
             off[0] += fb * nt;
             off[1] += fb * nt;
             continue;
         }
-        /* role 1 (next of R): T(a1) ⊕ σA, kept as slot 0, sent to prev;
-         * role 2 (prev of R): T(a0) ⊕ σB, kept as slot 1, sent to next */
+        /* The thresholds go to v's side, v − c_k, so the re-sharer's one-hot
+         * message serves them all.  Role 1 (next of R): T_k(a1) ⊕ σA, kept
+         * as slot 0, sent to prev; role 2 (prev of R): T_k(a0) ⊕ σB, kept as
+         * slot 1, sent to next.  Message order: element-major. */
         const bool r1 = r == 1;
         const int d = r1 ? 1 : 0;
         const uint64_t *v = r1 ? x->s[1] : x->s[0];
-        const uint64_t *mine = r1 ? R0 : R1, *k2 = r1 ? R1 : R0;
+        const uint64_t *mine = r1 ? R0 : R1, *k2 = r1 ? S1 : S0;
+        const unsigned sh = r1 ? 0 : 32;
         uint64_t *q = r1 ? G0 : G1;
-        uint8_t *m = sm[d] + off[d];
+        uint8_t *mo = sm[d] + off[d];
         PR_OMP_FOR(nt)
         for (size_t i = 0; i < nt; i++) {
             const size_t j = a + i;
-            uint64_t qj = (eval_T(&L, mine + j * fw, v[j]) ^ k2[j * fw + (r1 ? 0 : 1)]) & qmask;
-            q[j] = qj;
-            memcpy(m + qb * i, &qj, qb);
+            for (size_t k = 0; k < m; k++) {
+                uint64_t vk = v[j] - (thr ? thr[k] : 0);
+                uint64_t qj = (eval_T(&L, mine + j * fw, vk) ^ (k2[k * n + j] >> sh)) & qmask;
+                q[k * n + j] = qj;
+                memcpy(mo + qb * (i * m + k), &qj, qb);
+            }
         }
-        off[d] += qb * nt;
+        off[d] += qb * m * nt;
     }
     cc_status s = pr_exchange_both(ctx, (const void *const[2]){ sm[0], sm[1] }, snd,
                                    (void *const[2]){ rm[0], rm[1] }, rcv);
@@ -182,36 +202,40 @@ cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshar
         const int r = role[t];
         if (r == 0) {
             /* q1 from next (slot 1), q0 from prev (slot 0) */
-            for (size_t i = 0; i < nt; i++) {
-                uint64_t q1 = 0, q0 = 0;
-                memcpy(&q1, rm[0] + off[0] + qb * i, qb);
-                memcpy(&q0, rm[1] + off[1] + qb * i, qb);
-                G1[a + i] = q1;
-                G0[a + i] = q0;
-            }
-            off[0] += qb * nt;
-            off[1] += qb * nt;
+            for (size_t i = 0; i < nt; i++)
+                for (size_t k = 0; k < m; k++) {
+                    uint64_t q1 = 0, q0 = 0;
+                    memcpy(&q1, rm[0] + off[0] + qb * (i * m + k), qb);
+                    memcpy(&q0, rm[1] + off[1] + qb * (i * m + k), qb);
+                    G1[k * n + a + i] = q1;
+                    G0[k * n + a + i] = q0;
+                }
+            off[0] += qb * m * nt;
+            off[1] += qb * m * nt;
             continue;
         }
         const bool r1 = r == 1;
         const int d = r1 ? 1 : 0;
-        const uint64_t *v = r1 ? x->s[1] : x->s[0], *k2 = r1 ? R1 : R0;
+        const uint64_t *v = r1 ? x->s[1] : x->s[0], *k2 = r1 ? S1 : S0;
         uint64_t *q = r1 ? G1 : G0;                      /* slot of index R+2 */
-        const uint8_t *m = rm[d] + off[d];
+        const uint8_t *mi = rm[d] + off[d];
         PR_OMP_FOR(nt)
         for (size_t i = 0; i < nt; i++) {
             const size_t j = a + i;
             uint64_t f[4] = {0, 0, 0, 0};
-            memcpy(f, m + fb * i, fb);
-            q[j] = (eval_T(&L, f, v[j]) ^ k2[j * fw] ^ k2[j * fw + 1]) & qmask;
+            memcpy(f, mi + fb * i, fb);
+            for (size_t k = 0; k < m; k++) {
+                uint64_t vk = v[j] - (thr ? thr[k] : 0), sg = k2[k * n + j];
+                q[k * n + j] = (eval_T(&L, f, vk) ^ sg ^ (sg >> 32)) & qmask;
+            }
         }
         off[d] += fb * nt;
     }
     {
         uint64_t *Gs[2] = {G0, G1}, *Ps[2] = {P0, P1};
         for (int k = 0; k < 2; k++) {
-            PR_OMP_FOR(n)
-            for (size_t j = 0; j < n; j++) {
+            PR_OMP_FOR(M)
+            for (size_t j = 0; j < M; j++) {
                 uint64_t q = Gs[k][j];
                 Gs[k][j] = q & smask;
                 Ps[k][j] = (q >> nd) & smask;
@@ -219,8 +243,13 @@ cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshar
             }
         }
     }
-    s = pr_msb_tree(ctx, n, (unsigned)nd, G0, G1, P0, P1, msg, pk, out);
+    s = pr_msb_tree(ctx, M, (unsigned)nd, G0, G1, P0, P1, msg, pk, out);
 out:
     pr_free(buf);
     return s;
+}
+
+cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out)
+{
+    return pr_msb_digits_multi(ctx, x, narrow, 1, NULL, out);
 }

@@ -147,7 +147,9 @@ void cc_proto_scope_end(cc_proto *ctx);
  * cc_proto_trunc_aux(smallest shift, largest shift) of the call; for a2b, msb, eq, b2a_bit, mux, max_rows,
  * argmax_rows the party index (a2b, eq: P0 re-shares; msb, b2a_bit, mux
  * and the row reductions rotate the re-sharer over thirds); ignored
- * otherwise.  Rounds count sends that follow a receive, the way cc_net
+ * otherwise.  For the digit MSBs `aux` is the number of thresholds that
+ * share each element's round-1 message (cc_proto_lt_public_multi; 0 or 1:
+ * a plain MSB) and `n` the number of elements of x.  Rounds count sends that follow a receive, the way cc_net
  * counts them (the op's first send included). */
 typedef struct cc_proto_cost {
     uint64_t rounds, bytes_sent;
@@ -382,6 +384,15 @@ cc_status cc_proto_msb_kind(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *x,
 /* a < c[j] through the given variant (valid while |a - c| is within its range). */
 cc_status cc_proto_lt_public_vec_kind(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *a,
                                       const uint64_t *c, cc_bshare *out);
+/* out[k·n + j] = [a_j < c[k]] for m public thresholds c[0..m) (valid while
+ * every |a_j - c[k]| is within the variant's range).  The digit variants
+ * share the re-sharer's round-1 message among the m thresholds (one
+ * one-hot message per element, then 2 or 4 B and a tree per threshold:
+ * the four SiLU breakpoints cost 23.8 B per element and party instead of
+ * 44 with four narrow bit-pair comparisons, in one round fewer); the
+ * bit-pair variants run m plain comparisons in one batch. */
+cc_status cc_proto_lt_public_multi(cc_proto *ctx, cc_msb_kind kind, const cc_ashare *a, size_t m,
+                                   const uint64_t *c, cc_bshare *out);
 /* a < b (signed, valid while |a - b| < 2^63) = MSB(a - b); vs a public
  * scalar / per-element vector; greater-than-public is lt with swapped sign. */
 cc_status cc_proto_lt(cc_proto *ctx, const cc_ashare *a, const cc_ashare *b, cc_bshare *out);

@@ -118,6 +118,12 @@ cc_status pr_msb_tree(cc_proto *ctx, size_t n, unsigned spans, uint64_t *G0, uin
 /* MSB with the 4-bit-digit first level (msb_digits.c), booked as
  * CC_OP_MSB_DIGITS / CC_OP_MSB_NARROW_DIGITS. */
 cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out);
+/* out[k·n + j] = [x_j < thr[k]] for k < m (thr NULL: m = 1, the MSB),
+ * valid while |x_j − thr[k]| is within the variant's range; the round-1
+ * message of the re-sharer is shared by all m thresholds.  Booked with
+ * aux = m. */
+cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, size_t m,
+                              const uint64_t *thr, cc_bshare *out);
 
 /* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);

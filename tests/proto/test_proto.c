@@ -704,6 +704,29 @@ static int body_bool(cc_proto *ctx)
             if (expect_b(ctx, "lt_public_vec_narrow", &bc, w)) return 1;
             PT_TRY(cc_proto_lt_public_vec_kind(ctx, CC_MSB_NARROW_DIGITS, &an, thr, &bc));
             if (expect_b(ctx, "lt_public_vec narrow digits", &bc, w)) return 1;
+            /* several thresholds per element: the shared round-1 message of
+             * the digit variants, and the batched copies of the pair ones */
+            {
+                static const int64_t tk[4] = {-(INT64_C(3) << 20) + 1, -(INT64_C(1) << 20) + 1,
+                                              INT64_C(1) << 20, INT64_C(3) << 20};
+                uint64_t *wm = calloc(4 * n + 1, 8);
+                cc_bshare bm;
+                PT_TRY(cc_bshare_alloc(&bm, 4 * n));
+                for (size_t j = 0; j < n; j++)      /* around the thresholds, too */
+                    if (j % 3 == 1) nv[j] = (uint64_t)(tk[j % 4] + (int64_t)(j % 5) - 2);
+                cc_ashare_free(&an);
+                PT_TRY(pt_ashare(ctx, 60, nv, n, &an));
+                for (size_t k = 0; k < 4; k++)
+                    for (size_t j = 0; j < n; j++) wm[k * n + j] = (int64_t)nv[j] < tk[k];
+                static const cc_msb_kind kinds[] = {CC_MSB_FULL, CC_MSB_NARROW, CC_MSB_DIGITS,
+                                                    CC_MSB_NARROW_DIGITS};
+                for (size_t q = 0; q < CC_ARRAY_LEN(kinds); q++) {
+                    PT_TRY(cc_proto_lt_public_multi(ctx, kinds[q], &an, 4, (const uint64_t *)tk, &bm));
+                    if (expect_b(ctx, "lt_public_multi", &bm, wm)) return 1;
+                }
+                cc_bshare_free(&bm);
+                free(wm);
+            }
             cc_ashare_free(&an);
             free(nv); free(thr);
         }
