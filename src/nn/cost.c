@@ -16,7 +16,8 @@ static void op_aux(tally *t, cc_proto_op o, size_t n, size_t aux)
 {
     int role = 0;
     if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_MSB_DIGITS ||
-        o == CC_OP_MSB_NARROW_DIGITS || o == CC_OP_B2A_BIT)
+        o == CC_OP_MSB_NARROW_DIGITS || o == CC_OP_MSB_DIGITS8 || o == CC_OP_MSB_NARROW_DIGITS8 ||
+        o == CC_OP_B2A_BIT)
         role = t->party;
     cc_proto_cost c = cc_proto_op_cost(o, n, aux, role);
     t->rounds += c.rounds;
@@ -30,7 +31,7 @@ static void op(tally *t, cc_proto_op o, size_t n) { op_aux(t, o, n, 0); }
 static void lt_multi(tally *t, cc_msb_kind kind, size_t n, size_t m)
 {
     if (m == 0) return;
-    if (kind == CC_MSB_DIGITS || kind == CC_MSB_NARROW_DIGITS) op_aux(t, cc_proto_msb_op(kind), n, m);
+    if (kind != CC_MSB_FULL && kind != CC_MSB_NARROW) op_aux(t, cc_proto_msb_op(kind), n, m);
     else op(t, cc_proto_msb_op(kind), m * n);
 }
 
@@ -55,7 +56,7 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
     cc_pow_plan_make(pw, &plan);
     unsigned nseg = 0;
     for (unsigned s = 0; s <= pw->nbreaks; s++) nseg += pw->seg[s].kind != CC_SEG_ZERO;
-    lt_multi(t, nn_msb_kind(true, true), n, pw->nbreaks);
+    lt_multi(t, nn_msb_kind(true, NN_CMP_FEW), n, pw->nbreaks);
     const unsigned f = t->f, vb = cc_pw_var_bits(pw, f);
     if (plan.maxdeg >= 1 && pw->var_sq_log2 >= 0) trunc1(t, CC_OP_MUL_TRUNC, n, cc_pw_var_shift(pw, f));
     for (unsigned lvl = 1; lvl <= plan.nlevels; lvl++) {
@@ -71,7 +72,7 @@ static void pw_cost(tally *t, const cc_pw *pw, size_t n)
 static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
     const unsigned f = t->f, vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
-    lt_multi(t, nn_msb_kind(true, true), n, 4);      /* x vs ±a, ±3a */
+    lt_multi(t, nn_msb_kind(true, NN_CMP_FEW), n, 4);      /* x vs ±a, ±3a */
     trunc1(t, CC_OP_MUL_TRUNC, n, 2 * f + 2 * sa->a_log2 - vb);   /* w */
     op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
     op(t, CC_OP_MUL, n);                 /* t: one sum of three products */
@@ -89,14 +90,14 @@ static void exp_squarings_cost(tally *t, const cc_exp_params *ep, size_t n)
 }
 
 /* the op a comparison site books (nn_msb_kind) */
-static cc_proto_op msb_op(bool narrow, bool per_row)
+static cc_proto_op msb_op(bool narrow, nn_cmp_site site)
 {
-    return cc_proto_msb_op(nn_msb_kind(narrow, per_row));
+    return cc_proto_msb_op(nn_msb_kind(narrow, site));
 }
 
 static void exp_cost(tally *t, const cc_exp_params *ep, size_t n, bool narrow)
 {
-    op(t, msb_op(narrow, false), n);
+    op(t, msb_op(narrow, NN_CMP_SINGLE), n);
     exp_squarings_cost(t, ep, n);
     mul_bit(t, n);
 }
@@ -106,14 +107,14 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
-    lt_multi(t, nn_msb_kind(narrow, true), n, hi - lo);
+    lt_multi(t, nn_msb_kind(narrow, NN_CMP_MANY), n, hi - lo);
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
 /* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
 static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 {
-    lt_multi(t, nn_msb_kind(narrow, true), n, nt);
+    lt_multi(t, nn_msb_kind(narrow, NN_CMP_MANY), n, nt);
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 
@@ -172,7 +173,7 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 /* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
 static void max_th_cost(tally *t, size_t rows, size_t k, bool narrow)
 {
-    op(t, msb_op(narrow, true), rows * (k * (k - 1) / 2 + k * (k - 1)));
+    op(t, msb_op(narrow, NN_CMP_FEW), rows * (k * (k - 1) / 2 + k * (k - 1)));
     for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, 2 * rows * k);
     op(t, CC_OP_B2A_BIT, 2 * rows * k);
     op(t, CC_OP_MUL, rows * k);
@@ -191,7 +192,7 @@ static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
     while (len > 1) {
         size_t k = with_index ? nn_argmax_next_k(len) : nn_max_next_k(len);
         size_t gpr = (len + k - 1) / k, G = rows * gpr;
-        op(t, msb_op(true, true), G * (k * (k - 1) / 2));   /* always in the domain */
+        op(t, msb_op(true, NN_CMP_FEW), G * (k * (k - 1) / 2));   /* always in the domain */
         for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, G * k);
         if (!with_index) mul_bit(t, G * k);
         else { op(t, CC_OP_B2A_BIT, G * k); op(t, CC_OP_MUL, (first ? 1 : 2) * G * k); }

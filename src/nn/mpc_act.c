@@ -53,7 +53,7 @@ static cc_status pw_mpc(cc_proto *p, const cc_pw *pw, unsigned f, const cc_ashar
 
     /* 1. comparisons, one batch sharing the re-sharer's message */
     for (unsigned j = 0; j < nb; j++) brk[j] = cc_nn_enc(pw->brk[j], f);
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(true, true), x, nb, brk, &below);   /* |x - brk| < 2^32 */
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(true, NN_CMP_FEW), x, nb, brk, &below);   /* |x - brk| < 2^32 */
     if (s != CC_OK) goto done;
 
     /* 2. powers, level by level */
@@ -199,7 +199,7 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
     /* 1. c1..c4: x < -3A + 1, x < -A + 1, x < A, x < 3A (x - c within 2^32) */
     {
         const uint64_t thr[4] = { 1 - 3 * A, 1 - A, A, 3 * A };
-        s = cc_proto_lt_public_multi(p, nn_msb_kind(true, true), x, 4, thr, &below);
+        s = cc_proto_lt_public_multi(p, nn_msb_kind(true, NN_CMP_FEW), x, 4, thr, &below);
     }
     /* 2. w at vb bits (x^2 = y^2); 3. the four bits, arithmetic */
     if (s == CC_OK) s = cc_proto_mul_trunc(p, x, x, shift, &w);
@@ -326,7 +326,7 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     if (s == CC_OK) s = nn_bsh_alloc(&below, n);
     if (s == CC_OK && !(thv = cc_alloc(n * sizeof *thv + 8))) s = CC_ERR_NOMEM;
     for (size_t i = 0; s == CC_OK && i < n; i++) thv[i] = thr;
-    if (s == CC_OK) s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, false), x, thv, &below);
+    if (s == CC_OK) s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, NN_CMP_SINGLE), x, thv, &below);
     if (s == CC_OK) s = cc_proto_add_public(p, x, 1ull << (f + ep->t), &a);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
     if (s == CC_OK && ep->taylor2) s = cc_proto_add_public(p, &a, 1ull << (f - 1), &a);

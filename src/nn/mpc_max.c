@@ -70,7 +70,7 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         cc_status s2 = cc_proto_add_public(p, &dt, (uint64_t)0 - th_thr, &dt);
         if (s2 != CC_OK) { s = s2; goto done; }
     }
-    s = cc_proto_msb_kind(p, nn_msb_kind(narrow, true), &d, &lt);
+    s = cc_proto_msb_kind(p, nn_msb_kind(narrow, NN_CMP_FEW), &d, &lt);
     if (s != CC_OK) goto done;
     /* candidate i beats j > i when NOT [x_i < x_j], and j < i when [x_j < x_i]:
      * opponents 0..i-1 at bit positions 0..i-1, opponents i+1..k-1 at

@@ -64,13 +64,13 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
             memcpy(out->s[k] + r * cols, v->s[k], cols * sizeof(uint64_t));
 }
 
-cc_msb_kind nn_msb_kind(bool narrow, bool digits)
+cc_msb_kind nn_msb_kind(bool narrow, nn_cmp_site site)
 {
-    static const cc_msb_kind kinds[2][2] = {
-        { CC_MSB_FULL, CC_MSB_DIGITS },                  /* full range */
-        { CC_MSB_NARROW, CC_MSB_NARROW_DIGITS },         /* |x| < 2^32 */
+    static const cc_msb_kind kinds[2][3] = {
+        { CC_MSB_FULL, CC_MSB_DIGITS, CC_MSB_DIGITS8 },                      /* full range */
+        { CC_MSB_NARROW, CC_MSB_NARROW_DIGITS, CC_MSB_NARROW_DIGITS8 },      /* |x| < 2^32 */
     };
-    return kinds[narrow][digits];
+    return kinds[narrow][site];
 }
 
 /* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_vec call;
@@ -92,7 +92,7 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
     if (s != CC_OK) goto done;
     for (size_t i = 0; i < W; i++) pow2[i] = 1ull << (lo + i);
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, true), x, W, pow2, &below);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_MANY), x, W, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

@@ -306,14 +306,19 @@ void nn_bcast_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
 /* out[r*cols + c] = v[c] */
 void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
 /* The MSB variant of a comparison site (proto.h, cc_msb_kind): narrow when
- * every operand is known to lie in [-2^32, 2^32).  The digit first level
- * takes one round fewer; it costs ≈ 1.3× the bytes for one threshold per
- * element, so it is used where comparisons are few (per row: norms,
- * softmax's maximum and row sum, argmax), and where several thresholds
- * share an element (cc_proto_lt_public_multi: activation breakpoints, the
- * buckets), which it makes cheaper than bit pairs.  Single comparisons per
- * element (exp's threshold) keep bit pairs. */
-cc_msb_kind nn_msb_kind(bool narrow, bool digits);
+ * every operand is known to lie in [-2^32, 2^32); the first level by what
+ * the site has many of:
+ *   NN_CMP_SINGLE  one threshold per element over many elements (exp's
+ *                  threshold): bit pairs, the fewest bytes
+ *   NN_CMP_FEW     a few thresholds per element (activation breakpoints,
+ *                  shared round 1: fewer bytes than bit pairs) or few
+ *                  comparisons per row (softmax's maximum, argmax): 4-bit
+ *                  digits, one round fewer
+ *   NN_CMP_MANY    dozens of thresholds on one value per row (the norms'
+ *                  and reciprocals' buckets): 8-bit digits, two rounds
+ *                  fewer, the one-hot message shared by all of them */
+typedef enum nn_cmp_site { NN_CMP_SINGLE, NN_CMP_FEW, NN_CMP_MANY } nn_cmp_site;
+cc_msb_kind nn_msb_kind(bool narrow, nn_cmp_site site);
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
  * the normalisation and the compensation factor (norm_out, comp_out: n).

@@ -384,25 +384,39 @@ static cc_status run_narrow(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 }
 static cc_status run_digits(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
-    return pr_msb_digits(ctx, x, false, out);
+    return pr_msb_digits(ctx, x, false, 4, out);
 }
 static cc_status run_narrow_digits(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
 {
-    return pr_msb_digits(ctx, x, true, out);
+    return pr_msb_digits(ctx, x, true, 4, out);
+}
+static cc_status run_digits8(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return pr_msb_digits(ctx, x, false, 8, out);
+}
+static cc_status run_narrow_digits8(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return pr_msb_digits(ctx, x, true, 8, out);
 }
 
 typedef struct msb_variant {
     const char *msb_tag, *lt_tag;
     cc_proto_op op;
     cc_status (*run)(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);
+    unsigned digit_bits;       /* 0: bit pairs (no shared multi-threshold round 1) */
+    bool narrow;
 } msb_variant;
 
 static const msb_variant msb_variants[CC_MSB_KIND_COUNT] = {
-    [CC_MSB_FULL] = { "msb", "lt_public", CC_OP_MSB, run_full },
-    [CC_MSB_NARROW] = { "msb_narrow", "lt_public_narrow", CC_OP_MSB_NARROW, run_narrow },
-    [CC_MSB_DIGITS] = { "msb_digits", "lt_public_digits", CC_OP_MSB_DIGITS, run_digits },
+    [CC_MSB_FULL] = { "msb", "lt_public", CC_OP_MSB, run_full, 0, false },
+    [CC_MSB_NARROW] = { "msb_narrow", "lt_public_narrow", CC_OP_MSB_NARROW, run_narrow, 0, true },
+    [CC_MSB_DIGITS] = { "msb_digits", "lt_public_digits", CC_OP_MSB_DIGITS, run_digits, 4, false },
     [CC_MSB_NARROW_DIGITS] = { "msb_narrow_digits", "lt_public_narrow_digits",
-                               CC_OP_MSB_NARROW_DIGITS, run_narrow_digits },
+                               CC_OP_MSB_NARROW_DIGITS, run_narrow_digits, 4, true },
+    [CC_MSB_DIGITS8] = { "msb_digits8", "lt_public_digits8", CC_OP_MSB_DIGITS8, run_digits8, 8,
+                         false },
+    [CC_MSB_NARROW_DIGITS8] = { "msb_narrow_digits8", "lt_public_narrow_digits8",
+                                CC_OP_MSB_NARROW_DIGITS8, run_narrow_digits8, 8, true },
 };
 
 static const msb_variant *msb_variant_of(cc_msb_kind kind)
@@ -528,9 +542,9 @@ cc_status cc_proto_lt_public_multi(cc_proto *ctx, cc_msb_kind kind, const cc_ash
         return cc_error_set(CC_ERR_ARG, "proto lt_public_multi: %zu thresholds overflow", m);
     const size_t n = a->n, M = m * n;
     CC_TRY(pr_check_n("lt_public_multi", "output", out->n, M));
-    if (kind == CC_MSB_DIGITS || kind == CC_MSB_NARROW_DIGITS) {
+    if (v->digit_bits) {
         pr_enter(ctx, v->lt_tag);
-        cc_status s = pr_msb_digits_multi(ctx, a, kind == CC_MSB_NARROW_DIGITS, m, c, out);
+        cc_status s = pr_msb_digits_multi(ctx, a, v->narrow, v->digit_bits, m, c, out);
         pr_exit(ctx);
         return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto %s", v->lt_tag);
     }

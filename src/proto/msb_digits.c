@@ -38,52 +38,47 @@
 #include "proto_impl.h"
 
 #define MD_MAX_DIGITS 16
+#define MD_MAX_FW 32                   /* feature words: 8 digits × 256 bits */
 
 typedef struct digit_layout {
     unsigned nd;                       /* digits = spans after round 1 */
     unsigned fw, fb;                   /* one-hot feature words / wire bytes */
     unsigned qb;                       /* T wire bytes (2·nd bits) */
     unsigned shift[MD_MAX_DIGITS], width[MD_MAX_DIGITS], off[MD_MAX_DIGITS];
-    uint32_t colg[MD_MAX_DIGITS][32], colp[MD_MAX_DIGITS][32];   /* masks over a, by b */
 } digit_layout;
 
-static void layout_make(bool narrow, digit_layout *L)
+/* Digits of dw bits (4 or 8) up to the sign bit (63, narrow 32); the top
+ * digit runs from its shift up to and including the sign bit. */
+static void layout_make(bool narrow, unsigned dw, digit_layout *L)
 {
-    L->nd = narrow ? 8 : 16;
+    const unsigned sign = narrow ? 32 : 63;
+    L->nd = (narrow ? 32 : 64) / dw;
     unsigned off = 0;
     for (unsigned i = 0; i < L->nd; i++) {
-        const bool top = i + 1 == L->nd;
-        const unsigned w = narrow && top ? 5 : 4, size = 1u << w, half = size / 2;
-        L->shift[i] = 4 * i;
-        L->width[i] = w;
+        L->shift[i] = dw * i;
+        L->width[i] = i + 1 < L->nd ? dw : sign - dw * i + 1;
         L->off[i] = off;
-        off += size;
-        for (unsigned b = 0; b < size; b++) {
-            uint32_t g = 0, p = 0;
-            for (unsigned a = 0; a < size; a++) {
-                unsigned sum = a + b, s = sum & (size - 1);
-                bool gi = top ? (s >> (w - 1)) & 1 : sum >= size;
-                bool pi = top ? (s & (half - 1)) == half - 1 : sum == size - 1;
-                g |= (uint32_t)gi << a;
-                p |= (uint32_t)pi << a;
-            }
-            L->colg[i][b] = g;
-            L->colp[i][b] = p;
-        }
+        off += 1u << L->width[i];
     }
     L->fw = (off + 63) / 64;
     L->fb = off / 8;
-    L->qb = 2 * L->nd / 8;
+    L->qb = (2 * L->nd + 7) / 8;
 }
 
-/* `size` (16 or 32) feature bits at bit offset off (a multiple of 16). */
-static inline uint32_t feat_get(const uint64_t *f, unsigned off, unsigned size)
+/* parity of the feature bits [lo, hi) */
+static inline unsigned par_range(const uint64_t *f, unsigned lo, unsigned hi)
 {
-    unsigned w = off / 64, b = off % 64;
-    uint64_t v = f[w] >> b;
-    if (b + size > 64) v |= f[w + 1] << (64 - b);
-    return (uint32_t)(v & ((UINT64_C(1) << size) - 1));
+    uint64_t acc = 0;
+    while (lo < hi) {
+        unsigned w = lo / 64, b = lo % 64, e = hi - 64 * w < 64 ? hi - 64 * w : 64;
+        uint64_t m = (e == 64 ? ~UINT64_C(0) : (UINT64_C(1) << e) - 1) & (~UINT64_C(0) << b);
+        acc ^= f[w] & m;
+        lo = 64 * w + e;
+    }
+    return (unsigned)__builtin_parityll(acc);
 }
+
+static inline unsigned bit_at(const uint64_t *f, unsigned i) { return (unsigned)(f[i / 64] >> (i % 64)) & 1; }
 
 static inline void onehot(const digit_layout *L, uint64_t u, uint64_t *f)
 {
@@ -95,28 +90,46 @@ static inline void onehot(const digit_layout *L, uint64_t u, uint64_t *f)
     }
 }
 
-/* T(f) for the digits of v: G bits 0..nd-1, P bits nd..2nd-1. */
+/* T(f) for the digits b of v: G bits 0..nd-1, P bits nd..2nd-1, each the
+ * parity of the one-hot share over the set of a that gives G (P):
+ *   lower digit:  G  a ∈ [2^w − b, 2^w),          P  a = 2^w − 1 − b
+ *   top digit:    G  a ∈ [h − b, 2^w − b) mod 2^w, P  a ≡ h − 1 − b (mod h)
+ * with h = 2^(w−1). */
 static inline uint64_t eval_T(const digit_layout *L, const uint64_t *f, uint64_t v)
 {
     uint64_t g = 0, p = 0;
     for (unsigned i = 0; i < L->nd; i++) {
-        unsigned size = 1u << L->width[i];
-        unsigned b = (unsigned)(v >> L->shift[i]) & (size - 1);
-        uint32_t e = feat_get(f, L->off[i], size);
-        g |= (uint64_t)__builtin_parity(e & L->colg[i][b]) << i;
-        p |= (uint64_t)__builtin_parity(e & L->colp[i][b]) << i;
+        const unsigned size = 1u << L->width[i], o = L->off[i];
+        const unsigned b = (unsigned)(v >> L->shift[i]) & (size - 1);
+        unsigned gi, pi;
+        if (i + 1 < L->nd) {
+            gi = par_range(f, o + size - b, o + size);
+            pi = bit_at(f, o + size - 1 - b);
+        } else {
+            const unsigned h = size / 2, lo = (h - b) & (size - 1), hi = (size - b) & (size - 1);
+            gi = lo < hi ? par_range(f, o + lo, o + hi)
+                         : par_range(f, o + lo, o + size) ^ par_range(f, o, o + hi);
+            const unsigned p0 = (h - 1 - b) & (h - 1);
+            pi = bit_at(f, o + p0) ^ bit_at(f, o + p0 + h);
+        }
+        g |= (uint64_t)gi << i;
+        p |= (uint64_t)pi << i;
     }
     return g | p << L->nd;
 }
 
-cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, size_t m,
-                              const uint64_t *thr, cc_bshare *out)
+cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, unsigned dw,
+                              size_t m, const uint64_t *thr, cc_bshare *out)
 {
     const size_t n = x->n, M = m * n;
-    pr_book_op(ctx, narrow ? CC_OP_MSB_NARROW_DIGITS : CC_OP_MSB_DIGITS, n, m, ctx->party);
+    static const cc_proto_op ops[2][2] = {
+        { CC_OP_MSB_DIGITS, CC_OP_MSB_NARROW_DIGITS },        /* 4-bit digits */
+        { CC_OP_MSB_DIGITS8, CC_OP_MSB_NARROW_DIGITS8 },      /* 8-bit digits */
+    };
+    pr_book_op(ctx, ops[dw == 8][narrow], n, m, ctx->party);
     if (M == 0) return CC_OK;
     digit_layout L;
-    layout_make(narrow, &L);
+    layout_make(narrow, dw, &L);
     const size_t fw = L.fw, fb = L.fb, qb = L.qb, nd = L.nd;
     const uint64_t qmask = (UINT64_C(1) << (2 * nd)) - 1, smask = (UINT64_C(1) << nd) - 1;
     const int me = ctx->party;
@@ -159,7 +172,7 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, si
             PR_OMP_FOR(nt)
             for (size_t i = 0; i < nt; i++) {
                 const size_t j = a + i;
-                uint64_t f[4];
+                uint64_t f[MD_MAX_FW];
                 onehot(&L, x->s[0][j] + x->s[1][j], f);
                 for (size_t k = 0; k < fw; k++) f[k] ^= R0[j * fw + k] ^ R1[j * fw + k];
                 memcpy(msg0 + fb * i, f, fb);     /* little-endian: the low fb bytes */
@@ -222,7 +235,7 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, si
         PR_OMP_FOR(nt)
         for (size_t i = 0; i < nt; i++) {
             const size_t j = a + i;
-            uint64_t f[4] = {0, 0, 0, 0};
+            uint64_t f[MD_MAX_FW] = {0};
             memcpy(f, mi + fb * i, fb);
             for (size_t k = 0; k < m; k++) {
                 uint64_t vk = v[j] - (thr ? thr[k] : 0), sg = k2[k * n + j];
@@ -249,7 +262,8 @@ out:
     return s;
 }
 
-cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out)
+cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, unsigned dw,
+                        cc_bshare *out)
 {
-    return pr_msb_digits_multi(ctx, x, narrow, 1, NULL, out);
+    return pr_msb_digits_multi(ctx, x, narrow, dw, 1, NULL, out);
 }

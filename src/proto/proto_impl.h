@@ -115,15 +115,16 @@ bool pr_use_bmi2(void);
 /* The carry tree after a one-round first level (compare.c). */
 cc_status pr_msb_tree(cc_proto *ctx, size_t n, unsigned spans, uint64_t *G0, uint64_t *G1,
                       uint64_t *P0, uint64_t *P1, void *msg[2][2], uint64_t *pk, cc_bshare *out);
-/* MSB with the 4-bit-digit first level (msb_digits.c), booked as
- * CC_OP_MSB_DIGITS / CC_OP_MSB_NARROW_DIGITS. */
-cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bshare *out);
+/* MSB with a first level over dw-bit digits (dw = 4 or 8; msb_digits.c),
+ * booked as CC_OP_MSB_[NARROW_]DIGITS resp. CC_OP_MSB_[NARROW_]DIGITS8. */
+cc_status pr_msb_digits(cc_proto *ctx, const cc_ashare *x, bool narrow, unsigned dw,
+                        cc_bshare *out);
 /* out[k·n + j] = [x_j < thr[k]] for k < m (thr NULL: m = 1, the MSB),
  * valid while |x_j − thr[k]| is within the variant's range; the round-1
  * message of the re-sharer is shared by all m thresholds.  Booked with
  * aux = m. */
-cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, size_t m,
-                              const uint64_t *thr, cc_bshare *out);
+cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, unsigned dw,
+                              size_t m, const uint64_t *thr, cc_bshare *out);
 
 /* MSB of x into a bit tensor, booked as CC_OP_MSB (boolean.c). */
 cc_status pr_msb(cc_proto *ctx, const cc_ashare *x, cc_bshare *out);

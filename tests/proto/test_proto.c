@@ -659,13 +659,17 @@ static int body_bool(cc_proto *ctx)
             static const uint64_t edge[] = {0, 1, ~UINT64_C(0), UINT64_C(1) << 63,
                                             (UINT64_C(1) << 63) - 1, UINT64_C(0x0FFFFFFFFFFFFFFF),
                                             UINT64_C(0xF000000000000000), UINT64_C(0x7FFFFFFFFFFFFFF0),
-                                            UINT64_C(0x8000000000000001), UINT64_C(0x7000000000000000)};
+                                            UINT64_C(0x8000000000000001), UINT64_C(0x7000000000000000),
+                                            UINT64_C(0x00FFFFFFFFFFFFFF), UINT64_C(0xFF00000000000000),
+                                            UINT64_C(0x7FFFFFFFFFFFFF00), UINT64_C(0x80000000000000FF)};
             for (size_t j = 0; j < n && j < CC_ARRAY_LEN(edge); j++) full[j] = edge[j];
             cc_ashare_free(&af);
             PT_TRY(pt_ashare(ctx, 59, full, n, &af));
             PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_DIGITS, &af, &bc));
             for (size_t j = 0; j < n; j++) w[j] = full[j] >> 63;
             if (expect_b(ctx, "msb digits full range", &bc, w)) return 1;
+            PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_DIGITS8, &af, &bc));
+            if (expect_b(ctx, "msb 8-bit digits full range", &bc, w)) return 1;
         }
         cc_ashare_free(&af);
         free(full);
@@ -690,6 +694,8 @@ static int body_bool(cc_proto *ctx)
             if (expect_b(ctx, "msb_narrow", &bc, w)) return 1;
             PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_NARROW_DIGITS, &an, &bc));
             if (expect_b(ctx, "msb narrow digits", &bc, w)) return 1;
+            PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_NARROW_DIGITS8, &an, &bc));
+            if (expect_b(ctx, "msb narrow 8-bit digits", &bc, w)) return 1;
             /* thresholds within 2^31 of values within 2^31 */
             for (size_t j = 0; j < n; j++) {
                 nv[j] = (uint64_t)((int64_t)nv[j] >> 1);
@@ -719,7 +725,8 @@ static int body_bool(cc_proto *ctx)
                 for (size_t k = 0; k < 4; k++)
                     for (size_t j = 0; j < n; j++) wm[k * n + j] = (int64_t)nv[j] < tk[k];
                 static const cc_msb_kind kinds[] = {CC_MSB_FULL, CC_MSB_NARROW, CC_MSB_DIGITS,
-                                                    CC_MSB_NARROW_DIGITS};
+                                                    CC_MSB_NARROW_DIGITS, CC_MSB_DIGITS8,
+                                                    CC_MSB_NARROW_DIGITS8};
                 for (size_t q = 0; q < CC_ARRAY_LEN(kinds); q++) {
                     PT_TRY(cc_proto_lt_public_multi(ctx, kinds[q], &an, 4, (const uint64_t *)tk, &bm));
                     if (expect_b(ctx, "lt_public_multi", &bm, wm)) return 1;
