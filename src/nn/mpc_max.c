@@ -27,16 +27,18 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
                            const cc_ashare *idx_in, const uint64_t *pub_idx, cc_ashare *out,
                            cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out, bool narrow)
 {
-    const size_t pairs = k * (k - 1) / 2, ncand = groups * k;
-    /* with th_out: the k(k-1) ordered differences x_i - x_j - thr follow the
-     * pairwise ones in the same msb batch, and candidate i's k-1 bits
-     * [x_i - x_j ≥ thr] get their own word in the same AND tree */
-    const size_t nth = th_out ? groups * k * (k - 1) : 0, npair = groups * pairs + nth;
+    const size_t pairs = k * (k - 1) / 2, ncand = groups * k, npair = groups * pairs;
+    /* with th_out: each difference d = x_i - x_j (i < j) is also compared
+     * with thr and 1 - thr in the same call (one shared round-1 message):
+     * [x_i - x_j < thr] and [x_j - x_i < thr] = NOT [d < 1 - thr]; candidate
+     * i's k-1 bits [x_i - x_j ≥ thr] get their own word in the same AND tree */
+    const size_t nthr = th_out ? 3 : 1;
+    const uint64_t thrs[3] = { 0, th_thr, 1 - th_thr };
     const size_t nw = th_out ? 2 * ncand : ncand;
     cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 }, wa = { 0 }, pay = { 0 }, prod = { 0 };
     cc_bshare lt = { 0 }, w = { 0 }, t = { 0 };
     cc_status s = nn_ash_alloc_raw(&d, npair);
-    if (s == CC_OK) s = nn_bsh_alloc(&lt, npair);
+    if (s == CC_OK) s = nn_bsh_alloc(&lt, nthr * npair);
     if (s == CC_OK) s = nn_bsh_alloc(&w, nw);
     if (s == CC_OK) s = nn_bsh_alloc(&t, nw);
     if (s == CC_OK) s = nn_ash_alloc_raw(&sel, ncand);
@@ -55,22 +57,8 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
                 uint64_t *dq = d.s[h] + q * groups;
                 for (size_t g = 0; g < groups; g++) dq[g] = xi[g] - xj[g];
             }
-        for (size_t i = 0; i < k && th_out; i++)
-            for (size_t j = 0; j < k; j++) {
-                if (j == i) continue;
-                const uint64_t *xi = xc.s[h] + i * groups, *xj = xc.s[h] + j * groups;
-                uint64_t *dq = d.s[h] + q * groups;
-                q++;
-                for (size_t g = 0; g < groups; g++) dq[g] = xi[g] - xj[g];
-            }
     }
-    /* - thr on the x_i - x_j - thr part: a public constant, added once */
-    if (th_out) {
-        cc_ashare dt = cc_ashare_slice(&d, groups * pairs, nth);
-        cc_status s2 = cc_proto_add_public(p, &dt, (uint64_t)0 - th_thr, &dt);
-        if (s2 != CC_OK) { s = s2; goto done; }
-    }
-    s = cc_proto_msb_kind(p, nn_msb_kind(narrow, NN_CMP_FEW), &d, &lt);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_FEW), &d, nthr, thrs, &lt);
     if (s != CC_OK) goto done;
     /* candidate i beats j > i when NOT [x_i < x_j], and j < i when [x_j < x_i]:
      * opponents 0..i-1 at bit positions 0..i-1, opponents i+1..k-1 at
@@ -96,23 +84,28 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         s = cc_proto_xor_public(p, &wi, (used & ~((1ull << i) - 1)) | ~used, &wi);
     }
     if (th_out && s == CC_OK) {
-        /* threshold words: opponent j at position j (j < i) or j - 1 (j > i)
-         * holds [x_i - x_j < thr]; flipping every bit gives [x_i - x_j ≥ thr]
-         * at the used positions and ones above them */
+        /* threshold words: opponent j > i at position j - 1 holds
+         * [x_i - x_j < thr] (block 1 of pair (i, j)), opponent j < i at
+         * position j holds [x_j - x_i < 1 - thr] = [x_i - x_j ≥ thr]
+         * (block 2 of pair (j, i)); the same flips as the win words give
+         * [x_i - x_j ≥ thr] at every used position and ones above them */
         for (int h = 0; h < 2; h++) {
-            size_t q = pairs;
+            size_t q = 0;
             for (size_t i = 0; i < k; i++)
-                for (size_t j = 0; j < k; j++) {
-                    if (j == i) continue;
-                    const uint64_t *bq = lt.s[h] + q * groups;
-                    uint64_t *wi = w.s[h] + ncand + i * groups;
-                    unsigned pos = (unsigned)(j < i ? j : j - 1);
-                    for (size_t g = 0; g < groups; g++) wi[g] |= (bq[g] & 1) << pos;
-                    q++;
+                for (size_t j = i + 1; j < k; j++, q++) {
+                    const uint64_t *b1 = lt.s[h] + npair + q * groups;
+                    const uint64_t *b2 = lt.s[h] + 2 * npair + q * groups;
+                    uint64_t *wi = w.s[h] + ncand + i * groups, *wj = w.s[h] + ncand + j * groups;
+                    for (size_t g = 0; g < groups; g++) {
+                        wi[g] |= (b1[g] & 1) << (j - 1);
+                        wj[g] |= (b2[g] & 1) << i;
+                    }
                 }
         }
-        cc_bshare wt = cc_bshare_slice(&w, ncand, ncand);
-        s = cc_proto_xor_public(p, &wt, ~0ull, &wt);
+        for (size_t i = 0; s == CC_OK && i < k; i++) {
+            cc_bshare wi = cc_bshare_slice(&w, ncand + i * groups, groups);
+            s = cc_proto_xor_public(p, &wi, (used & ~((1ull << i) - 1)) | ~used, &wi);
+        }
     }
     /* AND tree: bit 0 ← AND of bits 0..k-2 */
     unsigned span = 1;
