@@ -107,14 +107,14 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
-    lt_multi(t, nn_msb_kind(narrow, NN_CMP_MANY), n, hi - lo);
+    lt_multi(t, nn_msb_kind(narrow, NN_CMP_ROW), n, hi - lo);
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
 /* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
 static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 {
-    lt_multi(t, nn_msb_kind(narrow, NN_CMP_MANY), n, nt);
+    lt_multi(t, nn_msb_kind(narrow, NN_CMP_ROW), n, nt);
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 
@@ -173,7 +173,7 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 /* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
 static void max_th_cost(tally *t, size_t rows, size_t k, bool narrow)
 {
-    lt_multi(t, nn_msb_kind(narrow, NN_CMP_FEW), rows * (k * (k - 1) / 2), 3);   /* 0, thr, 1 - thr */
+    lt_multi(t, nn_msb_kind(narrow, NN_CMP_ROW), rows * (k * (k - 1) / 2), 3);   /* 0, thr, 1 - thr */
     for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, 2 * rows * k);
     op(t, CC_OP_B2A_BIT, 2 * rows * k);
     op(t, CC_OP_MUL, rows * k);
@@ -192,7 +192,8 @@ static void max_cost(tally *t, size_t rows, size_t cols, bool with_index)
     while (len > 1) {
         size_t k = with_index ? nn_argmax_next_k(len) : nn_max_next_k(len);
         size_t gpr = (len + k - 1) / k, G = rows * gpr;
-        lt_multi(t, nn_msb_kind(true, NN_CMP_FEW), G * (k * (k - 1) / 2), 1);   /* always in the domain */
+        lt_multi(t, nn_msb_kind(true, nn_max_level_site(with_index, first)), G * (k * (k - 1) / 2),
+                 1);   /* always in the domain */
         for (unsigned l = 0; l < nn_max_and_levels(k); l++) op(t, CC_OP_AND, G * k);
         if (!with_index) mul_bit(t, G * k);
         else { op(t, CC_OP_B2A_BIT, G * k); op(t, CC_OP_MUL, (first ? 1 : 2) * G * k); }

@@ -25,7 +25,8 @@
  * [-2^32, 2^32). */
 static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_t k,
                            const cc_ashare *idx_in, const uint64_t *pub_idx, cc_ashare *out,
-                           cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out, bool narrow)
+                           cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out, bool narrow,
+                           nn_cmp_site site)
 {
     const size_t pairs = k * (k - 1) / 2, ncand = groups * k, npair = groups * pairs;
     /* with th_out: each difference d = x_i - x_j (i < j) is also compared
@@ -58,7 +59,7 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
                 for (size_t g = 0; g < groups; g++) dq[g] = xi[g] - xj[g];
             }
     }
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_FEW), &d, nthr, thrs, &lt);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, site), &d, nthr, thrs, &lt);
     if (s != CC_OK) goto done;
     /* candidate i beats j > i when NOT [x_i < x_j], and j < i when [x_j < x_i]:
      * opponents 0..i-1 at bit positions 0..i-1, opponents i+1..k-1 at
@@ -222,7 +223,8 @@ static cc_status max_rows_impl(cc_proto *p, unsigned f, const cc_ashare *x, size
         }
         if (s == CC_OK)
             s = max_level(p, &grp, G, k, grp_idx.n ? &grp_idx : NULL, first ? pub_idx : NULL,
-                          &nxt, index_out ? &nxt_idx : NULL, 0, NULL, true);
+                          &nxt, index_out ? &nxt_idx : NULL, 0, NULL, true,
+                          nn_max_level_site(index_out != NULL, first));
         nn_ash_free(&grp);
         nn_ash_free(&grp_idx);
         nn_ash_free(&cur);
@@ -263,5 +265,5 @@ cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t row
         return cc_error_set(CC_ERR_ARG, "nn max: threshold bits need one group per row (%zu columns)",
                             cols);
     return max_level(p, x, rows, cols, NULL, NULL, out, NULL, thr, th_out,
-                     nn_max_th_narrow(thr, f));
+                     nn_max_th_narrow(thr, f), NN_CMP_ROW);
 }

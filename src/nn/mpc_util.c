@@ -92,7 +92,7 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
     if (s != CC_OK) goto done;
     for (size_t i = 0; i < W; i++) pow2[i] = 1ull << (lo + i);
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_MANY), x, W, pow2, &below);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_ROW), x, W, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

@@ -312,12 +312,15 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
  *                  threshold): bit pairs, the fewest bytes
  *   NN_CMP_FEW     a few thresholds per element (activation breakpoints,
  *                  shared round 1: fewer bytes than bit pairs) or few
- *                  comparisons per row (softmax's maximum, argmax): 4-bit
- *                  digits, one round fewer
- *   NN_CMP_MANY    dozens of thresholds on one value per row (the norms'
- *                  and reciprocals' buckets): 8-bit digits, two rounds
- *                  fewer, the one-hot message shared by all of them */
-typedef enum nn_cmp_site { NN_CMP_SINGLE, NN_CMP_FEW, NN_CMP_MANY } nn_cmp_site;
+ *                  comparisons per row over many rows (softmax's long
+ *                  rows, argmax's first level): 4-bit digits, one round
+ *                  fewer
+ *   NN_CMP_ROW     per-row work on few rows: dozens of thresholds on one
+ *                  value (the norms' and reciprocals' buckets, the
+ *                  one-hot message shared by all of them), the pairs of
+ *                  a softmax row settled in one group, argmax after its
+ *                  first level: 8-bit digits, two rounds fewer */
+typedef enum nn_cmp_site { NN_CMP_SINGLE, NN_CMP_FEW, NN_CMP_ROW } nn_cmp_site;
 cc_msb_kind nn_msb_kind(bool narrow, nn_cmp_site site);
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
@@ -340,6 +343,15 @@ static inline size_t nn_max_next_k(size_t len) { return len <= 16 ? len : len <=
  * in 4 levels (32000 → 2000 → 125 → 8 → 1), 43 rounds instead of 61, for
  * about 3 MB per party instead of 0.6. */
 static inline size_t nn_argmax_next_k(size_t len) { return len <= 16 ? len : 16; }
+/* The comparison variant of a level of the grouped maximum: argmax (one
+ * row, the next token's) after its first level has few groups left, so
+ * 8-bit digits (one round fewer); softmax's long rows (many rows) and
+ * argmax's first level keep 4-bit digits.  Rows settled in one group
+ * (nn_max_rows_th) use NN_CMP_ROW. */
+static inline nn_cmp_site nn_max_level_site(bool argmax, bool first_level)
+{
+    return argmax && !first_level ? NN_CMP_ROW : NN_CMP_FEW;
+}
 /* AND-tree depth for k candidates: ⌈log2(k-1)⌉. */
 static inline unsigned nn_max_and_levels(size_t k)
 {
