@@ -299,17 +299,19 @@ static int party_main(cc_net *net, void *arg)
             /* exp's threshold decides exactly: the entry at -14 below the
              * maximum counts, the one an ulp lower does not (the comparisons
              * behind it: [x_i - x_j < thr] for j after i, NOT [x_j - x_i <
-             * 1 - thr] for j before i, mpc_max.c) — far tighter than the
-             * tolerance above.  The precise set's one-group rows (causal 8)
-             * are where the two differ by several ulps: T4(-14/8)^8 ≈ 2.8e-5
-             * (PUMA's chain and the long rows' exp are ≈ e^-14 there) */
+             * 1 - thr] for j before i, mpc_max.c).  The precise set's
+             * one-group rows (causal 8) are where the two differ by several
+             * ulps, T4(-14/8)^8 ≈ 2.8e-5 (PUMA's chain and the long rows'
+             * exp are ≈ e^-14 there).  MPC runs 0..3 ulps above the model at
+             * these entries, a wrong decision moves one by 5..11 ulps: far
+             * tighter than the tolerance above. */
             if (causal && set) {
                 size_t at = 7 * cols + 2;
                 int64_t gap = (int64_t)(want[at] - want[at + 1]);
-                if (gap < 4) report_fail("%s: threshold entries %lld ulps apart, too close to test", what,
+                if (gap < 5) report_fail("%s: threshold entries %lld ulps apart, too close to test", what,
                                          (long long)gap);
                 for (size_t q = at; q <= at + 1; q++)
-                    if (llabs((long long)(int64_t)(got[q] - want[q])) > 2)
+                    if (llabs((long long)(int64_t)(got[q] - want[q])) > 4)
                         report_fail("%s: threshold entry %zu is %lld, model %lld", what, q,
                                     (long long)(int64_t)got[q], (long long)(int64_t)want[q]);
             }
