@@ -332,6 +332,68 @@ uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w)
     return cc_nn_floor(acc, FW + CC_NN_BK_GUARD);
 }
 
+/* The quadratic through 1/x at the Chebyshev nodes of [c, c + w) (real
+ * units), as coefficients of τ = x − c (Newton's divided differences). */
+static void rq_fit(double c, double w, double q[3])
+{
+    double x[3], y[3];
+    for (int k = 0; k < 3; k++) {
+        x[k] = w * (1.0 - cos((2.0 * k + 1.0) * 3.14159265358979323846 / 6.0)) / 2.0;
+        y[k] = 1.0 / (c + x[k]);
+    }
+    double d01 = (y[1] - y[0]) / (x[1] - x[0]), d12 = (y[2] - y[1]) / (x[2] - x[1]);
+    double d012 = (d12 - d01) / (x[2] - x[0]);
+    q[2] = d012;
+    q[1] = d01 - d012 * (x[0] + x[1]);
+    q[0] = y[0] - d01 * x[0] + d012 * x[0] * x[1];
+}
+
+cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi)
+{
+    const unsigned lgm = CC_NN_RQ_LGM, M = 1u << lgm, F = f + CC_NN_RQ_EXTRA;
+    if (hi > 62) hi = 62;
+    if (lo >= hi) lo = hi - 1;
+    if (lo < lgm || (size_t)(hi - lo) * M - 1 > CC_NN_BK_MAXT) {
+        cc_error_set(CC_ERR_ARG, "nn: reciprocal window [2^%u, 2^%u) unsupported", lo, hi);
+        return NULL;
+    }
+    cc_bucket_plan *bp = cc_alloc(sizeof *bp);
+    if (!bp) return NULL;
+    memset(bp, 0, sizeof *bp);
+    bp->lo = lo;
+    bp->hi = hi;
+    bp->lgm = lgm;
+    bp->nt = (size_t)(hi - lo) * M - 1;          /* every bucket start but the window's */
+    bp->out_bits = f;
+    uint64_t prev[CC_BK_NCOMB] = { 0 };
+    for (size_t b = 0; b <= bp->nt; b++) {
+        const unsigned i = lo + (unsigned)(b / M), j = (unsigned)(b % M);
+        const uint64_t c = (1ull << i) + ((uint64_t)j << (i - lgm));
+        double q[3];
+        rq_fit(ldexp((double)c, -(int)f), ldexp(1.0, (int)i - (int)f - (int)lgm), q);
+        uint64_t F_[CC_BK_NCOMB] = { 0 };
+        F_[CC_BK_U] = c;
+        for (int k = 0; k < 3; k++) F_[CC_BK_A0 + k] = cc_nn_enc(q[k], F);
+        if (b == 0) {
+            memcpy(bp->base, F_, sizeof F_);
+        } else {
+            bp->thr[b - 1] = c;
+            for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][b - 1] = F_[k] - prev[k];
+        }
+        memcpy(prev, F_, sizeof F_);
+    }
+    return bp;
+}
+
+uint64_t cc_recip_quad_fold(const uint64_t comb[CC_BK_NCOMB], unsigned f, uint64_t s, uint64_t e)
+{
+    const unsigned G = cc_nn_rq_g(f), FG = f + CC_NN_RQ_EXTRA + G;
+    uint64_t t = s - comb[CC_BK_U], t2 = cc_nn_mul_floor(t, t, f - G);
+    uint64_t e0 = cc_nn_mul_floor(e, comb[CC_BK_A0], f), e1 = cc_nn_mul_floor(e, comb[CC_BK_A1], f);
+    uint64_t e2 = cc_nn_mul_floor(e, comb[CC_BK_A2], f);
+    return cc_nn_floor((e0 << (f + G)) + e1 * (t << G) + e2 * t2 + (1ull << (FG - 1)), FG);
+}
+
 uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u)
 {
     const double *c = set->rsqrt_c;

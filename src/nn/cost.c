@@ -241,15 +241,13 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             trunc1(&t, CC_OP_MUL_TRUNC, live, f + 2 * et + cc_nn_smexp_fc(f));  /* start */
             for (unsigned i = 0; i < et; i++) trunc1(&t, CC_OP_MUL_TRUNC, live, f);
             op(&t, CC_OP_MUL, live);                             /* · threshold bit */
-            cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0);
+            cc_bucket_plan *bp = cc_recip_quad_plan_new(f, lo, hi);
             if (!bp) return none;
-            unsigned ns = bp->norm_shift;
+            const unsigned G = cc_nn_rq_g(f);
             bucket_bits_cost(&t, bp->nt, live_rows, nn_softmax_sum_narrow(f, cols));
             cc_free(bp);
-            trunc_seg(&t, CC_OP_MUL_TRUNC, live_rows + 4 * live, ns < f ? ns : f,
-                      ns > f ? ns : f);                                          /* u ‖ eA_k */
-            trunc1(&t, CC_OP_MUL_TRUNC, live_rows + 2 * live, CC_NN_BK_FW);     /* w² ‖ eA1·w, eA3·w */
-            trunc1(&t, CC_OP_MUL_TRUNC, live, CC_NN_BK_FW + CC_NN_BK_GUARD);    /* y */
+            trunc_seg(&t, CC_OP_MUL_TRUNC, live_rows + 3 * live, f - G, f);   /* t2 ‖ eE_k */
+            trunc1(&t, CC_OP_MUL_TRUNC, live, f + CC_NN_RQ_EXTRA + G);          /* y */
             break;
         }
         if (cols >= 2 && nn_max_next_k(cols) == cols) {

@@ -71,75 +71,72 @@ done:
     return s;
 }
 
-/* y = e · 1/s for one-group rows of the precise set, the product folded
- * into the bucket cubic of 1/s (nn_bucket_eval's levels, with e·A_k in
- * place of A_k): bits of s (7 rounds), u ‖ eA_k = e·A_k >> f (2), w² ‖
- * eA1·w ‖ eA3·w (2), eA2·w² + eA3w·w² + (eA0 + eA1w)·2^FW (2): 13 rounds
- * instead of 15, for 7 instead of 1 fused products per entry. */
+/* y = e · 1/s for one-group rows of the precise set (nn_impl.h,
+ * cc_recip_quad_plan_new): the bucket bits of s (narrow 8-bit digits, 3 + 1
+ * rounds), then t = s − c (local), t2 = t² >> (f − G) (rows) ‖ eE_k =
+ * e·E_k >> f (3 per entry) in one truncation (2), and y = (eE0·2^(f+G) +
+ * eE1·t·2^G + eE2·t2 + half) >> (F + G) (2): 8 rounds, the quadratic's
+ * coefficients selected per row like the bucket cubic's, but with no
+ * normalising product in front. */
 static cc_status recip_fold(cc_proto *p, const cc_bucket_plan *bp, unsigned f, bool narrow,
                             const cc_ashare *srow, const cc_ashare *e, const size_t *row_of,
                             cc_ashare *y)
 {
     const size_t R = srow->n, n = e->n;
-    cc_ashare comb = { 0 }, ab = { 0 }, b1 = { 0 }, wb = { 0 }, b2 = { 0 }, w2b = { 0 };
+    const unsigned G = cc_nn_rq_g(f), FG = f + CC_NN_RQ_EXTRA + G;
+    cc_ashare comb = { 0 }, ab = { 0 }, t = { 0 }, tb = { 0 }, b1 = { 0 }, t2b = { 0 };
     uint64_t *z = NULL;
-    size_t zn = R + 4 * n;
+    size_t zn = R + 3 * n;
     cc_status s = nn_ash_alloc_raw(&comb, CC_BK_NCOMB * R);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&ab, 4 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&b1, R + 4 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&wb, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&b2, R + 2 * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&w2b, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&ab, 3 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&t, R);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&tb, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&b1, R + 3 * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&t2b, n);
     if (s == CC_OK && !(z = cc_alloc(zn * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s == CC_OK) s = nn_bucket_bits(p, bp, srow, narrow, &comb);
     if (s != CC_OK) goto done;
-    /* level 1: u = s·N >> norm_shift (R) ‖ eA_k = e·A_k(row) >> f (4n) */
-    for (int k = 0; k < 4; k++)
-        for (int h = 0; h < 2; h++)
-            for (size_t j = 0; j < n; j++)
-                ab.s[h][k * n + j] = comb.s[h][(CC_BK_A0 + k) * R + row_of[j]];
-    memset(z, 0, zn * sizeof *z);
+    /* t = s − c per row (local), broadcast to the entries and shifted by G */
     {
-        cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * R, R);
-        cc_proto_terms_mul_acc(p, srow, &N, z);
-        for (int k = 0; k < 4; k++) {
-            cc_ashare ak = cc_ashare_slice(&ab, (size_t)k * n, n);
-            cc_proto_terms_mul_acc(p, e, &ak, z + R + (size_t)k * n);
-        }
-        size_t len[2] = { R, 4 * n };
-        unsigned d[2] = { bp->norm_shift, f };
+        cc_ashare U = cc_ashare_slice(&comb, CC_BK_U * R, R);
+        s = cc_proto_sub(p, srow, &U, &t);
+        if (s != CC_OK) goto done;
+        for (int h = 0; h < 2; h++)
+            for (size_t j = 0; j < n; j++) tb.s[h][j] = t.s[h][row_of[j]] << G;
+        for (int k = 0; k < 3; k++)
+            for (int h = 0; h < 2; h++)
+                for (size_t j = 0; j < n; j++)
+                    ab.s[h][k * n + j] = comb.s[h][(CC_BK_A0 + k) * R + row_of[j]];
+    }
+    /* level 1: t2 = t² >> (f − G) (R) ‖ eE_k = e·E_k >> f (3n) */
+    memset(z, 0, zn * sizeof *z);
+    cc_proto_terms_mul_acc(p, &t, &t, z);
+    for (int k = 0; k < 3; k++) {
+        cc_ashare ak = cc_ashare_slice(&ab, (size_t)k * n, n);
+        cc_proto_terms_mul_acc(p, e, &ak, z + R + (size_t)k * n);
+    }
+    {
+        size_t len[2] = { R, 3 * n };
+        unsigned d[2] = { f - G, f };
         s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &b1);
     }
     if (s != CC_OK) goto done;
-    /* level 2: w² (R) ‖ t1 = eA1·w ‖ t3 = eA3·w (n each), all >> FW */
-    cc_ashare w = cc_ashare_slice(&b1, 0, R), U = cc_ashare_slice(&comb, CC_BK_U * R, R);
-    s = cc_proto_sub(p, &w, &U, &w);
-    if (s != CC_OK) goto done;
-    for (int h = 0; h < 2; h++)
-        for (size_t j = 0; j < n; j++) wb.s[h][j] = w.s[h][row_of[j]];
-    cc_ashare ea0 = cc_ashare_slice(&b1, R, n), ea1 = cc_ashare_slice(&b1, R + n, n);
-    cc_ashare ea2 = cc_ashare_slice(&b1, R + 2 * n, n), ea3 = cc_ashare_slice(&b1, R + 3 * n, n);
-    memset(z, 0, (R + 2 * n) * sizeof *z);
-    cc_proto_terms_mul_acc(p, &w, &w, z);
-    cc_proto_terms_mul_acc(p, &ea1, &wb, z + R);
-    cc_proto_terms_mul_acc(p, &ea3, &wb, z + R + n);
-    s = cc_proto_trunc_terms(p, z, CC_NN_BK_FW, &b2);
-    if (s != CC_OK) goto done;
-    /* level 3: y = eA2·w² + t3·w² + (eA0 + t1)·2^FW, one truncation */
-    cc_ashare w2 = cc_ashare_slice(&b2, 0, R), t1 = cc_ashare_slice(&b2, R, n);
-    cc_ashare t3 = cc_ashare_slice(&b2, R + n, n);
-    for (int h = 0; h < 2; h++)
-        for (size_t j = 0; j < n; j++) w2b.s[h][j] = w2.s[h][row_of[j]];
-    memset(z, 0, n * sizeof *z);
-    cc_proto_terms_mul_acc(p, &ea2, &w2b, z);
-    cc_proto_terms_mul_acc(p, &t3, &w2b, z);
-    cc_proto_terms_add_share(p, &ea0, CC_NN_BK_FW, z);
-    cc_proto_terms_add_share(p, &t1, CC_NN_BK_FW, z);
-    cc_proto_terms_add_public(p, n, 1, CC_NN_BK_FW + CC_NN_BK_GUARD - 1, z);   /* round to nearest */
-    s = cc_proto_trunc_terms(p, z, CC_NN_BK_FW + CC_NN_BK_GUARD, y);
+    /* level 2: y = eE0·2^(f+G) + eE1·(t·2^G) + eE2·t2 + half, >> F + G */
+    {
+        cc_ashare t2 = cc_ashare_slice(&b1, 0, R), e0 = cc_ashare_slice(&b1, R, n);
+        cc_ashare e1 = cc_ashare_slice(&b1, R + n, n), e2 = cc_ashare_slice(&b1, R + 2 * n, n);
+        for (int h = 0; h < 2; h++)
+            for (size_t j = 0; j < n; j++) t2b.s[h][j] = t2.s[h][row_of[j]];
+        memset(z, 0, n * sizeof *z);
+        cc_proto_terms_add_share(p, &e0, f + G, z);
+        cc_proto_terms_mul_acc(p, &e1, &tb, z);
+        cc_proto_terms_mul_acc(p, &e2, &t2b, z);
+        cc_proto_terms_add_public(p, n, 1, FG - 1, z);   /* round to nearest */
+        s = cc_proto_trunc_terms(p, z, FG, y);
+    }
 done:
-    nn_ash_free(&comb); nn_ash_free(&ab); nn_ash_free(&b1); nn_ash_free(&wb);
-    nn_ash_free(&b2); nn_ash_free(&w2b);
+    nn_ash_free(&comb); nn_ash_free(&ab); nn_ash_free(&t); nn_ash_free(&tb);
+    nn_ash_free(&b1); nn_ash_free(&t2b);
     cc_free(z);
     return s;
 }
@@ -228,7 +225,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (fused && set->bucket_cubic) {
         unsigned lo = f - 1, hi = f + lg + 1;
         nn_recip_window(f, &lo, &hi);
-        cc_bucket_plan *bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0);
+        cc_bucket_plan *bp = cc_recip_quad_plan_new(f, lo, hi);
         s = bp ? recip_fold(p, bp, f, nn_softmax_sum_narrow(f, cols), &srow, &e, row_of, &e)
                : cc_error_set(CC_ERR_NOMEM, "nn: plan");
         cc_free(bp);

@@ -212,6 +212,27 @@ void cc_bucket_comb(const cc_bucket_plan *bp, uint64_t x, uint64_t comb[CC_BK_NC
 /* The model of the three product levels, given u and the combinations. */
 uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w);
 
+/* ---- softmax's row-sum reciprocal, folded (precise set, one-group rows) ----
+ * s ∈ [2^lo, 2^hi) at f bits (cc_nn_softmax's bound).  2^CC_NN_RQ_LGM = 32
+ * buckets per octave, starts c = 2^i (1 + j/32) as above; per bucket a
+ * quadratic in t = s − c itself (no normalisation: the window is a few
+ * octaves, so the coefficients stay in range), 1/s ≈ E0 + E1·t + E2·t²
+ * through the bucket's three Chebyshev nodes (9.1e-7 relative, the cubic
+ * on 8 buckets: 1.9e-6), with e folded in:
+ *   bits (narrow 8-bit-digit msb + bit injection)             3 + 1 rounds
+ *   t2 = t² >> (f − G) (rows) ‖ eE_k = e·E_k >> f (3 per entry)    2 rounds
+ *   y = (eE0·2^(f+G) + eE1·t·2^G + eE2·t2 + half) >> (F + G)       2 rounds
+ * 8 rounds instead of 10, for 4× the bucket bits per row and 4 instead of
+ * 7 truncations per entry.  E_k at F = f + CC_NN_RQ_EXTRA bits; the plan
+ * uses the cc_bucket_plan slots U (= c) and A0..A2 (= E0..E2). */
+#define CC_NN_RQ_LGM 5u
+#define CC_NN_RQ_EXTRA 12u
+/* G: t2's bits beyond f (8; fewer for small f, so that f - G ≥ 1) */
+static inline unsigned cc_nn_rq_g(unsigned f) { return f >= 16 ? 8u : f / 2; }
+cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi);
+/* The model of the two product levels for one entry e of a row with sum s. */
+uint64_t cc_recip_quad_fold(const uint64_t comb[CC_BK_NCOMB], unsigned f, uint64_t s, uint64_t e);
+
 /* Precise norms' plan (mpc_norm.c): rsqrt of S = Σ v² + n·eps at 2f bits,
  * mantissa P at CC_NN_NORM_FP bits, C·sqrt(n) at CC_NN_NORM_CB bits so that
  * v·C >> CC_NN_NORM_VCS is at f + CC_NN_NORM_VCX bits. */

@@ -100,21 +100,6 @@ uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d)
     return below ? 0 : s;
 }
 
-/* Precise softmax on one-group rows: y = e · 1/s with the product folded
- * into the bucket cubic's levels (mpc_softmax.c): eA_k = e·A_k >> f, then
- * the cubic's level 2 and 3 on eA_k. */
-static uint64_t fold_recip1(const uint64_t comb[CC_BK_NCOMB], uint64_t w, unsigned f, uint64_t e)
-{
-    const unsigned FW = CC_NN_BK_FW;
-    uint64_t ea[4];
-    for (int k = 0; k < 4; k++) ea[k] = cc_nn_mul_floor(e, comb[CC_BK_A0 + k], f);
-    uint64_t t1 = cc_nn_mul_floor(ea[1], w, FW);
-    uint64_t w2 = cc_nn_mul_floor(w, w, FW);
-    uint64_t t3 = cc_nn_mul_floor(ea[3], w, FW);
-    return cc_nn_floor(ea[2] * w2 + t3 * w2 + ((ea[0] + t1) << FW) +
-                       (1ull << (FW + CC_NN_BK_GUARD - 1)), FW + CC_NN_BK_GUARD);
-}
-
 cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
                            const uint8_t *mask, size_t mask_rows, uint64_t *out)
 {
@@ -135,7 +120,9 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
         while (((size_t)1 << lg) < cols) lg++;
         lo = f - 1, hi = f + lg + 1;
         nn_recip_window(f, &lo, &hi);
-        if (!(bp = cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0))) return CC_ERR_NOMEM;
+        bp = fold ? cc_recip_quad_plan_new(f, lo, hi)
+                  : cc_bucket_plan_new(CC_BK_RECIP, f, lo, hi, 1.0, true, f, 0);
+        if (!bp) return CC_ERR_NOMEM;
     }
     for (size_t r = 0; r < rows; r++) {
         const uint64_t *xr = x + r * cols;
@@ -156,9 +143,8 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
         if (fold) {
             uint64_t comb[CC_BK_NCOMB];
             cc_bucket_comb(bp, s, comb);
-            uint64_t w = cc_nn_mul_floor(s, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
             for (size_t c = 0; c < cols; c++)
-                yr[c] = (!mr || mr[c]) ? fold_recip1(comb, w, f, yr[c]) : 0;
+                yr[c] = (!mr || mr[c]) ? cc_recip_quad_fold(comb, f, s, yr[c]) : 0;
             continue;
         }
         uint64_t inv = bp ? bucket1(bp, s) : recip1(set, &np, f, s);
