@@ -95,9 +95,9 @@ static cc_proto_op msb_op(bool narrow, nn_cmp_site site)
     return cc_proto_msb_op(nn_msb_kind(narrow, site));
 }
 
-static void exp_cost(tally *t, const cc_exp_params *ep, size_t n, bool narrow)
+static void exp_cost(tally *t, const cc_exp_params *ep, size_t n, bool narrow, nn_cmp_site site)
 {
-    op(t, msb_op(narrow, NN_CMP_SINGLE), n);
+    op(t, msb_op(narrow, site), n);
     exp_squarings_cost(t, ep, n);
     mul_bit(t, n);
 }
@@ -218,7 +218,7 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
         if (set->silu_abs.on) silu_abs_cost(&t, &set->silu_abs, n);
         else pw_cost(&t, &set->silu, n);
         break;
-    case CC_NN_EXP: exp_cost(&t, &set->exp, n, false); break;
+    case CC_NN_EXP: exp_cost(&t, &set->exp, n, false, NN_CMP_SINGLE); break;
     case CC_NN_RECIPROCAL: recip_cost(&t, set, f, 0, 64, n, false); break;
     case CC_NN_RSQRT: rsqrt_cost(&t, set, f, n); break;
     case CC_NN_SOFTMAX: {
@@ -255,7 +255,7 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             exp_chain_th_cost(&t, &set->exp, live);
         } else {
             max_cost(&t, rows, cols, false);
-            exp_cost(&t, &set->exp, live, true);
+            exp_cost(&t, &set->exp, live, true, NN_CMP_FEW);
         }
         recip_cost(&t, set, f, f - 1, f + lg + 1, live_rows, nn_softmax_sum_narrow(f, cols));
         trunc1(&t, CC_OP_MUL_TRUNC, live, f);                    /* e · 1/s */

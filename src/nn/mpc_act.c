@@ -315,7 +315,7 @@ cc_status cc_nn_silu(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_a
  * costs above PUMA 18 rounds, P0 35 + 5·16 + 24 = 139 B/elem; precise
  * 20 rounds, 155 B/elem. */
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
-                      bool narrow, cc_ashare *out)
+                      bool narrow, nn_cmp_site site, cc_ashare *out)
 {
     size_t n = x->n;
     const uint64_t thr = cc_nn_enc(ep->threshold, f);
@@ -326,7 +326,7 @@ cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc
     if (s == CC_OK) s = nn_bsh_alloc(&below, n);
     if (s == CC_OK && !(thv = cc_alloc(n * sizeof *thv + 8))) s = CC_ERR_NOMEM;
     for (size_t i = 0; s == CC_OK && i < n; i++) thv[i] = thr;
-    if (s == CC_OK) s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, NN_CMP_SINGLE), x, thv, &below);
+    if (s == CC_OK) s = cc_proto_lt_public_vec_kind(p, nn_msb_kind(narrow, site), x, thv, &below);
     if (s == CC_OK) s = cc_proto_add_public(p, x, 1ull << (f + ep->t), &a);
     if (s == CC_OK) s = cc_proto_mul_trunc(p, &a, &a, f + 2 * ep->t + (ep->taylor2 ? 1 : 0), &a);
     if (s == CC_OK && ep->taylor2) s = cc_proto_add_public(p, &a, 1ull << (f - 1), &a);
@@ -345,7 +345,7 @@ cc_status cc_nn_exp(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_as
     const cc_approx_set *set;
     CC_TRY(nn_check(p, cfg, "exp", x, x ? x->n : 0, out, x ? x->n : 0, &set));
     cc_proto_scope_begin(p, "exp");
-    cc_status s = nn_exp_core(p, &set->exp, cfg->f, x, false, out);
+    cc_status s = nn_exp_core(p, &set->exp, cfg->f, x, false, NN_CMP_SINGLE, out);
     cc_proto_scope_end(p);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn exp");
 }

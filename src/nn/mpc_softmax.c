@@ -209,7 +209,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
         }
     if (fused && set->bucket_cubic) s = exp4_th(p, f, &d, &thl, &e);
     else if (fused) s = exp_chain_th(p, &set->exp, f, &d, &thl, &e);
-    else s = nn_exp_core(p, &set->exp, f, &d, true, &e);   /* x - max in the narrow domain */
+    else s = nn_exp_core(p, &set->exp, f, &d, true, NN_CMP_FEW, &e);   /* narrow: x - max */
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) srow.s[k][row_of[j]] += e.s[k][j];

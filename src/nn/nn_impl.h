@@ -404,9 +404,11 @@ cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t row
 cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);
 /* narrow: the threshold comparison on 32 bits, for x known to lie within
- * 2^32 of the threshold (softmax's x - max). */
+ * 2^32 of the threshold (softmax's x - max); site: its variant (the
+ * standalone exp NN_CMP_SINGLE, softmax rows NN_CMP_FEW: one round fewer
+ * on softmax's critical path for 4 B more per entry and party). */
 cc_status nn_exp_core(cc_proto *p, const cc_exp_params *ep, unsigned f, const cc_ashare *x,
-                      bool narrow, cc_ashare *out);
+                      bool narrow, nn_cmp_site site, cc_ashare *out);
 /* x must lie in [2^lo, 2^hi) (pass 0, 64 when nothing better is known);
  * narrow: the highest-bit comparisons on 32 bits (needs x < 2^31). */
 cc_status nn_recip_core(cc_proto *p, const cc_approx_set *set, unsigned f, const cc_ashare *x,
