@@ -2,7 +2,8 @@
  * (§4.2, (1 + x/2^t)^(2^t)) on replicated shares.
  *
  * Piecewise activation with B breakpoints and polynomial powers up to v^D:
- *   1. all B comparisons x < brk_j in ONE narrow (32-bit) batch   5 rounds
+ *   1. all B comparisons x < brk_j in ONE call sharing the re-sharer's
+ *      message (narrow 4-bit digits, cc_proto_lt_public_multi)      4 rounds
  *   2. the powers of v, one fused mul+trunc batch per level
  *      (⌈log2 D⌉ levels, + 1 for the precise variable w = (x/a)^2)  2 rounds each
  *   3. each segment accumulated locally at f + var bits (public
@@ -16,7 +17,8 @@
  * (#powers)·mul_trunc + (#segments)·b2a_bit + mul_trunc (cost.c has the
  * exact figures; docs/APPROXIMATIONS.md the table).  The narrow comparisons
  * need |x - brk| < 2^32, i.e. |x| < 2^(32-f) - 8 (nn.h; before issue 11 the
- * 64-bit MSB: 6 rounds and twice the bytes).  (Before: mul_bit per segment
+ * 64-bit MSB: 6 rounds and twice the bytes; until its fourth pass one
+ * bit-pair comparison per breakpoint: 5 rounds, 11 B each).  (Before: mul_bit per segment
  * then a truncation, 8 B more per segment and one more round.)  The network
  * layer measures 1–3 rounds fewer (adjacent ops share rounds).  The precise SiLU has its own evaluation
  * through |x| (silu_abs_mpc below).
@@ -147,7 +149,8 @@ done:
  *   - on the inner piece relu(x) - y/2 = x/2, elsewhere relu(x) = b_pf·x:
  *     SiLU·2^(vb+g) = P + b_in·x·2^(vb+g-1) + b_pf·x·2^(vb+g) (+ half).
  * Steps:
- *   1. c1..c4, one narrow (32-bit) lt batch of 4n           5 rounds
+ *   1. c1..c4, one lt_public_multi call (narrow 4-bit digits,
+ *      one re-sharing message for the four thresholds)      4 rounds
  *   2. w = x·x >> (2f + 2a - vb) (mul_trunc)                2 rounds
  *   3. c1..c4 to arithmetic (one b2a_bit batch of 4n)       1 round
  *   4. t (one mul_sum of three products)                    1 round
@@ -159,10 +162,11 @@ done:
  * 2^61.  Beyond 3A, t and every E_k are exactly 0, so no product there
  * can carry garbage: t², A, t⁴, B come out within an ulp of 0 and their
  * products vanish in the last truncation.  Declared per
- * element and party (narrow msb 11 B, b2a_bit 10.7 B, rotated): 44 + 16 +
- * 42.7 + 8 + 32 + 32 + 16 = 190.7 B, 15 rounds (before: the powers
- * t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue 11: 26
- * rounds, P0 353 / P1, P2 275 B). */
+ * element and party (b2a_bit 10.7 B, truncations 13 B at these shifts,
+ * rotated): 23.8 + 13 + 42.7 + 8 + 26 + 26 + 13 ≈ 152.5 B, 14 rounds (third
+ * pass of issue 11: four bit-pair comparisons, 44 B, 15 rounds; before it
+ * the powers t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue
+ * 11: 26 rounds, P0 353 / P1, P2 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
                               cc_ashare *out)
 {

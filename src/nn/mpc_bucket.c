@@ -19,8 +19,8 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
     if (s != CC_OK) goto done;
     /* [x ≥ t] = NOT [x < t], all thresholds in one comparison sharing the
-     * re-sharer's message, then one bit injection: 5 + 1 rounds (narrow:
-     * 4 + 1) */
+     * re-sharer's message, then one bit injection: 4 + 1 rounds on 8-bit
+     * digits (narrow: 3 + 1) */
     s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_ROW), x, bp->nt, bp->thr, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);

@@ -2,7 +2,9 @@
  * max_j x_j for stability) and argmax.  A binary tournament costs 8 rounds
  * per level (compare 6 + select 2): 56 rounds for 128 columns.  Here each
  * level splits the row into groups of k and settles a whole group at once:
- *   all k(k-1)/2 pairwise comparisons of all groups   one narrow msb batch  5 rounds
+ *   all k(k-1)/2 pairwise comparisons of all groups   one narrow batch  4 rounds
+ *   (4-bit digits; 3 on 8-bit digits for rows of one group and argmax
+ *   after its first level, nn_max_level_site)
  *   win_i = AND_j (x_i beats x_j), ties to the first: the k-1 bits of
  *   each candidate packed in one word, AND-tree w & (w >> s)   ⌈log2(k-1)⌉ rounds
  *   group max = Σ_i win_i · x_i (exactly one winner)  mul_bit       2 rounds

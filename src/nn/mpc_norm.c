@@ -3,8 +3,9 @@
  * for the normalise-by-highest-bit method).  Same steps and scales as
  * ref_norm.c.
  *
- * Highest-bit normalisation: all L comparisons x < 2^i in one batch
- * (msb, 6 rounds) + one bit injection (1 round); the normalising and the
+ * Highest-bit normalisation: all L comparisons x < 2^i in one call sharing
+ * the re-sharer's message (8-bit digits: 4 rounds, narrow 3) + one bit
+ * injection (1 round); the normalising and the
  * compensating factors are then local linear combinations (cc_norm_plan).
  *   reciprocal: 7 + c (2) + e (2) + iterations (2 each) + scale (2)
  *               PUMA 17 rounds, precise 19
@@ -177,18 +178,19 @@ cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_
  * and lets the per-element products run in the rounds of the per-row ones:
  *   [LN] mean = rowsum · round(2^k/n) >> k              trunc      2 rounds
  *   S at 2f bits: squares summed as local terms          reshare    1 round
- *   bucket bits of S                                     msb + b2a  7 rounds
+ *   bucket bits of S (8-bit digits, one message per row)  msb + b2a  5 rounds
  *   u = S·N >> ns  ‖  vC = v·C >> 24                     one trunc  2 rounds
  *   t1, w2, t3 (>> 16)  ‖  vCw = vC·weight >> f          one trunc  2 rounds
  *   P = cubic level 3                                    trunc      2 rounds
  *   y = vCw · P >> 30 [+ beta]                           mul_trunc  2 rounds
- * RMSNorm 16 rounds, LayerNorm 18 (were 32 / 34 declared precise, 26 / 28
+ * RMSNorm 14 rounds, LayerNorm 16 (16 / 18 with bit-pair comparisons;
+ * before issue 11 32 / 34 declared precise, 26 / 28
  * puma).  Per element: three 16-byte truncations; per row the comparisons.
  * The puma set takes P from PUMA's quartic instead of the bucket cubic
  * (one comparison per octave, no Newton step, as in PUMA): u at fu bits,
  * u² beside vCw, u³ and u⁴ in one batch, Σ c_k u^k >> fu — the truncation
  * points of the old schedule, whose floors the puma error figures include —
- * then y: RMSNorm 18, LayerNorm 20 rounds. */
+ * then y: RMSNorm 16, LayerNorm 18 rounds. */
 static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, size_t rows,
                                  size_t cols,
                                  const cc_ashare *x, bool center, const cc_ashare *weight,

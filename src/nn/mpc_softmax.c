@@ -11,7 +11,8 @@
  *   y = e · inv                           mul_trunc        2 rounds
  * (exp's threshold comparison and the highest-bit / bucket comparisons of
  * 1/s are narrow too: d = x - max and s lie within the 32-bit range.)
- * Declared 56 / 54 rounds (puma / precise) for 128 columns; the network
+ * Declared 51 / 49 rounds (puma / precise) for 128 columns (56 / 54 before
+ * the digit comparisons of issue 11's fourth pass); the network
  * layer measures a few fewer (adjacent ops share rounds).  Every party sends
  * ≈ 208 / 230 B per entry, most of it the 4.4 comparisons per entry of the
  * grouped max.
@@ -39,7 +40,9 @@ static cc_status exp_chain_th(cc_proto *p, const cc_exp_params *ep, unsigned f, 
 
 /* Precise exp on one-group rows (nn_impl.h, CC_NN_SMEXP_T): u² (2 rounds),
  * the degree-4 start as one sum of products (2), three squarings (6), then
- * the threshold bit (1): 11 rounds. */
+ * the threshold bit (1): 11 rounds.  The threshold bits come with the
+ * maximum: each pair difference d = x_i − x_j is compared with 0, thr and
+ * 1 − thr in one call (mpc_max.c). */
 static cc_status exp4_th(cc_proto *p, unsigned f, const cc_ashare *d, const cc_ashare *th,
                          cc_ashare *out)
 {

@@ -73,9 +73,9 @@ cc_msb_kind nn_msb_kind(bool narrow, nn_cmp_site site)
     return kinds[narrow][site];
 }
 
-/* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_vec call;
+/* g_i = [x ≥ 2^i] = NOT [x < 2^i] for all i < L in one lt_public_multi call;
  * after bit injection both factors are public linear combinations of the
- * g_i (see cc_norm_plan).  Rounds: 7 (msb) + 1 (b2a_bit).  When the caller
+ * g_i (see cc_norm_plan).  Rounds: 4 (8-bit digits; narrow 3) + 1 (b2a_bit).  When the caller
  * knows 2^lo ≤ x < 2^hi (softmax row sums), the bits below lo are public
  * ones and those from hi up public zeros: only hi - lo comparisons. */
 cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashare *x,
