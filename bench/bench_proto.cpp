@@ -30,8 +30,25 @@ namespace {
 
 enum Op {
     OP_MUL, OP_MUL_FXP, OP_TRUNC, OP_MSB, OP_LT, OP_EQ, OP_A2B, OP_AND, OP_B2A, OP_SELECT,
-    OP_MAX_ROWS, OP_REVEAL, OP_INPUT, OP_EXCHANGE, OP_MATMUL, OP_MATMUL_FXP, OP_MATMUL_W_FXP
+    OP_MAX_ROWS, OP_REVEAL, OP_INPUT, OP_EXCHANGE,
+    // the MSB variants (cc_msb_kind) and 4 thresholds per element (SiLU's breakpoints)
+    OP_MSB_NARROW, OP_MSB_DIGITS, OP_MSB_NARROW_DIGITS, OP_MSB_DIGITS8, OP_MSB_NARROW_DIGITS8,
+    OP_LT4_NARROW, OP_LT4_NARROW_DIGITS,
+    OP_MATMUL, OP_MATMUL_FXP, OP_MATMUL_W_FXP
 };
+
+// Op → MSB variant for the variant benchmarks
+cc_msb_kind op_kind(Op op)
+{
+    switch (op) {
+    case OP_MSB_NARROW: case OP_LT4_NARROW: return CC_MSB_NARROW;
+    case OP_MSB_DIGITS: return CC_MSB_DIGITS;
+    case OP_MSB_NARROW_DIGITS: case OP_LT4_NARROW_DIGITS: return CC_MSB_NARROW_DIGITS;
+    case OP_MSB_DIGITS8: return CC_MSB_DIGITS8;
+    case OP_MSB_NARROW_DIGITS8: return CC_MSB_NARROW_DIGITS8;
+    default: return CC_MSB_FULL;
+    }
+}
 
 const char *op_tag(Op op)
 {
@@ -53,6 +70,13 @@ const char *op_tag(Op op)
     case OP_MATMUL: return "matmul";
     case OP_MATMUL_FXP: return "matmul_fxp";
     case OP_MATMUL_W_FXP: return "matmul_weight_fxp";
+    case OP_MSB_NARROW: return "msb_narrow";
+    case OP_MSB_DIGITS: return "msb_digits";
+    case OP_MSB_NARROW_DIGITS: return "msb_narrow_digits";
+    case OP_MSB_DIGITS8: return "msb_digits8";
+    case OP_MSB_NARROW_DIGITS8: return "msb_narrow_digits8";
+    case OP_LT4_NARROW: return "lt_public_narrow";
+    case OP_LT4_NARROW_DIGITS: return "lt_public_narrow_digits";
     }
     return "?";
 }
@@ -129,6 +153,11 @@ int party_main(cc_net *net, void *arg)
         if (job->op == OP_MATMUL_W_FXP) s = cc_proto_weight_from_share(&w, &b, job->K, job->N, CC_NOTRANS);
     }
     cc_ashare mx{};
+    cc_bshare b4{};   // 4 thresholds per element
+    const uint64_t thr4[4] = {(uint64_t)-(INT64_C(3) << 20), (uint64_t)-(INT64_C(1) << 20),
+                              UINT64_C(1) << 20, UINT64_C(3) << 20};
+    if (s == CC_OK && (job->op == OP_LT4_NARROW || job->op == OP_LT4_NARROW_DIGITS))
+        s = cc_bshare_alloc(&b4, 4 * n);
     const size_t cols = 128;
     if (s == CC_OK && job->op == OP_MAX_ROWS) s = cc_ashare_alloc(&mx, n / cols);
 
@@ -145,6 +174,11 @@ int party_main(cc_net *net, void *arg)
         case OP_B2A: return cc_proto_b2a_bit(&ctx, &ba, &c);
         case OP_SELECT: return cc_proto_select(&ctx, &ba, &a, &b, &c);
         case OP_MAX_ROWS: return cc_proto_max_rows(&ctx, &a, n / cols, cols, &mx);
+        case OP_MSB_NARROW: case OP_MSB_DIGITS: case OP_MSB_NARROW_DIGITS: case OP_MSB_DIGITS8:
+        case OP_MSB_NARROW_DIGITS8:
+            return cc_proto_msb_kind(&ctx, op_kind(job->op), &a, &bc);
+        case OP_LT4_NARROW: case OP_LT4_NARROW_DIGITS:
+            return cc_proto_lt_public_multi(&ctx, op_kind(job->op), &a, 4, thr4, &b4);
         case OP_REVEAL: return cc_proto_reveal(&ctx, &a, plain.data());
         case OP_INPUT: return cc_proto_input(&ctx, 0, plain.data(), &c);
         case OP_EXCHANGE: {    // baseline: one bare round of 8 bytes/elem, no protocol work
@@ -199,7 +233,7 @@ int party_main(cc_net *net, void *arg)
             }
     }
     cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c); cc_ashare_free(&mx);
-    cc_bshare_free(&ba); cc_bshare_free(&bb); cc_bshare_free(&bc);
+    cc_bshare_free(&ba); cc_bshare_free(&bb); cc_bshare_free(&bc); cc_bshare_free(&b4);
     cc_proto_weight_free(&w);
     cc_proto_free(&ctx);
     return s == CC_OK ? 0 : 1;
@@ -247,6 +281,13 @@ ELEMWISE(BM_mul, OP_MUL);
 ELEMWISE(BM_mul_trunc_fxp, OP_MUL_FXP);
 ELEMWISE(BM_trunc, OP_TRUNC);
 ELEMWISE(BM_msb_lt_zero, OP_MSB);
+ELEMWISE(BM_msb_narrow, OP_MSB_NARROW);
+ELEMWISE(BM_msb_digits, OP_MSB_DIGITS);
+ELEMWISE(BM_msb_narrow_digits, OP_MSB_NARROW_DIGITS);
+ELEMWISE(BM_msb_digits8, OP_MSB_DIGITS8);
+ELEMWISE(BM_msb_narrow_digits8, OP_MSB_NARROW_DIGITS8);
+ELEMWISE(BM_lt4_narrow_pairs, OP_LT4_NARROW);      // 4 thresholds per element, B/elem per x
+ELEMWISE(BM_lt4_narrow_digits, OP_LT4_NARROW_DIGITS);
 ELEMWISE(BM_lt, OP_LT);
 ELEMWISE(BM_eq, OP_EQ);
 ELEMWISE(BM_a2b, OP_A2B);

@@ -90,13 +90,49 @@ static inline void onehot(const digit_layout *L, uint64_t u, uint64_t *f)
     }
 }
 
+/* `size` (≤ 32) feature bits at bit offset off. */
+static inline uint64_t feat_word(const uint64_t *f, unsigned off, unsigned size)
+{
+    unsigned w = off / 64, b = off % 64;
+    uint64_t x = f[w] >> b;
+    if (b + size > 64) x |= f[w + 1] << (64 - b);
+    return x & ((UINT64_C(1) << size) - 1);
+}
+
 /* T(f) for the digits b of v: G bits 0..nd-1, P bits nd..2nd-1, each the
  * parity of the one-hot share over the set of a that gives G (P):
  *   lower digit:  G  a ∈ [2^w − b, 2^w),          P  a = 2^w − 1 − b
  *   top digit:    G  a ∈ [h − b, 2^w − b) mod 2^w, P  a ≡ h − 1 − b (mod h)
- * with h = 2^(w−1). */
+ * with h = 2^(w−1).  4-bit digits (one-hots of ≤ 32 bits, the per-element
+ * comparisons of the activations) take the digit's bits as one word;
+ * 8-bit digits (per-row use) the range parities over several words. */
+static inline uint64_t eval_T_small(const digit_layout *L, const uint64_t *f, uint64_t v)
+{
+    uint64_t g = 0, p = 0;
+    for (unsigned i = 0; i < L->nd; i++) {
+        const unsigned size = 1u << L->width[i];
+        const uint64_t all = (UINT64_C(1) << size) - 1;
+        const unsigned b = (unsigned)(v >> L->shift[i]) & (size - 1);
+        const uint64_t e = feat_word(f, L->off[i], size);
+        uint64_t gm, pm;
+        if (i + 1 < L->nd) {
+            gm = (all << (size - b)) & all;                  /* a ≥ size − b */
+            pm = UINT64_C(1) << (size - 1 - b);
+        } else {
+            const unsigned h = size / 2, p0 = (h - 1 - b) & (h - 1);
+            const uint64_t hm = (UINT64_C(1) << h) - 1;      /* a in [h − b, h − b + h) mod size */
+            gm = ((hm << ((h - b) & (size - 1))) | (hm >> (size - ((h - b) & (size - 1))))) & all;
+            pm = (UINT64_C(1) << p0) | (UINT64_C(1) << (p0 + h));
+        }
+        g |= (uint64_t)__builtin_parityll(e & gm) << i;
+        p |= (uint64_t)__builtin_parityll(e & pm) << i;
+    }
+    return g | p << L->nd;
+}
+
 static inline uint64_t eval_T(const digit_layout *L, const uint64_t *f, uint64_t v)
 {
+    if (L->width[L->nd - 1] <= 5) return eval_T_small(L, f, v);
     uint64_t g = 0, p = 0;
     for (unsigned i = 0; i < L->nd; i++) {
         const unsigned size = 1u << L->width[i], o = L->off[i];
@@ -235,7 +271,8 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
         PR_OMP_FOR(nt)
         for (size_t i = 0; i < nt; i++) {
             const size_t j = a + i;
-            uint64_t f[MD_MAX_FW] = {0};
+            uint64_t f[MD_MAX_FW];
+            f[fw - 1] = 0;                               /* fb may end inside the last word */
             memcpy(f, mi + fb * i, fb);
             for (size_t k = 0; k < m; k++) {
                 uint64_t vk = v[j] - (thr ? thr[k] : 0), sg = k2[k * n + j];
