@@ -216,7 +216,7 @@ static void msb_r1_recv(int r, bool narrow, bool from_next, size_t n, uint64_t *
 /* The carry tree after a one-round first level (shared by both first
  * levels, msb_core here and the digit one in msb_digits.c): G and P hold
  * `spans` span generates / propagates per element (bit i = span i, spans
- * a power of two, 8..32), out the bits the final carry is XORed into.
+ * a power of two, 4..32), out the bits the final carry is XORed into.
  * Levels halve the spans, both ANDs of a level in one word; the last two
  * levels' bits travel packed.  log2(spans) rounds.  msg: two pairs of
  * buffers of at least n·pr_width_bytes(spans) bytes, pk: 2·((n+15)/16+1)

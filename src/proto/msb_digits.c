@@ -40,12 +40,19 @@
 #define MD_MAX_DIGITS 16
 #define MD_MAX_FW 32                   /* feature words: 8 digits × 256 bits */
 
-typedef struct digit_layout {
+typedef struct digit_layout digit_layout;
+/* T(share) for the digits of v: one evaluator per digit width */
+typedef uint64_t (*eval_fn)(const digit_layout *L, const uint64_t *f, uint64_t v);
+struct digit_layout {
+    eval_fn eval;
     unsigned nd;                       /* digits = spans after round 1 */
     unsigned fw, fb;                   /* one-hot feature words / wire bytes */
     unsigned qb;                       /* T wire bytes (2·nd bits) */
     unsigned shift[MD_MAX_DIGITS], width[MD_MAX_DIGITS], off[MD_MAX_DIGITS];
-} digit_layout;
+};
+
+static uint64_t eval_T_word(const digit_layout *L, const uint64_t *f, uint64_t v);
+static uint64_t eval_T_ranges(const digit_layout *L, const uint64_t *f, uint64_t v);
 
 /* Digits of dw bits (4 or 8) up to the sign bit (63, narrow 32); the top
  * digit runs from its shift up to and including the sign bit. */
@@ -63,6 +70,7 @@ static void layout_make(bool narrow, unsigned dw, digit_layout *L)
     L->fw = (off + 63) / 64;
     L->fb = off / 8;
     L->qb = (2 * L->nd + 7) / 8;
+    L->eval = dw == 4 ? eval_T_word : eval_T_ranges;
 }
 
 /* parity of the feature bits [lo, hi) */
@@ -106,7 +114,7 @@ static inline uint64_t feat_word(const uint64_t *f, unsigned off, unsigned size)
  * with h = 2^(w−1).  4-bit digits (one-hots of ≤ 32 bits, the per-element
  * comparisons of the activations) take the digit's bits as one word;
  * 8-bit digits (per-row use) the range parities over several words. */
-static inline uint64_t eval_T_small(const digit_layout *L, const uint64_t *f, uint64_t v)
+static uint64_t eval_T_word(const digit_layout *L, const uint64_t *f, uint64_t v)
 {
     uint64_t g = 0, p = 0;
     for (unsigned i = 0; i < L->nd; i++) {
@@ -130,9 +138,8 @@ static inline uint64_t eval_T_small(const digit_layout *L, const uint64_t *f, ui
     return g | p << L->nd;
 }
 
-static inline uint64_t eval_T(const digit_layout *L, const uint64_t *f, uint64_t v)
+static uint64_t eval_T_ranges(const digit_layout *L, const uint64_t *f, uint64_t v)
 {
-    if (L->width[L->nd - 1] <= 5) return eval_T_small(L, f, v);
     uint64_t g = 0, p = 0;
     for (unsigned i = 0; i < L->nd; i++) {
         const unsigned size = 1u << L->width[i], o = L->off[i];
@@ -234,7 +241,7 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
             const size_t j = a + i;
             for (size_t k = 0; k < m; k++) {
                 uint64_t vk = v[j] - (thr ? thr[k] : 0);
-                uint64_t qj = (eval_T(&L, mine + j * fw, vk) ^ (k2[k * n + j] >> sh)) & qmask;
+                uint64_t qj = (L.eval(&L, mine + j * fw, vk) ^ (k2[k * n + j] >> sh)) & qmask;
                 q[k * n + j] = qj;
                 memcpy(mo + qb * (i * m + k), &qj, qb);
             }
@@ -276,7 +283,7 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
             memcpy(f, mi + fb * i, fb);
             for (size_t k = 0; k < m; k++) {
                 uint64_t vk = v[j] - (thr ? thr[k] : 0), sg = k2[k * n + j];
-                q[k * n + j] = (eval_T(&L, f, vk) ^ sg ^ (sg >> 32)) & qmask;
+                q[k * n + j] = (L.eval(&L, f, vk) ^ sg ^ (sg >> 32)) & qmask;
             }
         }
         off[d] += fb * nt;
