@@ -58,6 +58,7 @@ static uint64_t eval_T_ranges(const digit_layout *L, const uint64_t *f, uint64_t
  * digit runs from its shift up to and including the sign bit. */
 static void layout_make(bool narrow, unsigned dw, digit_layout *L)
 {
+    if (dw != 8) dw = 4;                       /* the two widths the variants use */
     const unsigned sign = narrow ? 32 : 63;
     L->nd = (narrow ? 32 : 64) / dw;
     unsigned off = 0;
