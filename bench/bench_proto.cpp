@@ -33,6 +33,7 @@ enum Op {
     OP_MAX_ROWS, OP_REVEAL, OP_INPUT, OP_EXCHANGE,
     // the MSB variants (cc_msb_kind) and 4 thresholds per element (SiLU's breakpoints)
     OP_MSB_NARROW, OP_MSB_DIGITS, OP_MSB_NARROW_DIGITS, OP_MSB_DIGITS8, OP_MSB_NARROW_DIGITS8,
+    OP_MSB_DIGITS16,
     OP_LT4_NARROW, OP_LT4_NARROW_DIGITS,
     OP_MATMUL, OP_MATMUL_FXP, OP_MATMUL_W_FXP
 };
@@ -46,6 +47,7 @@ cc_msb_kind op_kind(Op op)
     case OP_MSB_NARROW_DIGITS: case OP_LT4_NARROW_DIGITS: return CC_MSB_NARROW_DIGITS;
     case OP_MSB_DIGITS8: return CC_MSB_DIGITS8;
     case OP_MSB_NARROW_DIGITS8: return CC_MSB_NARROW_DIGITS8;
+    case OP_MSB_DIGITS16: return CC_MSB_DIGITS16;
     default: return CC_MSB_FULL;
     }
 }
@@ -75,6 +77,7 @@ const char *op_tag(Op op)
     case OP_MSB_NARROW_DIGITS: return "msb_narrow_digits";
     case OP_MSB_DIGITS8: return "msb_digits8";
     case OP_MSB_NARROW_DIGITS8: return "msb_narrow_digits8";
+    case OP_MSB_DIGITS16: return "msb_digits16";
     case OP_LT4_NARROW: return "lt_public_narrow";
     case OP_LT4_NARROW_DIGITS: return "lt_public_narrow_digits";
     }
@@ -175,7 +178,7 @@ int party_main(cc_net *net, void *arg)
         case OP_SELECT: return cc_proto_select(&ctx, &ba, &a, &b, &c);
         case OP_MAX_ROWS: return cc_proto_max_rows(&ctx, &a, n / cols, cols, &mx);
         case OP_MSB_NARROW: case OP_MSB_DIGITS: case OP_MSB_NARROW_DIGITS: case OP_MSB_DIGITS8:
-        case OP_MSB_NARROW_DIGITS8:
+        case OP_MSB_NARROW_DIGITS8: case OP_MSB_DIGITS16:
             return cc_proto_msb_kind(&ctx, op_kind(job->op), &a, &bc);
         case OP_LT4_NARROW: case OP_LT4_NARROW_DIGITS:
             return cc_proto_lt_public_multi(&ctx, op_kind(job->op), &a, 4, thr4, &b4);
@@ -286,6 +289,10 @@ ELEMWISE(BM_msb_digits, OP_MSB_DIGITS);
 ELEMWISE(BM_msb_narrow_digits, OP_MSB_NARROW_DIGITS);
 ELEMWISE(BM_msb_digits8, OP_MSB_DIGITS8);
 ELEMWISE(BM_msb_narrow_digits8, OP_MSB_NARROW_DIGITS8);
+// 16-bit digits: a per-row variant (64 KB of one-hot messages per element)
+void BM_msb_digits16(benchmark::State &st) { run_job(st, OP_MSB_DIGITS16, 0, 0, 0); }
+BENCHMARK(BM_msb_digits16)->Arg(8)->Arg(1000)->Iterations(1)->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 ELEMWISE(BM_lt4_narrow_pairs, OP_LT4_NARROW);      // 4 thresholds per element, B/elem per x
 ELEMWISE(BM_lt4_narrow_digits, OP_LT4_NARROW_DIGITS);
 ELEMWISE(BM_lt, OP_LT);

@@ -17,6 +17,7 @@ static void op_aux(tally *t, cc_proto_op o, size_t n, size_t aux)
     int role = 0;
     if (o == CC_OP_MSB || o == CC_OP_MSB_NARROW || o == CC_OP_MSB_DIGITS ||
         o == CC_OP_MSB_NARROW_DIGITS || o == CC_OP_MSB_DIGITS8 || o == CC_OP_MSB_NARROW_DIGITS8 ||
+        o == CC_OP_MSB_DIGITS16 ||
         o == CC_OP_B2A_BIT)
         role = t->party;
     cc_proto_cost c = cc_proto_op_cost(o, n, aux, role);
@@ -107,14 +108,14 @@ static void highbit_cost(tally *t, const cc_norm_plan *np, unsigned lo, unsigned
 {
     if (hi > np->L) hi = np->L;
     if (lo > hi) lo = hi;
-    lt_multi(t, nn_msb_kind(narrow, NN_CMP_ROW), n, hi - lo);
+    lt_multi(t, nn_msb_kind(narrow, nn_row_site(n)), n, hi - lo);
     op(t, CC_OP_B2A_BIT, (hi - lo) * n);
 }
 
 /* nn_bucket_bits + nn_bucket_eval / the precise norms (mpc_bucket.c) */
 static void bucket_bits_cost(tally *t, size_t nt, size_t n, bool narrow)
 {
-    lt_multi(t, nn_msb_kind(narrow, NN_CMP_ROW), n, nt);
+    lt_multi(t, nn_msb_kind(narrow, nn_row_site(n)), n, nt);
     op(t, CC_OP_B2A_BIT, nt * n);
 }
 

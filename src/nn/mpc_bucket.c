@@ -21,7 +21,7 @@ cc_status nn_bucket_bits(cc_proto *p, const cc_bucket_plan *bp, const cc_ashare 
     /* [x ≥ t] = NOT [x < t], all thresholds in one comparison sharing the
      * re-sharer's message, then one bit injection: 4 + 1 rounds on 8-bit
      * digits (narrow: 3 + 1) */
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_ROW), x, bp->nt, bp->thr, &below);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, nn_row_site(n)), x, bp->nt, bp->thr, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

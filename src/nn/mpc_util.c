@@ -66,9 +66,9 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out)
 
 cc_msb_kind nn_msb_kind(bool narrow, nn_cmp_site site)
 {
-    static const cc_msb_kind kinds[2][3] = {
-        { CC_MSB_FULL, CC_MSB_DIGITS, CC_MSB_DIGITS8 },                      /* full range */
-        { CC_MSB_NARROW, CC_MSB_NARROW_DIGITS, CC_MSB_NARROW_DIGITS8 },      /* |x| < 2^32 */
+    static const cc_msb_kind kinds[2][4] = {
+        { CC_MSB_FULL, CC_MSB_DIGITS, CC_MSB_DIGITS8, CC_MSB_DIGITS16 },                   /* full */
+        { CC_MSB_NARROW, CC_MSB_NARROW_DIGITS, CC_MSB_NARROW_DIGITS8, CC_MSB_NARROW_DIGITS8 }, /* narrow */
     };
     return kinds[narrow][site];
 }
@@ -92,7 +92,7 @@ cc_status nn_highbit_factors(cc_proto *p, const cc_norm_plan *np, const cc_ashar
     if (s == CC_OK) s = nn_bsh_alloc(&below, m);
     if (s != CC_OK) goto done;
     for (size_t i = 0; i < W; i++) pow2[i] = 1ull << (lo + i);
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_ROW), x, W, pow2, &below);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, nn_row_site(n)), x, W, pow2, &below);
     if (s == CC_OK) s = cc_proto_xor_public(p, &below, 1, &below);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &g);
     if (s != CC_OK) goto done;

@@ -340,9 +340,19 @@ void nn_tile_rows(size_t rows, size_t cols, const cc_ashare *v, cc_ashare *out);
  *                  value (the norms' and reciprocals' buckets, the
  *                  one-hot message shared by all of them), the pairs of
  *                  a softmax row settled in one group, argmax after its
- *                  first level: 8-bit digits, two rounds fewer */
-typedef enum nn_cmp_site { NN_CMP_SINGLE, NN_CMP_FEW, NN_CMP_ROW } nn_cmp_site;
+ *                  first level: 8-bit digits, two rounds fewer
+ *   NN_CMP_ROW_FEW  the buckets of at most NN_CMP_FEW_ROWS rows (LLaMA's
+ *                  prefill and decode): 16-bit digits on the full range,
+ *                  three rounds fewer than bit pairs for a 64 KB one-hot
+ *                  message per row (the narrow range keeps 8-bit digits) */
+typedef enum nn_cmp_site { NN_CMP_SINGLE, NN_CMP_FEW, NN_CMP_ROW, NN_CMP_ROW_FEW } nn_cmp_site;
 cc_msb_kind nn_msb_kind(bool narrow, nn_cmp_site site);
+#define NN_CMP_FEW_ROWS 8
+/* The site of a per-row comparison batch over `rows` rows. */
+static inline nn_cmp_site nn_row_site(size_t rows)
+{
+    return rows <= NN_CMP_FEW_ROWS ? NN_CMP_ROW_FEW : NN_CMP_ROW;
+}
 /* out[j] = Σ_i [x ≥ 2^i] · delta[i] for the L bits of x: (L·n) comparisons
  * in one batch (7 rounds) and one bit injection (1 round).  Computes both
  * the normalisation and the compensation factor (norm_out, comp_out: n).

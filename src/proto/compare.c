@@ -398,6 +398,10 @@ static cc_status run_narrow_digits8(cc_proto *ctx, const cc_ashare *x, cc_bshare
 {
     return pr_msb_digits(ctx, x, true, 8, out);
 }
+static cc_status run_digits16(cc_proto *ctx, const cc_ashare *x, cc_bshare *out)
+{
+    return pr_msb_digits(ctx, x, false, 16, out);
+}
 
 typedef struct msb_variant {
     const char *msb_tag, *lt_tag;
@@ -417,6 +421,8 @@ static const msb_variant msb_variants[CC_MSB_KIND_COUNT] = {
                          false },
     [CC_MSB_NARROW_DIGITS8] = { "msb_narrow_digits8", "lt_public_narrow_digits8",
                                 CC_OP_MSB_NARROW_DIGITS8, run_narrow_digits8, 8, true },
+    [CC_MSB_DIGITS16] = { "msb_digits16", "lt_public_digits16", CC_OP_MSB_DIGITS16, run_digits16,
+                          16, false },
 };
 
 static const msb_variant *msb_variant_of(cc_msb_kind kind)

@@ -301,6 +301,7 @@ static const char *const op_names[CC_OP_COUNT] = {
     [CC_OP_ARGMAX_ROWS] = "argmax_rows", [CC_OP_MSB_NARROW] = "msb_narrow",
     [CC_OP_MSB_DIGITS] = "msb_digits", [CC_OP_MSB_NARROW_DIGITS] = "msb_narrow_digits",
     [CC_OP_MSB_DIGITS8] = "msb_digits8", [CC_OP_MSB_NARROW_DIGITS8] = "msb_narrow_digits8",
+    [CC_OP_MSB_DIGITS16] = "msb_digits16",
 };
 
 const char *cc_proto_op_name(cc_proto_op op)
@@ -371,6 +372,13 @@ static uint64_t msb_narrow_digits8_bytes(size_t n, size_t m, int party)
     uint64_t M = (uint64_t)n * m;
     return rotated_bytes(n, party, 320, m, m) + (M + 1) / 2 + (M + 7) / 8;
 }
+/* 16-bit digits (full range): round 1 re-sharer 2·32768 bytes, the others
+ * 1 per threshold; then two levels: packed 4 and 1 bits. */
+static uint64_t msb_digits16_bytes(size_t n, size_t m, int party)
+{
+    uint64_t M = (uint64_t)n * m;
+    return rotated_bytes(n, party, 65536, m, m) + (M + 1) / 2 + (M + 7) / 8;
+}
 /* bit injection (convert.c): re-sharer 2·8 bytes, the others 8. */
 static uint64_t b2a_bytes(size_t n, int party) { return rotated_bytes(n, party, 16, 8, 8); }
 
@@ -418,6 +426,8 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
         return cost(4, msb_digits8_bytes(n, aux ? aux : 1, role));
     case CC_OP_MSB_NARROW_DIGITS8:
         return cost(3, msb_narrow_digits8_bytes(n, aux ? aux : 1, role));
+    case CC_OP_MSB_DIGITS16:
+        return cost(3, msb_digits16_bytes(n, aux ? aux : 1, role));
     case CC_OP_EQ:           /* role = party */
         return role == 0 ? cost(6, 30 * N) : cost(6, 10 * N);
     case CC_OP_B2A_BIT:      /* role = party; re-sharer rotates over thirds */

@@ -38,12 +38,15 @@
 #include "proto_impl.h"
 
 #define MD_MAX_DIGITS 16
-#define MD_MAX_FW 32                   /* feature words: 8 digits × 256 bits */
+#define MD_MAX_FW 4096                 /* feature words: 4 digits × 65536 bits */
 
 typedef struct digit_layout digit_layout;
 /* T(share) for the digits of v: one evaluator per digit width */
 typedef uint64_t (*eval_fn)(const digit_layout *L, const uint64_t *f, uint64_t v);
+/* Once per element, before the thresholds: the evaluator's view of the share */
+typedef void (*prep_fn)(const digit_layout *L, const uint64_t *f, uint64_t *out);
 struct digit_layout {
+    prep_fn prep;
     eval_fn eval;
     unsigned nd;                       /* digits = spans after round 1 */
     unsigned fw, fb;                   /* one-hot feature words / wire bytes */
@@ -52,13 +55,15 @@ struct digit_layout {
 };
 
 static uint64_t eval_T_word(const digit_layout *L, const uint64_t *f, uint64_t v);
-static uint64_t eval_T_ranges(const digit_layout *L, const uint64_t *f, uint64_t v);
+static uint64_t eval_T_prefix(const digit_layout *L, const uint64_t *pp, uint64_t v);
+static void prep_copy(const digit_layout *L, const uint64_t *f, uint64_t *out);
+static void prep_prefix(const digit_layout *L, const uint64_t *f, uint64_t *out);
 
-/* Digits of dw bits (4 or 8) up to the sign bit (63, narrow 32); the top
+/* Digits of dw bits (4, 8 or 16) up to the sign bit (63, narrow 32); the top
  * digit runs from its shift up to and including the sign bit. */
 static void layout_make(bool narrow, unsigned dw, digit_layout *L)
 {
-    if (dw != 8) dw = 4;                       /* the two widths the variants use */
+    if (dw != 8 && dw != 16) dw = 4;           /* the widths the variants use */
     const unsigned sign = narrow ? 32 : 63;
     L->nd = (narrow ? 32 : 64) / dw;
     unsigned off = 0;
@@ -71,23 +76,9 @@ static void layout_make(bool narrow, unsigned dw, digit_layout *L)
     L->fw = (off + 63) / 64;
     L->fb = off / 8;
     L->qb = (2 * L->nd + 7) / 8;
-    L->eval = dw == 4 ? eval_T_word : eval_T_ranges;
+    L->prep = dw == 4 ? prep_copy : prep_prefix;
+    L->eval = dw == 4 ? eval_T_word : eval_T_prefix;
 }
-
-/* parity of the feature bits [lo, hi) */
-static inline unsigned par_range(const uint64_t *f, unsigned lo, unsigned hi)
-{
-    uint64_t acc = 0;
-    while (lo < hi) {
-        unsigned w = lo / 64, b = lo % 64, e = hi - 64 * w < 64 ? hi - 64 * w : 64;
-        uint64_t m = (e == 64 ? ~UINT64_C(0) : (UINT64_C(1) << e) - 1) & (~UINT64_C(0) << b);
-        acc ^= f[w] & m;
-        lo = 64 * w + e;
-    }
-    return (unsigned)__builtin_parityll(acc);
-}
-
-static inline unsigned bit_at(const uint64_t *f, unsigned i) { return (unsigned)(f[i / 64] >> (i % 64)) & 1; }
 
 static inline void onehot(const digit_layout *L, uint64_t u, uint64_t *f)
 {
@@ -114,7 +105,8 @@ static inline uint64_t feat_word(const uint64_t *f, unsigned off, unsigned size)
  *   top digit:    G  a ∈ [h − b, 2^w − b) mod 2^w, P  a ≡ h − 1 − b (mod h)
  * with h = 2^(w−1).  4-bit digits (one-hots of ≤ 32 bits, the per-element
  * comparisons of the activations) take the digit's bits as one word;
- * 8-bit digits (per-row use) the range parities over several words. */
+ * 8- and 16-bit digits (per-row use) read range parities off the share's
+ * prefix parities (prep_prefix). */
 static uint64_t eval_T_word(const digit_layout *L, const uint64_t *f, uint64_t v)
 {
     uint64_t g = 0, p = 0;
@@ -139,7 +131,34 @@ static uint64_t eval_T_word(const digit_layout *L, const uint64_t *f, uint64_t v
     return g | p << L->nd;
 }
 
-static uint64_t eval_T_ranges(const digit_layout *L, const uint64_t *f, uint64_t v)
+static void prep_copy(const digit_layout *L, const uint64_t *f, uint64_t *out)
+{
+    memcpy(out, f, 8 * (size_t)L->fw);
+}
+
+/* out bit i = parity of the share's bits 0..i (a running XOR scan), so the
+ * parity of any range is two lookups: 8- and 16-bit digits have 256 and
+ * 65536-bit one-hots and ≈ 480 thresholds per norm row. */
+static void prep_prefix(const digit_layout *L, const uint64_t *f, uint64_t *out)
+{
+    uint64_t carry = 0;
+    for (unsigned w = 0; w < L->fw; w++) {
+        uint64_t y = f[w];
+        y ^= y << 1; y ^= y << 2; y ^= y << 4; y ^= y << 8; y ^= y << 16; y ^= y << 32;
+        y ^= carry;
+        out[w] = y;
+        carry = (uint64_t)0 - (y >> 63);
+    }
+}
+
+static inline unsigned pp_bit(const uint64_t *pp, unsigned i) { return (unsigned)(pp[i / 64] >> (i % 64)) & 1; }
+/* parity of the share's bits [lo, hi), lo < hi */
+static inline unsigned pp_range(const uint64_t *pp, unsigned lo, unsigned hi)
+{
+    return pp_bit(pp, hi - 1) ^ (lo ? pp_bit(pp, lo - 1) : 0);
+}
+
+static uint64_t eval_T_prefix(const digit_layout *L, const uint64_t *pp, uint64_t v)
 {
     uint64_t g = 0, p = 0;
     for (unsigned i = 0; i < L->nd; i++) {
@@ -147,14 +166,14 @@ static uint64_t eval_T_ranges(const digit_layout *L, const uint64_t *f, uint64_t
         const unsigned b = (unsigned)(v >> L->shift[i]) & (size - 1);
         unsigned gi, pi;
         if (i + 1 < L->nd) {
-            gi = par_range(f, o + size - b, o + size);
-            pi = bit_at(f, o + size - 1 - b);
+            gi = b ? pp_range(pp, o + size - b, o + size) : 0;
+            pi = pp_range(pp, o + size - 1 - b, o + size - b);
         } else {
             const unsigned h = size / 2, lo = (h - b) & (size - 1), hi = (size - b) & (size - 1);
-            gi = lo < hi ? par_range(f, o + lo, o + hi)
-                         : par_range(f, o + lo, o + size) ^ par_range(f, o, o + hi);
+            gi = lo < hi ? pp_range(pp, o + lo, o + hi)
+                         : pp_range(pp, o + lo, o + size) ^ (hi ? pp_range(pp, o, o + hi) : 0);
             const unsigned p0 = (h - 1 - b) & (h - 1);
-            pi = bit_at(f, o + p0) ^ bit_at(f, o + p0 + h);
+            pi = pp_range(pp, o + p0, o + p0 + 1) ^ pp_range(pp, o + p0 + h, o + p0 + h + 1);
         }
         g |= (uint64_t)gi << i;
         p |= (uint64_t)pi << i;
@@ -166,11 +185,15 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
                               size_t m, const uint64_t *thr, cc_bshare *out)
 {
     const size_t n = x->n, M = m * n;
-    static const cc_proto_op ops[2][2] = {
+    static const cc_proto_op ops[3][2] = {
         { CC_OP_MSB_DIGITS, CC_OP_MSB_NARROW_DIGITS },        /* 4-bit digits */
         { CC_OP_MSB_DIGITS8, CC_OP_MSB_NARROW_DIGITS8 },      /* 8-bit digits */
+        { CC_OP_MSB_DIGITS16, CC_OP_COUNT },                  /* 16-bit digits (full range) */
     };
-    pr_book_op(ctx, ops[dw == 8][narrow], n, m, ctx->party);
+    const int wi = dw == 16 ? 2 : dw == 8 ? 1 : 0;
+    if (ops[wi][narrow] == CC_OP_COUNT)
+        return cc_error_set(CC_ERR_ARG, "proto msb: no narrow variant with %u-bit digits", dw);
+    pr_book_op(ctx, ops[wi][narrow], n, m, ctx->party);
     if (M == 0) return CC_OK;
     digit_layout L;
     layout_make(narrow, dw, &L);
@@ -240,9 +263,11 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
         PR_OMP_FOR(nt)
         for (size_t i = 0; i < nt; i++) {
             const size_t j = a + i;
+            uint64_t pf[MD_MAX_FW];
+            L.prep(&L, mine + j * fw, pf);
             for (size_t k = 0; k < m; k++) {
                 uint64_t vk = v[j] - (thr ? thr[k] : 0);
-                uint64_t qj = (L.eval(&L, mine + j * fw, vk) ^ (k2[k * n + j] >> sh)) & qmask;
+                uint64_t qj = (L.eval(&L, pf, vk) ^ (k2[k * n + j] >> sh)) & qmask;
                 q[k * n + j] = qj;
                 memcpy(mo + qb * (i * m + k), &qj, qb);
             }
@@ -279,12 +304,13 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
         PR_OMP_FOR(nt)
         for (size_t i = 0; i < nt; i++) {
             const size_t j = a + i;
-            uint64_t f[MD_MAX_FW];
+            uint64_t f[MD_MAX_FW], pf[MD_MAX_FW];
             f[fw - 1] = 0;                               /* fb may end inside the last word */
             memcpy(f, mi + fb * i, fb);
+            L.prep(&L, f, pf);
             for (size_t k = 0; k < m; k++) {
                 uint64_t vk = v[j] - (thr ? thr[k] : 0), sg = k2[k * n + j];
-                q[k * n + j] = (L.eval(&L, f, vk) ^ sg ^ (sg >> 32)) & qmask;
+                q[k * n + j] = (L.eval(&L, pf, vk) ^ sg ^ (sg >> 32)) & qmask;
             }
         }
         off[d] += fb * nt;

@@ -161,7 +161,7 @@ typedef enum cc_proto_op {
     CC_OP_MUL, CC_OP_MATMUL, CC_OP_TRUNC, CC_OP_MUL_TRUNC, CC_OP_MATMUL_TRUNC,
     CC_OP_AND, CC_OP_A2B, CC_OP_MSB, CC_OP_EQ, CC_OP_B2A_BIT, CC_OP_MUX,
     CC_OP_MAX_ROWS, CC_OP_ARGMAX_ROWS, CC_OP_MSB_NARROW, CC_OP_MSB_DIGITS,
-    CC_OP_MSB_NARROW_DIGITS, CC_OP_MSB_DIGITS8, CC_OP_MSB_NARROW_DIGITS8,
+    CC_OP_MSB_NARROW_DIGITS, CC_OP_MSB_DIGITS8, CC_OP_MSB_NARROW_DIGITS8, CC_OP_MSB_DIGITS16,
     CC_OP_COUNT
 } cc_proto_op;
 const char *cc_proto_op_name(cc_proto_op op);
@@ -372,16 +372,18 @@ cc_status cc_proto_lt_public_vec_narrow(cc_proto *ctx, const cc_ashare *a, const
  *   CC_MSB_NARROW_DIGITS   |x| < 2^32; 4-bit digits                4 rounds, 15.0 B
  *   CC_MSB_DIGITS8         any x; 8-bit digits                     4 rounds, 173.6 B
  *   CC_MSB_NARROW_DIGITS8  |x| < 2^32; 8-bit digits                3 rounds, 107.9 B
+ *   CC_MSB_DIGITS16        any x; 16-bit digits                    3 rounds, 21.8 KB
  * (bytes per element and party for one threshold, averaged over the
  * rotated roles).  The digit variants settle a whole digit of the carry
  * chain in the re-sharing round (msb_digits.c): fewer rounds for more
  * bytes in that round, which cc_proto_lt_public_multi shares among all the
  * thresholds of an element — so with several thresholds per element the
  * 4-bit digits are cheaper than bit pairs, and with dozens (the norms'
- * buckets, one row each) the 8-bit digits cost little more. */
+ * buckets, one row each) the 8-bit digits cost little more; on a handful
+ * of rows even the 16-bit digits' 64 KB one-hot message per row pays. */
 typedef enum cc_msb_kind {
     CC_MSB_FULL, CC_MSB_NARROW, CC_MSB_DIGITS, CC_MSB_NARROW_DIGITS, CC_MSB_DIGITS8,
-    CC_MSB_NARROW_DIGITS8, CC_MSB_KIND_COUNT
+    CC_MSB_NARROW_DIGITS8, CC_MSB_DIGITS16, CC_MSB_KIND_COUNT
 } cc_msb_kind;
 /* The op a variant books (for cost tables). */
 cc_proto_op cc_proto_msb_op(cc_msb_kind kind);

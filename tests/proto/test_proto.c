@@ -670,6 +670,10 @@ static int body_bool(cc_proto *ctx)
             if (expect_b(ctx, "msb digits full range", &bc, w)) return 1;
             PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_DIGITS8, &af, &bc));
             if (expect_b(ctx, "msb 8-bit digits full range", &bc, w)) return 1;
+            if (n <= 1000) {   /* 64 KB of one-hot per element: a per-row variant */
+                PT_TRY(cc_proto_msb_kind(ctx, CC_MSB_DIGITS16, &af, &bc));
+                if (expect_b(ctx, "msb 16-bit digits full range", &bc, w)) return 1;
+            }
         }
         cc_ashare_free(&af);
         free(full);
@@ -726,8 +730,9 @@ static int body_bool(cc_proto *ctx)
                     for (size_t j = 0; j < n; j++) wm[k * n + j] = (int64_t)nv[j] < tk[k];
                 static const cc_msb_kind kinds[] = {CC_MSB_FULL, CC_MSB_NARROW, CC_MSB_DIGITS,
                                                     CC_MSB_NARROW_DIGITS, CC_MSB_DIGITS8,
-                                                    CC_MSB_NARROW_DIGITS8};
+                                                    CC_MSB_NARROW_DIGITS8, CC_MSB_DIGITS16};
                 for (size_t q = 0; q < CC_ARRAY_LEN(kinds); q++) {
+                    if (kinds[q] == CC_MSB_DIGITS16 && n > 1000) continue;   /* per-row variant */
                     PT_TRY(cc_proto_lt_public_multi(ctx, kinds[q], &an, 4, (const uint64_t *)tk, &bm));
                     if (expect_b(ctx, "lt_public_multi", &bm, wm)) return 1;
                 }
