@@ -178,12 +178,13 @@ cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_
  * and lets the per-element products run in the rounds of the per-row ones:
  *   [LN] mean = rowsum · round(2^k/n) >> k              trunc      2 rounds
  *   S at 2f bits: squares summed as local terms          reshare    1 round
- *   bucket bits of S (8-bit digits, one message per row)  msb + b2a  5 rounds
+ *   bucket bits of S (one message per row: 16-bit digits
+ *   on ≤ 8 rows, 8-bit digits on more)              msb + b2a  4 / 5 rounds
  *   u = S·N >> ns  ‖  vC = v·C >> 24                     one trunc  2 rounds
  *   t1, w2, t3 (>> 16)  ‖  vCw = vC·weight >> f          one trunc  2 rounds
  *   P = cubic level 3                                    trunc      2 rounds
  *   y = vCw · P >> 30 [+ beta]                           mul_trunc  2 rounds
- * RMSNorm 14 rounds, LayerNorm 16 (16 / 18 with bit-pair comparisons;
+ * RMSNorm 13 / 14 rounds, LayerNorm 15 / 16 (16 / 18 with bit-pair comparisons;
  * before issue 11 32 / 34 declared precise, 26 / 28
  * puma).  Per element: three 16-byte truncations; per row the comparisons.
  * The puma set takes P from PUMA's quartic instead of the bucket cubic

@@ -28,6 +28,9 @@
  * Bytes/elem: R 2·32 (narrow 2·18), the others 4 (2) in round 1, then
  * 2 + 1 + 1/2 + 1/8 (1 + 1/2 + 1/8) for everyone; rotated over thirds like
  * msb_core: 27.6 (15.0) B per party on average instead of 21.6 (11.0).
+ * Wider digits (8 bits: 256-bit one-hots, 16 bits: 65536-bit ones; the
+ * table in proto.h) shorten the tree further for per-row use: 4 / 3 rounds
+ * full range, 3 narrow with 8 bits.
  *
  * Many thresholds, one message (pr_msb_digits_multi): x < c_k for k < m is
  * the sign of u + (v − c_k).  With the constant on v's side the re-sharer's
