@@ -329,56 +329,58 @@ static uint64_t rotated_bytes(size_t n, int party, uint64_t b0, uint64_t b1, uin
     return bytes;
 }
 
-/* MSB (compare.c): round 1 re-sharer 2·13 bytes, the others 8; then five
- * tree levels of 4 + 2 + 1 bytes and bit-packed 4 and 1 bits for everyone. */
-static uint64_t msb_bytes(size_t n, int party)
+/* The MSBs' round 1 and tree, per variant (compare.c, msb_digits.c): the
+ * re-sharer's bytes per element (its message to both neighbours), the
+ * others' bytes per element and threshold, and the spans the tree starts
+ * from.  Rounds: 1 + log2(spans). */
+typedef struct msb_cost_row { uint64_t resharer, other; unsigned spans; } msb_cost_row;
+
+static const msb_cost_row *msb_cost_of(cc_proto_op op)
 {
-    uint64_t N = n;
-    return rotated_bytes(n, party, 26, 8, 8) + 7 * N + (N + 1) / 2 + (N + 7) / 8;
+    static const msb_cost_row bit_pairs = { 2 * 13, 8, 32 }, narrow = { 2 * 7, 4, 16 };
+    static const msb_cost_row digits = { 2 * 32, 4, 16 }, narrow_digits = { 2 * 18, 2, 8 };
+    static const msb_cost_row digits8 = { 2 * 256, 2, 8 }, narrow_digits8 = { 2 * 160, 1, 4 };
+    static const msb_cost_row digits16 = { 2 * 32768, 1, 4 };
+    switch (op) {
+    case CC_OP_MSB: return &bit_pairs;
+    case CC_OP_MSB_NARROW: return &narrow;
+    case CC_OP_MSB_DIGITS: return &digits;
+    case CC_OP_MSB_NARROW_DIGITS: return &narrow_digits;
+    case CC_OP_MSB_DIGITS8: return &digits8;
+    case CC_OP_MSB_NARROW_DIGITS8: return &narrow_digits8;
+    case CC_OP_MSB_DIGITS16: return &digits16;
+    default: return NULL;
+    }
 }
-/* narrow MSB: round 1 re-sharer 2·7 bytes, the others 4; four levels of
- * 2 + 1 bytes and bit-packed 4 and 1 bits. */
-static uint64_t msb_narrow_bytes(size_t n, int party)
+
+/* The carry tree over M comparisons from `spans` spans (pr_msb_tree): each
+ * level's AND word (pr_width_bytes) per element, the last two levels' 4
+ * and 1 bits packed, every message rounded up to whole bytes once. */
+static uint64_t msb_tree_bytes(uint64_t M, unsigned spans)
 {
-    uint64_t N = n;
-    return rotated_bytes(n, party, 14, 4, 4) + 3 * N + (N + 1) / 2 + (N + 7) / 8;
+    uint64_t bytes = 0;
+    for (unsigned m = spans; m >= 2; m /= 2) {
+        unsigned bits = m > 2 ? m : 1;
+        bytes += bits < 8 ? (M * bits + 7) / 8 : pr_width_bytes(m) * M;
+    }
+    return bytes;
 }
-/* digit MSB (msb_digits.c) for m thresholds sharing the re-sharer's
- * message: round 1 re-sharer 2·32 bytes (one-hot digits) per element, the
- * others 4 per element and threshold; then four levels of 2 + 1 bytes and
- * packed 4 and 1 bits over the m·n comparisons. */
-static uint64_t msb_digits_bytes(size_t n, size_t m, int party)
+
+/* n elements with m thresholds each (the bit-pair variants: m = 1) */
+static uint64_t msb_bytes_m(const msb_cost_row *c, size_t n, size_t m, int party)
 {
-    uint64_t M = (uint64_t)n * m;
-    return rotated_bytes(n, party, 64, 4 * m, 4 * m) + 3 * M + (M + 1) / 2 + (M + 7) / 8;
+    return rotated_bytes(n, party, c->resharer, c->other * m, c->other * m) +
+           msb_tree_bytes((uint64_t)n * m, c->spans);
 }
-/* narrow digit MSB: round 1 re-sharer 2·18 bytes, the others 2 per
- * threshold; three levels of 1 byte and packed 4 and 1 bits. */
-static uint64_t msb_narrow_digits_bytes(size_t n, size_t m, int party)
+
+static unsigned msb_rounds(const msb_cost_row *c)
 {
-    uint64_t M = (uint64_t)n * m;
-    return rotated_bytes(n, party, 36, 2 * m, 2 * m) + M + (M + 1) / 2 + (M + 7) / 8;
+    unsigned r = 1;
+    for (unsigned s = c->spans; s > 1; s /= 2) r++;
+    return r;
 }
-/* 8-bit digits: round 1 re-sharer 2·256 bytes (2·160 narrow), the others
- * 2 (1) per threshold; then three (two) levels: 1 byte and packed 4 and 1
- * bits (packed 4 and 1 bits). */
-static uint64_t msb_digits8_bytes(size_t n, size_t m, int party)
-{
-    uint64_t M = (uint64_t)n * m;
-    return rotated_bytes(n, party, 512, 2 * m, 2 * m) + M + (M + 1) / 2 + (M + 7) / 8;
-}
-static uint64_t msb_narrow_digits8_bytes(size_t n, size_t m, int party)
-{
-    uint64_t M = (uint64_t)n * m;
-    return rotated_bytes(n, party, 320, m, m) + (M + 1) / 2 + (M + 7) / 8;
-}
-/* 16-bit digits (full range): round 1 re-sharer 2·32768 bytes, the others
- * 1 per threshold; then two levels: packed 4 and 1 bits. */
-static uint64_t msb_digits16_bytes(size_t n, size_t m, int party)
-{
-    uint64_t M = (uint64_t)n * m;
-    return rotated_bytes(n, party, 65536, m, m) + (M + 1) / 2 + (M + 7) / 8;
-}
+
+static uint64_t msb_bytes(size_t n, int party) { return msb_bytes_m(msb_cost_of(CC_OP_MSB), n, 1, party); }
 /* bit injection (convert.c): re-sharer 2·8 bytes, the others 8. */
 static uint64_t b2a_bytes(size_t n, int party) { return rotated_bytes(n, party, 16, 8, 8); }
 
@@ -415,19 +417,14 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
         return role == 0 ? cost(6, 104 * N) : cost(6, 88 * N);
     case CC_OP_MSB:          /* role = party; re-sharer rotates over thirds */
-        return cost(6, msb_bytes(n, role));
-    case CC_OP_MSB_NARROW:   /* role = party; re-sharer rotates over thirds */
-        return cost(5, msb_narrow_bytes(n, role));
+    case CC_OP_MSB_NARROW:
+        return cost(msb_rounds(msb_cost_of(op)), msb_bytes_m(msb_cost_of(op), n, 1, role));
     case CC_OP_MSB_DIGITS:   /* role = party, aux = thresholds (0: one) */
-        return cost(5, msb_digits_bytes(n, aux ? aux : 1, role));
     case CC_OP_MSB_NARROW_DIGITS:
-        return cost(4, msb_narrow_digits_bytes(n, aux ? aux : 1, role));
     case CC_OP_MSB_DIGITS8:
-        return cost(4, msb_digits8_bytes(n, aux ? aux : 1, role));
     case CC_OP_MSB_NARROW_DIGITS8:
-        return cost(3, msb_narrow_digits8_bytes(n, aux ? aux : 1, role));
     case CC_OP_MSB_DIGITS16:
-        return cost(3, msb_digits16_bytes(n, aux ? aux : 1, role));
+        return cost(msb_rounds(msb_cost_of(op)), msb_bytes_m(msb_cost_of(op), n, aux ? aux : 1, role));
     case CC_OP_EQ:           /* role = party */
         return role == 0 ? cost(6, 30 * N) : cost(6, 10 * N);
     case CC_OP_B2A_BIT:      /* role = party; re-sharer rotates over thirds */
