@@ -213,6 +213,20 @@ static void msb_r1_recv(int r, bool narrow, bool from_next, size_t n, uint64_t *
     }
 }
 
+void pr_msb_r1_plan(int party, size_t n, size_t resharer_bytes, size_t other_bytes,
+                    size_t lo[4], int role[3], size_t snd[2], size_t rcv[2])
+{
+    snd[0] = snd[1] = rcv[0] = rcv[1] = 0;
+    for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
+    for (int t = 0; t < 3; t++) {
+        const size_t nt = lo[t + 1] - lo[t], r = resharer_bytes * nt, o = other_bytes * nt;
+        role[t] = pr_mod3(party - t);
+        if (role[t] == 0) { snd[0] += r; snd[1] += r; rcv[0] += o; rcv[1] += o; }
+        if (role[t] == 1) { snd[1] += o; rcv[1] += r; }
+        if (role[t] == 2) { snd[0] += o; rcv[0] += r; }
+    }
+}
+
 /* The carry tree after a one-round first level (shared by both first
  * levels, msb_core here and the digit one in msb_digits.c): G and P hold
  * `spans` span generates / propagates per element (bit i = span i, spans
@@ -282,16 +296,9 @@ static cc_status msb_core(cc_proto *ctx, const cc_ashare *x, bool narrow, cc_bsh
     const size_t wy = r1_wy_bytes(narrow), qb = r1_q_bytes(narrow);
     cc_status s = CC_OK;
     const int me = ctx->party;
-    size_t lo[4], snd[2] = {0, 0}, rcv[2] = {0, 0};   /* [0]: next link, [1]: prev link */
+    size_t lo[4], snd[2], rcv[2];                      /* [0]: next link, [1]: prev link */
     int role[3];
-    for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
-    for (int t = 0; t < 3; t++) {
-        size_t nt = lo[t + 1] - lo[t];
-        role[t] = pr_mod3(me - t);
-        if (role[t] == 0) { snd[0] += wy * nt; snd[1] += wy * nt; rcv[0] += qb * nt; rcv[1] += qb * nt; }
-        if (role[t] == 1) { snd[1] += qb * nt; rcv[1] += wy * nt; }
-        if (role[t] == 2) { snd[0] += qb * nt; rcv[0] += wy * nt; }
-    }
+    pr_msb_r1_plan(me, n, wy, qb, lo, role, snd, rcv);
     const size_t mw = (13 * n + 7) / 8;          /* words of one round-1 message buffer */
     const size_t kw = (n + 15) / 16 + 1;         /* words of a 4-bit packed level message */
     uint64_t *buf = pr_alloc(9 * n + 4 * mw + 2 * kw);

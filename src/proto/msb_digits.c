@@ -203,16 +203,9 @@ cc_status pr_msb_digits_multi(cc_proto *ctx, const cc_ashare *x, bool narrow, un
     const size_t fw = L.fw, fb = L.fb, qb = L.qb, nd = L.nd;
     const uint64_t qmask = (UINT64_C(1) << (2 * nd)) - 1, smask = (UINT64_C(1) << nd) - 1;
     const int me = ctx->party;
-    size_t lo[4], snd[2] = {0, 0}, rcv[2] = {0, 0};   /* [0]: next link, [1]: prev link */
+    size_t lo[4], snd[2], rcv[2];                      /* [0]: next link, [1]: prev link */
     int role[3];
-    for (int t = 0; t <= 3; t++) lo[t] = pr_third_lo(n, t);
-    for (int t = 0; t < 3; t++) {
-        size_t nt = lo[t + 1] - lo[t], q = qb * m * nt;
-        role[t] = pr_mod3(me - t);
-        if (role[t] == 0) { snd[0] += fb * nt; snd[1] += fb * nt; rcv[0] += q; rcv[1] += q; }
-        if (role[t] == 1) { snd[1] += q; rcv[1] += fb * nt; }
-        if (role[t] == 2) { snd[0] += q; rcv[0] += fb * nt; }
-    }
+    pr_msb_r1_plan(me, n, fb, qb * m, lo, role, snd, rcv);
     /* one message buffer holds round 1 (fb·n or qb·M bytes) or a tree level (≤ 2·M) */
     size_t mb = CC_MAX(fb * n, qb * M);
     if (mb < 2 * M) mb = 2 * M;

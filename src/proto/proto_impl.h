@@ -112,6 +112,12 @@ void pr_msb_level_portable(size_t n, unsigned m, unsigned prev_m, const void *ri
 /* BMI2 kernels allowed: cpuid has BMI2 and CARACAL_ISA is not "ref". */
 bool pr_use_bmi2(void);
 
+/* Round 1 of an MSB over thirds (compare.c): the thirds' bounds lo[0..3],
+ * this party's role on each (0 = re-sharer), and the bytes it sends to /
+ * receives from [next, prev] when the re-sharer sends resharer_bytes per
+ * element to both neighbours and the others other_bytes to it. */
+void pr_msb_r1_plan(int party, size_t n, size_t resharer_bytes, size_t other_bytes,
+                    size_t lo[4], int role[3], size_t snd[2], size_t rcv[2]);
 /* The carry tree after a one-round first level (compare.c). */
 cc_status pr_msb_tree(cc_proto *ctx, size_t n, unsigned spans, uint64_t *G0, uint64_t *G1,
                       uint64_t *P0, uint64_t *P1, void *msg[2][2], uint64_t *pk, cc_bshare *out);
