@@ -414,3 +414,34 @@ cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols)
                                 CC_NN_NORM_FP, CC_NN_NORM_CB,
                                 set->bucket_cubic ? CC_NN_BK_LGM : 0);
 }
+
+/* q(δ) ≈ e^δ on [−1, 1]: the degree-6 polynomial through the seven
+ * Chebyshev nodes cos(π(k + ½)/7) (fitted once, offline; max error 3.7e-6,
+ * checked by test_nn_plans). */
+static const double smexp_q[CC_NN_SMSEG_DEG + 1] = {
+    0.9999999999999999, 1.0000222348895889, 0.5000027659225681, 0.16648909379189092,
+    0.04164456982929609, 0.008686644402276789, 0.0014328995351580581,
+};
+
+bool cc_smexp_plan_make(unsigned f, double thr, cc_smexp_plan *pl)
+{
+    if (f < 8 || f > 30 || !(thr < 0) || thr < -2.0 * CC_NN_SMSEG_MAX) {
+        cc_error_set(CC_ERR_ARG, "nn: softmax exp segments need f in 8..30 and a threshold in "
+                     "[-%d, 0), got f = %u, %g", 2 * CC_NN_SMSEG_MAX, f, thr);
+        return false;
+    }
+    memset(pl, 0, sizeof *pl);
+    pl->nseg = (unsigned)ceil(-thr / 2.0);
+    pl->f = f;
+    pl->F = 2 * f - 1 < 29 ? 2 * f - 1 : 29;     /* δ² >> (2f − F) needs a shift ≥ 1 */
+    pl->fK = 2 * pl->F < 30 ? 2 * pl->F : 30;     /* K_0 enters the sum << (2F − fK) */
+    const double w = -thr / pl->nseg;
+    for (unsigned s = 0; s < pl->nseg; s++) {
+        pl->c[s] = cc_nn_enc(-(s + 1.0) * w, f);
+        pl->mid[s] = cc_nn_enc(-(s + 0.5) * w, f);
+        for (unsigned k = 0; k <= CC_NN_SMSEG_DEG; k++)
+            pl->K[k][s] = cc_nn_enc(smexp_q[k] * exp(-(s + 0.5) * w), pl->fK);
+    }
+    pl->c[pl->nseg - 1] = cc_nn_enc(thr, f);     /* exactly exp's threshold */
+    return true;
+}

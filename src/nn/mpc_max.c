@@ -27,17 +27,11 @@
  * [-2^32, 2^32). */
 static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_t k,
                            const cc_ashare *idx_in, const uint64_t *pub_idx, cc_ashare *out,
-                           cc_ashare *idx_out, uint64_t th_thr, cc_ashare *th_out, bool narrow,
-                           nn_cmp_site site)
+                           cc_ashare *idx_out, bool narrow, nn_cmp_site site)
 {
     const size_t pairs = k * (k - 1) / 2, ncand = groups * k, npair = groups * pairs;
-    /* with th_out: each difference d = x_i - x_j (i < j) is also compared
-     * with thr and 1 - thr in the same call (one shared round-1 message):
-     * [x_i - x_j < thr] and [x_j - x_i < thr] = NOT [d < 1 - thr]; candidate
-     * i's k-1 bits [x_i - x_j ≥ thr] get their own word in the same AND tree */
-    const size_t nthr = th_out ? 3 : 1;
-    const uint64_t thrs[3] = { 0, th_thr, 1 - th_thr };
-    const size_t nw = th_out ? 2 * ncand : ncand;
+    const size_t nthr = 1, nw = ncand;
+    const uint64_t thrs[1] = { 0 };
     cc_ashare d = { 0 }, sel = { 0 }, xc = { 0 }, wa = { 0 }, pay = { 0 }, prod = { 0 };
     cc_bshare lt = { 0 }, w = { 0 }, t = { 0 };
     cc_status s = nn_ash_alloc_raw(&d, npair);
@@ -86,30 +80,6 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
         cc_bshare wi = cc_bshare_slice(&w, i * groups, groups);
         s = cc_proto_xor_public(p, &wi, (used & ~((1ull << i) - 1)) | ~used, &wi);
     }
-    if (th_out && s == CC_OK) {
-        /* threshold words: opponent j > i at position j - 1 holds
-         * [x_i - x_j < thr] (block 1 of pair (i, j)), opponent j < i at
-         * position j holds [x_j - x_i < 1 - thr] = [x_i - x_j ≥ thr]
-         * (block 2 of pair (j, i)); the same flips as the win words give
-         * [x_i - x_j ≥ thr] at every used position and ones above them */
-        for (int h = 0; h < 2; h++) {
-            size_t q = 0;
-            for (size_t i = 0; i < k; i++)
-                for (size_t j = i + 1; j < k; j++, q++) {
-                    const uint64_t *b1 = lt.s[h] + npair + q * groups;
-                    const uint64_t *b2 = lt.s[h] + 2 * npair + q * groups;
-                    uint64_t *wi = w.s[h] + ncand + i * groups, *wj = w.s[h] + ncand + j * groups;
-                    for (size_t g = 0; g < groups; g++) {
-                        wi[g] |= (b1[g] & 1) << (j - 1);
-                        wj[g] |= (b2[g] & 1) << i;
-                    }
-                }
-        }
-        for (size_t i = 0; s == CC_OK && i < k; i++) {
-            cc_bshare wi = cc_bshare_slice(&w, ncand + i * groups, groups);
-            s = cc_proto_xor_public(p, &wi, (used & ~((1ull << i) - 1)) | ~used, &wi);
-        }
-    }
     /* AND tree: bit 0 ← AND of bits 0..k-2 */
     unsigned span = 1;
     while (span < k - 1) span <<= 1;
@@ -119,18 +89,7 @@ static cc_status max_level(cc_proto *p, const cc_ashare *x, size_t groups, size_
     }
     if (s == CC_OK) s = cc_proto_and_public(p, &w, 1, &w);
     if (s != CC_OK) goto done;
-    if (!idx_out && th_out) {
-        /* one bit injection for win and threshold bits, then win · x */
-        s = nn_ash_alloc_raw(&wa, 2 * ncand);
-        if (s == CC_OK) s = cc_proto_b2a_bit(p, &w, &wa);
-        cc_ashare W = cc_ashare_slice(&wa, 0, ncand);
-        if (s == CC_OK) s = cc_proto_mul(p, &W, &xc, &sel);
-        if (s == CC_OK)
-            for (int h = 0; h < 2; h++)
-                for (size_t i = 0; i < k; i++)
-                    for (size_t g = 0; g < groups; g++)
-                        th_out->s[h][g * k + i] = wa.s[h][ncand + i * groups + g];
-    } else if (!idx_out) {
+    if (!idx_out) {
         s = cc_proto_mul_bit(p, &w, &xc, &sel);
     } else {
         /* argmax: the winner's index rides along.  Bit injection once, then
@@ -225,7 +184,7 @@ static cc_status max_rows_impl(cc_proto *p, unsigned f, const cc_ashare *x, size
         }
         if (s == CC_OK)
             s = max_level(p, &grp, G, k, grp_idx.n ? &grp_idx : NULL, first ? pub_idx : NULL,
-                          &nxt, index_out ? &nxt_idx : NULL, 0, NULL, true,
+                          &nxt, index_out ? &nxt_idx : NULL, true,
                           nn_max_level_site(index_out != NULL, first));
         nn_ash_free(&grp);
         nn_ash_free(&grp_idx);
@@ -260,12 +219,3 @@ cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t row
     return max_rows_impl(p, f, x, rows, cols, max_out, index_out);
 }
 
-cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
-                         uint64_t thr, cc_ashare *out, cc_ashare *th_out)
-{
-    if (cols < 2 || nn_max_next_k(cols) != cols)
-        return cc_error_set(CC_ERR_ARG, "nn max: threshold bits need one group per row (%zu columns)",
-                            cols);
-    return max_level(p, x, rows, cols, NULL, NULL, out, NULL, thr, th_out,
-                     nn_max_th_narrow(thr, f), NN_CMP_ROW);
-}

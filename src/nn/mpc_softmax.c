@@ -13,7 +13,13 @@
  * 1/s are narrow too: d = x - max and s lie within the 32-bit range.)
  * Declared 51 / 49 rounds (puma / precise) for 128 columns (56 / 54 before
  * the digit comparisons of issue 11's fourth pass); the network
- * layer measures a few fewer (adjacent ops share rounds).  Every party sends
+ * layer measures a few fewer (adjacent ops share rounds).
+ * Rows of ≤ 16 columns (attention over a short context) are settled in one
+ * group (nn_max_rows_th, mpc_max_th.c: live pairs only, packed AND tree)
+ * whose comparison batch also yields exp's threshold bit and, for the
+ * precise set, its segment bits: max 3 + 3 + 1 + 1, exp by segments 6 + 1
+ * (exp_seg_th), 1/s folded into the product 8 (recip_fold): 23 rounds for
+ * 8 columns (27 with the T4(d/8)^8 exp of the fourth pass).  Every party sends
  * ≈ 208 / 230 B per entry, most of it the 4.4 comparisons per entry of the
  * grouped max.
  * A row whose every entry is masked gives 0 and costs nothing. */
@@ -38,38 +44,95 @@ static cc_status exp_chain_th(cc_proto *p, const cc_exp_params *ep, unsigned f, 
     return s;
 }
 
-/* Precise exp on one-group rows (nn_impl.h, CC_NN_SMEXP_T): u² (2 rounds),
- * the degree-4 start as one sum of products (2), three squarings (6), then
- * the threshold bit (1): 11 rounds.  The threshold bits come with the
- * maximum: each pair difference d = x_i − x_j is compared with 0, thr and
- * 1 − thr in one call (mpc_max.c). */
-static cc_status exp4_th(cc_proto *p, unsigned f, const cc_ashare *d, const cc_ashare *th,
-                         cc_ashare *out)
+/* Precise exp on one-group rows by segments (nn_impl.h, cc_smexp_plan):
+ * G holds the nseg segment bits per entry (arithmetic 0/1, from the
+ * maximum's comparisons, G_l at G[l·n..]); δ and the K_k are local, then
+ * three product levels (2 rounds each) and the threshold bit (1): 7 rounds. */
+static cc_status exp_seg_th(cc_proto *p, const cc_smexp_plan *pl, const cc_ashare *d,
+                            const cc_ashare *G, cc_ashare *out)
 {
-    const unsigned t = CC_NN_SMEXP_T, fc = cc_nn_smexp_fc(f);
-    size_t n = d->n;
-    cc_ashare u2 = { 0 }, q = { 0 }, a = { 0 };
+    const size_t n = d->n;
+    const unsigned f = pl->f, F = pl->F, fK = pl->fK, ns = pl->nseg, D = CC_NN_SMSEG_DEG;
+    cc_ashare b = { 0 }, dl = { 0 }, K = { 0 }, l1 = { 0 }, l2 = { 0 }, y = { 0 };
     uint64_t *z = NULL;
-    cc_status s = nn_ash_alloc_raw(&u2, n);
-    if (s == CC_OK) s = nn_ash_alloc(&q, n);
-    if (s == CC_OK) s = nn_ash_alloc(&a, n);
-    if (s == CC_OK && !(z = cc_alloc(n * sizeof *z + 8))) s = CC_ERR_NOMEM;
-    if (s == CC_OK) s = cc_proto_mul_trunc(p, d, d, f + t, &u2);   /* u² at f + t bits */
+    cc_status s = nn_ash_alloc_raw(&b, ns * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&dl, n);
+    if (s == CC_OK) s = nn_ash_alloc(&K, (D + 1) * n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&l1, (1 + D) * n);        /* δ2 | P_1..P_6 */
+    if (s == CC_OK) s = nn_ash_alloc_raw(&l2, 6 * n);              /* δ3 A2 A4 | A3 A5 A6 */
+    if (s == CC_OK) s = nn_ash_alloc_raw(&y, n);
+    if (s == CC_OK && !(z = cc_alloc((1 + D) * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
-    /* q = u/6 + u²/24 (at f + t + fc), a = 2(1 + u + u²/2) (at f + t) */
-    nn_axpy(&q, cc_nn_enc(1.0 / 6, fc), d);
-    nn_axpy(&q, cc_nn_enc(1.0 / 24, fc), &u2);
-    nn_axpy(&a, 2, d);
-    nn_axpy(&a, 1, &u2);
-    s = cc_proto_add_public(p, &a, 1ull << (f + t + 1), &a);
-    memset(z, 0, n * sizeof *z);
-    cc_proto_terms_mul_acc(p, &u2, &q, z);
-    cc_proto_terms_add_share(p, &a, f + t + fc - 1, z);
-    if (s == CC_OK) s = cc_proto_trunc_terms(p, z, f + 2 * t + fc, &a);
-    for (unsigned i = 0; s == CC_OK && i < t; i++) s = cc_proto_mul_trunc(p, &a, &a, f, &a);
-    if (s == CC_OK) s = cc_proto_mul(p, &a, th, out);
+    /* one-hot b_s = G_s − G_(s−1), δ = d − Σ b_s m_s, K_k = Σ b_s K[k][s] */
+    nn_copy(&dl, d);
+    for (unsigned sg = 0; sg < ns && s == CC_OK; sg++) {
+        cc_ashare bs = cc_ashare_slice(&b, sg * n, n), g = cc_ashare_slice(G, sg * n, n);
+        nn_copy(&bs, &g);
+        if (sg > 0) {
+            cc_ashare gp = cc_ashare_slice(G, (sg - 1) * n, n);
+            s = cc_proto_sub(p, &bs, &gp, &bs);
+        }
+        nn_axpy(&dl, (uint64_t)0 - pl->mid[sg], &bs);
+        for (unsigned k = 0; k <= D; k++) {
+            cc_ashare Kk = cc_ashare_slice(&K, k * n, n);
+            nn_axpy(&Kk, pl->K[k][sg], &bs);
+        }
+    }
+    if (s != CC_OK) goto done;
+    /* L1: δ2 = δ² >> (2f − F) ‖ P_k = K_k·δ >> (fK + f − F) */
+    memset(z, 0, (1 + D) * n * sizeof *z);
+    cc_proto_terms_mul_acc(p, &dl, &dl, z);
+    for (unsigned k = 1; k <= D; k++) {
+        cc_ashare Kk = cc_ashare_slice(&K, k * n, n);
+        cc_proto_terms_mul_acc(p, &Kk, &dl, z + k * n);
+    }
+    {
+        size_t len[2] = { n, D * n };
+        unsigned sh[2] = { 2 * f - F, fK + f - F };
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, sh, &l1);
+    }
+    if (s != CC_OK) goto done;
+    cc_ashare d2 = cc_ashare_slice(&l1, 0, n), P[CC_NN_SMSEG_DEG + 1];
+    for (unsigned k = 1; k <= D; k++) P[k] = cc_ashare_slice(&l1, k * n, n);
+    /* L2: δ3 = δ·δ2, A2 = P2·δ, A4 = P4·δ (>> f) ‖ A3, A5, A6 = P·δ2 (>> F) */
+    memset(z, 0, 6 * n * sizeof *z);
+    cc_proto_terms_mul_acc(p, &dl, &d2, z);
+    cc_proto_terms_mul_acc(p, &P[2], &dl, z + n);
+    cc_proto_terms_mul_acc(p, &P[4], &dl, z + 2 * n);
+    cc_proto_terms_mul_acc(p, &P[3], &d2, z + 3 * n);
+    cc_proto_terms_mul_acc(p, &P[5], &d2, z + 4 * n);
+    cc_proto_terms_mul_acc(p, &P[6], &d2, z + 5 * n);
+    {
+        size_t len[2] = { 3 * n, 3 * n };
+        unsigned sh[2] = { f, F };
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, sh, &l2);
+    }
+    if (s != CC_OK) goto done;
+    /* L3: y = K_0 + P1 + A2 + A3 + A4·δ2 + A5·δ2 + A6·δ3, at 2F bits, >> (2F − f) */
+    {
+        cc_ashare d3 = cc_ashare_slice(&l2, 0, n), A2 = cc_ashare_slice(&l2, n, n);
+        cc_ashare A4 = cc_ashare_slice(&l2, 2 * n, n), A3 = cc_ashare_slice(&l2, 3 * n, n);
+        cc_ashare A5 = cc_ashare_slice(&l2, 4 * n, n), A6 = cc_ashare_slice(&l2, 5 * n, n);
+        cc_ashare K0 = cc_ashare_slice(&K, 0, n);
+        memset(z, 0, n * sizeof *z);
+        cc_proto_terms_add_share(p, &K0, 2 * F - fK, z);
+        cc_proto_terms_add_share(p, &P[1], F, z);
+        cc_proto_terms_add_share(p, &A2, F, z);
+        cc_proto_terms_add_share(p, &A3, F, z);
+        cc_proto_terms_mul_acc(p, &A4, &d2, z);
+        cc_proto_terms_mul_acc(p, &A5, &d2, z);
+        cc_proto_terms_mul_acc(p, &A6, &d3, z);
+        cc_proto_terms_add_public(p, n, 1, 2 * F - f - 1, z);    /* round to nearest */
+        s = cc_proto_trunc_terms(p, z, 2 * F - f, &y);
+    }
+    /* the threshold bit G_(nseg−1) removes everything below thr exactly */
+    if (s == CC_OK) {
+        cc_ashare th = cc_ashare_slice(G, (ns - 1) * n, n);
+        s = cc_proto_mul(p, &y, &th, out);
+    }
 done:
-    nn_ash_free(&u2); nn_ash_free(&q); nn_ash_free(&a);
+    nn_ash_free(&b); nn_ash_free(&dl); nn_ash_free(&K); nn_ash_free(&l1);
+    nn_ash_free(&l2); nn_ash_free(&y);
     cc_free(z);
     return s;
 }
@@ -165,6 +228,8 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     uint64_t *keep = NULL, *fill = NULL;
     cc_ashare xm = { 0 }, m = { 0 }, d = { 0 }, e = { 0 }, srow = { 0 }, inv = { 0 }, invb = { 0 };
     cc_ashare th = { 0 }, thl = { 0 };
+    cc_smexp_plan sp;
+    uint8_t *live_flag = NULL;
     /* rows settled in one group: exp's threshold comes with the maximum */
     const bool fused = cols >= 2 && nn_max_next_k(cols) == cols;
     cc_status s = CC_OK;
@@ -199,18 +264,32 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK) s = nn_ash_alloc(&invb, live);
     if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
     if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
-    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&th, n);
-    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&thl, live);
+    /* one-group rows: exp's threshold bit (puma) or its segment bits
+     * (precise, the last one being the threshold) come with the maximum */
+    size_t nth = 0;
+    uint64_t thr[CC_NN_SMSEG_MAX];
+    if (s == CC_OK && fused && set->bucket_cubic) {
+        if (!cc_smexp_plan_make(f, set->exp.threshold, &sp)) s = CC_ERR_ARG;
+        nth = sp.nseg;
+        memcpy(thr, sp.c, nth * sizeof *thr);
+    } else if (fused) {
+        nth = 1;
+        thr[0] = cc_nn_enc(set->exp.threshold, f);
+    }
+    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&th, nth * n);
+    if (s == CC_OK && fused) s = nn_ash_alloc_raw(&thl, nth * live);
+    if (s == CC_OK && fused && mask && !(live_flag = cc_alloc(n + 8))) s = CC_ERR_NOMEM;
+    for (size_t q = 0; s == CC_OK && live_flag && q < n; q++) live_flag[q] = (uint8_t)keep[q];
     if (s == CC_OK)
-        s = fused ? nn_max_rows_th(p, f, &xm, rows, cols, cc_nn_enc(set->exp.threshold, f), &m, &th)
+        s = fused ? nn_max_rows_th(p, f, x, rows, cols, live_flag, nth, thr, &m, &th)
                   : nn_max_rows(p, f, &xm, rows, cols, &m);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) {
             d.s[k][j] = x->s[k][idx[j]] - m.s[k][idx[j] / cols];
-            if (fused) thl.s[k][j] = th.s[k][idx[j]];
+            for (size_t t = 0; t < nth; t++) thl.s[k][t * live + j] = th.s[k][t * n + idx[j]];
         }
-    if (fused && set->bucket_cubic) s = exp4_th(p, f, &d, &thl, &e);
+    if (fused && set->bucket_cubic) s = exp_seg_th(p, &sp, &d, &thl, &e);
     else if (fused) s = exp_chain_th(p, &set->exp, f, &d, &thl, &e);
     else s = nn_exp_core(p, &set->exp, f, &d, true, NN_CMP_FEW, &e);   /* narrow: x - max */
     if (s != CC_OK) goto scoped;
@@ -251,7 +330,7 @@ done:
     nn_ash_free(&xm); nn_ash_free(&m); nn_ash_free(&d); nn_ash_free(&e);
     nn_ash_free(&srow); nn_ash_free(&inv); nn_ash_free(&invb);
     nn_ash_free(&th); nn_ash_free(&thl);
-    cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of);
+    cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of); cc_free(live_flag);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn softmax");
 }
 

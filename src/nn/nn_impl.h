@@ -260,18 +260,40 @@ void cc_rowmean_plan_make(size_t n, cc_rowmean_plan *rp);
 uint64_t cc_nn_eps(double eps, unsigned f);
 
 /* ---- softmax ------------------------------------------------------------------
- * Precise set, rows of ≤ 16 columns (threshold bit from the maximum):
- * exp(d) = T4(d/8)^8 with T4 the degree-4 Taylor start, evaluated in two
- * product levels (u² then u²·(u/6 + u²/24) + 1 + u + u²/2, one
- * truncation) — 5 multiplication levels instead of 6, and its error
- * e^x |x|^5 / (120·8^4)·8 stays below 1e-4 on [-14, 0]. */
-#define CC_NN_SMEXP_T 3u
-static inline unsigned cc_nn_smexp_fc(unsigned f)
+ * Precise set, rows of ≤ 16 columns: exp(d), d = x − max ∈ [thr, 0], by
+ * segments.  [thr, 0] is cut into nseg = ⌈−thr/2⌉ segments of width
+ * w = −thr/nseg ≤ 2 (seven of width 2 for thr = −14); the maximum's
+ * comparison batch also yields G_l = [d ≥ c_l], c_l = −(l+1)·w, so the
+ * segment one-hot b_s (b_0 = G_0, b_s = G_s − G_(s−1)) costs no round.
+ * On segment s with midpoint m_s, δ = d − m_s ∈ [−w/2, w/2] and
+ *   exp(d) = e^(m_s) · q(δ),  q = Σ_k a_k δ^k  (degree 6, Chebyshev nodes
+ *   on [−1, 1], |q − e^δ| ≤ 3.7e-6)
+ * with K_k = Σ_s b_s · round(a_k e^(m_s) 2^fK) and δ = d − Σ_s b_s m_s
+ * local.  Three product levels at F bits (all terms ≤ 1 in magnitude):
+ *   L1  δ2 = δ², P_k = K_k·δ (k = 1..6)
+ *   L2  δ3 = δ·δ2, A2 = P2·δ, A4 = P4·δ, A3 = P3·δ2, A5 = P5·δ2, A6 = P6·δ2
+ *   L3  y = K_0 + P1 + A2 + A3 + A4·δ2 + A5·δ2 + A6·δ3  (one truncation to f)
+ * then e = G_(nseg−1)·y (the threshold bit; below thr the δ powers are
+ * garbage and the exact product with 0 removes them).  6 + 1 rounds after
+ * the maximum instead of 10 + 1 for T4(d/8)^8 (before issue 11's fifth
+ * pass), and q's error 3.7e-6·e^(m_s) ≤ 1.4e-6 instead of up to 1e-4. */
+#define CC_NN_SMSEG_MAX 8
+#define CC_NN_SMSEG_DEG 6
+typedef struct cc_smexp_plan {
+    unsigned nseg, f, F, fK;
+    uint64_t c[CC_NN_SMSEG_MAX];                      /* c_l at f bits; c[nseg−1] = thr */
+    uint64_t mid[CC_NN_SMSEG_MAX];                    /* m_s at f bits */
+    uint64_t K[CC_NN_SMSEG_DEG + 1][CC_NN_SMSEG_MAX]; /* a_k e^(m_s) at fK bits */
+} cc_smexp_plan;
+/* thr ∈ [−2·CC_NN_SMSEG_MAX, 0), f ≥ 8; false (error set) otherwise. */
+bool cc_smexp_plan_make(unsigned f, double thr, cc_smexp_plan *pl);
+/* The segment bits' model: G_l(d) = [d ≥ c_l]. */
+static inline bool cc_smexp_g(const cc_smexp_plan *pl, unsigned l, uint64_t d)
 {
-    unsigned a = 59 - 2 * (f + CC_NN_SMEXP_T);
-    return a < f ? a : f;
+    return (int64_t)(d - pl->c[l]) >= 0;
 }
-uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d);
+/* The model of one entry (floors where the MPC truncates). */
+uint64_t cc_nnref_smexp1(const cc_smexp_plan *pl, uint64_t d);
 /* The model's starting value for a row maximum (below any logit). */
 #define CC_NN_MASKED_LOGIT ((uint64_t)(-(int64_t)(1ull << 61)))
 
@@ -403,13 +425,21 @@ static inline bool nn_softmax_sum_narrow(unsigned f, size_t cols)
  * above (f: fractional bits, for the padding value). */
 cc_status nn_max_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                       cc_ashare *out);
-/* Rows settled in one group (2 ≤ cols ≤ 16): the maximum and, in the same
- * rounds, th_out[r·cols + c] = [x_rc - max_r ≥ thr] as an arithmetic 0/1
- * (= AND over the row of [x_rc - x_rj ≥ thr]).  Softmax takes exp's
- * threshold bit from here instead of a comparison after the maximum.
- * Narrow MSB when nn_max_th_narrow(thr, f), the full one otherwise. */
+/* Rows settled in one group (2 ≤ cols ≤ 16; mpc_max_th.c): the maximum
+ * over each row's live entries (live: rows×cols flags, NULL = all; masked
+ * entries never take part) and, in the same rounds,
+ * th_out[t·rows·cols + r·cols + c] = [x_rc - max_r ≥ thr_t] as an
+ * arithmetic 0/1 (= AND over the row of [x_rc - x_rj ≥ thr_t]; 0 at masked
+ * entries) for each of the nth ≤ NN_MAX_TH thresholds.  Softmax takes exp's
+ * threshold bit and its segment bits from here instead of comparisons
+ * after the maximum.  Narrow MSB when nn_max_th_narrow holds for every
+ * thr_t, the full one otherwise. */
+#define NN_MAX_TH 12
 cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
-                         uint64_t thr, cc_ashare *out, cc_ashare *th_out);
+                         const uint8_t *live, size_t nth, const uint64_t *thr, cc_ashare *out,
+                         cc_ashare *th_out);
+/* 64-bit words of its packed AND tree for nl live entries. */
+size_t nn_max_th_words(size_t cols, size_t nl, size_t nth);
 /* Same tournament carrying the winner's column index (first one on ties). */
 cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);

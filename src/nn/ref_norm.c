@@ -88,16 +88,23 @@ cc_status cc_nnref_rsqrt(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint
     return CC_OK;
 }
 
-uint64_t cc_nnref_smexp1(unsigned f, double threshold, uint64_t d)
+uint64_t cc_nnref_smexp1(const cc_smexp_plan *pl, uint64_t d)
 {
-    const unsigned t = CC_NN_SMEXP_T, fc = cc_nn_smexp_fc(f);
-    bool below = (int64_t)(d - cc_nn_enc(threshold, f)) < 0;
-    uint64_t u2 = cc_nn_mul_floor(d, d, f + t);
-    uint64_t q = cc_nn_enc(1.0 / 6, fc) * d + cc_nn_enc(1.0 / 24, fc) * u2;
-    uint64_t z = u2 * q + (((1ull << (f + t + 1)) + 2 * d + u2) << (f + t + fc - 1));
-    uint64_t s = cc_nn_floor(z, f + 2 * t + fc);
-    for (unsigned i = 0; i < t; i++) s = cc_nn_mul_floor(s, s, f);
-    return below ? 0 : s;
+    const unsigned f = pl->f, F = pl->F, fK = pl->fK, n = pl->nseg;
+    if (!cc_smexp_g(pl, n - 1, d)) return 0;                 /* below the threshold */
+    unsigned s = 0;
+    while (!cc_smexp_g(pl, s, d)) s++;                       /* d ∈ [c_s, c_(s−1)) */
+    const uint64_t dl = d - pl->mid[s];
+    uint64_t P[CC_NN_SMSEG_DEG + 1];
+    const uint64_t d2 = cc_nn_mul_floor(dl, dl, 2 * f - F);
+    for (unsigned k = 1; k <= CC_NN_SMSEG_DEG; k++) P[k] = cc_nn_mul_floor(pl->K[k][s], dl, fK + f - F);
+    const uint64_t d3 = cc_nn_mul_floor(dl, d2, f);
+    const uint64_t A2 = cc_nn_mul_floor(P[2], dl, f), A4 = cc_nn_mul_floor(P[4], dl, f);
+    const uint64_t A3 = cc_nn_mul_floor(P[3], d2, F), A5 = cc_nn_mul_floor(P[5], d2, F);
+    const uint64_t A6 = cc_nn_mul_floor(P[6], d2, F);
+    const uint64_t z = (pl->K[0][s] << (2 * F - fK)) + ((P[1] + A2 + A3) << F) + A4 * d2 + A5 * d2 +
+                       A6 * d3 + (1ull << (2 * F - f - 1));
+    return cc_nn_floor(z, 2 * F - f);
 }
 
 cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const uint64_t *x,
@@ -114,6 +121,8 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     /* precise set, rows settled in one group of the maximum: the softmax exp
      * and the folded final product (cc_nn_softmax) */
     const bool fold = set->bucket_cubic && cols >= 2 && nn_max_next_k(cols) == cols;
+    cc_smexp_plan sp;
+    if (fold && !cc_smexp_plan_make(f, set->exp.threshold, &sp)) return CC_ERR_ARG;
     if (set->bucket_cubic) {
         /* the row sum's window, as in cc_nn_softmax */
         unsigned lg = 0, lo, hi;
@@ -136,7 +145,7 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
         uint64_t s = 0;
         for (size_t c = 0; c < cols; c++) {
             uint64_t d = xr[c] - (uint64_t)m, e = 0;
-            if (!mr || mr[c]) e = fold ? cc_nnref_smexp1(f, set->exp.threshold, d) : cc_nnref_exp1(&set->exp, f, d);
+            if (!mr || mr[c]) e = fold ? cc_nnref_smexp1(&sp, d) : cc_nnref_exp1(&set->exp, f, d);
             yr[c] = e;
             s += e;
         }

@@ -115,6 +115,17 @@ cc_status cc_proto_xor_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_
     return CC_OK;
 }
 
+cc_status cc_proto_xor_public_vec(cc_proto *ctx, const cc_bshare *a, const uint64_t *c,
+                                  cc_bshare *out)
+{
+    BCHECK("xor_public_vec", a, out);
+    bshare_copy(a, out);
+    uint64_t *p = x0_plane(ctx, out->s[0], out->s[1]);
+    if (p)
+        for (size_t j = 0; j < a->n; j++) p[j] ^= c[j];
+    return CC_OK;
+}
+
 cc_status cc_proto_not(cc_proto *ctx, const cc_bshare *a, cc_bshare *out)
 {
     return cc_proto_xor_public(ctx, a, ~UINT64_C(0), out);

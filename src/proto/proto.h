@@ -224,6 +224,9 @@ cc_status cc_proto_sum_rows(cc_proto *ctx, const cc_ashare *a, size_t rows, size
 /* Boolean local ops. */
 cc_status cc_proto_xor(cc_proto *ctx, const cc_bshare *a, const cc_bshare *b, cc_bshare *out);
 cc_status cc_proto_xor_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_bshare *out);
+/* out[j] = a[j] XOR c[j] (a public word per element). */
+cc_status cc_proto_xor_public_vec(cc_proto *ctx, const cc_bshare *a, const uint64_t *c,
+                                  cc_bshare *out);
 cc_status cc_proto_and_public(cc_proto *ctx, const cc_bshare *a, uint64_t c, cc_bshare *out);
 cc_status cc_proto_not(cc_proto *ctx, const cc_bshare *a, cc_bshare *out);
 cc_status cc_proto_bshl(cc_proto *ctx, const cc_bshare *a, unsigned bits, cc_bshare *out);
