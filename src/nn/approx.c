@@ -332,14 +332,14 @@ uint64_t cc_bucket_poly(const uint64_t comb[CC_BK_NCOMB], uint64_t w)
     return cc_nn_floor(acc, FW + CC_NN_BK_GUARD);
 }
 
-/* The quadratic through 1/x at the Chebyshev nodes of [c, c + w) (real
- * units), as coefficients of τ = x − c (Newton's divided differences). */
-static void rq_fit(double c, double w, double q[3])
+/* The quadratic through g(x) at the Chebyshev nodes of [c, c + w), as
+ * coefficients of τ = x − c (Newton's divided differences). */
+static void quad_fit(double (*g)(double), double c, double w, double q[3])
 {
     double x[3], y[3];
     for (int k = 0; k < 3; k++) {
         x[k] = w * (1.0 - cos((2.0 * k + 1.0) * 3.14159265358979323846 / 6.0)) / 2.0;
-        y[k] = 1.0 / (c + x[k]);
+        y[k] = g(c + x[k]);
     }
     double d01 = (y[1] - y[0]) / (x[1] - x[0]), d12 = (y[2] - y[1]) / (x[2] - x[1]);
     double d012 = (d12 - d01) / (x[2] - x[0]);
@@ -347,6 +347,8 @@ static void rq_fit(double c, double w, double q[3])
     q[1] = d01 - d012 * (x[0] + x[1]);
     q[0] = y[0] - d01 * x[0] + d012 * x[0] * x[1];
 }
+
+static double recip(double x) { return 1.0 / x; }
 
 cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi)
 {
@@ -370,7 +372,7 @@ cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi)
         const unsigned i = lo + (unsigned)(b / M), j = (unsigned)(b % M);
         const uint64_t c = (1ull << i) + ((uint64_t)j << (i - lgm));
         double q[3];
-        rq_fit(ldexp((double)c, -(int)f), ldexp(1.0, (int)i - (int)f - (int)lgm), q);
+        quad_fit(recip, ldexp((double)c, -(int)f), ldexp(1.0, (int)i - (int)f - (int)lgm), q);
         uint64_t F_[CC_BK_NCOMB] = { 0 };
         F_[CC_BK_U] = c;
         for (int k = 0; k < 3; k++) F_[CC_BK_A0 + k] = cc_nn_enc(q[k], F);
@@ -404,8 +406,64 @@ uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u)
     return cc_nn_floor(acc, fu) << (CC_NN_NORM_FP - fu);
 }
 
+static double inv_sqrt(double u) { return 1.0 / sqrt(u); }
+
+cc_bucket_plan *nn_norm_quad_plan_new(unsigned f, size_t cols)
+{
+    const unsigned lgm = CC_NN_NQ_LGM, M = 1u << lgm, Fu = CC_NN_NQ_FU, Nb = 61, hi = 62;
+    const unsigned fq = cc_nn_nq_fq(f);
+    unsigned lo = f;                     /* S ≥ n·2^f, as nn_norm_plan */
+    for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
+    if (lo < lgm || lo >= hi || (size_t)(hi - lo) * M - 1 > CC_NN_BK_MAXT) {
+        cc_error_set(CC_ERR_ARG, "nn: norm window [2^%u, 2^%u) unsupported", lo, hi);
+        return NULL;
+    }
+    cc_bucket_plan *bp = cc_alloc(sizeof *bp);
+    if (!bp) return NULL;
+    memset(bp, 0, sizeof *bp);
+    bp->lo = lo;
+    bp->hi = hi;
+    bp->lgm = lgm;
+    bp->nt = (size_t)(hi - lo) * M - 1;          /* every bucket start but the window's */
+    bp->fu = Fu;
+    bp->norm_shift = Nb - Fu;
+    bp->out_bits = fq;
+    uint64_t prev[CC_BK_NCOMB] = { 0 };
+    for (size_t b = 0; b <= bp->nt; b++) {
+        const unsigned i = lo + (unsigned)(b / M), j = (unsigned)(b % M);
+        double q[3];
+        quad_fit(inv_sqrt, 1.0 + (double)j / M, 1.0 / M, q);
+        /* rsqrt(S / n) = sqrt(n)·2^((2f − i)/2)·u^(−1/2), u = S / 2^i */
+        const double C = sqrt((double)cols) * pow(2.0, ((double)(2 * f) - (double)i) / 2.0);
+        uint64_t F_[CC_BK_NCOMB] = { 0 };
+        F_[CC_BK_N] = 1ull << (Nb - i);
+        F_[CC_BK_U] = (1ull << Fu) + ((uint64_t)j << (Fu - lgm));
+        for (int k = 0; k < 3; k++) F_[CC_BK_A0 + k] = cc_nn_enc(C * q[k], fq);
+        if (b == 0) {
+            memcpy(bp->base, F_, sizeof F_);
+        } else {
+            bp->thr[b - 1] = (1ull << i) + ((uint64_t)j << (i - lgm));
+            for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][b - 1] = F_[k] - prev[k];
+        }
+        memcpy(prev, F_, sizeof F_);
+    }
+    return bp;
+}
+
+uint64_t nn_norm_quad1(const cc_bucket_plan *bp, unsigned f, const uint64_t comb[CC_BK_NCOMB],
+                       uint64_t S, uint64_t v, uint64_t gamma)
+{
+    const unsigned Fu = bp->fu, fq = bp->out_bits, gv = cc_nn_nq_gv(f);
+    const uint64_t t = cc_nn_mul_floor(S, comb[CC_BK_N], bp->norm_shift) - comb[CC_BK_U];
+    const uint64_t vg = cc_nn_mul_floor(v, gamma, f - gv);
+    const uint64_t X = cc_nn_mul_floor(vg, t, Fu), Y = cc_nn_mul_floor(comb[CC_BK_A2], t, Fu);
+    return cc_nn_floor(vg * comb[CC_BK_A0] + X * comb[CC_BK_A1] + X * Y +
+                       (1ull << (gv + fq - 1)), gv + fq);
+}
+
 cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols)
 {
+    if (set->bucket_cubic) return nn_norm_quad_plan_new(f, cols);
     /* S = Σ v² + n·eps at 2f bits is at least n·2^f (eps ≥ 1 ulp); the
      * window does not depend on eps so that cc_nn_cost need not know it */
     unsigned lo = f;

@@ -281,17 +281,20 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             if (fn == CC_NN_LAYERNORM) trunc1(&t, CC_OP_TRUNC, rows, rp.mean_k);   /* mean */
             op(&t, CC_OP_MUL, rows);                                 /* S: reshare */
             bucket_bits_cost(&t, bp->nt, rows, false);
-            trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, ns < vcs ? ns : vcs, ns > vcs ? ns : vcs); /* u ‖ vC */
-            if (set->bucket_cubic) {
-                trunc_seg(&t, CC_OP_MUL_TRUNC, 3 * rows + n, CC_NN_BK_FW < f ? CC_NN_BK_FW : f,
-                          CC_NN_BK_FW > f ? CC_NN_BK_FW : f);      /* t1, w2, t3 ‖ vCw */
-                trunc1(&t, CC_OP_MUL_TRUNC, rows, CC_NN_BK_FW + CC_NN_BK_GUARD);   /* P */
-            } else {
-                trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, fu < f ? fu : f, fu > f ? fu : f); /* u² ‖ vCw */
-                trunc1(&t, CC_OP_MUL_TRUNC, 2 * rows, fu);          /* u³, u⁴ */
-                trunc1(&t, CC_OP_TRUNC, rows, fu);                   /* Σ c_k u^k */
+            if (set->bucket_cubic) {   /* norm_quad_tail */
+                const unsigned gv = cc_nn_nq_gv(f), s1 = f - gv;
+                trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, ns < s1 ? ns : s1, ns > s1 ? ns : s1); /* u ‖ vγ */
+                trunc1(&t, CC_OP_MUL_TRUNC, n + rows, bp->fu);                    /* X ‖ Y */
+                trunc1(&t, CC_OP_MUL_TRUNC, n, gv + bp->out_bits);               /* y */
+                cc_free(bp);
+                break;
             }
-            trunc1(&t, CC_OP_MUL_TRUNC, n, CC_NN_NORM_VCX + CC_NN_NORM_FP);   /* y */
+            /* puma: u ‖ vC, u² ‖ vCw, u³ u⁴, the quartic, y */
+            trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, ns < vcs ? ns : vcs, ns > vcs ? ns : vcs);
+            trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, fu < f ? fu : f, fu > f ? fu : f);
+            trunc1(&t, CC_OP_MUL_TRUNC, 2 * rows, fu);
+            trunc1(&t, CC_OP_TRUNC, rows, fu);
+            trunc1(&t, CC_OP_MUL_TRUNC, n, CC_NN_NORM_VCX + CC_NN_NORM_FP);
             cc_free(bp);
         }
         break;

@@ -169,29 +169,94 @@ cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn rsqrt");
 }
 
-/* LayerNorm / RMSNorm (rows × cols), y = v · C·P · weight with
- * v = x - mean (LN) or x, S = Σ v² + n·eps = n·(mean square + eps), and
- * rsqrt(ms + eps) = sqrt(n)·rsqrt(S) = P·C: P the bucket cubic's mantissa
- * (rsqrt of u ∈ [0.25, 0.5), at 24 bits), C = sqrt(n)·2^-(i+2-2f)/2 the
- * octave's exact factor.  Splitting the two keeps every product
- * well-scaled (v·C ≤ sqrt(n), P ∈ [1.4, 2]) whatever the row's variance,
- * and lets the per-element products run in the rounds of the per-row ones:
+/* LayerNorm / RMSNorm (rows × cols), y = v · rsqrt(mean square + eps) ·
+ * weight (+ beta), v = x - mean (LN) or x, with S = Σ v² + n·eps =
+ * n·(mean square + eps) at 2f bits:
  *   [LN] mean = rowsum · round(2^k/n) >> k              trunc      2 rounds
- *   S at 2f bits: squares summed as local terms          reshare    1 round
+ *   S: squares summed as local terms                     reshare    1 round
  *   bucket bits of S (one message per row: 16-bit digits
  *   on ≤ 8 rows, 8-bit digits on more)              msb + b2a  4 / 5 rounds
- *   u = S·N >> ns  ‖  vC = v·C >> 24                     one trunc  2 rounds
- *   t1, w2, t3 (>> 16)  ‖  vCw = vC·weight >> f          one trunc  2 rounds
- *   P = cubic level 3                                    trunc      2 rounds
- *   y = vCw · P >> 30 [+ beta]                           mul_trunc  2 rounds
- * RMSNorm 13 / 14 rounds, LayerNorm 15 / 16 (16 / 18 with bit-pair comparisons;
- * before issue 11 32 / 34 declared precise, 26 / 28
- * puma).  Per element: three 16-byte truncations; per row the comparisons.
- * The puma set takes P from PUMA's quartic instead of the bucket cubic
- * (one comparison per octave, no Newton step, as in PUMA): u at fu bits,
- * u² beside vCw, u³ and u⁴ in one batch, Σ c_k u^k >> fu — the truncation
- * points of the old schedule, whose floors the puma error figures include —
- * then y: RMSNorm 16, LayerNorm 18 rounds. */
+ * precise (nn_impl.h, nn_norm_quad_plan_new: 1/32-octave quadratic in
+ * t = u − U with the octave factor in its coefficients, the weight first):
+ *   u = S·N >> ns  ‖  vγ = v·γ >> (f − gv)               one trunc  2 rounds
+ *   Y = Q2·t  ‖  X = vγ·t  (>> Fu)                       one trunc  2 rounds
+ *   y = (vγ·Q0 + X·Q1 + X·Y) >> (gv + fq)                one trunc  2 rounds
+ * RMSNorm 11 / 12 rounds, LayerNorm 13 / 14 (issue 11's fifth pass; with
+ * the 1/8-octave cubic four levels: 13 / 14, 15 / 16; before issue 11 32 /
+ * 34 declared precise, 26 / 28 puma).  Per element three truncations; per
+ * row the comparisons (32 per octave of S's window).
+ * The puma set takes P from PUMA's quartic on u ∈ [0.25, 0.5) with the
+ * octave factor C applied to v first (one comparison per octave, no Newton
+ * step, as in PUMA): u ‖ vC = v·C >> 24, u² ‖ vCw = vC·γ >> f, u³ and u⁴ in
+ * one batch, Σ c_k u^k >> fu — the truncation points of the old schedule,
+ * whose floors the puma error figures include — then y = vCw·P >> 30:
+ * RMSNorm 16, LayerNorm 18 rounds. */
+/* The precise set's three levels after the bucket bits (nn_impl.h,
+ * nn_norm_quad_plan_new): u ‖ vγ, Y ‖ X, y. */
+static cc_status norm_quad_tail(cc_proto *p, const cc_bucket_plan *bp, unsigned f, size_t rows,
+                                size_t cols, const cc_ashare *v, const cc_ashare *S,
+                                const cc_ashare *comb, const cc_ashare *weight, cc_ashare *out)
+{
+    const size_t n = rows * cols;
+    const unsigned Fu = bp->fu, fq = bp->out_bits, gv = cc_nn_nq_gv(f);
+    cc_ashare full = { 0 }, l1 = { 0 }, l2 = { 0 }, tb = { 0 }, qb = { 0 };
+    uint64_t *z = cc_alloc((rows + n) * sizeof *z + 8);
+    cc_status s = z ? CC_OK : CC_ERR_NOMEM;
+    if (s == CC_OK) s = nn_ash_alloc_raw(&full, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&l1, rows + n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&l2, n + rows);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&tb, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&qb, n);
+    if (s != CC_OK) goto done;
+    /* L1: u = S·N >> ns (rows) ‖ vγ = v·weight >> (f − gv) (n) */
+    {
+        cc_ashare N = cc_ashare_slice(comb, CC_BK_N * rows, rows);
+        memset(z, 0, (rows + n) * sizeof *z);
+        cc_proto_terms_mul_acc(p, S, &N, z);
+        nn_tile_rows(rows, cols, weight, &full);
+        cc_proto_terms_mul_acc(p, v, &full, z + rows);
+        size_t len[2] = { rows, n };
+        unsigned d[2] = { bp->norm_shift, f - gv };
+        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &l1);
+    }
+    if (s != CC_OK) goto done;
+    cc_ashare t = cc_ashare_slice(&l1, 0, rows), vg = cc_ashare_slice(&l1, rows, n);
+    {
+        cc_ashare U = cc_ashare_slice(comb, CC_BK_U * rows, rows);
+        s = cc_proto_sub(p, &t, &U, &t);
+    }
+    if (s != CC_OK) goto done;
+    /* L2: X = vγ·t (n) ‖ Y = Q2·t (rows), both >> Fu */
+    {
+        cc_ashare Q2 = cc_ashare_slice(comb, CC_BK_A2 * rows, rows);
+        nn_bcast_rows(rows, cols, &t, &tb);
+        memset(z, 0, (n + rows) * sizeof *z);
+        cc_proto_terms_mul_acc(p, &vg, &tb, z);
+        cc_proto_terms_mul_acc(p, &Q2, &t, z + n);
+        s = cc_proto_trunc_terms(p, z, Fu, &l2);
+    }
+    if (s != CC_OK) goto done;
+    /* L3: y = (vγ·Q0 + X·Q1 + X·Y + half) >> (gv + fq) */
+    {
+        cc_ashare X = cc_ashare_slice(&l2, 0, n), Y = cc_ashare_slice(&l2, n, rows);
+        cc_ashare Q0 = cc_ashare_slice(comb, CC_BK_A0 * rows, rows);
+        cc_ashare Q1 = cc_ashare_slice(comb, CC_BK_A1 * rows, rows);
+        memset(z, 0, n * sizeof *z);
+        nn_bcast_rows(rows, cols, &Q0, &qb);
+        cc_proto_terms_mul_acc(p, &vg, &qb, z);
+        nn_bcast_rows(rows, cols, &Q1, &qb);
+        cc_proto_terms_mul_acc(p, &X, &qb, z);
+        nn_bcast_rows(rows, cols, &Y, &qb);
+        cc_proto_terms_mul_acc(p, &X, &qb, z);
+        cc_proto_terms_add_public(p, n, 1, gv + fq - 1, z);     /* round to nearest */
+        s = cc_proto_trunc_terms(p, z, gv + fq, out);
+    }
+done:
+    nn_ash_free(&full); nn_ash_free(&l1); nn_ash_free(&l2); nn_ash_free(&tb); nn_ash_free(&qb);
+    cc_free(z);
+    return s;
+}
+
 static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned f, size_t rows,
                                  size_t cols,
                                  const cc_ashare *x, bool center, const cc_ashare *weight,
@@ -241,6 +306,10 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
     /* S at 2f bits reaches 2^62: the full MSB */
     if (s == CC_OK) s = nn_bucket_bits(p, bp, &S, false, &comb);
     if (s != CC_OK) goto done;
+    if (set->bucket_cubic) {
+        s = norm_quad_tail(p, bp, f, rows, cols, &v, &S, &comb, weight, out);
+        goto finish;
+    }
     /* level 1: u = S·N >> norm_shift (rows) ‖ vC = v·C >> VCS (n) */
     {
         cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * rows, rows);
@@ -255,7 +324,7 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
     }
     if (s != CC_OK) goto done;
     /* puma: level 2 u² (rows, >> fu) ‖ vCw; level 3 the quartic */
-    if (!set->bucket_cubic) {
+    {
         cc_ashare u = cc_ashare_slice(&b1, 0, rows), vC = cc_ashare_slice(&b1, rows, n);
         const unsigned fu = bp->fu;
         const double *c = set->rsqrt_c;
@@ -293,29 +362,6 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
         nn_bcast_rows(rows, cols, &rowt, &full);
         s = cc_proto_mul_trunc(p, &vCw, &full, CC_NN_NORM_VCX + CC_NN_NORM_FP, out);
         goto finish;
-    }
-    /* level 2: t1, w2, t3 (3 rows, >> FW) ‖ vCw = vC·weight >> f (n) */
-    {
-        cc_ashare w = cc_ashare_slice(&b1, 0, rows), vC = cc_ashare_slice(&b1, rows, n);
-        cc_ashare U = cc_ashare_slice(&comb, CC_BK_U * rows, rows);
-        s = cc_proto_sub(p, &w, &U, &w);
-        if (s != CC_OK) goto done;
-        nn_bucket_l2_terms(p, &comb, &w, z);
-        nn_tile_rows(rows, cols, weight, &full);
-        memset(z + 3 * rows, 0, n * sizeof *z);
-        cc_proto_terms_mul_acc(p, &vC, &full, z + 3 * rows);
-        size_t len[2] = { 3 * rows, n };
-        unsigned d[2] = { CC_NN_BK_FW, f };
-        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &b2);
-    }
-    if (s != CC_OK) goto done;
-    /* level 3: the mantissa P per row; level 4: y = vCw · P */
-    {
-        cc_ashare t = cc_ashare_slice(&b2, 0, 3 * rows), vCw = cc_ashare_slice(&b2, 3 * rows, n);
-        s = nn_bucket_l3(p, &comb, &t, &rowt);
-        if (s != CC_OK) goto done;
-        nn_bcast_rows(rows, cols, &rowt, &full);
-        s = cc_proto_mul_trunc(p, &vCw, &full, CC_NN_NORM_VCX + CC_NN_NORM_FP, out);
     }
 finish:
     if (s == CC_OK && beta) {

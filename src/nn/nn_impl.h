@@ -179,7 +179,7 @@ uint64_t cc_nnref_exp1(const cc_exp_params *ep, unsigned f, uint64_t x);
 #define CC_NN_BK_LGM 3u
 #define CC_NN_BK_FW 16u
 #define CC_NN_BK_GUARD 3u
-#define CC_NN_BK_MAXT (62 * CC_NN_BK_M)
+#define CC_NN_BK_MAXT (62 * 32)            /* the 1/32-octave quadratic plans */
 enum { CC_BK_N, CC_BK_U, CC_BK_A0, CC_BK_A1, CC_BK_A2, CC_BK_A3, CC_BK_C, CC_BK_NCOMB };
 typedef enum cc_bk_fn { CC_BK_RECIP, CC_BK_RSQRT } cc_bk_fn;
 typedef struct cc_bucket_plan {
@@ -241,6 +241,34 @@ uint64_t cc_recip_quad_fold(const uint64_t comb[CC_BK_NCOMB], unsigned f, uint64
 #define CC_NN_NORM_VCS 24u
 #define CC_NN_NORM_CB (CC_NN_NORM_VCS + CC_NN_NORM_VCX)
 cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols);
+/* Precise norms (issue 11, fifth pass): rsqrt(S/n) per 1/32-octave bucket
+ * of S as a quadratic in t = u − U, u = S·N >> ns ∈ [1, 2) at
+ * CC_NN_NQ_FU bits (N = 2^(61−i) for octave i), with the octave factor
+ * folded into the coefficients Q_k = C_i·q_k (at cc_nn_nq_fq(f) bits, in
+ * the A0..A2 slots; U in U, N in N).  The weight goes in first, at
+ * f + gv bits, so that no product of four factors is needed:
+ *   L1  u = S·N >> ns (rows)   ‖  vγ = v·γ >> (f − gv)
+ *   L2  Y = Q2·t >> Fu (rows)  ‖  X = vγ·t >> Fu
+ *   L3  y = (vγ·Q0 + X·Q1 + X·Y + half) >> (gv + fq)
+ * Three product levels instead of four (u ‖ vC, cubic ‖ vC·γ, P, y); the
+ * same three truncations per element.  1/sqrt(u) within 3.2e-7 relative
+ * per bucket.  |y| < 2^(51 − f − gv − fq + f) = 2^10 keeps the last sum
+ * below 2^61 (|γ| ≤ 16 at 4096 columns). */
+#define CC_NN_NQ_LGM 5u
+#define CC_NN_NQ_FU 20u
+/* vγ's guard bits: 8, fewer at f ≥ 19 where fq = 51 − f − gv would
+ * otherwise round the coefficients of high-variance rows too coarsely */
+static inline unsigned cc_nn_nq_gv(unsigned f)
+{
+    unsigned g = f > 18 ? 26 - f : 8u;
+    return g < f ? g : f - 1;
+}
+static inline unsigned cc_nn_nq_fq(unsigned f) { return 51 - f - cc_nn_nq_gv(f); }
+cc_bucket_plan *nn_norm_quad_plan_new(unsigned f, size_t cols);
+/* The model of the three levels for one element v (weight γ) of a row whose
+ * combinations are comb and whose S is given. */
+uint64_t nn_norm_quad1(const cc_bucket_plan *bp, unsigned f, const uint64_t comb[CC_BK_NCOMB],
+                       uint64_t S, uint64_t v, uint64_t gamma);
 /* puma norms: PUMA's quartic rsqrt guess P(u) (u at fu bits; u², u³, u⁴
  * and the sum truncated to fu bits as before), at CC_NN_NORM_FP bits. */
 uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u);

@@ -164,9 +164,10 @@ cc_status cc_nnref_softmax(const cc_nn_cfg *cfg, size_t rows, size_t cols, const
     return CC_OK;
 }
 
-/* Norms (norm_bucket_mpc): S = Σ v² + n·eps at 2f bits, mantissa P (the
- * bucket cubic, or PUMA's quartic for the puma set) and factor C from the
- * plan, y = ((v·C >> 24)·weight >> f)·P >> 30. */
+/* Norms (norm_bucket_mpc): S = Σ v² + n·eps at 2f bits; precise: the
+ * 1/32-octave quadratic with the weight first (nn_norm_quad1); puma:
+ * PUMA's quartic mantissa P and the octave factor C from the plan,
+ * y = ((v·C >> 24)·weight >> f)·P >> 30. */
 static void norm_bucket_row(const cc_approx_set *set, const cc_bucket_plan *bp, unsigned f,
                             size_t cols, const uint64_t *v,
                             const uint64_t *weight, const uint64_t *beta, uint64_t eps_f,
@@ -176,9 +177,13 @@ static void norm_bucket_row(const cc_approx_set *set, const cc_bucket_plan *bp, 
     for (size_t c = 0; c < cols; c++) S += v[c] * v[c];
     uint64_t comb[CC_BK_NCOMB];
     cc_bucket_comb(bp, S, comb);
+    if (set->bucket_cubic) {
+        for (size_t c = 0; c < cols; c++)
+            y[c] = nn_norm_quad1(bp, f, comb, S, v[c], weight[c]) + (beta ? beta[c] : 0);
+        return;
+    }
     uint64_t u = cc_nn_mul_floor(S, comb[CC_BK_N], bp->norm_shift);
-    uint64_t P = set->bucket_cubic ? cc_bucket_poly(comb, u - comb[CC_BK_U])
-                                   : nn_norm_puma_p(set, bp->fu, u);
+    uint64_t P = nn_norm_puma_p(set, bp->fu, u);
     for (size_t c = 0; c < cols; c++) {
         uint64_t vC = cc_nn_mul_floor(v[c], comb[CC_BK_C], CC_NN_NORM_VCS);
         uint64_t vCw = cc_nn_mul_floor(vC, weight[c], f);

@@ -3,7 +3,8 @@
  * cc_recip_quad_fold) against 1/s and against the bucket cubic it
  * replaced, at every supported f; softmax's exp by segments
  * (cc_smexp_plan, cc_nnref_smexp1) against exp() and its segment bits at
- * every boundary. */
+ * every boundary; the precise norms' 1/32-octave rsqrt (nn_norm_quad1)
+ * against libm over rows of very different scales. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,9 +65,51 @@ static void recip_quad_plan_shape(void **state)
     assert_true(llabs((long long)(int64_t)bp->base[CC_BK_A0] - (long long)llround(ldexp(2.0, F))) <
                 llround(ldexp(2.0 * 1e-6, F)));
     cc_free(bp);
-    /* windows the plan cannot hold are refused, not truncated */
+    /* windows the plan cannot hold are refused, not truncated; the widest
+     * one it can (every octave from 2^5) fits */
     assert_null(cc_recip_quad_plan_new(f, 2, 4));          /* below 2^5: no 1/32 steps */
-    assert_null(cc_recip_quad_plan_new(f, 20, 40));         /* too many buckets */
+    bp = cc_recip_quad_plan_new(f, 5, 62);
+    assert_non_null(bp);
+    assert_int_equal(bp->nt, 57 * 32 - 1);
+    cc_free(bp);
+}
+
+/* Precise norms' plan: 1/32-octave buckets of S over [n·2^f, 2^62), and
+ * the model's y = v·γ·rsqrt(S/n) against libm for rows of very different
+ * scales (rms 2^-6 .. 2^6), at every f: within 3 ulps + 1e-6 relative. */
+static void norm_quad_plan(void **state)
+{
+    (void)state;
+    const size_t cols = 4096;
+    cc_bucket_plan *bp = nn_norm_quad_plan_new(18, cols);
+    assert_non_null(bp);
+    assert_int_equal(bp->lo, 18 + 12);
+    assert_int_equal(bp->nt, (size_t)(62 - 30) * 32 - 1);
+    for (size_t t = 1; t < bp->nt; t++) assert_true(bp->thr[t] > bp->thr[t - 1]);
+    cc_free(bp);
+    assert_null(nn_norm_quad_plan_new(18, (size_t)1 << 50));   /* S's window is empty */
+    for (unsigned f = CC_NN_F_MIN; f <= CC_NN_F_MAX; f++) {
+        const size_t n = 64;
+        bp = nn_norm_quad_plan_new(f, n);
+        assert_non_null(bp);
+        double worst = 0;
+        for (int e = -6; e <= 6; e++)
+            for (int k = 0; k < 200; k++) {
+                /* a row with entries ±a (mean square a²), eps = 1 ulp */
+                const double a = ldexp(1.0 + k / 200.0, e), g = 0.75;
+                const uint64_t v = cc_nn_enc(a, f), gm = cc_nn_enc(g, f);
+                const uint64_t S = (uint64_t)n * v * v + ((uint64_t)n << f);
+                uint64_t comb[CC_BK_NCOMB];
+                cc_bucket_comb(bp, S, comb);
+                double Sr = ldexp((double)S, -2 * (int)f) / (double)n;
+                double want = ldexp((double)(int64_t)v * ldexp((double)gm, -(int)f) / sqrt(Sr), -0);
+                double got = (double)(int64_t)nn_norm_quad1(bp, f, comb, S, v, gm);
+                worst = fmax(worst, fabs(got - want) - 1e-6 * fabs(want));
+            }
+        if (f == 18) printf("  norm quad: %.3f ulps beyond 1e-6 relative (f = 18)\n", worst);
+        if (worst > 3.0) fail_msg("f = %u: norm off by %.3f ulps", f, worst);
+        cc_free(bp);
+    }
 }
 
 static void recip_quad_accuracy(void **state)
@@ -147,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(recip_quad_plan_shape),
         cmocka_unit_test(recip_quad_accuracy),
+        cmocka_unit_test(norm_quad_plan),
         cmocka_unit_test(smexp_plan_shape),
         cmocka_unit_test(smexp_accuracy),
     };
