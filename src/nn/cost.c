@@ -172,14 +172,16 @@ static void rsqrt_cost(tally *t, const cc_approx_set *set, unsigned f, size_t n)
 }
 
 /* nn_max_rows_th + exp_chain_th (mpc_max.c, mpc_softmax.c) */
-/* nn_max_rows_th (mpc_max_th.c): nl live entries, np pairs of them in a row */
-static void max_th_cost(tally *t, size_t k, size_t nl, size_t np, bool narrow, size_t nth)
+/* nn_max_rows_th (mpc_max_th.c): nl live entries, np pairs of them in a
+ * row, rp ordered pairs (self-pairs included) */
+static void max_th_cost(tally *t, size_t k, size_t nl, size_t np, size_t rp, bool narrow,
+                        size_t nth, bool fold)
 {
     if (nl == 0) return;
     lt_multi(t, nn_msb_kind(narrow, NN_CMP_ROW), np, 1 + 2 * nth);   /* 0, thr_t, 1 - thr_t */
-    for (unsigned l = 0; l < nn_max_and_levels(k); l++)
-        op(t, CC_OP_AND, nn_max_th_words(k, nl, nth));
-    op(t, CC_OP_B2A_BIT, (1 + nth) * nl);
+    for (unsigned l = 0; l < nn_max_th_levels(k, fold); l++)
+        op(t, CC_OP_AND, nn_max_th_words(k, nl, rp, nth, fold));
+    op(t, CC_OP_B2A_BIT, fold ? (nth - 1) * nl + rp : (1 + nth) * nl);
     op(t, CC_OP_MUL, nl);
 }
 
@@ -226,13 +228,14 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
     case CC_NN_RECIPROCAL: recip_cost(&t, set, f, 0, 64, n, false); break;
     case CC_NN_RSQRT: rsqrt_cost(&t, set, f, n); break;
     case CC_NN_SOFTMAX: {
-        size_t live = 0, live_rows = 0, live_pairs = 0;
+        size_t live = 0, live_rows = 0, live_pairs = 0, row_pairs = 0;
         for (size_t r = 0; r < rows; r++) {
             size_t before = live;
             for (size_t c = 0; c < cols; c++)
                 live += !mask || !mask_rows || mask[(r % mask_rows) * cols + c];
             live_rows += live > before;
             live_pairs += (live - before) * (live - before - (live > before)) / 2;
+            row_pairs += (live - before) * (live - before);
         }
         if (live == 0) break;
         const bool th_narrow = nn_max_th_narrow(cc_nn_enc(set->exp.threshold, f), f);
@@ -242,13 +245,12 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             nn_recip_window(f, &lo, &hi);
             cc_smexp_plan sp;
             if (!cc_smexp_plan_make(f, set->exp.threshold, &sp)) return none;
-            max_th_cost(&t, cols, live, live_pairs, th_narrow, sp.nseg);
+            max_th_cost(&t, cols, live, live_pairs, row_pairs, th_narrow, sp.nseg, true);
             const unsigned F = sp.F, D = CC_NN_SMSEG_DEG, s1 = 2 * f - F, s2 = sp.fK + f - F;
             trunc_seg(&t, CC_OP_MUL_TRUNC, (1 + D) * live, s1 < s2 ? s1 : s2,
                       s1 > s2 ? s1 : s2);                        /* δ2 ‖ P_k */
             trunc_seg(&t, CC_OP_MUL_TRUNC, 6 * live, f, F);      /* δ3, A2, A4 ‖ A3, A5, A6 */
             trunc1(&t, CC_OP_MUL_TRUNC, live, 2 * F - f);        /* y */
-            op(&t, CC_OP_MUL, live);                             /* · threshold bit */
             cc_bucket_plan *bp = cc_recip_quad_plan_new(f, lo, hi);
             if (!bp) return none;
             const unsigned G = cc_nn_rq_g(f);
@@ -259,7 +261,7 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             break;
         }
         if (cols >= 2 && nn_max_next_k(cols) == cols) {
-            max_th_cost(&t, cols, live, live_pairs, th_narrow, 1);
+            max_th_cost(&t, cols, live, live_pairs, row_pairs, th_narrow, 1, false);
             exp_chain_th_cost(&t, &set->exp, live);
         } else {
             max_cost(&t, rows, cols, false);

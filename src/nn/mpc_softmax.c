@@ -17,9 +17,10 @@
  * Rows of ≤ 16 columns (attention over a short context) are settled in one
  * group (nn_max_rows_th, mpc_max_th.c: live pairs only, packed AND tree)
  * whose comparison batch also yields exp's threshold bit and, for the
- * precise set, its segment bits: max 3 + 3 + 1 + 1, exp by segments 6 + 1
- * (exp_seg_th), 1/s folded into the product 8 (recip_fold): 23 rounds for
- * 8 columns (27 with the T4(d/8)^8 exp of the fourth pass).  Every party sends
+ * precise set, its segment bits: max 3 + 3 + 1 + 1 (returning
+ * (x − max)·th), exp by segments 6 (exp_seg), 1/s folded into the product
+ * 8 (recip_fold): 22 rounds for 8 columns (27 with the T4(d/8)^8 exp of
+ * the fourth pass).  Every party sends
  * ≈ 208 / 230 B per entry, most of it the 4.4 comparisons per entry of the
  * grouped max.
  * A row whose every entry is masked gives 0 and costs nothing. */
@@ -45,22 +46,23 @@ static cc_status exp_chain_th(cc_proto *p, const cc_exp_params *ep, unsigned f, 
 }
 
 /* Precise exp on one-group rows by segments (nn_impl.h, cc_smexp_plan):
- * G holds the nseg segment bits per entry (arithmetic 0/1, from the
- * maximum's comparisons, G_l at G[l·n..]); δ and the K_k are local, then
- * three product levels (2 rounds each) and the threshold bit (1): 7 rounds. */
-static cc_status exp_seg_th(cc_proto *p, const cc_smexp_plan *pl, const cc_ashare *d,
-                            const cc_ashare *G, cc_ashare *out)
+ * d = (x − max)·th (the maximum applies the threshold bit, so d is 0
+ * below thr), G the nseg segment bits per entry (arithmetic 0/1, G_l at
+ * G[l·n..], the last one th); δ and the K_k are local, then three product
+ * levels: 6 rounds.  Below thr every b_s and K_k is 0 and δ = 0, so the
+ * levels carry only truncation noise: y within 2 ulps of 0. */
+static cc_status exp_seg(cc_proto *p, const cc_smexp_plan *pl, const cc_ashare *d,
+                         const cc_ashare *G, cc_ashare *out)
 {
     const size_t n = d->n;
     const unsigned f = pl->f, F = pl->F, fK = pl->fK, ns = pl->nseg, D = CC_NN_SMSEG_DEG;
-    cc_ashare b = { 0 }, dl = { 0 }, K = { 0 }, l1 = { 0 }, l2 = { 0 }, y = { 0 };
+    cc_ashare b = { 0 }, dl = { 0 }, K = { 0 }, l1 = { 0 }, l2 = { 0 };
     uint64_t *z = NULL;
     cc_status s = nn_ash_alloc_raw(&b, ns * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&dl, n);
     if (s == CC_OK) s = nn_ash_alloc(&K, (D + 1) * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&l1, (1 + D) * n);        /* δ2 | P_1..P_6 */
     if (s == CC_OK) s = nn_ash_alloc_raw(&l2, 6 * n);              /* δ3 A2 A4 | A3 A5 A6 */
-    if (s == CC_OK) s = nn_ash_alloc_raw(&y, n);
     if (s == CC_OK && !(z = cc_alloc((1 + D) * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     /* one-hot b_s = G_s − G_(s−1), δ = d − Σ b_s m_s, K_k = Σ b_s K[k][s] */
@@ -123,16 +125,11 @@ static cc_status exp_seg_th(cc_proto *p, const cc_smexp_plan *pl, const cc_ashar
         cc_proto_terms_mul_acc(p, &A5, &d2, z);
         cc_proto_terms_mul_acc(p, &A6, &d3, z);
         cc_proto_terms_add_public(p, n, 1, 2 * F - f - 1, z);    /* round to nearest */
-        s = cc_proto_trunc_terms(p, z, 2 * F - f, &y);
-    }
-    /* the threshold bit G_(nseg−1) removes everything below thr exactly */
-    if (s == CC_OK) {
-        cc_ashare th = cc_ashare_slice(G, (ns - 1) * n, n);
-        s = cc_proto_mul(p, &y, &th, out);
+        s = cc_proto_trunc_terms(p, z, 2 * F - f, out);
     }
 done:
     nn_ash_free(&b); nn_ash_free(&dl); nn_ash_free(&K); nn_ash_free(&l1);
-    nn_ash_free(&l2); nn_ash_free(&y);
+    nn_ash_free(&l2);
     cc_free(z);
     return s;
 }
@@ -227,7 +224,7 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     size_t *row_of = NULL, *idx = NULL;
     uint64_t *keep = NULL, *fill = NULL;
     cc_ashare xm = { 0 }, m = { 0 }, d = { 0 }, e = { 0 }, srow = { 0 }, inv = { 0 }, invb = { 0 };
-    cc_ashare th = { 0 }, thl = { 0 };
+    cc_ashare th = { 0 }, thl = { 0 }, mfold = { 0 };
     cc_smexp_plan sp;
     uint8_t *live_flag = NULL;
     /* rows settled in one group: exp's threshold comes with the maximum */
@@ -280,16 +277,20 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK && fused) s = nn_ash_alloc_raw(&thl, nth * live);
     if (s == CC_OK && fused && mask && !(live_flag = cc_alloc(n + 8))) s = CC_ERR_NOMEM;
     for (size_t q = 0; s == CC_OK && live_flag && q < n; q++) live_flag[q] = (uint8_t)keep[q];
+    /* the precise set's maximum returns (x − max)·th per entry */
+    const bool fold = fused && set->bucket_cubic;
+    if (s == CC_OK && fold) s = nn_ash_alloc(&mfold, n);
     if (s == CC_OK)
-        s = fused ? nn_max_rows_th(p, f, x, rows, cols, live_flag, nth, thr, &m, &th)
+        s = fused ? nn_max_rows_th(p, f, x, rows, cols, live_flag, nth, thr, fold,
+                                   fold ? &mfold : &m, &th)
                   : nn_max_rows(p, f, &xm, rows, cols, &m);
     if (s != CC_OK) goto scoped;
     for (int k = 0; k < 2; k++)
         for (size_t j = 0; j < live; j++) {
-            d.s[k][j] = x->s[k][idx[j]] - m.s[k][idx[j] / cols];
+            d.s[k][j] = fold ? mfold.s[k][idx[j]] : x->s[k][idx[j]] - m.s[k][idx[j] / cols];
             for (size_t t = 0; t < nth; t++) thl.s[k][t * live + j] = th.s[k][t * n + idx[j]];
         }
-    if (fused && set->bucket_cubic) s = exp_seg_th(p, &sp, &d, &thl, &e);
+    if (fold) s = exp_seg(p, &sp, &d, &thl, &e);
     else if (fused) s = exp_chain_th(p, &set->exp, f, &d, &thl, &e);
     else s = nn_exp_core(p, &set->exp, f, &d, true, NN_CMP_FEW, &e);   /* narrow: x - max */
     if (s != CC_OK) goto scoped;
@@ -329,7 +330,7 @@ scoped:
 done:
     nn_ash_free(&xm); nn_ash_free(&m); nn_ash_free(&d); nn_ash_free(&e);
     nn_ash_free(&srow); nn_ash_free(&inv); nn_ash_free(&invb);
-    nn_ash_free(&th); nn_ash_free(&thl);
+    nn_ash_free(&th); nn_ash_free(&thl); nn_ash_free(&mfold);
     cc_free(keep); cc_free(fill); cc_free(idx); cc_free(row_of); cc_free(live_flag);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "nn softmax");
 }

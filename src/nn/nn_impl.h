@@ -453,21 +453,23 @@ static inline bool nn_softmax_sum_narrow(unsigned f, size_t cols)
  * above (f: fractional bits, for the padding value). */
 cc_status nn_max_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                       cc_ashare *out);
-/* Rows settled in one group (2 ≤ cols ≤ 16; mpc_max_th.c): the maximum
- * over each row's live entries (live: rows×cols flags, NULL = all; masked
- * entries never take part) and, in the same rounds,
- * th_out[t·rows·cols + r·cols + c] = [x_rc - max_r ≥ thr_t] as an
- * arithmetic 0/1 (= AND over the row of [x_rc - x_rj ≥ thr_t]; 0 at masked
- * entries) for each of the nth ≤ NN_MAX_TH thresholds.  Softmax takes exp's
- * threshold bit and its segment bits from here instead of comparisons
- * after the maximum.  Narrow MSB when nn_max_th_narrow holds for every
- * thr_t, the full one otherwise. */
+/* Rows settled in one group (2 ≤ cols ≤ 16; mpc_max_th.c), only each
+ * row's live entries taking part (live: rows×cols flags, NULL = all):
+ * th_out[t·rows·cols + r·cols + c] = [x_rc − max_r ≥ thr_t] as an
+ * arithmetic 0/1 (= AND over the row of [x_rc − x_rj ≥ thr_t]; 0 at masked
+ * entries) for each of the 1..NN_MAX_TH thresholds, in the rounds of the
+ * maximum; and out = the row maxima (rows), or with fold (rows·cols)
+ * (x_rc − max_r)·th_last — the softmax exp's input with its threshold
+ * applied.  Narrow MSB when nn_max_th_narrow holds for every thr_t, the
+ * full one otherwise. */
 #define NN_MAX_TH 12
 cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
-                         const uint8_t *live, size_t nth, const uint64_t *thr, cc_ashare *out,
-                         cc_ashare *th_out);
-/* 64-bit words of its packed AND tree for nl live entries. */
-size_t nn_max_th_words(size_t cols, size_t nl, size_t nth);
+                         const uint8_t *live, size_t nth, const uint64_t *thr, bool fold,
+                         cc_ashare *out, cc_ashare *th_out);
+/* Its packed AND tree: 64-bit words for nl live entries whose rows hold
+ * row_pairs ordered pairs (Σ live², self-pairs included), and levels. */
+size_t nn_max_th_words(size_t cols, size_t nl, size_t row_pairs, size_t nth, bool fold);
+unsigned nn_max_th_levels(size_t cols, bool fold);
 /* Same tournament carrying the winner's column index (first one on ties). */
 cc_status nn_argmax_rows(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t cols,
                          cc_ashare *max_out, cc_ashare *index_out);
