@@ -38,9 +38,11 @@
  *                entries give 0
  *   argmax       the same |x| < 2^(31-f) - 8
  *   layernorm    |mean| < 2^(42-f-⌈log2 n⌉), variance < 2^(40-f),
- *                Σ (x-mean)^2 < 2^(62-2f), |(x-mean)·rstd·gamma| < 2^(32-f)
+ *                Σ (x-mean)^2 < 2^(62-2f), |(x-mean)·rstd·gamma| < 2^10
+ *                (precise; puma 2^(32-f))
  *   rmsnorm      mean square < 2^(40-f), Σ x^2 < 2^(62-2f),
- *                |x·rstd·weight| < 2^(32-f)   (f = 18: 2^14) */
+ *                |x·rstd·weight| < 2^10 (precise; puma 2^(32-f), f = 18:
+ *                2^14) */
 #ifndef CARACAL_NN_H
 #define CARACAL_NN_H
 
