@@ -27,76 +27,217 @@
 #include <string.h>
 #include "nn_impl.h"
 
-typedef struct rows_plan {
-    size_t nl, np;            /* live candidates, compared pairs */
+/* Public layout of one call: live candidates, compared pairs and the lanes
+ * of the packed AND tree. */
+typedef struct th_plan {
+    size_t rows, k, nth, nl, np;
+    bool fold;
     size_t *cand;             /* [nl]: flat index r·k + c of each live candidate */
-    size_t *pi, *pj;          /* [np]: candidate numbers of pair q (column of pi < pj's) */
     size_t *slot;             /* [rows·k]: candidate number, or SIZE_MAX if masked */
-} rows_plan;
+    size_t *pi, *pj;          /* [np]: candidates of pair q, pi's column before pj's */
+    size_t *poff;             /* [nl + 1], folded: first pair lane of each candidate */
+    size_t *rank;             /* [nl]: place among the live entries of its row */
+    size_t row_pairs;         /* Σ over rows of live², self-pairs included */
+    unsigned lw;              /* lane width: 2^levels bits */
+    size_t per, nlane, nwords;
+    size_t thr_lane, pair_lane; /* first lane of the threshold words / pair words */
+    size_t nthw;              /* threshold kinds that keep their own words */
+} th_plan;
 
-static void rows_plan_free(rows_plan *rp)
+static void th_plan_free(th_plan *tp)
 {
-    cc_free(rp->cand); cc_free(rp->pi); cc_free(rp->pj); cc_free(rp->slot);
+    cc_free(tp->cand); cc_free(tp->slot); cc_free(tp->pi); cc_free(tp->pj);
+    cc_free(tp->poff); cc_free(tp->rank);
 }
 
-static cc_status rows_plan_make(size_t rows, size_t k, const uint8_t *live, rows_plan *rp)
+/* AND-tree levels: a word holds k − 1 opponent bits, folded one more bit. */
+unsigned nn_max_th_levels(size_t k, bool fold)
 {
-    memset(rp, 0, sizeof *rp);
-    const size_t n = rows * k;
-    rp->cand = cc_alloc(n * sizeof(size_t) + 8);
-    rp->slot = cc_alloc(n * sizeof(size_t) + 8);
-    rp->pi = cc_alloc(rows * (k * (k - 1) / 2) * sizeof(size_t) + 8);
-    rp->pj = cc_alloc(rows * (k * (k - 1) / 2) * sizeof(size_t) + 8);
-    if (!rp->cand || !rp->slot || !rp->pi || !rp->pj) return CC_ERR_NOMEM;
-    for (size_t e = 0; e < n; e++) {
-        rp->slot[e] = SIZE_MAX;
-        if (!live || live[e]) { rp->slot[e] = rp->nl; rp->cand[rp->nl++] = e; }
-    }
-    for (size_t r = 0; r < rows; r++)
-        for (size_t i = 0; i < k; i++)
-            for (size_t j = i + 1; j < k; j++) {
-                size_t a = rp->slot[r * k + i], b = rp->slot[r * k + j];
-                if (a == SIZE_MAX || b == SIZE_MAX) continue;
-                rp->pi[rp->np] = a;
-                rp->pj[rp->np++] = b;
-            }
-    return CC_OK;
+    return nn_max_and_levels(fold ? k + 1 : k);
 }
 
-/* Lane width of the packed AND tree: 2^levels bits for `bits` bits per word. */
-static unsigned lane_bits(size_t bits)
+static void lanes_of(size_t k, size_t nl, size_t row_pairs, size_t nth, bool fold, unsigned *lw,
+                     size_t *nlane)
 {
-    unsigned lv = 0;
-    while (((size_t)1 << lv) < bits) lv++;
-    return 1u << lv;
-}
-
-/* Words and lanes of the AND tree (nn_impl.h): per live candidate the win
- * word and nth threshold words; folded, nth − 1 threshold words per
- * candidate and one word per ordered pair of live entries of a row. */
-static size_t th_words(size_t k, size_t nl, size_t row_pairs, size_t nth, bool fold,
-                       unsigned *lw)
-{
-    *lw = lane_bits(fold ? k : k - 1);
-    return fold ? (nth - 1) * nl + row_pairs : (1 + nth) * nl;
+    *lw = 1u << nn_max_th_levels(k, fold);
+    *nlane = fold ? (nth - 1) * nl + row_pairs : (1 + nth) * nl;
 }
 
 size_t nn_max_th_words(size_t k, size_t nl, size_t row_pairs, size_t nth, bool fold)
 {
     unsigned lw;
-    const size_t lanes = th_words(k, nl, row_pairs, nth, fold, &lw), per = 64 / lw;
-    return (lanes + per - 1) / per;
+    size_t nlane;
+    lanes_of(k, nl, row_pairs, nth, fold, &lw, &nlane);
+    return (nlane + 64 / lw - 1) / (64 / lw);
 }
 
-unsigned nn_max_th_levels(size_t k, bool fold)
+static cc_status th_plan_make(size_t rows, size_t k, const uint8_t *live, size_t nth, bool fold,
+                              th_plan *tp)
 {
-    unsigned lv = 0;
-    while (((size_t)1 << lv) < (fold ? k : k - 1)) lv++;
-    return lv;
+    memset(tp, 0, sizeof *tp);
+    const size_t n = rows * k, maxp = rows * (k * (k - 1) / 2);
+    *tp = (th_plan){ .rows = rows, .k = k, .nth = nth, .fold = fold };
+    tp->cand = cc_alloc(n * sizeof(size_t) + 8);
+    tp->slot = cc_alloc(n * sizeof(size_t) + 8);
+    tp->pi = cc_alloc(maxp * sizeof(size_t) + 8);
+    tp->pj = cc_alloc(maxp * sizeof(size_t) + 8);
+    tp->poff = cc_alloc((n + 1) * sizeof(size_t));
+    tp->rank = cc_alloc(n * sizeof(size_t) + 8);
+    if (!tp->cand || !tp->slot || !tp->pi || !tp->pj || !tp->poff || !tp->rank)
+        return CC_ERR_NOMEM;
+    for (size_t e = 0; e < n; e++) {
+        tp->slot[e] = SIZE_MAX;
+        if (!live || live[e]) { tp->slot[e] = tp->nl; tp->cand[tp->nl++] = e; }
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = i + 1; j < k; j++) {
+                size_t a = tp->slot[r * k + i], b = tp->slot[r * k + j];
+                if (a == SIZE_MAX || b == SIZE_MAX) continue;
+                tp->pi[tp->np] = a;
+                tp->pj[tp->np++] = b;
+            }
+    for (size_t c = 0; c < tp->nl; c++) {
+        const size_t e = tp->cand[c], r = e / k;
+        tp->poff[c] = tp->row_pairs;
+        tp->rank[c] = 0;
+        for (size_t j = 0; j < k; j++) {
+            const bool on = tp->slot[r * k + j] != SIZE_MAX;
+            tp->row_pairs += on;
+            if (j < e % k) tp->rank[c] += on;
+        }
+    }
+    tp->poff[tp->nl] = tp->row_pairs;
+    lanes_of(k, tp->nl, tp->row_pairs, nth, fold, &tp->lw, &tp->nlane);
+    tp->per = 64 / tp->lw;
+    tp->nwords = (tp->nlane + tp->per - 1) / tp->per;
+    tp->nthw = fold ? nth - 1 : nth;
+    tp->thr_lane = fold ? 0 : tp->nl;
+    tp->pair_lane = tp->nthw * tp->nl;
+    return CC_OK;
+}
+
+/* Bit `pos` of lane `lane` of the packed words arr. */
+static inline void lane_put(const th_plan *tp, uint64_t *arr, size_t lane, uint64_t v, unsigned pos)
+{
+    arr[lane / tp->per] |= v << (lane % tp->per * tp->lw + pos);
 }
 
 /* Bit position of opponent column j in column i's word. */
 static inline unsigned opp_pos(size_t i, size_t j) { return (unsigned)(j < i ? j : j - 1); }
+
+/* Shared bits of column i's word against column j: "i beats j" =
+ * NOT [x_i < x_j] for j > i (ties to the first) and [x_j < x_i] for j < i;
+ * [x_i − x_j ≥ thr] = NOT [x_i − x_j < thr] for j > i and
+ * [x_j − x_i < 1 − thr] for j < i.  Every word has its NOTs at the live
+ * opponents after its column; they, the public ones of masked opponents and
+ * of unused positions go into one public XOR word per packed word.
+ * Folded, the word of pair (i, c) is c's win word with bit k − 1 =
+ * [x_i − x_c ≥ thr_last] (NOT for i before c, public 1 for i = c): its AND
+ * is win_c · th_i. */
+static void words_public(const th_plan *tp, uint64_t *pub)
+{
+    const size_t k = tp->k, nl = tp->nl;
+    const uint64_t lane_mask = tp->lw == 64 ? ~0ull : (1ull << tp->lw) - 1;
+    memset(pub, 0, tp->nwords * 8);
+    for (size_t c = 0; c < nl; c++) {
+        const size_t e = tp->cand[c], r = e / k, i = e % k;
+        uint64_t word = lane_mask;
+        for (size_t j = 0; j < k; j++)
+            if (j != i && tp->slot[r * k + j] != SIZE_MAX) word &= ~(1ull << opp_pos(i, j));
+        for (size_t j = i + 1; j < k; j++)
+            if (tp->slot[r * k + j] != SIZE_MAX) word |= 1ull << (j - 1);
+        if (!tp->fold) lane_put(tp, pub, c, word, 0);
+        for (size_t u = 0; u < tp->nthw; u++) lane_put(tp, pub, tp->thr_lane + u * nl + c, word, 0);
+        if (!tp->fold) continue;
+        size_t q = tp->poff[c];
+        for (size_t j = 0; j < k; j++) {
+            if (tp->slot[r * k + j] == SIZE_MAX) continue;
+            lane_put(tp, pub, tp->pair_lane + q, word & ~(1ull << (k - 1)), 0);
+            if (j <= i) lane_put(tp, pub, tp->pair_lane + q, 1, (unsigned)(k - 1));
+            q++;
+        }
+    }
+}
+
+/* The comparison bits lt (block 0: [x_a < x_b]; block 1 + 2t: [x_a − x_b <
+ * thr_t]; block 2 + 2t: [x_a − x_b < 1 − thr_t]) into the words' planes. */
+static void words_shared(const th_plan *tp, const cc_bshare *lt, cc_bshare *w)
+{
+    const size_t k = tp->k, nl = tp->nl, np = tp->np, tl = 1 + 2 * (tp->nth - 1);
+    for (int h = 0; h < 2; h++) {
+        uint64_t *ws = w->s[h];
+        const uint64_t *ls = lt->s[h];
+        for (size_t q = 0; q < np; q++) {
+            const size_t a = tp->pi[q], b = tp->pj[q];
+            const unsigned ia = (unsigned)(tp->cand[a] % k), ib = (unsigned)(tp->cand[b] % k);
+            const uint64_t win = ls[q] & 1;
+            if (!tp->fold) {
+                lane_put(tp, ws, a, win, ib - 1);
+                lane_put(tp, ws, b, win, ia);
+            } else {
+                for (size_t l = tp->poff[a]; l < tp->poff[a + 1]; l++)
+                    lane_put(tp, ws, tp->pair_lane + l, win, ib - 1);
+                for (size_t l = tp->poff[b]; l < tp->poff[b + 1]; l++)
+                    lane_put(tp, ws, tp->pair_lane + l, win, ia);
+                /* partner b of candidate a: [x_b − x_a ≥ thr] = [x_a − x_b < 1 − thr];
+                 * partner a of candidate b: NOT [x_a − x_b < thr] */
+                lane_put(tp, ws, tp->pair_lane + tp->poff[a] + tp->rank[b], ls[(tl + 1) * np + q] & 1,
+                         (unsigned)(k - 1));
+                lane_put(tp, ws, tp->pair_lane + tp->poff[b] + tp->rank[a], ls[tl * np + q] & 1,
+                         (unsigned)(k - 1));
+            }
+            for (size_t u = 0; u < tp->nthw; u++) {
+                lane_put(tp, ws, tp->thr_lane + u * nl + a, ls[(1 + 2 * u) * np + q] & 1, ib - 1);
+                lane_put(tp, ws, tp->thr_lane + u * nl + b, ls[(2 + 2 * u) * np + q] & 1, ia);
+            }
+        }
+    }
+}
+
+/* Folded: (x_i − max)·th_i = Σ_c (win_c·th_i)(x_i − x_c) as summed
+ * 3-out-of-3 terms z[i] (the re-share follows), th_i = Σ_c win_c·th_i. */
+static cc_status fold_terms(cc_proto *p, const th_plan *tp, const cc_ashare *wa,
+                            const cc_ashare *xc, uint64_t *z, cc_ashare *th_last)
+{
+    const size_t k = tp->k, m = tp->row_pairs - tp->nl;    /* pairs (c, i), i ≠ c */
+    memset(z, 0, tp->nl * sizeof *z);
+    for (int h = 0; h < 2; h++) memset(th_last->s[h], 0, tp->nl * 8);
+    cc_ashare A = { 0 }, B = { 0 };
+    size_t *to = cc_alloc(m * sizeof *to + 8);
+    uint64_t *zz = cc_alloc(m * sizeof *zz + 8);
+    cc_status s = zz && to ? CC_OK : CC_ERR_NOMEM;
+    if (s == CC_OK && m > 0) s = nn_ash_alloc_raw(&A, m);
+    if (s == CC_OK && m > 0) s = nn_ash_alloc_raw(&B, m);
+    if (s == CC_OK) {
+        size_t o = 0;
+        for (size_t c = 0; c < tp->nl; c++) {
+            const size_t r = tp->cand[c] / k;
+            size_t q = tp->poff[c];
+            for (size_t j = 0; j < k; j++) {
+                const size_t ci = tp->slot[r * k + j];
+                if (ci == SIZE_MAX) continue;
+                for (int h = 0; h < 2; h++) th_last->s[h][ci] += wa->s[h][tp->pair_lane + q];
+                if (ci != c) {
+                    for (int h = 0; h < 2; h++) {
+                        A.s[h][o] = wa->s[h][tp->pair_lane + q];
+                        B.s[h][o] = xc->s[h][ci] - xc->s[h][c];
+                    }
+                    to[o++] = ci;
+                }
+                q++;
+            }
+        }
+    }
+    if (s == CC_OK && m > 0) {
+        memset(zz, 0, m * sizeof *zz);
+        cc_proto_terms_mul_acc(p, &A, &B, zz);
+        for (size_t o = 0; o < m; o++) z[to[o]] += zz[o];
+    }
+    nn_ash_free(&A); nn_ash_free(&B);
+    cc_free(zz); cc_free(to);
+    return s;
+}
 
 cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t rows, size_t k,
                          const uint8_t *live, size_t nth, const uint64_t *thr, bool fold,
@@ -105,213 +246,81 @@ cc_status nn_max_rows_th(cc_proto *p, unsigned f, const cc_ashare *x, size_t row
     if (k < 2 || nn_max_next_k(k) != k)
         return cc_error_set(CC_ERR_ARG, "nn max: threshold bits need one group per row (%zu columns)",
                             k);
-    if (nth > NN_MAX_TH || (fold && nth == 0))
+    if (nth < 1 || nth > NN_MAX_TH)
         return cc_error_set(CC_ERR_ARG, "nn max: %zu thresholds (1..%d)", nth, NN_MAX_TH);
     bool narrow = true;
-    for (size_t t = 0; t < nth; t++) narrow = narrow && nn_max_th_narrow(thr[t], f);
     uint64_t thrs[1 + 2 * NN_MAX_TH] = { 0 };
     for (size_t t = 0; t < nth; t++) {
+        narrow = narrow && nn_max_th_narrow(thr[t], f);
         thrs[1 + 2 * t] = thr[t];
         thrs[2 + 2 * t] = 1 - thr[t];
     }
-    const size_t nthr = 1 + 2 * nth;
-
-    rows_plan rp;
-    cc_ashare d = { 0 }, xc = { 0 }, wa = { 0 }, res = { 0 };
-    cc_bshare lt = { 0 }, w = { 0 }, t = { 0 }, bits = { 0 };
-    uint64_t *pub = NULL, *z = NULL;
-    size_t *poff = NULL;                 /* folded: first pair lane of each candidate */
-    size_t *rank = NULL;                 /* a candidate's place among its row's live entries */
-    cc_status s = rows_plan_make(rows, k, live, &rp);
-    const size_t nl = rp.nl, np = rp.np;
     for (int h = 0; h < 2; h++) {
         memset(out->s[h], 0, (fold ? rows * k : rows) * 8);
         memset(th_out->s[h], 0, nth * rows * k * 8);
     }
+    th_plan tp;
+    cc_ashare d = { 0 }, xc = { 0 }, wa = { 0 }, res = { 0 }, thl = { 0 };
+    cc_bshare lt = { 0 }, w = { 0 }, t = { 0 }, bits = { 0 };
+    uint64_t *pub = NULL, *z = NULL;
+    cc_status s = th_plan_make(rows, k, live, nth, fold, &tp);
+    const size_t nl = tp.nl, np = tp.np;
     if (s != CC_OK || nl == 0) goto done;
-    /* ordered pairs (i, c) of live entries of a row, the candidate c's own included */
-    if (!(poff = cc_alloc((nl + 1) * sizeof *poff))) { s = CC_ERR_NOMEM; goto done; }
-    size_t row_pairs = 0;
-    for (size_t c = 0; c < nl; c++) {
-        const size_t r = rp.cand[c] / k;
-        poff[c] = row_pairs;
-        for (size_t j = 0; j < k; j++) row_pairs += rp.slot[r * k + j] != SIZE_MAX;
-    }
-    poff[nl] = row_pairs;
-    if (!(rank = cc_alloc(nl * sizeof *rank + 8))) { s = CC_ERR_NOMEM; goto done; }
-    for (size_t c = 0; c < nl; c++) {
-        const size_t e = rp.cand[c], r = e / k;
-        rank[c] = 0;
-        for (size_t j = 0; j < e % k; j++) rank[c] += rp.slot[r * k + j] != SIZE_MAX;
-    }
-    unsigned lw;
-    const size_t nlane = th_words(k, nl, row_pairs, nth, fold, &lw), per = 64 / lw;
-    const size_t nwords = (nlane + per - 1) / per, nthw = fold ? nth - 1 : nth;
-    const size_t pair0 = fold ? nthw * nl : nl;          /* first pair lane (folded) */
-    const uint64_t lane_mask = lw == 64 ? ~0ull : (1ull << lw) - 1;
-#define LANE_PUT(arr, lane, v, pos) ((arr)[(lane) / per] |= (uint64_t)(v) << ((lane) % per * lw + (pos)))
     s = nn_ash_alloc_raw(&d, np);
-    if (s == CC_OK) s = nn_bsh_alloc(&lt, nthr * np);
-    if (s == CC_OK) s = nn_bsh_alloc(&w, nwords);
-    if (s == CC_OK) s = nn_bsh_alloc(&t, nwords);
-    if (s == CC_OK) s = nn_bsh_alloc(&bits, nlane);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&wa, nlane);
+    if (s == CC_OK) s = nn_bsh_alloc(&lt, (1 + 2 * nth) * np);
+    if (s == CC_OK) s = nn_bsh_alloc(&w, tp.nwords);
+    if (s == CC_OK) s = nn_bsh_alloc(&t, tp.nwords);
+    if (s == CC_OK) s = nn_bsh_alloc(&bits, tp.nlane);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&wa, tp.nlane);
     if (s == CC_OK) s = nn_ash_alloc_raw(&xc, nl);
     if (s == CC_OK) s = nn_ash_alloc_raw(&res, nl);
-    if (s == CC_OK && !(pub = cc_alloc(nwords * 8 + 8))) s = CC_ERR_NOMEM;
-    if (s == CC_OK && fold && !(z = cc_alloc(nl * sizeof *z + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK) s = nn_ash_alloc_raw(&thl, nl);
+    if (s == CC_OK && !(pub = cc_alloc(tp.nwords * 8 + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK && !(z = cc_alloc(nl * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     for (int h = 0; h < 2; h++) {
-        for (size_t c = 0; c < nl; c++) xc.s[h][c] = x->s[h][rp.cand[c]];
-        for (size_t q = 0; q < np; q++) d.s[h][q] = xc.s[h][rp.pi[q]] - xc.s[h][rp.pj[q]];
+        for (size_t c = 0; c < nl; c++) xc.s[h][c] = x->s[h][tp.cand[c]];
+        for (size_t q = 0; q < np; q++) d.s[h][q] = xc.s[h][tp.pi[q]] - xc.s[h][tp.pj[q]];
     }
-    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_ROW), &d, nthr, thrs, &lt);
+    s = cc_proto_lt_public_multi(p, nn_msb_kind(narrow, NN_CMP_ROW), &d, 1 + 2 * nth, thrs, &lt);
     if (s != CC_OK) goto done;
-    /* Shared bits of column i's word against column j: "i beats j" =
-     * NOT [x_i < x_j] for j > i (ties to the first) and [x_j < x_i] for
-     * j < i; [x_i − x_j ≥ thr] = NOT [x_i − x_j < thr] for j > i and
-     * [x_j − x_i < 1 − thr] for j < i.  Every word has its NOTs at the live
-     * opponents after its column; they, the public ones of masked opponents
-     * and of unused positions go into one public XOR word.  Folded, the
-     * word of pair (i, c) is c's win word with bit k − 1 = [x_i − x_c ≥
-     * thr_last] (public 1 for i = c): its AND is win_c · th_i. */
-    memset(pub, 0, nwords * 8);
-    for (size_t c = 0; c < nl; c++) {
-        const size_t e = rp.cand[c], r = e / k, i = e % k;
-        uint64_t word = lane_mask;
-        for (size_t j = 0; j < k; j++)
-            if (j != i && rp.slot[r * k + j] != SIZE_MAX) word &= ~(1ull << opp_pos(i, j));
-        for (size_t j = i + 1; j < k; j++)
-            if (rp.slot[r * k + j] != SIZE_MAX) word |= 1ull << (j - 1);
-        if (!fold) LANE_PUT(pub, c, word, 0);
-        for (size_t u = 0; u < nthw; u++) LANE_PUT(pub, (fold ? 0 : nl) + u * nl + c, word, 0);
-        for (size_t q = poff[c]; fold && q < poff[c + 1]; q++)
-            LANE_PUT(pub, pair0 + q, word & ~(1ull << (k - 1)), 0);
-    }
-    if (fold)   /* the τ bits: NOT when the partner i is before c, public 1 for i = c */
-        for (size_t c = 0; c < nl; c++) {
-            const size_t e = rp.cand[c], r = e / k, ic = e % k;
-            size_t q = poff[c];
-            for (size_t j = 0; j < k; j++) {
-                if (rp.slot[r * k + j] == SIZE_MAX) continue;
-                if (j <= ic) LANE_PUT(pub, pair0 + q, 1, k - 1);
-                q++;
-            }
-        }
-    const size_t tl = nth ? 1 + 2 * (nth - 1) : 0;   /* lt block of the last threshold */
-    for (int h = 0; h < 2; h++) {
-        for (size_t q = 0; q < np; q++) {
-            const size_t a = rp.pi[q], b = rp.pj[q];
-            const size_t ia = rp.cand[a] % k, ib = rp.cand[b] % k;      /* ia < ib */
-            const uint64_t win = lt.s[h][q] & 1;                         /* [x_a < x_b] */
-            if (!fold) {
-                LANE_PUT(w.s[h], a, win, ib - 1);
-                LANE_PUT(w.s[h], b, win, ia);
-            } else {
-                /* win bits into every pair word of a and of b */
-                for (size_t l = poff[a]; l < poff[a + 1]; l++) LANE_PUT(w.s[h], pair0 + l, win, ib - 1);
-                for (size_t l = poff[b]; l < poff[b + 1]; l++) LANE_PUT(w.s[h], pair0 + l, win, ia);
-                /* τ: pair (b, a) (partner b of candidate a): [x_b − x_a ≥ thr]
-                 * = [x_a − x_b < 1 − thr]; pair (a, b): NOT [x_a − x_b < thr] */
-                const uint64_t t_lo = lt.s[h][(tl + 1) * np + q] & 1, t_hi = lt.s[h][tl * np + q] & 1;
-                LANE_PUT(w.s[h], pair0 + poff[a] + rank[b], t_lo, k - 1);   /* (i = b, c = a) */
-                LANE_PUT(w.s[h], pair0 + poff[b] + rank[a], t_hi, k - 1);   /* (i = a, c = b) */
-            }
-            for (size_t u = 0; u < nthw; u++) {
-                const uint64_t ba = lt.s[h][(1 + 2 * u) * np + q] & 1;
-                const uint64_t bb = lt.s[h][(2 + 2 * u) * np + q] & 1;
-                const size_t off = fold ? 0 : nl;
-                LANE_PUT(w.s[h], off + u * nl + a, ba, ib - 1);
-                LANE_PUT(w.s[h], off + u * nl + b, bb, ia);
-            }
-        }
-    }
-#undef LANE_PUT
+    words_public(&tp, pub);
+    words_shared(&tp, &lt, &w);
     s = cc_proto_xor_public_vec(p, &w, pub, &w);
     /* AND tree: bit 0 of each lane ← AND of the lane's lw bits (a shift
      * brings the next lane's low bits into the top of this one, but bit 0
      * only ever reads bits of its own lane) */
-    for (unsigned sh = lw / 2; s == CC_OK && sh >= 1; sh /= 2) {
+    for (unsigned sh = tp.lw / 2; s == CC_OK && sh >= 1; sh /= 2) {
         s = cc_proto_bshr(p, &w, sh, &t);
         if (s == CC_OK) s = cc_proto_and(p, &w, &t, &w);
     }
     if (s != CC_OK) goto done;
     for (int h = 0; h < 2; h++)
-        for (size_t l = 0; l < nlane; l++) bits.s[h][l] = (w.s[h][l / per] >> (l % per * lw)) & 1;
+        for (size_t l = 0; l < tp.nlane; l++)
+            bits.s[h][l] = (w.s[h][l / tp.per] >> (l % tp.per * tp.lw)) & 1;
     s = cc_proto_b2a_bit(p, &bits, &wa);
     if (s != CC_OK) goto done;
-    if (!fold) {
-        /* max = Σ_c win_c · x_c */
-        cc_ashare W = cc_ashare_slice(&wa, 0, nl);
+    if (fold) {
+        s = fold_terms(p, &tp, &wa, &xc, z, &thl);
+        if (s == CC_OK) s = cc_proto_reshare_terms(p, z, &res);
+    } else {
+        cc_ashare W = cc_ashare_slice(&wa, 0, nl);     /* max = Σ_c win_c · x_c */
         s = cc_proto_mul(p, &W, &xc, &res);
-        if (s != CC_OK) goto done;
-        for (int h = 0; h < 2; h++) {
-            for (size_t c = 0; c < nl; c++) out->s[h][rp.cand[c] / k] += res.s[h][c];
-            for (size_t u = 0; u < nth; u++)
-                for (size_t c = 0; c < nl; c++)
-                    th_out->s[h][u * rows * k + rp.cand[c]] = wa.s[h][nl + u * nl + c];
-        }
-        goto done;
     }
-    /* folded: (x_i − max)·th_i = Σ_c win_c·th_i·(x_i − x_c), one re-share of
-     * the summed 3-out-of-3 terms; th_i = Σ_c win_c·th_i (local) */
-    {
-        const size_t m = row_pairs - nl;                 /* pairs (c, i), i ≠ c */
-        cc_ashare A = { 0 }, B = { 0 };
-        uint64_t *zz = cc_alloc(m * sizeof *zz + 8);
-        size_t *to = cc_alloc(m * sizeof *to + 8);
-        s = zz && to ? CC_OK : CC_ERR_NOMEM;
-        if (s == CC_OK && m > 0) s = nn_ash_alloc_raw(&A, m);
-        if (s == CC_OK && m > 0) s = nn_ash_alloc_raw(&B, m);
-        memset(z, 0, nl * sizeof *z);
-        if (s == CC_OK && m > 0) {
-            size_t o = 0;
-            for (size_t c = 0; c < nl; c++) {
-                const size_t r = rp.cand[c] / k;
-                size_t q = poff[c];
-                for (size_t j = 0; j < k; j++) {
-                    const size_t ci = rp.slot[r * k + j];
-                    if (ci == SIZE_MAX) continue;
-                    if (ci != c) {
-                        for (int h = 0; h < 2; h++) {
-                            A.s[h][o] = wa.s[h][pair0 + q];
-                            B.s[h][o] = xc.s[h][ci] - xc.s[h][c];
-                        }
-                        to[o++] = ci;
-                    }
-                    q++;
-                }
-            }
-            memset(zz, 0, m * sizeof *zz);
-            cc_proto_terms_mul_acc(p, &A, &B, zz);
-            for (size_t o2 = 0; o2 < m; o2++) z[to[o2]] += zz[o2];
-        }
-        nn_ash_free(&A); nn_ash_free(&B);
-        cc_free(zz); cc_free(to);
-        if (s != CC_OK) goto done;
-    }
-    s = cc_proto_reshare_terms(p, z, &res);
     if (s != CC_OK) goto done;
-    for (int h = 0; h < 2; h++) {
-        for (size_t c = 0; c < nl; c++) out->s[h][rp.cand[c]] = res.s[h][c];
-        for (size_t u = 0; u + 1 < nth; u++)
-            for (size_t c = 0; c < nl; c++)
-                th_out->s[h][u * rows * k + rp.cand[c]] = wa.s[h][u * nl + c];
+    for (int h = 0; h < 2; h++)
         for (size_t c = 0; c < nl; c++) {
-            const size_t e = rp.cand[c], r = e / k;
-            size_t q = poff[c];
-            for (size_t j = 0; j < k; j++) {
-                const size_t ci = rp.slot[r * k + j];
-                if (ci == SIZE_MAX) continue;
-                th_out->s[h][(nth - 1) * rows * k + rp.cand[ci]] += wa.s[h][pair0 + q];
-                q++;
-            }
+            const size_t e = tp.cand[c];
+            if (fold) out->s[h][e] = res.s[h][c];
+            else out->s[h][e / k] += res.s[h][c];
+            for (size_t u = 0; u < tp.nthw; u++)
+                th_out->s[h][u * rows * k + e] = wa.s[h][tp.thr_lane + u * nl + c];
+            if (fold) th_out->s[h][(nth - 1) * rows * k + e] = thl.s[h][c];
         }
-    }
 done:
-    rows_plan_free(&rp);
-    nn_ash_free(&d); nn_ash_free(&xc); nn_ash_free(&wa); nn_ash_free(&res);
+    th_plan_free(&tp);
+    nn_ash_free(&d); nn_ash_free(&xc); nn_ash_free(&wa); nn_ash_free(&res); nn_ash_free(&thl);
     nn_bsh_free(&lt); nn_bsh_free(&w); nn_bsh_free(&t); nn_bsh_free(&bits);
-    cc_free(pub); cc_free(z); cc_free(poff); cc_free(rank);
+    cc_free(pub); cc_free(z);
     return s;
 }
