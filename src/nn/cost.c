@@ -233,9 +233,10 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             size_t before = live;
             for (size_t c = 0; c < cols; c++)
                 live += !mask || !mask_rows || mask[(r % mask_rows) * cols + c];
-            live_rows += live > before;
-            live_pairs += (live - before) * (live - before - (live > before)) / 2;
-            row_pairs += (live - before) * (live - before);
+            const size_t L = live - before;        /* this row's live entries */
+            live_rows += L > 0;
+            if (L > 0) live_pairs += L * (L - 1) / 2;
+            row_pairs += L * L;
         }
         if (live == 0) break;
         const bool th_narrow = nn_max_th_narrow(cc_nn_enc(set->exp.threshold, f), f);

@@ -251,7 +251,6 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (live == 0) goto done;
 
     cc_proto_scope_begin(p, "softmax");
-    /* masked logits become the domain's floor, not above any real one */
     s = nn_ash_alloc(&xm, n);
     if (s == CC_OK) s = nn_ash_alloc(&m, rows);
     if (s == CC_OK) s = nn_ash_alloc(&d, live);
@@ -259,8 +258,10 @@ cc_status cc_nn_softmax(cc_proto *p, const cc_nn_cfg *cfg, size_t rows, size_t c
     if (s == CC_OK) s = nn_ash_alloc(&srow, live_rows);
     if (s == CC_OK) s = nn_ash_alloc(&inv, live_rows);
     if (s == CC_OK) s = nn_ash_alloc(&invb, live);
-    if (s == CC_OK) s = cc_proto_mul_public_vec(p, x, keep, &xm);
-    if (s == CC_OK) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
+    /* long rows: masked logits become the domain's floor, not above any
+     * real one (one-group rows leave masked entries out of the maximum) */
+    if (s == CC_OK && !fused) s = cc_proto_mul_public_vec(p, x, keep, &xm);
+    if (s == CC_OK && !fused) s = cc_proto_add_public_vec(p, &xm, fill, &xm);
     /* one-group rows: exp's threshold bit (puma) or its segment bits
      * (precise, the last one being the threshold) come with the maximum */
     size_t nth = 0;
