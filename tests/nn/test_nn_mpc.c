@@ -265,6 +265,13 @@ static int party_main(cc_net *net, void *arg)
                 r[5] = top - enc(0.5);
                 for (size_t c = 0; c < cols; c++) b[c] = bot + (uint64_t)(c % 3) * (uint64_t)enc(2);
             }
+            if (causal) {
+                /* ties for the maximum inside one-group rows (a second
+                 * winner would double the maximum): row 1's two live
+                 * entries, three of row 6's seven */
+                x[8] = x[9] = enc(12.5);
+                x[6 * 8 + 1] = x[6 * 8 + 3] = x[6 * 8 + 6] = enc(13.0);
+            }
             if (causal && !edge) {
                 /* row 7 attends everywhere: exp's threshold (-14 below the
                  * max) and the precise set's first segment boundary (-2;
