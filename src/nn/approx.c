@@ -350,13 +350,17 @@ static void quad_fit(double (*g)(double), double c, double w, double q[3])
 
 static double recip(double x) { return 1.0 / x; }
 
-cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi)
+/* A plan of 2^lgm quadratic buckets per octave over [2^lo, 2^hi): every
+ * bucket start c = 2^i + j·2^(i−lgm) but the window's is a threshold, and
+ * fill gives bucket (i, j)'s combinations. */
+typedef void (*quad_fill_fn)(const void *ctx, unsigned i, unsigned j, uint64_t F[CC_BK_NCOMB]);
+
+static cc_bucket_plan *quad_plan_new(const char *what, unsigned lo, unsigned hi, unsigned lgm,
+                                     quad_fill_fn fill, const void *ctx)
 {
-    const unsigned lgm = CC_NN_RQ_LGM, M = 1u << lgm, F = f + CC_NN_RQ_EXTRA;
-    if (hi > 62) hi = 62;
-    if (lo >= hi) lo = hi - 1;
-    if (lo < lgm || (size_t)(hi - lo) * M - 1 > CC_NN_BK_MAXT) {
-        cc_error_set(CC_ERR_ARG, "nn: reciprocal window [2^%u, 2^%u) unsupported", lo, hi);
+    const unsigned M = 1u << lgm;
+    if (lo < lgm || lo >= hi || (size_t)(hi - lo) * M - 1 > CC_NN_BK_MAXT) {
+        cc_error_set(CC_ERR_ARG, "nn: %s window [2^%u, 2^%u) unsupported", what, lo, hi);
         return NULL;
     }
     cc_bucket_plan *bp = cc_alloc(sizeof *bp);
@@ -365,25 +369,40 @@ cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi)
     bp->lo = lo;
     bp->hi = hi;
     bp->lgm = lgm;
-    bp->nt = (size_t)(hi - lo) * M - 1;          /* every bucket start but the window's */
-    bp->out_bits = f;
+    bp->nt = (size_t)(hi - lo) * M - 1;
     uint64_t prev[CC_BK_NCOMB] = { 0 };
     for (size_t b = 0; b <= bp->nt; b++) {
         const unsigned i = lo + (unsigned)(b / M), j = (unsigned)(b % M);
-        const uint64_t c = (1ull << i) + ((uint64_t)j << (i - lgm));
-        double q[3];
-        quad_fit(recip, ldexp((double)c, -(int)f), ldexp(1.0, (int)i - (int)f - (int)lgm), q);
-        uint64_t F_[CC_BK_NCOMB] = { 0 };
-        F_[CC_BK_U] = c;
-        for (int k = 0; k < 3; k++) F_[CC_BK_A0 + k] = cc_nn_enc(q[k], F);
+        uint64_t F[CC_BK_NCOMB] = { 0 };
+        fill(ctx, i, j, F);
         if (b == 0) {
-            memcpy(bp->base, F_, sizeof F_);
+            memcpy(bp->base, F, sizeof F);
         } else {
-            bp->thr[b - 1] = c;
-            for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][b - 1] = F_[k] - prev[k];
+            bp->thr[b - 1] = (1ull << i) + ((uint64_t)j << (i - lgm));
+            for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][b - 1] = F[k] - prev[k];
         }
-        memcpy(prev, F_, sizeof F_);
+        memcpy(prev, F, sizeof F);
     }
+    return bp;
+}
+
+/* 1/s per bucket in t = s − c: U = c, E_k at f + CC_NN_RQ_EXTRA bits. */
+static void recip_quad_fill(const void *ctx, unsigned i, unsigned j, uint64_t F[CC_BK_NCOMB])
+{
+    const unsigned f = *(const unsigned *)ctx, lgm = CC_NN_RQ_LGM;
+    const uint64_t c = (1ull << i) + ((uint64_t)j << (i - lgm));
+    double q[3];
+    quad_fit(recip, ldexp((double)c, -(int)f), ldexp(1.0, (int)i - (int)f - (int)lgm), q);
+    F[CC_BK_U] = c;
+    for (int k = 0; k < 3; k++) F[CC_BK_A0 + k] = cc_nn_enc(q[k], f + CC_NN_RQ_EXTRA);
+}
+
+cc_bucket_plan *cc_recip_quad_plan_new(unsigned f, unsigned lo, unsigned hi)
+{
+    if (hi > 62) hi = 62;
+    if (lo >= hi) lo = hi - 1;
+    cc_bucket_plan *bp = quad_plan_new("reciprocal", lo, hi, CC_NN_RQ_LGM, recip_quad_fill, &f);
+    if (bp) bp->out_bits = f;
     return bp;
 }
 
@@ -408,45 +427,32 @@ uint64_t nn_norm_puma_p(const cc_approx_set *set, unsigned fu, uint64_t u)
 
 static double inv_sqrt(double u) { return 1.0 / sqrt(u); }
 
+/* rsqrt(S / n) = sqrt(n)·2^((2f − i)/2)·u^(−1/2), u = S / 2^i ∈ [1, 2):
+ * N = 2^(61 − i), U = the bucket start in u at CC_NN_NQ_FU bits, Q_k = C_i·q_k. */
+typedef struct norm_quad_ctx { unsigned f; size_t cols; } norm_quad_ctx;
+
+static void norm_quad_fill(const void *ctx, unsigned i, unsigned j, uint64_t F[CC_BK_NCOMB])
+{
+    const norm_quad_ctx *nc = ctx;
+    const unsigned M = 1u << CC_NN_NQ_LGM, Fu = CC_NN_NQ_FU;
+    double q[3];
+    quad_fit(inv_sqrt, 1.0 + (double)j / M, 1.0 / M, q);
+    const double C = sqrt((double)nc->cols) * pow(2.0, ((double)(2 * nc->f) - (double)i) / 2.0);
+    F[CC_BK_N] = 1ull << (61 - i);
+    F[CC_BK_U] = (1ull << Fu) + ((uint64_t)j << (Fu - CC_NN_NQ_LGM));
+    for (int k = 0; k < 3; k++) F[CC_BK_A0 + k] = cc_nn_enc(C * q[k], cc_nn_nq_fq(nc->f));
+}
+
 cc_bucket_plan *nn_norm_quad_plan_new(unsigned f, size_t cols)
 {
-    const unsigned lgm = CC_NN_NQ_LGM, M = 1u << lgm, Fu = CC_NN_NQ_FU, Nb = 61, hi = 62;
-    const unsigned fq = cc_nn_nq_fq(f);
     unsigned lo = f;                     /* S ≥ n·2^f, as nn_norm_plan */
     for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
-    if (lo < lgm || lo >= hi || (size_t)(hi - lo) * M - 1 > CC_NN_BK_MAXT) {
-        cc_error_set(CC_ERR_ARG, "nn: norm window [2^%u, 2^%u) unsupported", lo, hi);
-        return NULL;
-    }
-    cc_bucket_plan *bp = cc_alloc(sizeof *bp);
+    const norm_quad_ctx nc = { f, cols };
+    cc_bucket_plan *bp = quad_plan_new("norm", lo, 62, CC_NN_NQ_LGM, norm_quad_fill, &nc);
     if (!bp) return NULL;
-    memset(bp, 0, sizeof *bp);
-    bp->lo = lo;
-    bp->hi = hi;
-    bp->lgm = lgm;
-    bp->nt = (size_t)(hi - lo) * M - 1;          /* every bucket start but the window's */
-    bp->fu = Fu;
-    bp->norm_shift = Nb - Fu;
-    bp->out_bits = fq;
-    uint64_t prev[CC_BK_NCOMB] = { 0 };
-    for (size_t b = 0; b <= bp->nt; b++) {
-        const unsigned i = lo + (unsigned)(b / M), j = (unsigned)(b % M);
-        double q[3];
-        quad_fit(inv_sqrt, 1.0 + (double)j / M, 1.0 / M, q);
-        /* rsqrt(S / n) = sqrt(n)·2^((2f − i)/2)·u^(−1/2), u = S / 2^i */
-        const double C = sqrt((double)cols) * pow(2.0, ((double)(2 * f) - (double)i) / 2.0);
-        uint64_t F_[CC_BK_NCOMB] = { 0 };
-        F_[CC_BK_N] = 1ull << (Nb - i);
-        F_[CC_BK_U] = (1ull << Fu) + ((uint64_t)j << (Fu - lgm));
-        for (int k = 0; k < 3; k++) F_[CC_BK_A0 + k] = cc_nn_enc(C * q[k], fq);
-        if (b == 0) {
-            memcpy(bp->base, F_, sizeof F_);
-        } else {
-            bp->thr[b - 1] = (1ull << i) + ((uint64_t)j << (i - lgm));
-            for (int k = 0; k < CC_BK_NCOMB; k++) bp->delta[k][b - 1] = F_[k] - prev[k];
-        }
-        memcpy(prev, F_, sizeof F_);
-    }
+    bp->fu = CC_NN_NQ_FU;
+    bp->norm_shift = 61 - CC_NN_NQ_FU;
+    bp->out_bits = cc_nn_nq_fq(f);
     return bp;
 }
 

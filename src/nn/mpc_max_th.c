@@ -203,42 +203,36 @@ static cc_status fold_terms(cc_proto *p, const th_plan *tp, const cc_ashare *wa,
     const size_t k = tp->k, m = tp->row_pairs - tp->nl;    /* pairs (c, i), i ≠ c */
     memset(z, 0, tp->nl * sizeof *z);
     for (int h = 0; h < 2; h++) memset(th_last->s[h], 0, tp->nl * 8);
-    for (size_t c = 0; c < tp->nl; c++) {
+    cc_ashare A = { 0 }, B = { 0 };
+    size_t *to = NULL, o = 0;
+    uint64_t *zz = NULL;
+    cc_status s = CC_OK;
+    if (m > 0) {                               /* else every row has one live entry */
+        to = cc_alloc(m * sizeof *to);
+        zz = cc_alloc(m * sizeof *zz);
+        s = zz && to ? CC_OK : CC_ERR_NOMEM;
+        if (s == CC_OK) s = nn_ash_alloc_raw(&A, m);
+        if (s == CC_OK) s = nn_ash_alloc_raw(&B, m);
+    }
+    for (size_t c = 0; s == CC_OK && c < tp->nl; c++) {
         const size_t r = tp->cand[c] / k;
         size_t q = tp->poff[c];
         for (size_t j = 0; j < k; j++) {
             const size_t ci = tp->slot[r * k + j];
             if (ci == SIZE_MAX) continue;
             for (int h = 0; h < 2; h++) th_last->s[h][ci] += wa->s[h][tp->pair_lane + q];
+            if (ci != c && o < m) {
+                for (int h = 0; h < 2; h++) {
+                    A.s[h][o] = wa->s[h][tp->pair_lane + q];
+                    B.s[h][o] = xc->s[h][ci] - xc->s[h][c];
+                }
+                to[o++] = ci;
+            }
             q++;
         }
     }
-    if (m == 0) return CC_OK;                  /* every row has one live entry */
-    cc_ashare A = { 0 }, B = { 0 };
-    size_t *to = cc_alloc(m * sizeof *to);
-    uint64_t *zz = cc_alloc(m * sizeof *zz);
-    cc_status s = zz && to ? CC_OK : CC_ERR_NOMEM;
-    if (s == CC_OK) s = nn_ash_alloc_raw(&A, m);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&B, m);
-    if (s == CC_OK) {
-        size_t o = 0;
-        for (size_t c = 0; c < tp->nl; c++) {
-            const size_t r = tp->cand[c] / k;
-            size_t q = tp->poff[c];
-            for (size_t j = 0; j < k; j++) {
-                const size_t ci = tp->slot[r * k + j];
-                if (ci == SIZE_MAX) continue;
-                if (ci != c && o < m) {
-                    for (int h = 0; h < 2; h++) {
-                        A.s[h][o] = wa->s[h][tp->pair_lane + q];
-                        B.s[h][o] = xc->s[h][ci] - xc->s[h][c];
-                    }
-                    to[o++] = ci;
-                }
-                q++;
-            }
-        }
-        memset(zz, 0, m * sizeof *zz);
+    if (s == CC_OK && o > 0) {
+        memset(zz, 0, o * sizeof *zz);
         cc_proto_terms_mul_acc(p, &A, &B, zz);
         for (size_t q = 0; q < o; q++) z[to[q]] += zz[q];
     }
