@@ -195,15 +195,14 @@ cc_status cc_nn_rsqrt(cc_proto *p, const cc_nn_cfg *cfg, const cc_ashare *x, cc_
  * nn_norm_quad_plan_new): u ‖ vγ, Y ‖ X, y. */
 static cc_status norm_quad_tail(cc_proto *p, const cc_bucket_plan *bp, unsigned f, size_t rows,
                                 size_t cols, const cc_ashare *v, const cc_ashare *S,
-                                const cc_ashare *comb, const cc_ashare *weight, cc_ashare *out)
+                                const cc_ashare *comb, const cc_ashare *weight, cc_ashare *full,
+                                uint64_t *z, cc_ashare *out)
 {
+    /* full (n elements) and z (rows + n terms) are the caller's scratch */
     const size_t n = rows * cols;
     const unsigned Fu = bp->fu, fq = bp->out_bits, gv = cc_nn_nq_gv(f);
-    cc_ashare full = { 0 }, l1 = { 0 }, l2 = { 0 }, tb = { 0 }, qb = { 0 };
-    uint64_t *z = cc_alloc((rows + n) * sizeof *z + 8);
-    cc_status s = z ? CC_OK : CC_ERR_NOMEM;
-    if (s == CC_OK) s = nn_ash_alloc_raw(&full, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&l1, rows + n);
+    cc_ashare l1 = { 0 }, l2 = { 0 }, tb = { 0 }, qb = { 0 };
+    cc_status s = nn_ash_alloc_raw(&l1, rows + n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&l2, n + rows);
     if (s == CC_OK) s = nn_ash_alloc_raw(&tb, n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&qb, n);
@@ -213,8 +212,8 @@ static cc_status norm_quad_tail(cc_proto *p, const cc_bucket_plan *bp, unsigned 
         cc_ashare N = cc_ashare_slice(comb, CC_BK_N * rows, rows);
         memset(z, 0, (rows + n) * sizeof *z);
         cc_proto_terms_mul_acc(p, S, &N, z);
-        nn_tile_rows(rows, cols, weight, &full);
-        cc_proto_terms_mul_acc(p, v, &full, z + rows);
+        nn_tile_rows(rows, cols, weight, full);
+        cc_proto_terms_mul_acc(p, v, full, z + rows);
         size_t len[2] = { rows, n };
         unsigned d[2] = { bp->norm_shift, f - gv };
         s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &l1);
@@ -252,8 +251,7 @@ static cc_status norm_quad_tail(cc_proto *p, const cc_bucket_plan *bp, unsigned 
         s = cc_proto_trunc_terms(p, z, gv + fq, out);
     }
 done:
-    nn_ash_free(&full); nn_ash_free(&l1); nn_ash_free(&l2); nn_ash_free(&tb); nn_ash_free(&qb);
-    cc_free(z);
+    nn_ash_free(&l1); nn_ash_free(&l2); nn_ash_free(&tb); nn_ash_free(&qb);
     return s;
 }
 
@@ -278,8 +276,6 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
     if (s == CC_OK) s = nn_ash_alloc(&rowt, rows);
     if (s == CC_OK) s = nn_ash_alloc(&S, rows);
     if (s == CC_OK) s = nn_ash_alloc_raw(&comb, CC_BK_NCOMB * rows);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&b1, rows + n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&b2, 3 * rows + n);
     if (s == CC_OK && !(z = cc_alloc(zn * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     nn_copy(&v, x);
@@ -307,9 +303,12 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
     if (s == CC_OK) s = nn_bucket_bits(p, bp, &S, false, &comb);
     if (s != CC_OK) goto done;
     if (set->bucket_cubic) {
-        s = norm_quad_tail(p, bp, f, rows, cols, &v, &S, &comb, weight, out);
+        s = norm_quad_tail(p, bp, f, rows, cols, &v, &S, &comb, weight, &full, z, out);
         goto finish;
     }
+    s = nn_ash_alloc_raw(&b1, rows + n);        /* the puma levels' outputs */
+    if (s == CC_OK) s = nn_ash_alloc_raw(&b2, 3 * rows + n);
+    if (s != CC_OK) goto done;
     /* level 1: u = S·N >> norm_shift (rows) ‖ vC = v·C >> VCS (n) */
     {
         cc_ashare N = cc_ashare_slice(&comb, CC_BK_N * rows, rows);
