@@ -10,16 +10,17 @@
  * Continuity with the outer pieces (0 below -a, x above a) needs E(a) = a/2,
  * i.e. Σ c_k = a/2; we impose it by eliminating c_0.
  *
- * SiLU: pieces in y = |x| (cc_silu_abs in src/nn/nn_impl.h), each fitted
- * freely (minimax):
- *   y < 4:       E(y)        as a polynomial in w = (y/4)^2 ∈ [0, 1]
- *   4 ≤ y < 12:  E(y) - y/2  (= -y/(1+e^y)) in z = (y - 8)/4 ∈ [-1, 1]
+ * SiLU: pieces in y = |x| (cc_silu_abs in src/nn/nn_impl.h), minimax:
+ *   y < 4:       E(y)        degree 6 in w = (y/4)^2 ∈ [0, 1]
+ *   4 ≤ y < 12:  E(y) - y/2  (= -y/(1+e^y)) degree 6 in z = (y - 8)/4
  *   y ≥ 12:      E(y) = y/2, error 12/(1+e^12) = 7.4e-5
- * The jumps at 4 and 12 stay below the sum of the neighbouring errors.
+ * with the two pieces' t^5 and t^6 coefficients equal in their affine
+ * variables t (report_silu below).  The jumps at 4 and 12 stay below the
+ * sum of the neighbouring errors.
  *
  * Build and run:  cc -O2 -o /tmp/fit perf/plot_approx_fit.c -lm && /tmp/fit
  * Prints the coefficients (to paste into src/nn/approx.c) and the max error
- * of each real-valued fit.  --scan prints the other degrees too. */
+ * of each real-valued fit.  --scan prints GeLU's other degrees too. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,25 +98,23 @@ static void report(const char *name, double (*E)(double), double (*tail)(double)
     for (int k = 0; k <= deg; k++) printf("    %.17g,\n", coef[k]);
 }
 
-/* Minimax fit of F(y) on [lo, hi] as Σ_{k=0..deg} c_k v(y)^k, no constraint
- * (deg < MAXDEG).  Basis values and targets are computed once; every
- * iteration solves the weighted normal equations and multiplies each weight
- * by its point's error, which moves the weight onto the error's extrema. */
-static double fit_free(double (*F)(double), double (*v)(double), double lo, double hi, int deg,
-                       double *coef)
+static double silu_outer(double y) { return silu_even(y) - 0.5 * y; }   /* -y/(1+e^y) */
+
+/* Minimax fit of target[i] by Σ_{k≤deg} c_k v[i]^k, no constraint
+ * (deg < MAXDEG).  Every iteration solves the weighted normal equations and
+ * multiplies each weight by its point's error, which moves the weight onto
+ * the error's extrema. */
+static double fit_points(const double *v, const double *target, int deg, double *coef)
 {
-    static double ys[GRID], weight[GRID], target[GRID], vpow[GRID][MAXDEG];
+    static double weight[GRID];
     static long double phi[GRID][MAXDEG];
     for (int i = 0; i < GRID; i++) {
-        ys[i] = lo + (hi - lo) * i / (GRID - 1);
         weight[i] = 1.0;
-        target[i] = F(ys[i]);
-        double t = v(ys[i]);
-        for (int k = 0; k <= deg; k++) { phi[i][k] = powl(t, k); vpow[i][k] = pow(t, k); }
+        for (int k = 0; k <= deg; k++) phi[i][k] = powl(v[i], k);
     }
     long double c[MAXDEG];
     double maxerr = 0;
-    for (int iter = 0; iter < 500; iter++) {
+    for (int iter = 0; iter < 600; iter++) {
         long double A[MAXDEG][MAXDEG] = {{0}}, b[MAXDEG] = {0};
         for (int i = 0; i < GRID; i++)
             for (int r = 0; r <= deg; r++) {
@@ -126,9 +125,9 @@ static double fit_free(double (*F)(double), double (*v)(double), double lo, doub
         double sum = 0;
         maxerr = 0;
         for (int i = 0; i < GRID; i++) {
-            double p = 0;
-            for (int k = 0; k <= deg; k++) p += (double)c[k] * vpow[i][k];
-            double e = fabs(p - target[i]);
+            long double p = 0;
+            for (int k = 0; k <= deg; k++) p += c[k] * phi[i][k];
+            double e = fabs((double)(p - target[i]));
             if (e > maxerr) maxerr = e;
             weight[i] *= e + 1e-300;
             sum += weight[i];
@@ -139,20 +138,60 @@ static double fit_free(double (*F)(double), double (*v)(double), double lo, doub
     return maxerr;
 }
 
-static double silu_outer(double y) { return silu_even(y) - 0.5 * y; }   /* -y/(1+e^y) */
-static double w_of_y(double y) { return (y / 4) * (y / 4); }
-static double z_of_y(double y) { return (y - 8) / 4; }
-
-static void report_silu(int deg_in, int deg_out)
+/* The precise SiLU's pieces share their top coefficients (cc_silu_abs in
+ * src/nn/nn_impl.h): on each piece P(t) = Σ_{k≤4} E_k t^k + H5 t^5 + H6 t^6
+ * with H5 = 4, H6 = -1 public, the piece's variable t an affine image of
+ * its natural one:
+ *   y < 4:       t = λ·w + ν,  w = (y/4)^2,   λ = lam_q / 2^16
+ *   4 ≤ y < 12:  t = κ·z + μ,  z = (y - 8)/4, κ = kappa_q / 2^6
+ * In the natural variable that is a degree-6 fit whose two top
+ * coefficients are q6 = H6·λ^6 and q5 = λ^5·(H5 + 6νH6): for a given λ the
+ * best fit has q6 fixed and q5 free, and ν is whatever makes q5 come out
+ * (likewise κ, μ).  So per grid value of λ (κ): fit F - q6·v^6 with degree
+ * 5 in v, solve for ν (μ), then fit F - H5 t^5 - H6 t^6 with degree 4 in t
+ * (the same optimum, in the basis the engine uses).  λ is searched next to
+ * the unconstrained fit's (q6/H6)^(1/6), κ over 16..32 / 64. */
+static double silu_piece(int outer, double scale, double *off, double *E)
 {
+    static double ys[GRID], v[GRID], tg[GRID];
+    const double H5 = 4, H6 = -1;
     double c[MAXDEG];
-    double e = fit_free(silu_even, w_of_y, 0, 4, deg_in, c);
-    printf("silu |x| < 4, degree %d in w = (|x|/4)^2: max |fit - exact| = %.3g\n", deg_in, e);
-    for (int k = 0; k <= deg_in; k++) printf("    %.17g,\n", c[k]);
-    e = fit_free(silu_outer, z_of_y, 4, 12, deg_out, c);
-    printf("silu 4 <= |x| < 12, |x|/2 + degree %d in z = (|x|-8)/4: max |fit - exact| = %.3g\n",
-           deg_out, e);
-    for (int k = 0; k <= deg_out; k++) printf("    %.17g,\n", c[k]);
+    for (int i = 0; i < GRID; i++) {
+        ys[i] = outer ? 4 + 8.0 * i / (GRID - 1) : 4.0 * i / (GRID - 1);
+        v[i] = outer ? (ys[i] - 8) / 4 : (ys[i] / 4) * (ys[i] / 4);
+        tg[i] = (outer ? silu_outer(ys[i]) : silu_even(ys[i])) - H6 * pow(scale, 6) * pow(v[i], 6);
+    }
+    fit_points(v, tg, 5, c);
+    *off = (c[5] / pow(scale, 5) - H5) / (6 * H6);
+    for (int i = 0; i < GRID; i++) {
+        double t = scale * v[i] + *off;
+        v[i] = t;
+        tg[i] = (outer ? silu_outer(ys[i]) : silu_even(ys[i])) - H5 * pow(t, 5) - H6 * pow(t, 6);
+    }
+    return fit_points(v, tg, 4, E);
+}
+
+static void report_silu(void)
+{
+    double best = 1e9, off = 0, E[MAXDEG], bE[MAXDEG], boff = 0;
+    int bq = 0;
+    /* the unconstrained inner fit's w^6 coefficient is -0.934 */
+    const int q0 = (int)lround(pow(0.93416515341218642, 1.0 / 6) * 65536);
+    for (int q = q0 - 3 * 64; q <= q0 + 3 * 64; q += 64) {
+        double e = silu_piece(0, q / 65536.0, &off, E);
+        if (e < best) { best = e; bq = q; boff = off; memcpy(bE, E, sizeof E); }
+    }
+    printf("silu |x| < 4: t = lam·(|x|/4)^2 + nu, lam_q = %d (/2^16), nu = %.17g, "
+           "max |fit - exact| = %.4g; E_0..E_4:\n", bq, boff, best);
+    for (int k = 0; k <= 4; k++) printf("    %.17g,\n", bE[k]);
+    best = 1e9;
+    for (int q = 16; q <= 32; q++) {
+        double e = silu_piece(1, q / 64.0, &off, E);
+        if (e < best) { best = e; bq = q; boff = off; memcpy(bE, E, sizeof E); }
+    }
+    printf("silu 4 <= |x| < 12: |x|/2 + P(t), t = kappa·(|x|-8)/4 + mu, kappa_q = %d (/2^6), "
+           "mu = %.17g, max |fit - exact| = %.4g; E_0..E_4:\n", bq, boff, best);
+    for (int k = 0; k <= 4; k++) printf("    %.17g,\n", bE[k]);
     printf("silu |x| >= 12: relu(x), max error %.3g\n", 12 / (1 + exp(12.0)));
 }
 
@@ -162,10 +201,9 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--scan") == 0) {
         for (int d = 3; d <= 8; d++) report("gelu", gelu_even, gelu_tail, 4.0, d);
-        for (int d = 4; d <= 8; d++) report_silu(d, d - 1);
         return 0;
     }
     report("gelu", gelu_even, gelu_tail, 4.0, 6);
-    report_silu(6, 5);
+    report_silu();
     return 0;
 }

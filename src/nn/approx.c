@@ -42,9 +42,10 @@ static const cc_approx_set puma_set = {
  * w = (x/4)^2 under the continuity constraint E(4) = 2, so the pieces
  * 0 | x/2 + E | x meet exactly at ±4.  Two comparisons instead of three.
  * SiLU through y = |x| in three pieces (cc_silu_abs): minimax fits of
- * E(y) = y/2·tanh(y/2) on [0, 4) in w = (y/4)^2 (error 1.08e-4) and of
- * E(y) - y/2 = -y/(1+e^y) on [4, 12) in z = (y-8)/4 (6.9e-5); E = y/2
- * beyond 12 (7.4e-5). */
+ * E(y) = y/2·tanh(y/2) on [0, 4), degree 6 in w = (y/4)^2 (error 1.08e-4),
+ * and of E(y) - y/2 = -y/(1+e^y) on [4, 12), degree 6 in z = (y-8)/4
+ * (2.2e-5), both written in affine variables t that give them the same
+ * t^5 and t^6 coefficients 4 and -1; E = y/2 beyond 12 (7.4e-5). */
 static const cc_approx_set precise_set = {
     .gelu = {
         .nbreaks = 2, .brk = { -4.0, 4.0 }, .var_sq_log2 = 2, .var_extra_bits = 8,
@@ -57,12 +58,13 @@ static const cc_approx_set precise_set = {
             { .kind = CC_SEG_IDENTITY },
         } },
     .silu_abs = {
-        .on = true, .a_log2 = 2, .var_extra_bits = 8, .deg_in = 6, .deg_out = 5,
-        .c_in = { 0.00010780757915467736, 3.9874836037638524, -5.0924441509095795,
-                  6.7052266926064474, -6.4739117569264781, 3.7356504133541804,
-                  -0.93416515341218642 },
-        .c_out = { -0.0027514919542636191, 0.0093241434110345068, -0.014679245144478183,
-                   0.018131711734913594, -0.018509234517380662, 0.0084796952892945872 },
+        .on = true, .a_log2 = 2, .var_extra_bits = 8, .top = { 4, -1 },
+        .lam_q = 64796, .nu = 0.0076999724603828605,
+        .kappa_q = 23, .mu = 0.4330309460477732,
+        .c_in = { -0.031258391333435068, 4.1144927232885635, -5.3720984535770162,
+                  7.148554047119819, -6.9277678741641102 },
+        .c_out = { -0.12913123892387213, 0.99070966268320593, -3.3385974507848721,
+                   6.2474936633165248, -6.7727677050396107 },
     },
     /* exp: (1 + u + u^2/2)^(2^5), u = x/2^5: error ~e^x |x|^3 / 6144 */
     .exp = { .t = 5, .taylor2 = true, .threshold = -14.0 },

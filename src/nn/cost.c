@@ -74,11 +74,11 @@ static void silu_abs_cost(tally *t, const cc_silu_abs *sa, size_t n)
 {
     const unsigned f = t->f, vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
     lt_multi(t, nn_msb_kind(true, NN_CMP_FEW), n, 4);      /* x vs ±a, ±3a */
-    trunc1(t, CC_OP_MUL_TRUNC, n, 2 * f + 2 * sa->a_log2 - vb);   /* w */
+    trunc1(t, CC_OP_MUL_TRUNC, n, 2 * f + 2 * sa->a_log2 + CC_SILU_LAM_BITS - vb);   /* λw */
     op(t, CC_OP_B2A_BIT, 4 * n);         /* the four bits */
     op(t, CC_OP_MUL, n);                 /* t: one sum of three products */
-    trunc_seg(t, CC_OP_MUL_TRUNC, 2 * n, vb - g, vb);   /* t², A */
-    trunc_seg(t, CC_OP_MUL_TRUNC, 2 * n, vb - g, vb);   /* t⁴, B */
+    trunc1(t, CC_OP_MUL_TRUNC, n, vb);                  /* t² */
+    trunc1(t, CC_OP_MUL_TRUNC, n, 2 * vb - f - g);      /* C */
     trunc1(t, CC_OP_MUL_TRUNC, n, vb + g);              /* P + relu terms */
 }
 

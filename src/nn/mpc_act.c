@@ -131,52 +131,56 @@ done:
 
 /* Precise SiLU (cc_silu_abs in nn_impl.h; PUMA §4.1 style piecewise
  * polynomials, our pieces and fits — docs/APPROXIMATIONS.md).  The model
- * (ref_act.c) is written in y = |x|: SiLU = relu(x) + [y < a]·(P_in(w) - y/2)
- * + [a ≤ y < 3a]·P_out(z), w = (y/a)^2, z = (y - 2a)/a.  The MPC computes
- * the same integers with every comparison on x itself, so no step waits
- * for |x|:
+ * (ref_act.c) is written in y = |x|: SiLU = relu(x) + [y < a]·(P(t) - y/2)
+ * + [a ≤ y < 3a]·P(t), t = λw + ν inside, κz + μ outside, w = (y/a)^2,
+ * z = (y - 2a)/a.  The MPC computes the same integers with every
+ * comparison on x itself, so no step waits for |x|:
  *   - with A = a at f bits, c1 = [x ≤ -3A], c2 = [x ≤ -A], c3 = [x < A],
  *     c4 = [x < 3A] (monotone): b_in = c3 - c2, b_op = c4 - c3 (outer,
  *     x > 0), b_on = c2 - c1 (outer, x < 0), b_out = b_op + b_on,
  *     b_pf = 1 - c3 = [x ≥ A];
- *   - both pieces run on ONE variable t = b_in·w + b_op·z+ + b_on·z-
- *     (z± = (±x - 2A) << (vb - f - a), exact): w, z, or 0 beyond 3A;
- *   - the coefficients are selected per element, E_k = b_in·c_in[k] +
- *     b_out·c_out[k] (local), so ONE degree-6 polynomial in t is evaluated,
- *     in three product levels instead of the powers t^2..t^6 and a
- *     selection after them:
- *       P = E0 + E1·t + t²·A + t⁴·B,  A = E2 + E3·t,  B = E4 + E5·t + E6·t²
+ *   - both pieces run on ONE variable t = b_in·t_in + b_op·t+ + b_on·t-
+ *     (t± = κ·(±x - 2A) << (vb - f - a - 6) + μ, exact): 0 beyond 3A;
+ *   - the coefficients E_0..E_4 are selected per element, E_k =
+ *     b_in·c_in[k] + b_out·c_out[k] (local), and t^5, t^6 have public
+ *     coefficients shared by both pieces (the affine maps are fitted for
+ *     that), so the degree-6 polynomial takes three truncations:
+ *       P = E0 + E1·t + t²·C,  C = E2 + E3·t + E4·t² + 4·t²·t − t²·t²
+ *     (C needs only t² from the level before: no product of three shares);
  *   - on the inner piece relu(x) - y/2 = x/2, elsewhere relu(x) = b_pf·x:
  *     SiLU·2^(vb+g) = P + b_in·x·2^(vb+g-1) + b_pf·x·2^(vb+g) (+ half).
  * Steps:
  *   1. c1..c4, one lt_public_multi call (narrow 4-bit digits,
  *      one re-sharing message for the four thresholds)      4 rounds
- *   2. w = x·x >> (2f + 2a - vb) (mul_trunc)                2 rounds
+ *   2. λw = x·(lam_q·x) >> (2f + 2a + 16 - vb) (mul_trunc)  2 rounds
  *   3. c1..c4 to arithmetic (one b2a_bit batch of 4n)       1 round
  *   4. t (one mul_sum of three products)                    1 round
- *   5. [t² | A] at [vb | f + g] bits (one truncation)       2 rounds
- *   6. [t⁴ | B] likewise                                    2 rounds
+ *   5. t² (mul_trunc)                                       2 rounds
+ *   6. C at 2vb bits, rounded to f + g (one truncation)     2 rounds
  *   7. P and the relu terms + half, one truncation          2 rounds
  * Domain: |x - c| < 2^32 for the thresholds c, i.e. |x| < 2^(32-f) - 3a
  * (16372 at f = 18, a = 4); the last sum stays below 2^(14 + f + vb + g) =
- * 2^61.  Beyond 3A, t and every E_k are exactly 0, so no product there
- * can carry garbage: t², A, t⁴, B come out within an ulp of 0 and their
- * products vanish in the last truncation.  Declared per
+ * 2^61, C below 2^(2vb + 3).  Beyond 3A, t and every E_k are exactly 0, so
+ * no product there can carry garbage: t² and C come out within an ulp or
+ * two of 0 and their product vanishes in the last truncation (λw is
+ * garbage for |x| ≥ a, where b_in = 0 removes it exactly).  Declared per
  * element and party (b2a_bit 10.7 B, truncations 13 B at these shifts,
- * rotated): 23.8 + 13 + 42.7 + 8 + 26 + 26 + 13 ≈ 152.5 B, 14 rounds (third
- * pass of issue 11: four bit-pair comparisons, 44 B, 15 rounds; before it
- * the powers t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue
+ * rotated): 23.8 + 13 + 42.7 + 8 + 13 + 13 + 13 ≈ 126.5 B, 14 rounds
+ * (issue 11 fifth pass: t², A | t⁴, B | P, five truncations after w,
+ * 152.5 B; third pass four bit-pair comparisons, 15 rounds; before it the
+ * powers t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue
  * 11: 26 rounds, P0 353 / P1, P2 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
                               cc_ashare *out)
 {
     const size_t n = x->n;
-    const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
-    const unsigned g = CC_SILU_GUARD;
+    const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
+    const unsigned wshift = 2 * f + 2 * a + CC_SILU_LAM_BITS - vb, cshift = 2 * vb - f - g;
+    const unsigned kshift = vb - f - a - CC_SILU_KAPPA_BITS;
     const uint64_t A = 1ull << (f + a);
 
-    cc_ashare fac = { 0 }, val = { 0 }, C = { 0 }, E = { 0 }, lvl = { 0 };
-    cc_ashare w = { 0 }, t = { 0 }, xs = { 0 };
+    cc_ashare fac = { 0 }, val = { 0 }, C = { 0 }, E = { 0 };
+    cc_ashare t = { 0 }, t2 = { 0 }, cC = { 0 }, tmp = { 0 };
     cc_bshare below = { 0 };
     uint64_t *z = NULL;
 
@@ -184,19 +188,19 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
     if (s == CC_OK) s = nn_ash_alloc_raw(&val, 3 * n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&C, 4 * n);
     if (s == CC_OK) s = nn_ash_alloc(&E, CC_SILU_NCOEF * n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&lvl, 4 * n);     /* [t² | A | t⁴ | B] */
-    if (s == CC_OK) s = nn_ash_alloc_raw(&w, n);
     if (s == CC_OK) s = nn_ash_alloc_raw(&t, n);
-    if (s == CC_OK) s = nn_ash_alloc_raw(&xs, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&t2, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&cC, n);
+    if (s == CC_OK) s = nn_ash_alloc_raw(&tmp, n);
     if (s == CC_OK) s = nn_bsh_alloc(&below, 4 * n);
-    if (s == CC_OK && !(z = cc_alloc(2 * n * sizeof *z + 8))) s = CC_ERR_NOMEM;
+    if (s == CC_OK && !(z = cc_alloc(n * sizeof *z + 8))) s = CC_ERR_NOMEM;
     if (s != CC_OK) goto done;
     cc_ashare C1 = cc_ashare_slice(&C, 0, n), C2 = cc_ashare_slice(&C, n, n);
     cc_ashare C3 = cc_ashare_slice(&C, 2 * n, n), C4 = cc_ashare_slice(&C, 3 * n, n);
     cc_ashare bin = cc_ashare_slice(&fac, 0, n), bop = cc_ashare_slice(&fac, n, n);
     cc_ashare bon = cc_ashare_slice(&fac, 2 * n, n);
-    cc_ashare t2 = cc_ashare_slice(&lvl, 0, n), cA = cc_ashare_slice(&lvl, n, n);
-    cc_ashare t4 = cc_ashare_slice(&lvl, 2 * n, n), cB = cc_ashare_slice(&lvl, 3 * n, n);
+    cc_ashare tin = cc_ashare_slice(&val, 0, n), tp = cc_ashare_slice(&val, n, n);
+    cc_ashare tn = cc_ashare_slice(&val, 2 * n, n);
     cc_ashare Ek[CC_SILU_NCOEF];
     for (unsigned k = 0; k < CC_SILU_NCOEF; k++) Ek[k] = cc_ashare_slice(&E, k * n, n);
 
@@ -205,29 +209,27 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
         const uint64_t thr[4] = { 1 - 3 * A, 1 - A, A, 3 * A };
         s = cc_proto_lt_public_multi(p, nn_msb_kind(true, NN_CMP_FEW), x, 4, thr, &below);
     }
-    /* 2. w at vb bits (x^2 = y^2); 3. the four bits, arithmetic */
-    if (s == CC_OK) s = cc_proto_mul_trunc(p, x, x, shift, &w);
+    /* 2. λw at vb bits; 3. the four bits, arithmetic */
+    if (s == CC_OK) s = cc_proto_mul_public(p, x, sa->lam_q, &tmp);
+    if (s == CC_OK) s = cc_proto_mul_trunc(p, x, &tmp, wshift, &tin);
     if (s == CC_OK) s = cc_proto_b2a_bit(p, &below, &C);
     if (s != CC_OK) goto done;
 
-    /* 4. t = b_in·w + b_op·z+ + b_on·z-: fac = [b_in | b_op | b_on],
-     *    val = [w | z+ | z-] */
-    {
-        cc_ashare vw = cc_ashare_slice(&val, 0, n), dp = cc_ashare_slice(&val, n, n);
-        cc_ashare dn = cc_ashare_slice(&val, 2 * n, n);
-        nn_copy(&bin, &C3); nn_axpy(&bin, (uint64_t)-1, &C2);
-        nn_copy(&bop, &C4); nn_axpy(&bop, (uint64_t)-1, &C3);
-        nn_copy(&bon, &C2); nn_axpy(&bon, (uint64_t)-1, &C1);
-        nn_copy(&vw, &w);
-        s = cc_proto_add_public(p, x, (uint64_t)0 - 2 * A, &dp);          /* x - 2A */
-        if (s == CC_OK) s = cc_proto_neg(p, x, &dn);
-        if (s == CC_OK) s = cc_proto_add_public(p, &dn, (uint64_t)0 - 2 * A, &dn);   /* -x - 2A */
-        if (s != CC_OK) goto done;
-        nn_shl(&dp, &dp, vb - f - a);
-        nn_shl(&dn, &dn, vb - f - a);
-        s = cc_proto_mul_sum(p, 3, &fac, &val, NULL, &t);
-        if (s != CC_OK) goto done;
-    }
+    /* 4. t = b_in·t_in + b_op·t+ + b_on·t-: fac = [b_in | b_op | b_on],
+     *    val = [t_in | t+ | t-] */
+    nn_copy(&bin, &C3); nn_axpy(&bin, (uint64_t)-1, &C2);
+    nn_copy(&bop, &C4); nn_axpy(&bop, (uint64_t)-1, &C3);
+    nn_copy(&bon, &C2); nn_axpy(&bon, (uint64_t)-1, &C1);
+    s = cc_proto_add_public(p, &tin, cc_nn_enc(sa->nu, vb), &tin);
+    if (s == CC_OK) s = cc_proto_add_public(p, x, (uint64_t)0 - 2 * A, &tp);       /* x - 2A */
+    if (s == CC_OK) s = cc_proto_neg(p, x, &tn);
+    if (s == CC_OK) s = cc_proto_add_public(p, &tn, (uint64_t)0 - 2 * A, &tn);     /* -x - 2A */
+    if (s == CC_OK) s = cc_proto_mul_public(p, &tp, (uint64_t)sa->kappa_q << kshift, &tp);
+    if (s == CC_OK) s = cc_proto_mul_public(p, &tn, (uint64_t)sa->kappa_q << kshift, &tn);
+    if (s == CC_OK) s = cc_proto_add_public(p, &tp, cc_nn_enc(sa->mu, vb), &tp);
+    if (s == CC_OK) s = cc_proto_add_public(p, &tn, cc_nn_enc(sa->mu, vb), &tn);
+    if (s == CC_OK) s = cc_proto_mul_sum(p, 3, &fac, &val, NULL, &t);
+    if (s != CC_OK) goto done;
 
     /* E_k = b_in·c_in[k] + b_out·c_out[k] (local; E is zeroed) */
     for (unsigned k = 0; k < CC_SILU_NCOEF; k++) {
@@ -236,52 +238,45 @@ static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, co
         nn_axpy(&Ek[k], cc_silu_abs_coef(sa, false, k, f), &bon);
     }
 
-    /* 5. [t² | A = E2 + E3·t], 6. [t⁴ | B = E4 + E5·t + E6·t²]: one
-     *    truncation each, the t-powers by vb, A and B by vb - g */
-    {
-        const size_t len[2] = { n, n };
-        const unsigned d[2] = { vb, vb - g };
-        cc_ashare L1 = cc_ashare_slice(&lvl, 0, 2 * n), L2 = cc_ashare_slice(&lvl, 2 * n, 2 * n);
-        memset(z, 0, 2 * n * sizeof *z);
-        cc_proto_terms_mul_acc(p, &t, &t, z);
-        cc_proto_terms_mul_acc(p, &Ek[3], &t, z + n);
-        cc_proto_terms_add_share(p, &Ek[2], vb, z + n);
-        cc_proto_terms_add_public(p, n, 1, vb - g - 1, z + n);       /* round A to nearest */
-        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &L1);
-        if (s != CC_OK) goto done;
-        memset(z, 0, 2 * n * sizeof *z);
-        cc_proto_terms_mul_acc(p, &t2, &t2, z);
-        cc_proto_terms_mul_acc(p, &Ek[5], &t, z + n);
-        cc_proto_terms_mul_acc(p, &Ek[6], &t2, z + n);
-        cc_proto_terms_add_share(p, &Ek[4], vb, z + n);
-        cc_proto_terms_add_public(p, n, 1, vb - g - 1, z + n);       /* round B to nearest */
-        s = cc_proto_trunc_terms_seg(p, z, 2, len, d, &L2);
-        if (s != CC_OK) goto done;
-    }
+    /* 5. t² at vb bits */
+    s = cc_proto_mul_trunc(p, &t, &t, vb, &t2);
+    if (s != CC_OK) goto done;
 
-    /* 7. at f + vb + g bits: E0 + E1·t + t²·A + t⁴·B + b_in·x/2 + b_pf·x
-     *    + half an ulp, one truncation by vb + g */
+    /* 6. C = E2 + E3·t + E4·t² + top0·t²·t + top1·t²·t² at 2vb bits,
+     *    rounded to f + g bits */
+    memset(z, 0, n * sizeof *z);
+    cc_proto_terms_add_share(p, &Ek[2], 0, z);
+    cc_proto_terms_mul_acc(p, &Ek[3], &t, z);
+    cc_proto_terms_mul_acc(p, &Ek[4], &t2, z);
+    s = cc_proto_mul_public(p, &t, (uint64_t)(int64_t)sa->top[0], &tmp);
+    if (s == CC_OK) cc_proto_terms_mul_acc(p, &t2, &tmp, z);
+    if (s == CC_OK) s = cc_proto_mul_public(p, &t2, (uint64_t)(int64_t)sa->top[1], &tmp);
+    if (s == CC_OK) cc_proto_terms_mul_acc(p, &t2, &tmp, z);
+    cc_proto_terms_add_public(p, n, 1, cshift - 1, z);
+    if (s == CC_OK) s = cc_proto_trunc_terms(p, z, cshift, &cC);
+    if (s != CC_OK) goto done;
+
+    /* 7. at f + vb + g bits: E0 + E1·t + t²·C + b_in·x/2 + b_pf·x + half an
+     *    ulp, one truncation by vb + g */
     {
         cc_ashare bpf = cc_ashare_slice(&fac, n, n);       /* b_op's slot, no longer needed */
         s = cc_proto_neg(p, &C3, &bpf);
         if (s == CC_OK) s = cc_proto_add_public(p, &bpf, 1, &bpf);
         if (s != CC_OK) goto done;
-        nn_shl(&Ek[1], &Ek[1], g);
         memset(z, 0, n * sizeof *z);
-        cc_proto_terms_add_share(p, &Ek[0], vb + g, z);
+        cc_proto_terms_add_share(p, &Ek[0], 0, z);
         cc_proto_terms_mul_acc(p, &Ek[1], &t, z);
-        cc_proto_terms_mul_acc(p, &t2, &cA, z);
-        cc_proto_terms_mul_acc(p, &t4, &cB, z);
-        nn_shl(&xs, x, vb + g - 1);
-        cc_proto_terms_mul_acc(p, &bin, &xs, z);
-        nn_shl(&xs, x, vb + g);
-        cc_proto_terms_mul_acc(p, &bpf, &xs, z);
+        cc_proto_terms_mul_acc(p, &t2, &cC, z);
+        nn_shl(&tmp, x, vb + g - 1);
+        cc_proto_terms_mul_acc(p, &bin, &tmp, z);
+        nn_shl(&tmp, x, vb + g);
+        cc_proto_terms_mul_acc(p, &bpf, &tmp, z);
         cc_proto_terms_add_public(p, n, 1, vb + g - 1, z);
         s = cc_proto_trunc_terms(p, z, vb + g, out);
     }
 done:
-    nn_ash_free(&fac); nn_ash_free(&val); nn_ash_free(&C);
-    nn_ash_free(&E); nn_ash_free(&lvl); nn_ash_free(&w); nn_ash_free(&t); nn_ash_free(&xs);
+    nn_ash_free(&fac); nn_ash_free(&val); nn_ash_free(&C); nn_ash_free(&E);
+    nn_ash_free(&t); nn_ash_free(&t2); nn_ash_free(&cC); nn_ash_free(&tmp);
     nn_bsh_free(&below);
     cc_free(z);
     return s;

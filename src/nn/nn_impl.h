@@ -43,36 +43,53 @@ typedef struct cc_pw {
 
 /* ---- SiLU through |x| (precise set) -----------------------------------------
  * SiLU(x) = x/2 + E(y), y = |x|, E(y) = y/2 · tanh(y/2) even.  With a = 2^a_log2:
- *   y < a:        E ≈ P_in(w),          w = (y/a)^2         ∈ [0, 1]
- *   a ≤ y < 3a:   E ≈ y/2 + P_out(z),   z = (y - 2a)/a      ∈ [-1, 1)
- *   y ≥ 3a:       E = y/2               (error 3a/(1+e^(3a)))
- * so SiLU = relu(x) + [y < a]·(P_in - y/2) + [a ≤ y < 3a]·P_out.
- * (y - 2a) at f bits IS z at f + a_log2 bits, and y·y and that raw z squared
- * both reach w resp. z^2 at vb = f + var_extra_bits bits with the same shift
- * 2f + 2·a_log2 - vb: one batched multiplication for both. */
+ *   y < a:        E ≈ P(t),          t = λ·w + ν,  w = (y/a)^2       ∈ [0, 1]
+ *   a ≤ y < 3a:   E ≈ y/2 + P(t),    t = κ·z + μ,  z = (y - 2a)/a    ∈ [-1, 1)
+ *   y ≥ 3a:       E = y/2            (error 3a/(1+e^(3a)))
+ * so SiLU = relu(x) + [y < a]·(P - y/2) + [a ≤ y < 3a]·P.  On both pieces
+ * P(t) = Σ_{k≤4} E_k t^k + top[0]·t^5 + top[1]·t^6: the pieces' own
+ * coefficients E_0..E_4 (c_in, c_out) and two public ones they share, which
+ * the affine maps t(w), t(z) make possible (perf/plot_approx_fit.c).
+ * λ = lam_q / 2^CC_SILU_LAM_BITS, κ = kappa_q / 2^CC_SILU_KAPPA_BITS: the
+ * inner t is one multiplication by the integer lam_q and one truncation,
+ * the outer one is exact (κ·z at vb bits is (y - 2a)·kappa_q at f bits
+ * shifted by vb - f - a_log2 - CC_SILU_KAPPA_BITS ≥ 0). */
 typedef struct cc_silu_abs {
     bool on;                   /* false: the set uses its cc_pw SiLU */
     unsigned a_log2;
-    unsigned var_extra_bits;
-    unsigned deg_in, deg_out;
-    double c_in[CC_PW_MAXDEG + 1];    /* P_in, monomial in w, constant first */
-    double c_out[CC_PW_MAXDEG + 1];   /* P_out, monomial in z */
+    unsigned var_extra_bits;   /* t at vb = f + var_extra_bits bits */
+    int top[2];                /* public t^5, t^6 coefficients */
+    uint32_t lam_q, kappa_q;
+    double nu, mu;
+    double c_in[5];            /* E_0..E_4 of the inner piece */
+    double c_out[5];           /* of the outer piece */
 } cc_silu_abs;
 
-/* The precise SiLU evaluates one polynomial of degree ≤ 6 with per-element
- * coefficients E_0..E_6 in three product levels (ref_act.c, mpc_act.c);
- * deg_in and deg_out must not exceed CC_SILU_NCOEF - 1.  Its intermediate
- * sums A and B keep CC_SILU_GUARD bits below f, so their truncation adds
- * at most 2^-(f+3) to the result. */
-#define CC_SILU_NCOEF 7
+/* The precise SiLU evaluates P with per-element E_k in three product
+ * levels (ref_act.c, mpc_act.c):
+ *   t², then C = E2 + E3·t + E4·t² + top0·t²·t + top1·t²·t² at 2vb bits
+ *   rounded to f + CC_SILU_GUARD bits, then E0 + E1·t + t²·C.
+ * E_k's encoding (cc_silu_abs_coef): E0 at f + vb + g bits, E1 at f + g,
+ * E2 at 2vb, E3 and E4 at vb (g = CC_SILU_GUARD). */
+#define CC_SILU_NCOEF 5
 #define CC_SILU_GUARD 3u
-/* Coefficient k of the inner (P_in) or outer (P_out) piece at f bits; 0
- * above the piece's degree. */
+#define CC_SILU_LAM_BITS 16u
+#define CC_SILU_KAPPA_BITS 6u
+static inline unsigned cc_silu_abs_coef_bits(const cc_silu_abs *sa, unsigned k, unsigned f)
+{
+    const unsigned vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
+    switch (k) {
+    case 0: return f + vb + g;
+    case 1: return f + g;
+    case 2: return 2 * vb;
+    default: return vb;
+    }
+}
+/* Coefficient k of the inner or outer piece at its encoding. */
 static inline uint64_t cc_silu_abs_coef(const cc_silu_abs *sa, bool inner, unsigned k, unsigned f)
 {
-    unsigned deg = inner ? sa->deg_in : sa->deg_out;
-    if (k > deg) return 0;
-    return (uint64_t)(int64_t)llround(ldexp(inner ? sa->c_in[k] : sa->c_out[k], (int)f));
+    double c = inner ? sa->c_in[k] : sa->c_out[k];
+    return (uint64_t)(int64_t)llround(ldexp(c, (int)cc_silu_abs_coef_bits(sa, k, f)));
 }
 
 /* exp(x) for x ≤ 0: 0 below `threshold`, else (start(x / 2^t))^(2^t) where

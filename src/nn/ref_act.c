@@ -55,39 +55,43 @@ cc_status cc_nnref_gelu(const cc_nn_cfg *cfg, size_t n, const uint64_t *x, uint6
 
 /* One element of the precise SiLU (cc_silu_abs in nn_impl.h), with the same
  * values, scales and truncation points as silu_abs_mpc in mpc_act.c.  Both
- * pieces run on one variable t (w on the inner piece, z on the outer one, 0
- * beyond) and their coefficients are selected per element,
- * E_k = [in]·c_in[k] + [out]·c_out[k], so one polynomial of degree 6 is
- * evaluated in three product levels (cc_silu_abs_poly):
- *   P(t) = E0 + E1·t + t²·A + t⁴·B,  A = E2 + E3·t,  B = E4 + E5·t + E6·t²
- * with A and B kept at f + CC_SILU_GUARD bits.  Beyond 3a every E_k and t
- * are 0, so the products there are exactly 0. */
+ * pieces run on one variable t (λw + ν on the inner piece, κz + μ on the
+ * outer one, 0 beyond) and their coefficients E_0..E_4 are selected per
+ * element, E_k = [in]·c_in[k] + [out]·c_out[k]; t^5 and t^6 have public
+ * coefficients, so one polynomial of degree 6 takes three product levels
+ * and three truncations:
+ *   t², C = E2 + E3·t + E4·t² + top0·t²·t + top1·t²·t² (at 2vb bits, rounded
+ *   to f + g), P(t) = E0 + E1·t + t²·C.
+ * Beyond 3a every E_k and t are 0, so the products there are exactly 0. */
 static uint64_t silu_abs_eval(const cc_silu_abs *sa, unsigned f, uint64_t x)
 {
-    const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, shift = 2 * f + 2 * a - vb;
-    const unsigned g = CC_SILU_GUARD;
+    const unsigned a = sa->a_log2, vb = f + sa->var_extra_bits, g = CC_SILU_GUARD;
+    const unsigned wshift = 2 * f + 2 * a + CC_SILU_LAM_BITS - vb;
+    const unsigned cshift = 2 * vb - f - g;
+    const uint64_t A = 1ull << (f + a);
     uint64_t m = (int64_t)x < 0 ? x : 0;              /* mul_bit([x < 0], x) */
     uint64_t y = x - 2 * m;                           /* |x| */
-    uint64_t in = (int64_t)(y - (1ull << (f + a))) < 0;
-    uint64_t out = !in && (int64_t)(y - (3ull << (f + a))) < 0;
-    uint64_t zraw = y - (2ull << (f + a));            /* z at f + a bits */
+    uint64_t in = (int64_t)(y - A) < 0;
+    uint64_t out = !in && (int64_t)(y - 3 * A) < 0;
 
-    uint64_t w = cc_nn_mul_floor(x, x, shift), z = zraw << (vb - f - a);
-    uint64_t t = in * w + out * z;
+    /* λw at vb bits (garbage where |x| ≥ a, multiplied by in = 0 there);
+     * κz at vb bits is exact */
+    uint64_t tin = cc_nn_mul_floor(x, (uint64_t)sa->lam_q * x, wshift) + cc_nn_enc(sa->nu, vb);
+    uint64_t tout = ((y - 2 * A) * sa->kappa_q << (vb - f - a - CC_SILU_KAPPA_BITS)) + cc_nn_enc(sa->mu, vb);
+    uint64_t t = in * tin + out * tout;
     uint64_t E[CC_SILU_NCOEF];
     for (unsigned k = 0; k < CC_SILU_NCOEF; k++)
         E[k] = in * cc_silu_abs_coef(sa, true, k, f) + out * cc_silu_abs_coef(sa, false, k, f);
 
-    const uint64_t half = 1ull << (vb - g - 1);    /* A and B round to nearest */
     uint64_t t2 = cc_nn_mul_floor(t, t, vb);
-    uint64_t A = cc_nn_floor((E[2] << vb) + E[3] * t + half, vb - g);
-    uint64_t t4 = cc_nn_mul_floor(t2, t2, vb);
-    uint64_t B = cc_nn_floor((E[4] << vb) + E[5] * t + E[6] * t2 + half, vb - g);
+    uint64_t C = E[2] + E[3] * t + E[4] * t2 + (uint64_t)(int64_t)sa->top[0] * t2 * t +
+                 (uint64_t)(int64_t)sa->top[1] * t2 * t2 + (1ull << (cshift - 1));
+    C = cc_nn_floor(C, cshift);                       /* at f + g bits, rounded */
 
     /* at f + vb + g bits: P(t), x/2 on the inner piece (relu(x) - y/2),
      * x from a on (relu), half an ulp for rounding to nearest */
-    uint64_t acc = (E[0] << (vb + g)) + (E[1] << g) * t + t2 * A + t4 * B;
-    acc += in * (x << (vb + g - 1)) + (uint64_t)((int64_t)(x - (1ull << (f + a))) >= 0) * (x << (vb + g));
+    uint64_t acc = E[0] + E[1] * t + t2 * C;
+    acc += in * (x << (vb + g - 1)) + (uint64_t)((int64_t)(x - A) >= 0) * (x << (vb + g));
     acc += 1ull << (vb + g - 1);
     return cc_nn_floor(acc, vb + g);
 }

@@ -204,11 +204,12 @@ static int party_main(cc_net *net, void *arg)
          * Precise: w ∈ [0, 1] and its powers at f + 8 bits carry ≤ 1, 4, 7,
          * 10, 13, 16, 19, 22 units (w .. w^8); Σ |c_k| δ_k / 2^8 + 2 is 5.8
          * ulps for GeLU: tolerance 8.
-         * Precise SiLU: the indicators and the selection of t (z or w) are
-         * exact; as powers of w resp. z, t^1..t^6 carry ≤ 1, 4, 7, 10, 13, 16 units of 2^-(f+8),
-         * z^2..z^5 ≤ 1, 3, 4, 6; Σ |c_k| δ_k / 2^8 = 0.78 (inner) and 0.001
-         * (outer) ulps before the final truncation, whose floor may then
-         * differ by 1 and the protocol adds ≤ 1: ≤ 2 ulps, tolerance 3. */
+         * Precise SiLU (units u = 2^-(f+8)): the indicators and the
+         * selection are exact, t carries λw's truncation (≤ 2u), t² ≤ 6u;
+         * C (|E3|, |E4| ≤ 7.2, 4·t²·t, t²·t²) ≤ 100u before its rounding,
+         * ≤ 5 units of 2^-(f+3) after; so before the final truncation
+         * E1·δt + t²·δC + C·δt² ≤ 0.03 + 0.64 + 0.13 = 0.8 ulp, and the
+         * protocol's −1..+2 around the floor makes it < 3 ulps: tolerance 3. */
         const double gb[] = { -4, -1.95, 3 }, gq[] = { -4, 4 }, sb[] = { -8, -4, 4 };
         const double sq[] = { -12, -4, 0, 4, 12 };
         size_t n = act_inputs(x, N, -10, 10, set ? gq : gb, set ? 2 : 3);
