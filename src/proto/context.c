@@ -408,11 +408,11 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_MUL_TRUNC:
     case CC_OP_MATMUL_TRUNC:
     {   /* aux = cc_proto_trunc_aux(dmin, dmax); trunc.c: helper rc_b + rmsb_b,
-         * openers the rounded masked term + the half of y */
+         * openers the rounded masked term + their masked part of ρ */
         unsigned dmin = (unsigned)(aux & 0xff), dmax = (unsigned)(aux >> 8 & 0xff), ow, mw;
         if (dmin < 1 || dmax > 62 || dmin > dmax) return cost(0, 0);
         pr_trunc_widths(dmin, dmax, &ow, &mw);
-        return role == 0 ? cost(1, (8 + mw) * N) : cost(2, (ow + 8) * N);
+        return role == 0 ? cost(1, (8 + mw) * N) : cost(2, (ow + mw) * N);
     }
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
         return role == 0 ? cost(6, 104 * N) : cost(6, 88 * N);

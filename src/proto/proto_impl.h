@@ -77,7 +77,8 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
                                cc_ashare *out);
 /* The truncation's compressed message fields (trunc.c): each opener's
  * rounded masked term, ⌈(66 − d_min)/8⌉ bytes (8 for d_min = 1), and Pb's share of r_63
- * mod 2^(d_max+1), ⌈(d_max+1)/8⌉ bytes. */
+ * mod 2^(d_max+1), ⌈(d_max+1)/8⌉ bytes — the width of the openers' round-2
+ * values too. */
 void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bytes, unsigned *msb_bytes);
 #define pr_trunc_aux cc_proto_trunc_aux
 

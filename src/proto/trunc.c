@@ -12,9 +12,15 @@
  *   Pa, Pb exchange the high parts of ca = z_a + 2^62 + ra and
  *   cb = z_b + rb → C.                                               [round 1]
  *   b = rmsb ⊕ C_63 = rmsb + C_63 − 2·C_63·rmsb (linear in the shares),
- *   y = C' − rc + b·2^(63−d) − 2^(62−d), C' = (C<<1)>>(d+1).
- *   Re-share y: y_h (Ph,Pb PRG), y_{h+1} (Ph,Pa PRG), and Pa, Pb exchange
- *   their halves of y_{h+2}.                                         [round 2]
+ *   y = C' − rc + b·2^(63−d) − 2^(62−d), C' = (C<<1)>>(d+1), which splits as
+ *   K + ρ − rc with K = C' + C_63·2^(63−d) − 2^(62−d) known to both openers
+ *   and ρ = rmsb·(1 − 2·C_63)·2^(63−d) a multiple of 2^(63−d).
+ *   Re-share y without a full-width message: y_{h+1} = −rc_a − ωa·2^(63−d)
+ *   (Ph, Pa both know it), y_h = −rc_b − ωb·2^(63−d) (Ph, Pb), with ωa, ωb
+ *   from the Ph,Pa resp. Pb,Ph PRG; Pa sends Pb (rmsb_a·(1 − 2C_63) + ωa)
+ *   and Pb sends Pa (rmsb_b·(1 − 2C_63) + ωb), each mod 2^(d_max+1) —
+ *   uniform to the receiver, ω being unknown to it — and both take
+ *   y_{h+2} = K + (sum)·2^(63−d).                                    [round 2]
  * Why exact: for x'' ∈ [0, 2^63) and C = x'' + r, ⌊x''/2^d⌋ = C' − rc +
  * b·2^(63−d) − [C mod 2^d < r mod 2^d] (DEK), so y = ⌊x''/2^d⌋ − 2^(62−d) + e,
  * e ∈ {0, 1}: never a wrap-around error.
@@ -29,11 +35,12 @@
  *     floored: ⌊x/2^d⌋ + {−1, 0, 1, 2}.  Domain |x| < 2^62 − 2^(d−2).
  *   - Pb's share of rmsb only enters as rmsb_b·2^(63−d) mod 2^64, so Ph sends
  *     it mod 2^(d_max+1): ⌈(d_max+1)/8⌉ bytes (3 at d = 18) beside the 8 of
- *     rc_b.
+ *     rc_b; the openers' round-2 values are the same width.
  * Cost per element: Ph 8 + ⌈(d_max+1)/8⌉ bytes, 1 round (send); Pa and Pb
- * ⌈(66−d_min)/8⌉ + 8 bytes, 2 rounds (d = 18: 11 / 14 / 14 = 39 bytes in
- * total, was 48).  Fusing with a multiplication removes the product's
- * reshare. */
+ * ⌈(66−d_min)/8⌉ + ⌈(d_max+1)/8⌉ bytes, 2 rounds (d = 18: 11 / 9 / 9 = 29
+ * bytes in total; 39 with a full-width round 2 before issue 11's sixth
+ * pass, 48 before its third).  Fusing with a multiplication removes the
+ * product's reshare. */
 #include <string.h>
 #include "proto_impl.h"
 
@@ -116,8 +123,8 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
     cc_status s = CC_OK;
     uint64_t *A = NULL, *B = NULL, *m1 = NULL, *m2 = NULL, *w1 = NULL;
     unsigned char *bytes = NULL;
-    /* PRSS order: Ph–Pa stream (4n: ra, rc_a, rmsb_a, y_{h+1}), then the
-     * Pb–Ph stream (2n: rb, y_h); the third party only reserves. */
+    /* PRSS order: Ph–Pa stream (4n: ra, rc_a, rmsb_a, ωa), then the
+     * Pb–Ph stream (2n: rb, ωb); the third party only reserves. */
     if (rel != 2 && !(A = pr_alloc(4 * n))) { s = CC_ERR_NOMEM; goto out; }
     if (rel != 1 && !(B = pr_alloc(2 * n))) { s = CC_ERR_NOMEM; goto out; }
     pr_pair_rand(ctx, h, 4 * n, A);
@@ -143,15 +150,20 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
         if (s != CC_OK) goto out;
-        memcpy(out->s[0], B + n, 8 * n);       /* y_h */
-        memcpy(out->s[1], A + 3 * n, 8 * n);   /* y_{h+1} */
+        /* y_h = −rc_b − ωb·2^(63−d), y_{h+1} = −rc_a − ωa·2^(63−d) */
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            unsigned sh = 63 - SHIFT(j);
+            out->s[0][j] = (uint64_t)0 - m1[j] - (B[n + j] << sh);
+            out->s[1][j] = (uint64_t)0 - rc_a[j] - (A[3 * n + j] << sh);
+        }
     } else {
         /* opener: my additive term of x, masked, rounded at k bits */
         const bool is_a = rel == 1;
         const cc_dir peer = is_a ? CC_NEXT : CC_PREV;
-        const size_t dealt = is_a ? 0 : (8 + mw) * n;
+        const size_t dealt = is_a ? 0 : (8 + mw) * n, wide = ow > mw ? ow : mw;
         if (!(m1 = pr_alloc(n)) || !(m2 = pr_alloc(3 * n)) || !(w1 = pr_alloc(n)) ||
-            !(bytes = (unsigned char *)pr_alloc((2 * ow * n + dealt + 7) / 8))) {
+            !(bytes = (unsigned char *)pr_alloc((2 * wide * n + dealt + 7) / 8))) {
             s = CC_ERR_NOMEM;
             goto out;
         }
@@ -163,7 +175,7 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
         }
         /* round 1: exchange the rounded masked terms; Pb also gets the dealt
          * shares */
-        unsigned char *mine = bytes, *theirs = bytes + ow * n, *deal = bytes + 2 * ow * n;
+        unsigned char *mine = bytes, *theirs = bytes + wide * n, *deal = bytes + 2 * wide * n;
         pack_w(n, ow, m1, mine);
         s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, ow * n);
         if (s == CC_OK && !is_a) s = cc_net_recv(ctx->net, CC_NEXT, deal, dealt);
@@ -173,38 +185,32 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
             memcpy(m2 + n, deal, 8 * n);                         /* rc_b */
             unpack_w(n, mw, deal + 8 * n, m2 + 2 * n);           /* rmsb_b mod 2^(8·mw) */
         }
-        /* C = (mine + theirs)·2^k; then my half of y minus my PRG share of y */
-        uint64_t *y_mine = w1;
-        if (is_a) {
-            const uint64_t *rc_a = A + n, *rmsb_a = A + 2 * n, *y_next = A + 3 * n;
-            PR_OMP_FOR(n)
-            for (size_t j = 0; j < n; j++) {
-                uint64_t c = (m1[j] + m2[j]) << k, c63 = c >> 63, neg = (uint64_t)0 - c63;
-                uint64_t b = ((rmsb_a[j] ^ neg) - neg) + c63;    /* rmsb_a·(1−2c63) + c63 */
-                unsigned dd = SHIFT(j);
-                uint64_t y = ((c << 1) >> (dd + 1)) - rc_a[j] + b * (UINT64_C(1) << (63 - dd)) -
-                             (UINT64_C(1) << (62 - dd));
-                y_mine[j] = y - y_next[j];
-            }
-        } else {
-            const uint64_t *rc_b = m2 + n, *rmsb_b = m2 + 2 * n, *y_h = B + n;
-            PR_OMP_FOR(n)
-            for (size_t j = 0; j < n; j++) {
-                uint64_t c = (m1[j] + m2[j]) << k, c63 = c >> 63, neg = (uint64_t)0 - c63;
-                uint64_t b = (rmsb_b[j] ^ neg) - neg;            /* rmsb_b·(1−2c63) */
-                uint64_t y = b * (UINT64_C(1) << (63 - SHIFT(j))) - rc_b[j];
-                y_mine[j] = y - y_h[j];
-            }
+        /* C = (mine + theirs)·2^k.  y = K + ρ − rc with K public to both
+         * openers and ρ = rmsb·(1 − 2c63)·2^(63−d) their 2-of-2 secret:
+         * −rc_a − ωa and −rc_b − ωb are the shares Ph holds with Pa resp.
+         * Pb, and each opener sends only its (ρ_x + ωx)/2^(63−d), mw bytes. */
+        const uint64_t *rmsb = is_a ? A + 2 * n : m2 + 2 * n;
+        const uint64_t *omega = is_a ? A + 3 * n : B + n;
+        uint64_t *K = w1;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t c = (m1[j] + m2[j]) << k, c63 = c >> 63, neg = (uint64_t)0 - c63;
+            unsigned dd = SHIFT(j);
+            K[j] = ((c << 1) >> (dd + 1)) + (c63 << (63 - dd)) - (UINT64_C(1) << (62 - dd));
+            m1[j] = ((rmsb[j] ^ neg) - neg) + omega[j];          /* rmsb·(1−2c63) + ω */
         }
-        /* round 2: y_{h+2} = (y_a − y_{h+1}) + (y_b − y_h) */
-        s = cc_net_exchange(ctx->net, peer, y_mine, peer, m2, 8 * n);
+        /* round 2: y_{h+2} = K + (m_a + m_b)·2^(63−d) */
+        pack_w(n, mw, m1, mine);
+        s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, mw * n);
         if (s != CC_OK) goto out;
-        if (is_a) {
-            memcpy(out->s[0], A + 3 * n, 8 * n);                 /* y_{h+1} */
-            cc_ring_add(n, y_mine, m2, out->s[1]);               /* y_{h+2} */
-        } else {
-            memcpy(out->s[1], B + n, 8 * n);                     /* y_h */
-            cc_ring_add(n, y_mine, m2, out->s[0]);               /* y_{h+2} */
+        unpack_w(n, mw, theirs, m2);
+        uint64_t *own = is_a ? out->s[0] : out->s[1], *y2 = is_a ? out->s[1] : out->s[0];
+        const uint64_t *rc = is_a ? A + n : m2 + n;
+        PR_OMP_FOR(n)
+        for (size_t j = 0; j < n; j++) {
+            unsigned sh = 63 - SHIFT(j);
+            own[j] = (uint64_t)0 - rc[j] - (omega[j] << sh);   /* y_{h+1} resp. y_h */
+            y2[j] = K[j] + ((m1[j] + m2[j]) << sh);
         }
     }
 #undef SHIFT
