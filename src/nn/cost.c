@@ -38,16 +38,23 @@ static void lt_multi(tally *t, cc_msb_kind kind, size_t n, size_t m)
 
 /* A truncation with shifts dmin..dmax: bytes in this party's role, rounds
  * as a non-helper (2). */
-static void trunc_seg(tally *t, cc_proto_op o, size_t n, unsigned dmin, unsigned dmax)
+/* one truncation of segments len[q] shifted by d[q] (trunc_terms_seg) */
+static void trunc_segs(tally *t, cc_proto_op o, size_t nseg, const size_t *len, const unsigned *d)
 {
-    size_t aux = cc_proto_trunc_aux(dmin, dmax);
     int role = (t->party - (int)t->phase + 3) % 3;
-    t->rounds += cc_proto_op_cost(o, n, aux, 1).rounds;
-    t->bytes += cc_proto_op_cost(o, n, aux, role).bytes_sent;
+    t->rounds += cc_proto_trunc_seg_cost(o, nseg, len, d, 1).rounds;
+    t->bytes += cc_proto_trunc_seg_cost(o, nseg, len, d, role).bytes_sent;
     t->phase = (t->phase + 1) % 3;
 }
 
-static void trunc1(tally *t, cc_proto_op o, size_t n, unsigned d) { trunc_seg(t, o, n, d, d); }
+static void trunc2(tally *t, cc_proto_op o, size_t n1, unsigned d1, size_t n2, unsigned d2)
+{
+    const size_t len[2] = { n1, n2 };
+    const unsigned d[2] = { d1, d2 };
+    trunc_segs(t, o, 2, len, d);
+}
+
+static void trunc1(tally *t, cc_proto_op o, size_t n, unsigned d) { trunc_segs(t, o, 1, &n, &d); }
 
 static void mul_bit(tally *t, size_t n) { op(t, CC_OP_B2A_BIT, n); op(t, CC_OP_MUL, n); }
 
@@ -248,16 +255,15 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             if (!cc_smexp_plan_make(f, set->exp.threshold, &sp)) return none;
             max_th_cost(&t, cols, live, live_pairs, row_pairs, th_narrow, sp.nseg, true);
             const unsigned F = sp.F, D = CC_NN_SMSEG_DEG, s1 = 2 * f - F, s2 = sp.fK + f - F;
-            trunc_seg(&t, CC_OP_MUL_TRUNC, (1 + D) * live, s1 < s2 ? s1 : s2,
-                      s1 > s2 ? s1 : s2);                        /* δ2 ‖ P_k */
-            trunc_seg(&t, CC_OP_MUL_TRUNC, 6 * live, f, F);      /* δ3, A2, A4 ‖ A3, A5, A6 */
+            trunc2(&t, CC_OP_MUL_TRUNC, live, s1, D * live, s2);      /* δ2 ‖ P_k */
+            trunc2(&t, CC_OP_MUL_TRUNC, 3 * live, f, 3 * live, F);    /* δ3, A2, A4 ‖ A3, A5, A6 */
             trunc1(&t, CC_OP_MUL_TRUNC, live, 2 * F - f);        /* y */
             cc_bucket_plan *bp = cc_recip_quad_plan_new(f, lo, hi);
             if (!bp) return none;
             const unsigned G = cc_nn_rq_g(f);
             bucket_bits_cost(&t, bp->nt, live_rows, nn_softmax_sum_narrow(f, cols));
             cc_free(bp);
-            trunc_seg(&t, CC_OP_MUL_TRUNC, live_rows + 3 * live, f - G, f);   /* t2 ‖ eE_k */
+            trunc2(&t, CC_OP_MUL_TRUNC, live_rows, f - G, 3 * live, f);      /* t2 ‖ eE_k */
             trunc1(&t, CC_OP_MUL_TRUNC, live, f + CC_NN_RQ_EXTRA + G);          /* y */
             break;
         }
@@ -286,15 +292,15 @@ cc_proto_cost cc_nn_cost(cc_nn_fn fn, const cc_nn_cfg *cfg, size_t rows, size_t 
             bucket_bits_cost(&t, bp->nt, rows, false);
             if (set->bucket_cubic) {   /* norm_quad_tail */
                 const unsigned gv = cc_nn_nq_gv(f), s1 = f - gv;
-                trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, ns < s1 ? ns : s1, ns > s1 ? ns : s1); /* u ‖ vγ */
+                trunc2(&t, CC_OP_MUL_TRUNC, rows, ns, n, s1);                     /* u ‖ vγ */
                 trunc1(&t, CC_OP_MUL_TRUNC, n + rows, bp->fu);                    /* X ‖ Y */
                 trunc1(&t, CC_OP_MUL_TRUNC, n, gv + bp->out_bits);               /* y */
                 cc_free(bp);
                 break;
             }
             /* puma: u ‖ vC, u² ‖ vCw, u³ u⁴, the quartic, y */
-            trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, ns < vcs ? ns : vcs, ns > vcs ? ns : vcs);
-            trunc_seg(&t, CC_OP_MUL_TRUNC, rows + n, fu < f ? fu : f, fu > f ? fu : f);
+            trunc2(&t, CC_OP_MUL_TRUNC, rows, ns, n, vcs);
+            trunc2(&t, CC_OP_MUL_TRUNC, rows, fu, n, f);
             trunc1(&t, CC_OP_MUL_TRUNC, 2 * rows, fu);
             trunc1(&t, CC_OP_TRUNC, rows, fu);
             trunc1(&t, CC_OP_MUL_TRUNC, n, CC_NN_NORM_VCX + CC_NN_NORM_FP);

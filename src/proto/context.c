@@ -252,12 +252,6 @@ static bool ends_with_recv(cc_proto_op op, int role)
     }
 }
 
-/* Does this role send anything in the op (n > 0)? */
-static bool role_sends(cc_proto_op op, size_t n, size_t aux, int role)
-{
-    return cc_proto_op_cost(op, n, aux, role).bytes_sent > 0;
-}
-
 /* Does this role take part at all (send or receive)? */
 static bool role_active(cc_proto_op op, size_t n, int role)
 {
@@ -266,13 +260,17 @@ static bool role_active(cc_proto_op op, size_t n, int role)
     return true;
 }
 
-void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role)
+void pr_book_cost(cc_proto *ctx, cc_proto_op op, size_t n, cc_proto_cost c, int role)
 {
-    cc_proto_cost c = cc_proto_op_cost(op, n, aux, role);
+    const bool sends = c.bytes_sent > 0;
     if (c.rounds > 0 && !ctx->recv_since_send) c.rounds--;   /* first send joins the last round */
     pr_book(ctx, c);
-    if (role_active(op, n, role))
-        ctx->recv_since_send = role_sends(op, n, aux, role) ? ends_with_recv(op, role) : true;
+    if (role_active(op, n, role)) ctx->recv_since_send = sends ? ends_with_recv(op, role) : true;
+}
+
+void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role)
+{
+    pr_book_cost(ctx, op, n, cc_proto_op_cost(op, n, aux, role), role);
 }
 
 void cc_proto_scope_begin(cc_proto *ctx, const char *tag) { pr_enter(ctx, tag); }

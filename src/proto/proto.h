@@ -172,6 +172,11 @@ static inline size_t cc_proto_trunc_aux(unsigned dmin, unsigned dmax)
 {
     return (size_t)dmin | (size_t)dmax << 8;
 }
+/* Declared cost of one segmented truncation (cc_proto_trunc_terms_seg):
+ * segment q has len[q] elements shifted by d[q], its message fields at
+ * that shift's widths; the rounds are the op's, the bytes their sum. */
+cc_proto_cost cc_proto_trunc_seg_cost(cc_proto_op op, size_t nseg, const size_t *len,
+                                      const unsigned *d, int role);
 /* The helper of this context's next truncation is P_(phase); every
  * truncation call advances it by one (mod 3). */
 unsigned cc_proto_trunc_phase(const cc_proto *ctx);
@@ -340,10 +345,11 @@ cc_status cc_proto_trunc_terms(cc_proto *ctx, const uint64_t *z, unsigned d, cc_
 
 /* Same with a different shift per segment: segment k covers len[k]
  * consecutive elements of z and is truncated by d[k] (1..62); Σ len[k] =
- * out->n.  One truncation protocol for the whole batch (same 2 rounds; the
- * message widths follow the smallest and the largest shift), so products
- * that need different scales still share their rounds.  Booked as
- * CC_OP_MUL_TRUNC over out->n elements. */
+ * out->n.  One truncation protocol for the whole batch (same 2 rounds; each
+ * segment's message fields at its own shift's widths), so products that
+ * need different scales still share their rounds.  Booked as
+ * CC_OP_MUL_TRUNC over out->n elements, priced by cc_proto_trunc_seg_cost;
+ * at most 8 segments. */
 cc_status cc_proto_trunc_terms_seg(cc_proto *ctx, const uint64_t *z, size_t nseg,
                                    const size_t *len, const unsigned *d, cc_ashare *out);
 

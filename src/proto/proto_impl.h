@@ -35,6 +35,8 @@ void pr_exit(cc_proto *ctx);
 /* Add this party's declared cost for one sub-step to the current scope. */
 void pr_book(cc_proto *ctx, cc_proto_cost c);
 void pr_book_op(cc_proto *ctx, cc_proto_op op, size_t n, size_t aux, int role);
+/* The same with the cost already priced (segmented truncations). */
+void pr_book_cost(cc_proto *ctx, cc_proto_op op, size_t n, cc_proto_cost c, int role);
 
 /* Scratch: 64-byte aligned u64 buffers from a per-thread cache (context.c);
  * NULL sets an error.  pr_free(NULL) is a no-op. */
@@ -71,10 +73,12 @@ cc_status pr_exchange_both(cc_proto *ctx, const void *const send[2], const size_
 /* DEK truncation (trunc.c) of x given either as 3-out-of-3 terms z3 (every
  * party passes its term) or, when z3 is NULL, as the replicated share x;
  * books `op`'s declared cost.  Result replicated in out (may alias x).
- * Element j is shifted by dj[j] (public, 1..62) when dj is given, else by d. */
-cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
-                               const unsigned char *dj, const uint64_t *z3, const cc_ashare *x,
-                               cc_ashare *out);
+ * Segment q (len[q] consecutive elements) is shifted by d[q] (public,
+ * 1..62); every segment's message fields have their own widths. */
+#define PR_TRUNC_MAX_SEG 8
+cc_status pr_trunc_core_seg(cc_proto *ctx, cc_proto_op op, size_t nseg, const size_t *len,
+                            const unsigned *d, const uint64_t *z3, const cc_ashare *x,
+                            cc_ashare *out);
 /* The truncation's compressed message fields (trunc.c): each opener's
  * rounded masked term, ⌈(66 − d_min)/8⌉ bytes (8 for d_min = 1), and Pb's share of r_63
  * mod 2^(d_max+1), ⌈(d_max+1)/8⌉ bytes — the width of the openers' round-2
@@ -85,7 +89,7 @@ void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bytes, unsigne
 static inline cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
                                          const uint64_t *z3, const cc_ashare *x, cc_ashare *out)
 {
-    return pr_trunc_core_shifts(ctx, op, n, d, NULL, z3, x, out);
+    return pr_trunc_core_seg(ctx, op, 1, &n, &d, z3, x, out);
 }
 
 /* Replicated boolean AND keeping only the low `width` bits of each word on

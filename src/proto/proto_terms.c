@@ -34,28 +34,18 @@ cc_status cc_proto_trunc_terms(cc_proto *ctx, const uint64_t *z, unsigned d, cc_
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto trunc_terms");
 }
 
-/* DEK truncation of 3-out-of-3 terms with a public shift per element: the
- * protocol of trunc.c (pr_trunc_core_shifts, whose comment derives it) with
- * d looked up per element.  The shifts are public, so nothing about the
- * message sizes or their order changes. */
+/* DEK truncation of 3-out-of-3 terms with a public shift per segment: the
+ * protocol of trunc.c (pr_trunc_core_seg, whose comment derives it), each
+ * segment's message fields at the widths its own shift needs. */
 cc_status cc_proto_trunc_terms_seg(cc_proto *ctx, const uint64_t *z3, size_t nseg,
                                    const size_t *len, const unsigned *d, cc_ashare *out)
 {
-    size_t n = out->n, tot = 0;
-    for (size_t k = 0; k < nseg; k++) {
-        if (d[k] < 1 || d[k] > 62)
-            return cc_error_set(CC_ERR_ARG, "trunc_terms_seg: shift %u is not 1..62", d[k]);
-        tot += len[k];
-    }
-    CC_TRY(pr_check_n("trunc_terms_seg", "output", n, tot));
-    unsigned char *dj = (unsigned char *)pr_alloc((n + 7) / 8 + 1);   /* n bytes */
-    if (!dj) return CC_ERR_NOMEM;
-    for (size_t k = 0, j = 0; k < nseg; k++)
-        for (size_t i = 0; i < len[k]; i++) dj[j++] = (unsigned char)d[k];
+    size_t tot = 0;
+    for (size_t k = 0; k < nseg; k++) tot += len[k];
+    CC_TRY(pr_check_n("trunc_terms_seg", "output", out->n, tot));
     pr_enter(ctx, "mul_trunc");
-    cc_status s = pr_trunc_core_shifts(ctx, CC_OP_MUL_TRUNC, n, 0, dj, z3, NULL, out);
+    cc_status s = pr_trunc_core_seg(ctx, CC_OP_MUL_TRUNC, nseg, len, d, z3, NULL, out);
     pr_exit(ctx);
-    pr_free(dj);
     return s == CC_OK ? CC_OK : cc_error_wrap(s, "proto trunc_terms_seg");
 }
 

@@ -91,34 +91,89 @@ static void unpack_w(size_t n, unsigned w, const unsigned char *in, uint64_t *v)
 #undef PR_PACK_CASE
 #undef PR_UNPACK_CASE
 
-/* The opener's masked term rounded to nearest at k bits, k = dmin − 2. */
+/* The opener's masked term rounded to nearest at k bits, k = d − 2. */
 static inline uint64_t open_part(uint64_t c, unsigned k)
 {
     return k == 0 ? c : (c + (UINT64_C(1) << (k - 1))) >> k;
 }
 
-cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
-                               const unsigned char *dj, const uint64_t *z3, const cc_ashare *x,
-                               cc_ashare *out)
+/* One segment of a call: elements [lo, lo + n) shifted by d, and the
+ * widths of its message fields. */
+typedef struct trunc_seg {
+    size_t lo, n;
+    unsigned d, k, ow, mw;
+} trunc_seg;
+
+/* Pack / unpack one field of every segment, each at its own width, one
+ * after the other: w_of picks the field's width. */
+static size_t pack_segs(size_t nseg, const trunc_seg *sg, bool msb_field, const uint64_t *v,
+                        unsigned char *out)
 {
-    if (!dj && (d < 1 || d > 62)) return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", d);
-    unsigned dmin = d, dmax = d;
-    if (dj && n > 0) {
-        dmin = 62, dmax = 1;
-        for (size_t j = 0; j < n; j++) {
-            if (dj[j] < 1 || dj[j] > 62)
-                return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", (unsigned)dj[j]);
-            if (dj[j] < dmin) dmin = dj[j];
-            if (dj[j] > dmax) dmax = dj[j];
-        }
+    size_t off = 0;
+    for (size_t q = 0; q < nseg; q++) {
+        unsigned w = msb_field ? sg[q].mw : sg[q].ow;
+        pack_w(sg[q].n, w, v + sg[q].lo, out + off);
+        off += w * sg[q].n;
     }
-    unsigned ow, mw;
-    pr_trunc_widths(dmin, dmax, &ow, &mw);
-    const unsigned k = dmin >= 2 ? dmin - 2 : 0;
+    return off;
+}
+
+static size_t unpack_segs(size_t nseg, const trunc_seg *sg, bool msb_field,
+                          const unsigned char *in, uint64_t *v)
+{
+    size_t off = 0;
+    for (size_t q = 0; q < nseg; q++) {
+        unsigned w = msb_field ? sg[q].mw : sg[q].ow;
+        unpack_w(sg[q].n, w, in + off, v + sg[q].lo);
+        off += w * sg[q].n;
+    }
+    return off;
+}
+
+static size_t field_bytes(size_t nseg, const trunc_seg *sg, bool msb_field)
+{
+    size_t b = 0;
+    for (size_t q = 0; q < nseg; q++) b += (msb_field ? sg[q].mw : sg[q].ow) * sg[q].n;
+    return b;
+}
+
+cc_proto_cost cc_proto_trunc_seg_cost(cc_proto_op op, size_t nseg, const size_t *len,
+                                      const unsigned *d, int role)
+{
+    cc_proto_cost c = { 0, 0 };
+    for (size_t q = 0; q < nseg; q++) {
+        if (len[q] == 0) continue;
+        cc_proto_cost cq = cc_proto_op_cost(op, len[q], cc_proto_trunc_aux(d[q], d[q]), role);
+        if (cq.rounds > c.rounds) c.rounds = cq.rounds;
+        c.bytes_sent += cq.bytes_sent;
+    }
+    return c;
+}
+
+cc_status pr_trunc_core_seg(cc_proto *ctx, cc_proto_op op, size_t nseg, const size_t *len,
+                            const unsigned *d, const uint64_t *z3, const cc_ashare *x,
+                            cc_ashare *out)
+{
+    if (nseg > PR_TRUNC_MAX_SEG)
+        return cc_error_set(CC_ERR_ARG, "trunc: %zu segments (at most %d)", nseg, PR_TRUNC_MAX_SEG);
+    trunc_seg sg[PR_TRUNC_MAX_SEG];
+    size_t n = 0, ns = 0;
+    for (size_t q = 0; q < nseg; q++) {
+        if (d[q] < 1 || d[q] > 62) return cc_error_set(CC_ERR_ARG, "trunc: shift %u is not 1..62", d[q]);
+        if (len[q] == 0) continue;
+        trunc_seg *t = &sg[ns++];
+        t->lo = n;
+        t->n = len[q];
+        t->d = d[q];
+        t->k = d[q] >= 2 ? d[q] - 2 : 0;
+        pr_trunc_widths(d[q], d[q], &t->ow, &t->mw);
+        n += len[q];
+    }
     int h = (int)(ctx->trunc_calls++ % 3);
     int rel = pr_mod3(ctx->party - h);
-    pr_book_op(ctx, op, n, pr_trunc_aux(dmin, dmax), rel);
+    pr_book_cost(ctx, op, n, cc_proto_trunc_seg_cost(op, nseg, len, d, rel), rel);
     if (n == 0) return CC_OK;
+    const size_t obytes = field_bytes(ns, sg, false), mbytes = field_bytes(ns, sg, true);
 
     cc_status s = CC_OK;
     uint64_t *A = NULL, *B = NULL, *m1 = NULL, *m2 = NULL, *w1 = NULL;
@@ -131,59 +186,69 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
     pr_pair_rand(ctx, h + 2, 2 * n, B);
 
     const uint64_t top = UINT64_C(1) << 62;
-#define SHIFT(j) (dj ? (unsigned)dj[j] : d)      /* public, 1..62 */
-    if (rel == 0) {                       /* helper: [rc_b (8n) | rmsb_b (mw·n)] to Pb */
+    if (rel == 0) {                       /* helper: [rc_b (8n) | rmsb_b (mbytes)] to Pb */
         const uint64_t *ra = A, *rc_a = A + n, *rmsb_a = A + 2 * n, *rb = B;
-        if (!(m1 = pr_alloc(2 * n)) || !(bytes = (unsigned char *)pr_alloc(2 * n))) {   /* (8 + mw)·n ≤ 16n */
+        if (!(m1 = pr_alloc(2 * n)) || !(bytes = (unsigned char *)pr_alloc(2 * n))) {   /* 8n + mbytes ≤ 16n */
             s = CC_ERR_NOMEM;
             goto out;
         }
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t r = ra[j] + rb[j] - (z3 ? z3[j] : 0);
-            m1[j] = ((r << 1) >> (SHIFT(j) + 1)) - rc_a[j];
-            m1[n + j] = (r >> 63) - rmsb_a[j];
+        for (size_t q = 0; q < ns; q++) {
+            const size_t lo = sg[q].lo, nq = sg[q].n;
+            const unsigned dq = sg[q].d;
+            PR_OMP_FOR(nq)
+            for (size_t j = lo; j < lo + nq; j++) {
+                uint64_t r = ra[j] + rb[j] - (z3 ? z3[j] : 0);
+                m1[j] = ((r << 1) >> (dq + 1)) - rc_a[j];
+                m1[n + j] = (r >> 63) - rmsb_a[j];
+            }
         }
         memcpy(bytes, m1, 8 * n);
-        pack_w(n, mw, m1 + n, bytes + 8 * n);
-        s = cc_net_send(ctx->net, CC_PREV, bytes, (8 + mw) * n);
+        pack_segs(ns, sg, true, m1 + n, bytes + 8 * n);
+        s = cc_net_send(ctx->net, CC_PREV, bytes, 8 * n + mbytes);
         cc_status f = cc_net_flush(ctx->net);
         if (s == CC_OK) s = f;
         if (s != CC_OK) goto out;
         /* y_h = −rc_b − ωb·2^(63−d), y_{h+1} = −rc_a − ωa·2^(63−d) */
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            unsigned sh = 63 - SHIFT(j);
-            out->s[0][j] = (uint64_t)0 - m1[j] - (B[n + j] << sh);
-            out->s[1][j] = (uint64_t)0 - rc_a[j] - (A[3 * n + j] << sh);
+        for (size_t q = 0; q < ns; q++) {
+            const size_t lo = sg[q].lo, nq = sg[q].n;
+            const unsigned sh = 63 - sg[q].d;
+            PR_OMP_FOR(nq)
+            for (size_t j = lo; j < lo + nq; j++) {
+                out->s[0][j] = (uint64_t)0 - m1[j] - (B[n + j] << sh);
+                out->s[1][j] = (uint64_t)0 - rc_a[j] - (A[3 * n + j] << sh);
+            }
         }
     } else {
         /* opener: my additive term of x, masked, rounded at k bits */
         const bool is_a = rel == 1;
         const cc_dir peer = is_a ? CC_NEXT : CC_PREV;
-        const size_t dealt = is_a ? 0 : (8 + mw) * n, wide = ow > mw ? ow : mw;
+        const size_t dealt = is_a ? 0 : 8 * n + mbytes, wide = obytes > mbytes ? obytes : mbytes;
         if (!(m1 = pr_alloc(n)) || !(m2 = pr_alloc(3 * n)) || !(w1 = pr_alloc(n)) ||
-            !(bytes = (unsigned char *)pr_alloc((2 * wide * n + dealt + 7) / 8))) {
+            !(bytes = (unsigned char *)pr_alloc((2 * wide + dealt + 7) / 8))) {
             s = CC_ERR_NOMEM;
             goto out;
         }
         const uint64_t *mask = is_a ? A : B;   /* ra or rb */
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t z = z3 ? z3[j] : is_a ? x->s[0][j] + x->s[1][j] : x->s[1][j];
-            m1[j] = open_part(z + mask[j] + (is_a ? top : 0), k);
+        for (size_t q = 0; q < ns; q++) {
+            const size_t lo = sg[q].lo, nq = sg[q].n;
+            const unsigned kq = sg[q].k;
+            PR_OMP_FOR(nq)
+            for (size_t j = lo; j < lo + nq; j++) {
+                uint64_t z = z3 ? z3[j] : is_a ? x->s[0][j] + x->s[1][j] : x->s[1][j];
+                m1[j] = open_part(z + mask[j] + (is_a ? top : 0), kq);
+            }
         }
         /* round 1: exchange the rounded masked terms; Pb also gets the dealt
          * shares */
-        unsigned char *mine = bytes, *theirs = bytes + wide * n, *deal = bytes + 2 * wide * n;
-        pack_w(n, ow, m1, mine);
-        s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, ow * n);
+        unsigned char *mine = bytes, *theirs = bytes + wide, *deal = bytes + 2 * wide;
+        pack_segs(ns, sg, false, m1, mine);
+        s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, obytes);
         if (s == CC_OK && !is_a) s = cc_net_recv(ctx->net, CC_NEXT, deal, dealt);
         if (s != CC_OK) goto out;
-        unpack_w(n, ow, theirs, m2);
+        unpack_segs(ns, sg, false, theirs, m2);
         if (!is_a) {
-            memcpy(m2 + n, deal, 8 * n);                         /* rc_b */
-            unpack_w(n, mw, deal + 8 * n, m2 + 2 * n);           /* rmsb_b mod 2^(8·mw) */
+            memcpy(m2 + n, deal, 8 * n);                             /* rc_b */
+            unpack_segs(ns, sg, true, deal + 8 * n, m2 + 2 * n);     /* rmsb_b mod 2^(8·mw) */
         }
         /* C = (mine + theirs)·2^k.  y = K + ρ − rc with K public to both
          * openers and ρ = rmsb·(1 − 2c63)·2^(63−d) their 2-of-2 secret:
@@ -192,28 +257,33 @@ cc_status pr_trunc_core_shifts(cc_proto *ctx, cc_proto_op op, size_t n, unsigned
         const uint64_t *rmsb = is_a ? A + 2 * n : m2 + 2 * n;
         const uint64_t *omega = is_a ? A + 3 * n : B + n;
         uint64_t *K = w1;
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            uint64_t c = (m1[j] + m2[j]) << k, c63 = c >> 63, neg = (uint64_t)0 - c63;
-            unsigned dd = SHIFT(j);
-            K[j] = ((c << 1) >> (dd + 1)) + (c63 << (63 - dd)) - (UINT64_C(1) << (62 - dd));
-            m1[j] = ((rmsb[j] ^ neg) - neg) + omega[j];          /* rmsb·(1−2c63) + ω */
+        for (size_t q = 0; q < ns; q++) {
+            const size_t lo = sg[q].lo, nq = sg[q].n;
+            const unsigned kq = sg[q].k, dq = sg[q].d;
+            PR_OMP_FOR(nq)
+            for (size_t j = lo; j < lo + nq; j++) {
+                uint64_t c = (m1[j] + m2[j]) << kq, c63 = c >> 63, neg = (uint64_t)0 - c63;
+                K[j] = ((c << 1) >> (dq + 1)) + (c63 << (63 - dq)) - (UINT64_C(1) << (62 - dq));
+                m1[j] = ((rmsb[j] ^ neg) - neg) + omega[j];      /* rmsb·(1−2c63) + ω */
+            }
         }
         /* round 2: y_{h+2} = K + (m_a + m_b)·2^(63−d) */
-        pack_w(n, mw, m1, mine);
-        s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, mw * n);
+        pack_segs(ns, sg, true, m1, mine);
+        s = cc_net_exchange(ctx->net, peer, mine, peer, theirs, mbytes);
         if (s != CC_OK) goto out;
-        unpack_w(n, mw, theirs, m2);
+        unpack_segs(ns, sg, true, theirs, m2);
         uint64_t *own = is_a ? out->s[0] : out->s[1], *y2 = is_a ? out->s[1] : out->s[0];
         const uint64_t *rc = is_a ? A + n : m2 + n;
-        PR_OMP_FOR(n)
-        for (size_t j = 0; j < n; j++) {
-            unsigned sh = 63 - SHIFT(j);
-            own[j] = (uint64_t)0 - rc[j] - (omega[j] << sh);   /* y_{h+1} resp. y_h */
-            y2[j] = K[j] + ((m1[j] + m2[j]) << sh);
+        for (size_t q = 0; q < ns; q++) {
+            const size_t lo = sg[q].lo, nq = sg[q].n;
+            const unsigned sh = 63 - sg[q].d;
+            PR_OMP_FOR(nq)
+            for (size_t j = lo; j < lo + nq; j++) {
+                own[j] = (uint64_t)0 - rc[j] - (omega[j] << sh);   /* y_{h+1} resp. y_h */
+                y2[j] = K[j] + ((m1[j] + m2[j]) << sh);
+            }
         }
     }
-#undef SHIFT
 out:
     pr_free(A);
     pr_free(B);

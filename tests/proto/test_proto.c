@@ -562,6 +562,21 @@ static int body_trunc(cc_proto *ctx)
             }
             PT_TRY(cc_proto_trunc_terms_seg(ctx, z, 2, len, ds2, &o2));
             if (check_trunc("trunc_terms_seg d=7|33", &o2, w, ctx)) return 1;
+            /* an empty segment between them changes nothing; each segment's
+             * message fields have its own widths (the declared bytes, priced
+             * per segment, are checked against the measured ones at the end) */
+            size_t len3[3] = { n, 0, n };
+            unsigned ds3[3] = { 7, 62, 33 };
+            PT_TRY(cc_proto_trunc_terms_seg(ctx, z, 3, len3, ds3, &o2));
+            if (check_trunc("trunc_terms_seg d=7|-|33", &o2, w, ctx)) return 1;
+            cc_proto_cost c7 = cc_proto_trunc_seg_cost(CC_OP_MUL_TRUNC, 1, &len[0], &ds2[0], 1);
+            cc_proto_cost c33 = cc_proto_trunc_seg_cost(CC_OP_MUL_TRUNC, 1, &len[1], &ds2[1], 1);
+            cc_proto_cost c2 = cc_proto_trunc_seg_cost(CC_OP_MUL_TRUNC, 3, len3, ds3, 1);
+            pt_check(c2.bytes_sent == c7.bytes_sent + c33.bytes_sent && c2.rounds == (n ? 2u : 0u),
+                     "segmented truncation cost %llu B, %llu rounds",
+                     (unsigned long long)c2.bytes_sent, (unsigned long long)c2.rounds);
+            pt_check(c7.bytes_sent == 9 * n,   /* an opener: ⌈59/8⌉ + ⌈8/8⌉ = 8 + 1 */
+                     "opener bytes at d = 7: %llu", (unsigned long long)c7.bytes_sent);
             PT_TRY(cc_proto_reshare_terms(ctx, z, &o));
             if (expect_a(ctx, "reshare_terms", &o, sum)) return 1;
             cc_ashare_free(&a); cc_ashare_free(&b); cc_ashare_free(&c);
@@ -602,6 +617,16 @@ static int body_trunc(cc_proto *ctx)
     PT_TRY(cc_ashare_alloc(&a, 4));
     cc_status s = cc_proto_trunc(ctx, &a, 0, &a);
     pt_check(s == CC_ERR_ARG, "trunc by 0 bits: status %d", s);
+    {   /* too many segments, a segment shifted by 63 */
+        uint64_t z[4] = { 0 };
+        size_t len9[9] = { 1, 1, 1, 1, 0, 0, 0, 0, 0 };
+        unsigned d9[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+        s = cc_proto_trunc_terms_seg(ctx, z, 9, len9, d9, &a);
+        pt_check(s == CC_ERR_ARG, "trunc_terms_seg with 9 segments: status %d", s);
+        d9[1] = 63;
+        s = cc_proto_trunc_terms_seg(ctx, z, 4, len9, d9, &a);
+        pt_check(s == CC_ERR_ARG, "trunc_terms_seg by 63 bits: status %d", s);
+    }
     cc_ashare_free(&a);
     return 0;
 }
