@@ -410,7 +410,8 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
         unsigned dmin = (unsigned)(aux & 0xff), dmax = (unsigned)(aux >> 8 & 0xff), ow, mw;
         if (dmin < 1 || dmax > 62 || dmin > dmax) return cost(0, 0);
         pr_trunc_widths(dmin, dmax, &ow, &mw);
-        return role == 0 ? cost(1, (8 + mw) * N) : cost(2, (ow + mw) * N);
+        return role == 0 ? cost(1, 8 * N + pr_bits_bytes(N, mw))
+                         : cost(2, pr_bits_bytes(N, ow) + pr_bits_bytes(N, mw));
     }
     case CC_OP_A2B:          /* role = party: P0 reshares u, then 6 PPA levels */
         return role == 0 ? cost(6, 104 * N) : cost(6, 88 * N);

@@ -24,72 +24,33 @@
  * Why exact: for x'' ∈ [0, 2^63) and C = x'' + r, ⌊x''/2^d⌋ = C' − rc +
  * b·2^(63−d) − [C mod 2^d < r mod 2^d] (DEK), so y = ⌊x''/2^d⌋ − 2^(62−d) + e,
  * e ∈ {0, 1}: never a wrap-around error.
- * Message sizes (issue 11): only what the formula reads is sent.
- *   - The openers send ca, cb rounded to nearest at k = d_min − 2 bits:
- *     ⌊(ca + 2^(k−1)) / 2^k⌋, 66 − d_min bits (6 bytes at d = 18 instead
- *     of 8), and C = (ca_k + cb_k)·2^k.  That is DEK's opening of
+ * Message sizes (issue 11): only what the formula reads is sent, every
+ * field packed to its bit width (pr_pack_bits), per segment of one shift d.
+ *   - The openers send ca, cb rounded to nearest at k = d − 2 bits:
+ *     ⌊(ca + 2^(k−1)) / 2^k⌋, 66 − d bits (48 at d = 18 instead of 64),
+ *     and C = (ca_k + cb_k)·2^k.  That is DEK's opening of
  *     x'' = x + 2^62 − δ, −2^k ≤ δ < 2^k = 2^(d−2) (δ = what the rounding
  *     dropped from both terms), and DEK rounds x''/2^d stochastically to
  *     one of its two neighbours, so the result lies within 1.25 ulps of
  *     x/2^d (DEK alone: within 1) and stays unbiased, δ being rounded, not
  *     floored: ⌊x/2^d⌋ + {−1, 0, 1, 2}.  Domain |x| < 2^62 − 2^(d−2).
  *   - Pb's share of rmsb only enters as rmsb_b·2^(63−d) mod 2^64, so Ph sends
- *     it mod 2^(d_max+1): ⌈(d_max+1)/8⌉ bytes (3 at d = 18) beside the 8 of
- *     rc_b; the openers' round-2 values are the same width.
- * Cost per element: Ph 8 + ⌈(d_max+1)/8⌉ bytes, 1 round (send); Pa and Pb
- * ⌈(66−d_min)/8⌉ + ⌈(d_max+1)/8⌉ bytes, 2 rounds (d = 18: 11 / 9 / 9 = 29
- * bytes in total; 39 with a full-width round 2 before issue 11's sixth
- * pass, 48 before its third).  Fusing with a multiplication removes the
- * product's reshare. */
+ *     it mod 2^(d+1), d + 1 bits beside the 64 of rc_b; the openers'
+ *     round-2 values are d + 1 bits too.
+ * Cost per element: Ph 64 + d + 1 bits, 1 round (send); Pa and Pb
+ * 66 − d + d + 1 = 67 bits, 2 rounds (d = 18: 10.4 / 8.4 / 8.4 = 27.1 bytes
+ * in total; 29 with byte-wide fields, 39 with a full-width round 2 before
+ * issue 11's sixth pass, 48 before its third).  Fusing with a
+ * multiplication removes the product's reshare. */
 #include <string.h>
 #include "proto_impl.h"
 
-/* Bytes of the two compressed fields (pr_trunc_widths in proto_impl.h). */
-void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bytes, unsigned *msb_bytes)
+/* Bits of the two compressed fields (pr_trunc_widths in proto_impl.h). */
+void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bits, unsigned *msb_bits)
 {
-    *open_bytes = dmin >= 2 ? (66 - dmin + 7) / 8 : 8;
-    *msb_bytes = (dmax + 1 + 7) / 8;
+    *open_bits = dmin >= 2 ? 66 - dmin : 64;
+    *msb_bits = dmax + 1;
 }
-
-/* Little-endian w-byte fields, one per element (w ≤ 8): the low w bytes of
- * each word, copied as they lie in memory on a little-endian machine.  One
- * loop per width so that every copy has a constant size and compiles to
- * plain moves. */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "trunc.c packs words as little-endian bytes");
-#define PR_PACK_CASE(W)                                                          \
-    case W:                                                                      \
-        PR_OMP_FOR(n)                                                            \
-        for (size_t j = 0; j < n; j++) memcpy(out + j * (W), &v[j], (W));        \
-        break
-#define PR_UNPACK_CASE(W)                                                        \
-    case W:                                                                      \
-        PR_OMP_FOR(n)                                                            \
-        for (size_t j = 0; j < n; j++) {                                         \
-            uint64_t x = 0;                                                      \
-            memcpy(&x, in + j * (W), (W));                                       \
-            v[j] = x;                                                            \
-        }                                                                        \
-        break
-
-static void pack_w(size_t n, unsigned w, const uint64_t *v, unsigned char *out)
-{
-    switch (w) {
-    PR_PACK_CASE(1); PR_PACK_CASE(2); PR_PACK_CASE(3); PR_PACK_CASE(4);
-    PR_PACK_CASE(5); PR_PACK_CASE(6); PR_PACK_CASE(7);
-    default: memcpy(out, v, 8 * n); break;
-    }
-}
-
-static void unpack_w(size_t n, unsigned w, const unsigned char *in, uint64_t *v)
-{
-    switch (w) {
-    PR_UNPACK_CASE(1); PR_UNPACK_CASE(2); PR_UNPACK_CASE(3); PR_UNPACK_CASE(4);
-    PR_UNPACK_CASE(5); PR_UNPACK_CASE(6); PR_UNPACK_CASE(7);
-    default: memcpy(v, in, 8 * n); break;
-    }
-}
-#undef PR_PACK_CASE
-#undef PR_UNPACK_CASE
 
 /* The opener's masked term rounded to nearest at k bits, k = d − 2. */
 static inline uint64_t open_part(uint64_t c, unsigned k)
@@ -98,22 +59,22 @@ static inline uint64_t open_part(uint64_t c, unsigned k)
 }
 
 /* One segment of a call: elements [lo, lo + n) shifted by d, and the
- * widths of its message fields. */
+ * widths of its message fields in bits. */
 typedef struct trunc_seg {
     size_t lo, n;
     unsigned d, k, ow, mw;
 } trunc_seg;
 
-/* Pack / unpack one field of every segment, each at its own width, one
- * after the other: w_of picks the field's width. */
+/* Pack / unpack one field of every segment, each at its own width in bits,
+ * one after the other (every segment starts on a byte). */
 static size_t pack_segs(size_t nseg, const trunc_seg *sg, bool msb_field, const uint64_t *v,
                         unsigned char *out)
 {
     size_t off = 0;
     for (size_t q = 0; q < nseg; q++) {
         unsigned w = msb_field ? sg[q].mw : sg[q].ow;
-        pack_w(sg[q].n, w, v + sg[q].lo, out + off);
-        off += w * sg[q].n;
+        pr_pack_bits(sg[q].n, w, v + sg[q].lo, out + off);
+        off += pr_bits_bytes(sg[q].n, w);
     }
     return off;
 }
@@ -124,8 +85,8 @@ static size_t unpack_segs(size_t nseg, const trunc_seg *sg, bool msb_field,
     size_t off = 0;
     for (size_t q = 0; q < nseg; q++) {
         unsigned w = msb_field ? sg[q].mw : sg[q].ow;
-        unpack_w(sg[q].n, w, in + off, v + sg[q].lo);
-        off += w * sg[q].n;
+        pr_unpack_bits(sg[q].n, w, in + off, v + sg[q].lo);
+        off += pr_bits_bytes(sg[q].n, w);
     }
     return off;
 }
@@ -133,7 +94,7 @@ static size_t unpack_segs(size_t nseg, const trunc_seg *sg, bool msb_field,
 static size_t field_bytes(size_t nseg, const trunc_seg *sg, bool msb_field)
 {
     size_t b = 0;
-    for (size_t q = 0; q < nseg; q++) b += (msb_field ? sg[q].mw : sg[q].ow) * sg[q].n;
+    for (size_t q = 0; q < nseg; q++) b += pr_bits_bytes(sg[q].n, msb_field ? sg[q].mw : sg[q].ow);
     return b;
 }
 
@@ -253,7 +214,7 @@ cc_status pr_trunc_core_seg(cc_proto *ctx, cc_proto_op op, size_t nseg, const si
         /* C = (mine + theirs)·2^k.  y = K + ρ − rc with K public to both
          * openers and ρ = rmsb·(1 − 2c63)·2^(63−d) their 2-of-2 secret:
          * −rc_a − ωa and −rc_b − ωb are the shares Ph holds with Pa resp.
-         * Pb, and each opener sends only its (ρ_x + ωx)/2^(63−d), mw bytes. */
+         * Pb, and each opener sends only its (ρ_x + ωx)/2^(63−d), mw bits. */
         const uint64_t *rmsb = is_a ? A + 2 * n : m2 + 2 * n;
         const uint64_t *omega = is_a ? A + 3 * n : B + n;
         uint64_t *K = w1;

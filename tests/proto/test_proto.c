@@ -575,7 +575,7 @@ static int body_trunc(cc_proto *ctx)
             pt_check(c2.bytes_sent == c7.bytes_sent + c33.bytes_sent && c2.rounds == (n ? 2u : 0u),
                      "segmented truncation cost %llu B, %llu rounds",
                      (unsigned long long)c2.bytes_sent, (unsigned long long)c2.rounds);
-            pt_check(c7.bytes_sent == 9 * n,   /* an opener: ⌈59/8⌉ + ⌈8/8⌉ = 8 + 1 */
+            pt_check(c7.bytes_sent == (59 * n + 7) / 8 + n,   /* an opener: 59 + 8 bits each */
                      "opener bytes at d = 7: %llu", (unsigned long long)c7.bytes_sent);
             PT_TRY(cc_proto_reshare_terms(ctx, z, &o));
             if (expect_a(ctx, "reshare_terms", &o, sum)) return 1;
