@@ -18,7 +18,7 @@
  *   Re-share y without a full-width message: y_{h+1} = −rc_a − ωa·2^(63−d)
  *   (Ph, Pa both know it), y_h = −rc_b − ωb·2^(63−d) (Ph, Pb), with ωa, ωb
  *   from the Ph,Pa resp. Pb,Ph PRG; Pa sends Pb (rmsb_a·(1 − 2C_63) + ωa)
- *   and Pb sends Pa (rmsb_b·(1 − 2C_63) + ωb), each mod 2^(d_max+1) —
+ *   and Pb sends Pa (rmsb_b·(1 − 2C_63) + ωb), each mod 2^(d+1) —
  *   uniform to the receiver, ω being unknown to it — and both take
  *   y_{h+2} = K + (sum)·2^(63−d).                                    [round 2]
  * Why exact: for x'' ∈ [0, 2^63) and C = x'' + r, ⌊x''/2^d⌋ = C' − rc +
