@@ -268,7 +268,7 @@ static cc_status norm_bucket_mpc(cc_proto *p, const cc_approx_set *set, unsigned
     cc_ashare v = { 0 }, full = { 0 }, rowv = { 0 }, rowt = { 0 }, comb = { 0 }, b1 = { 0 },
               b2 = { 0 }, S = { 0 };
     uint64_t *z = NULL;
-    size_t zn = (3 * rows > rows ? 3 * rows : rows) + n;
+    const size_t zn = rows + n;   /* the terms of every level: rows ‖ n */
     cc_status s = bp ? CC_OK : cc_error_set(CC_ERR_NOMEM, "nn: norm plan");
     if (s == CC_OK) s = nn_ash_alloc(&v, n);
     if (s == CC_OK) s = nn_ash_alloc(&full, n);

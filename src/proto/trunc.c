@@ -67,8 +67,8 @@ typedef struct trunc_seg {
 
 /* Pack / unpack one field of every segment, each at its own width in bits,
  * one after the other (every segment starts on a byte). */
-static size_t pack_segs(size_t nseg, const trunc_seg *sg, bool msb_field, const uint64_t *v,
-                        unsigned char *out)
+static void pack_segs(size_t nseg, const trunc_seg *sg, bool msb_field, const uint64_t *v,
+                      unsigned char *out)
 {
     size_t off = 0;
     for (size_t q = 0; q < nseg; q++) {
@@ -76,11 +76,10 @@ static size_t pack_segs(size_t nseg, const trunc_seg *sg, bool msb_field, const 
         pr_pack_bits(sg[q].n, w, v + sg[q].lo, out + off);
         off += pr_bits_bytes(sg[q].n, w);
     }
-    return off;
 }
 
-static size_t unpack_segs(size_t nseg, const trunc_seg *sg, bool msb_field,
-                          const unsigned char *in, uint64_t *v)
+static void unpack_segs(size_t nseg, const trunc_seg *sg, bool msb_field,
+                        const unsigned char *in, uint64_t *v)
 {
     size_t off = 0;
     for (size_t q = 0; q < nseg; q++) {
@@ -88,7 +87,6 @@ static size_t unpack_segs(size_t nseg, const trunc_seg *sg, bool msb_field,
         pr_unpack_bits(sg[q].n, w, in + off, v + sg[q].lo);
         off += pr_bits_bytes(sg[q].n, w);
     }
-    return off;
 }
 
 static size_t field_bytes(size_t nseg, const trunc_seg *sg, bool msb_field)
