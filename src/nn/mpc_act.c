@@ -164,10 +164,11 @@ done:
  * no product there can carry garbage: t² and C come out within an ulp or
  * two of 0 and their product vanishes in the last truncation (λw is
  * garbage for |x| ≥ a, where b_in = 0 removes it exactly).  Declared per
- * element and party (b2a_bit 10.7 B, truncations 13 B at these shifts,
- * rotated): 23.8 + 13 + 42.7 + 8 + 13 + 13 + 13 ≈ 126.5 B, 14 rounds
- * (issue 11 fifth pass: t², A | t⁴, B | P, five truncations after w,
- * 152.5 B; third pass four bit-pair comparisons, 15 rounds; before it the
+ * element and party (b2a_bit 10.7 B, truncations 9.6–9.7 B at these
+ * shifts, rotated): 23.8 + 9.7 + 42.7 + 8 + 9.6 + 9.7 + 9.6 ≈ 113–115 B,
+ * 14 rounds (issue 11 fifth pass: t², A | t⁴, B | P, five truncations
+ * after w, 13 B each, 152.5 B; third pass four bit-pair comparisons, 15
+ * rounds; before it the
  * powers t^2..t^6 then a selection, 206.7 B and 17 rounds; before issue
  * 11: 26 rounds, P0 353 / P1, P2 275 B). */
 static cc_status silu_abs_mpc(cc_proto *p, const cc_silu_abs *sa, unsigned f, const cc_ashare *x,
