@@ -36,9 +36,9 @@ static void lt_multi(tally *t, cc_msb_kind kind, size_t n, size_t m)
     else op(t, cc_proto_msb_op(kind), m * n);
 }
 
-/* A truncation with shifts dmin..dmax: bytes in this party's role, rounds
- * as a non-helper (2). */
-/* one truncation of segments len[q] shifted by d[q] (trunc_terms_seg) */
+/* One truncation of segments len[q] shifted by d[q] (trunc_terms_seg; one
+ * segment: a plain truncation): bytes in this party's role, rounds as a
+ * non-helper (2). */
 static void trunc_segs(tally *t, cc_proto_op o, size_t nseg, const size_t *len, const unsigned *d)
 {
     int role = (t->party - (int)t->phase + 3) % 3;
