@@ -405,11 +405,11 @@ cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role)
     case CC_OP_TRUNC:        /* role = (party - helper) mod 3 */
     case CC_OP_MUL_TRUNC:
     case CC_OP_MATMUL_TRUNC:
-    {   /* aux = cc_proto_trunc_aux(dmin, dmax); trunc.c: helper rc_b + rmsb_b,
+    {   /* aux = cc_proto_trunc_aux(d); trunc.c: helper rc_b + rmsb_b,
          * openers the rounded masked term + their masked part of ρ */
-        unsigned dmin = (unsigned)(aux & 0xff), dmax = (unsigned)(aux >> 8 & 0xff), ow, mw;
-        if (dmin < 1 || dmax > 62 || dmin > dmax) return cost(0, 0);
-        pr_trunc_widths(dmin, dmax, &ow, &mw);
+        unsigned ow, mw;
+        if (aux < 1 || aux > 62) return cost(0, 0);
+        pr_trunc_widths((unsigned)aux, &ow, &mw);
         return role == 0 ? cost(1, 8 * N + pr_bits_bytes(N, mw))
                          : cost(2, pr_bits_bytes(N, ow) + pr_bits_bytes(N, mw));
     }

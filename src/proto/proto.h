@@ -144,7 +144,8 @@ void cc_proto_scope_end(cc_proto *ctx);
  * input_seeded (party − owner) mod 3; for reveal_to (party − target) mod 3;
  * for trunc / mul_trunc / matmul_trunc (party − helper) mod 3 with
  * helper = call counter mod 3 (cc_proto_trunc_phase) and `aux` =
- * cc_proto_trunc_aux(smallest shift, largest shift) of the call; for a2b, msb, eq, b2a_bit, mux, max_rows,
+ * cc_proto_trunc_aux(shift) (a call with several shifts is priced by
+ * cc_proto_trunc_seg_cost); for a2b, msb, eq, b2a_bit, mux, max_rows,
  * argmax_rows the party index (a2b, eq: P0 re-shares; msb, b2a_bit, mux
  * and the row reductions rotate the re-sharer over thirds); ignored
  * otherwise.  For the digit MSBs `aux` is the number of thresholds that
@@ -166,12 +167,8 @@ typedef enum cc_proto_op {
 } cc_proto_op;
 const char *cc_proto_op_name(cc_proto_op op);
 cc_proto_cost cc_proto_op_cost(cc_proto_op op, size_t n, size_t aux, int role);
-/* `aux` of a truncation: its smallest and largest shift (message widths
- * depend on them, trunc.c). */
-static inline size_t cc_proto_trunc_aux(unsigned dmin, unsigned dmax)
-{
-    return (size_t)dmin | (size_t)dmax << 8;
-}
+/* `aux` of a truncation: its shift (message widths depend on it, trunc.c). */
+static inline size_t cc_proto_trunc_aux(unsigned d) { return d; }
 /* Declared cost of one segmented truncation (cc_proto_trunc_terms_seg):
  * segment q has len[q] elements shifted by d[q], its message fields at
  * that shift's widths; the rounds are the op's, the bytes their sum. */

@@ -86,13 +86,11 @@ size_t pr_bits_bytes(size_t n, unsigned w);
 void pr_pack_bits(size_t n, unsigned w, const uint64_t *v, unsigned char *out);
 void pr_unpack_bits(size_t n, unsigned w, const unsigned char *in, uint64_t *v);
 
-/* The truncation's compressed message fields (trunc.c), in bits per
- * element, packed back to back (pr_pack_bits): each opener's rounded masked
- * term, 66 − d_min bits (64 for d_min = 1), and Pb's share of r_63 mod
- * 2^(d_max+1), d_max + 1 bits — the width of the openers' round-2 values
- * too. */
-void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bits, unsigned *msb_bits);
-#define pr_trunc_aux cc_proto_trunc_aux
+/* The truncation's compressed message fields at shift d (trunc.c), in bits
+ * per element, packed back to back (pr_pack_bits): each opener's rounded
+ * masked term, 66 − d bits (64 for d = 1), and Pb's share of r_63 mod
+ * 2^(d+1), d + 1 bits — the width of the openers' round-2 values too. */
+void pr_trunc_widths(unsigned d, unsigned *open_bits, unsigned *msb_bits);
 
 static inline cc_status pr_trunc_core_ex(cc_proto *ctx, cc_proto_op op, size_t n, unsigned d,
                                          const uint64_t *z3, const cc_ashare *x, cc_ashare *out)

@@ -46,10 +46,10 @@
 #include "proto_impl.h"
 
 /* Bits of the two compressed fields (pr_trunc_widths in proto_impl.h). */
-void pr_trunc_widths(unsigned dmin, unsigned dmax, unsigned *open_bits, unsigned *msb_bits)
+void pr_trunc_widths(unsigned d, unsigned *open_bits, unsigned *msb_bits)
 {
-    *open_bits = dmin >= 2 ? 66 - dmin : 64;
-    *msb_bits = dmax + 1;
+    *open_bits = d >= 2 ? 66 - d : 64;
+    *msb_bits = d + 1;
 }
 
 /* The opener's masked term rounded to nearest at k bits, k = d − 2. */
@@ -102,7 +102,7 @@ cc_proto_cost cc_proto_trunc_seg_cost(cc_proto_op op, size_t nseg, const size_t 
     cc_proto_cost c = { 0, 0 };
     for (size_t q = 0; q < nseg; q++) {
         if (len[q] == 0) continue;
-        cc_proto_cost cq = cc_proto_op_cost(op, len[q], cc_proto_trunc_aux(d[q], d[q]), role);
+        cc_proto_cost cq = cc_proto_op_cost(op, len[q], cc_proto_trunc_aux(d[q]), role);
         if (cq.rounds > c.rounds) c.rounds = cq.rounds;
         c.bytes_sent += cq.bytes_sent;
     }
@@ -125,7 +125,7 @@ cc_status pr_trunc_core_seg(cc_proto *ctx, cc_proto_op op, size_t nseg, const si
         t->n = len[q];
         t->d = d[q];
         t->k = d[q] >= 2 ? d[q] - 2 : 0;
-        pr_trunc_widths(d[q], d[q], &t->ow, &t->mw);
+        pr_trunc_widths(d[q], &t->ow, &t->mw);
         n += len[q];
     }
     int h = (int)(ctx->trunc_calls++ % 3);
