@@ -445,10 +445,18 @@ static void norm_quad_fill(const void *ctx, unsigned i, unsigned j, uint64_t F[C
     for (int k = 0; k < 3; k++) F[CC_BK_A0 + k] = cc_nn_enc(C * q[k], cc_nn_nq_fq(nc->f));
 }
 
+/* The low end of the norms' window of S = Σ v² + n·eps at 2f bits: at least
+ * n·2^f (eps ≥ 1 ulp), whatever eps, so that cc_nn_cost need not know it. */
+static unsigned norm_window_lo(unsigned f, size_t cols)
+{
+    unsigned lo = f;
+    for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
+    return lo;
+}
+
 cc_bucket_plan *nn_norm_quad_plan_new(unsigned f, size_t cols)
 {
-    unsigned lo = f;                     /* S ≥ n·2^f, as nn_norm_plan */
-    for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
+    const unsigned lo = norm_window_lo(f, cols);
     const norm_quad_ctx nc = { f, cols };
     cc_bucket_plan *bp = quad_plan_new("norm", lo, 62, CC_NN_NQ_LGM, norm_quad_fill, &nc);
     if (!bp) return NULL;
@@ -472,13 +480,9 @@ uint64_t nn_norm_quad1(const cc_bucket_plan *bp, unsigned f, const uint64_t comb
 cc_bucket_plan *nn_norm_plan(const cc_approx_set *set, unsigned f, size_t cols)
 {
     if (set->bucket_cubic) return nn_norm_quad_plan_new(f, cols);
-    /* S = Σ v² + n·eps at 2f bits is at least n·2^f (eps ≥ 1 ulp); the
-     * window does not depend on eps so that cc_nn_cost need not know it */
-    unsigned lo = f;
-    for (uint64_t ne = (uint64_t)cols; ne > 1; ne >>= 1) lo++;
-    return cc_bucket_plan_new_m(CC_BK_RSQRT, 2 * f, lo, 62, sqrt((double)cols), false,
-                                CC_NN_NORM_FP, CC_NN_NORM_CB,
-                                set->bucket_cubic ? CC_NN_BK_LGM : 0);
+    /* puma: one bucket per octave (lgm 0) */
+    return cc_bucket_plan_new_m(CC_BK_RSQRT, 2 * f, norm_window_lo(f, cols), 62,
+                                sqrt((double)cols), false, CC_NN_NORM_FP, CC_NN_NORM_CB, 0);
 }
 
 /* q(δ) ≈ e^δ on [−1, 1]: the degree-6 polynomial through the seven

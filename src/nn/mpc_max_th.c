@@ -74,7 +74,6 @@ size_t nn_max_th_words(size_t k, size_t nl, size_t row_pairs, size_t nth, bool f
 static cc_status th_plan_make(size_t rows, size_t k, const uint8_t *live, size_t nth, bool fold,
                               th_plan *tp)
 {
-    memset(tp, 0, sizeof *tp);
     const size_t n = rows * k, maxp = rows * (k * (k - 1) / 2);
     *tp = (th_plan){ .rows = rows, .k = k, .nth = nth, .fold = fold };
     tp->cand = cc_alloc(n * sizeof(size_t) + 8);
